@@ -1,0 +1,20 @@
+/**
+ * hlgm: saliency-guided training (baseline, SGT, HLGM) of image classifiers in Deno, on
+ * libtorch (CPU or CUDA) through a small C++ shim.
+ *
+ * This module is the public API. Tensors are created with {@link tensor}, {@link zeros},
+ * {@link randn} and friends; operations are methods named like PyTorch's (camelCase);
+ * memory is freed with {@link Tensor.dispose} or scoped with {@link tidy}.
+ *
+ * @example
+ * ```ts
+ * import { grad, randn, tidy } from "./mod.ts";
+ * const x = randn([4, 3], { requiresGrad: true });
+ * const [g] = tidy(() => grad(x.square().sum(), x)); // g = 2x
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/tensor/mod.ts";
+export { TorchError } from "./ffi/mod.ts";

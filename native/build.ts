@@ -1,0 +1,329 @@
+/**
+ * Finds libtorch and compiles the C++ shim into a shared library.
+ *
+ * libtorch is looked up in this order:
+ * 1. `LIBTORCH`: a root folder with `include/` and `lib/` (an unpacked libtorch zip);
+ * 2. an installed PyTorch (pip, conda, pyenv, Debian's python3-torch): only its `torch/include`
+ *    and `torch/lib` folders are used, Python itself is never run;
+ * 3. system paths (Debian's `libtorch-dev`: /usr/include and the multiarch lib folder).
+ *
+ * Run directly (`deno task build:native`) to build now and print the library's path.
+ *
+ * @module
+ */
+
+/** The shim's source files, relative to this folder, in the order they are hashed. */
+export const SHIM_SOURCES = ["shim.h", "core.cpp", "ops.cpp", "nn.cpp"] as const;
+
+/** Where a libtorch was found and what it is. */
+export interface Libtorch {
+  /** How it was found. */
+  source: "LIBTORCH" | "pytorch" | "system";
+  /** Root folder (for `system`: the lib folder's parent). */
+  root: string;
+  /** Include folders to pass to the compiler. */
+  includeDirs: string[];
+  /** Folder holding libtorch_cpu.so (also the rpath). */
+  libDir: string;
+  /** "major.minor.patch" from torch/version.h. */
+  version: string;
+  /** True when libtorch_cuda.so sits beside libtorch_cpu.so. */
+  cuda: boolean;
+}
+
+const API_INCLUDE = "torch/csrc/api/include";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Expands `*` in single path segments (no `**`), e.g. /usr/lib/python3* /site-packages. */
+function glob(pattern: string): string[] {
+  const parts = pattern.split("/").filter((p) => p !== "");
+  let found = [pattern.startsWith("/") ? "/" : "."];
+  for (const part of parts) {
+    const next: string[] = [];
+    for (const base of found) {
+      if (!part.includes("*")) {
+        const p = `${base === "/" ? "" : base}/${part}`;
+        if (exists(p)) next.push(p);
+        continue;
+      }
+      const re = new RegExp(`^${part.replaceAll(".", "\\.").replaceAll("*", ".*")}$`);
+      try {
+        for (const entry of Deno.readDirSync(base)) {
+          if (re.test(entry.name)) next.push(`${base === "/" ? "" : base}/${entry.name}`);
+        }
+      } catch {
+        // unreadable folder: nothing below it
+      }
+    }
+    found = next.sort();
+  }
+  return found;
+}
+
+function readVersion(includeDirs: string[]): string | undefined {
+  for (const dir of includeDirs) {
+    try {
+      const text = Deno.readTextFileSync(`${dir}/torch/version.h`);
+      const get = (name: string) => text.match(new RegExp(`#define ${name} (\\d+)`))?.[1];
+      const [major, minor, patch] = [
+        get("TORCH_VERSION_MAJOR"),
+        get("TORCH_VERSION_MINOR"),
+        get("TORCH_VERSION_PATCH"),
+      ];
+      if (major && minor) return `${major}.${minor}.${patch ?? 0}`;
+    } catch {
+      // try the next folder
+    }
+  }
+  return undefined;
+}
+
+function fromRoot(root: string, source: Libtorch["source"]): Libtorch | undefined {
+  const includeDirs = [`${root}/include`, `${root}/include/${API_INCLUDE}`];
+  const libDir = `${root}/lib`;
+  if (!exists(`${root}/include/ATen/ATen.h`)) return undefined;
+  if (!exists(`${libDir}/libtorch_cpu.so`) && !exists(`${libDir}/libtorch.so`)) return undefined;
+  const version = readVersion(includeDirs.slice(1));
+  if (!version) return undefined;
+  return { source, root, includeDirs, libDir, version, cuda: exists(`${libDir}/libtorch_cuda.so`) };
+}
+
+function pytorchCandidates(): string[] {
+  const home = Deno.env.get("HOME") ?? "";
+  const prefixes = [
+    Deno.env.get("VIRTUAL_ENV"),
+    Deno.env.get("CONDA_PREFIX"),
+    "/usr/local",
+    "/usr",
+    "/opt/conda",
+    `${home}/.local`,
+    ...glob(`${home}/.pyenv/versions/*`),
+  ].filter((p): p is string => !!p);
+  const roots: string[] = [];
+  for (const prefix of prefixes) {
+    for (const sub of ["site-packages", "dist-packages"]) {
+      roots.push(...glob(`${prefix}/lib/python3*/${sub}/torch`));
+    }
+  }
+  roots.push("/usr/lib/python3/dist-packages/torch");
+  return roots;
+}
+
+function systemLibtorch(): Libtorch | undefined {
+  const multiarch = Deno.build.arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+  const libDirs = [`/usr/lib/${multiarch}`, "/usr/lib64", "/usr/lib", "/usr/local/lib"];
+  const includeDirs = ["/usr/include", `/usr/include/${API_INCLUDE}`];
+  const libDir = libDirs.find((d) => exists(`${d}/libtorch_cpu.so`));
+  if (!libDir || !exists("/usr/include/ATen/ATen.h")) return undefined;
+  const version = readVersion(includeDirs.slice(1));
+  if (!version) return undefined;
+  const root = libDir.replace(/\/lib[^/]*(\/[^/]+)?$/, "") || "/usr";
+  return {
+    source: "system",
+    root,
+    includeDirs,
+    libDir,
+    version,
+    cuda: exists(`${libDir}/libtorch_cuda.so`),
+  };
+}
+
+/** Finds libtorch (see the module comment for the order), or throws saying how to get one. */
+export function findLibtorch(): Libtorch {
+  const env = Deno.env.get("LIBTORCH");
+  if (env) {
+    const found = fromRoot(env.replace(/\/+$/, ""), "LIBTORCH");
+    if (!found) {
+      throw new Error(
+        `LIBTORCH=${env} is not a libtorch root: expected include/ATen/ATen.h, ` +
+          `include/${API_INCLUDE}/torch/version.h and lib/libtorch_cpu.so`,
+      );
+    }
+    return found;
+  }
+  for (const root of pytorchCandidates()) {
+    const found = fromRoot(root, "pytorch");
+    if (found) return found;
+  }
+  const system = systemLibtorch();
+  if (system) return system;
+  throw new Error(
+    "libtorch not found. Install it with `sudo apt-get install -y libtorch-dev` (Debian/Ubuntu), " +
+      "or set LIBTORCH to an unpacked libtorch (with include/ and lib/), or install PyTorch " +
+      "(its torch/include and torch/lib are used).",
+  );
+}
+
+/** True when the library was built with the C++11 std::string ABI (pip wheels before 2.7 were not). */
+function usesCxx11Abi(libDir: string): boolean {
+  try {
+    const bytes = Deno.readFileSync(`${libDir}/libc10.so`);
+    const needle = new TextEncoder().encode("cxx11");
+    outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
+      for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+      return true;
+    }
+    return false;
+  } catch {
+    return true; // the compiler's default
+  }
+}
+
+/** Compiler and linker arguments for one libtorch (without sources and output). */
+export function compileFlags(libtorch: Libtorch): { compile: string[]; link: string[] } {
+  const abi = usesCxx11Abi(libtorch.libDir) ? 1 : 0;
+  const compile = [
+    "-std=c++17",
+    "-O2",
+    "-fPIC",
+    "-fvisibility=hidden",
+    `-D_GLIBCXX_USE_CXX11_ABI=${abi}`,
+    ...libtorch.includeDirs.map((d) => `-I${d}`),
+  ];
+  // CUDA kernels only register when libtorch_cuda is loaded; nothing in the shim references it,
+  // so --as-needed would drop it silently.
+  const cuda = libtorch.cuda
+    ? ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"]
+    : [];
+  const link = [
+    "-shared",
+    // A wrong _GLIBCXX_USE_CXX11_ABI would otherwise link, load, and abort at the first error.
+    "-Wl,--no-undefined",
+    `-L${libtorch.libDir}`,
+    `-Wl,-rpath,${libtorch.libDir}`,
+    ...cuda,
+    "-ltorch_cpu",
+    "-lc10",
+    "-ltorch",
+  ];
+  return { compile, link };
+}
+
+async function sha256(parts: string[]): Promise<string> {
+  const data = new TextEncoder().encode(parts.join("\0"));
+  const digest = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The cache folder for built shims: HLGM_CACHE_DIR, else $XDG_CACHE_HOME/hlgm, else ~/.cache/hlgm. */
+export function cacheDir(): string {
+  const explicit = Deno.env.get("HLGM_CACHE_DIR");
+  if (explicit) return explicit;
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  return `${xdg || `${home}/.cache`}/hlgm`;
+}
+
+/** The path the shim for these sources and this libtorch is cached at. */
+export async function cachedLibraryPath(
+  sources: Record<string, string>,
+  libtorch: Libtorch,
+): Promise<string> {
+  const flags = compileFlags(libtorch);
+  const key = await sha256([
+    ...SHIM_SOURCES.map((name) => `${name}\n${sources[name]}`),
+    libtorch.version,
+    libtorch.root,
+    libtorch.libDir,
+    ...flags.compile,
+    ...flags.link,
+  ]);
+  return `${cacheDir()}/native/${libtorch.version}-${key.slice(0, 16)}/libhlgm.so`;
+}
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `${cmd} not found: the hlgm shim is compiled on first use. Install a C++ compiler with ` +
+          "`sudo apt-get install -y g++` (or set CXX), or point HLGM_NATIVE_LIB at a built shim.",
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  if (!output.success) {
+    const err = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-30).join("\n");
+    throw new Error(`building the hlgm shim failed: ${cmd} ${args.join(" ")}\n${err}`);
+  }
+}
+
+/**
+ * Compiles `sources` (file name -> text) against `libtorch` into `outFile`. The library is
+ * written under a temporary name and renamed, so concurrent builds never see a half file.
+ */
+export async function buildShim(
+  sources: Record<string, string>,
+  libtorch: Libtorch,
+  outFile: string,
+): Promise<void> {
+  const cxx = Deno.env.get("CXX") || "g++";
+  const outDir = outFile.slice(0, outFile.lastIndexOf("/"));
+  await Deno.mkdir(outDir, { recursive: true });
+  const work = await Deno.makeTempDir({ dir: outDir, prefix: ".build-" });
+  try {
+    for (const name of SHIM_SOURCES) await Deno.writeTextFile(`${work}/${name}`, sources[name]);
+    const flags = compileFlags(libtorch);
+    const units = SHIM_SOURCES.filter((n) => n.endsWith(".cpp"));
+    // One compiler per translation unit, in parallel: each takes seconds on ATen's headers.
+    await Promise.all(
+      units.map((n) => run(cxx, [...flags.compile, "-c", `${work}/${n}`, "-o", `${work}/${n}.o`])),
+    );
+    const tmp = `${work}/libhlgm.so`;
+    await run(cxx, ["-o", tmp, ...units.map((n) => `${work}/${n}.o`), ...flags.link]);
+    await Deno.rename(tmp, outFile);
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Reads the shim's sources from a folder or URL next to this module (file:, http:, https:). */
+export async function readSources(base: URL): Promise<Record<string, string>> {
+  const sources: Record<string, string> = {};
+  for (const name of SHIM_SOURCES) {
+    const url = new URL(name, base);
+    if (url.protocol === "file:") {
+      sources[name] = await Deno.readTextFile(url);
+    } else {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`fetching the hlgm shim source ${url} failed: HTTP ${res.status}`);
+      sources[name] = await res.text();
+    }
+  }
+  return sources;
+}
+
+/**
+ * Returns the path of a shim built for the sources at `base` and the libtorch found here,
+ * building it first (one line on stderr) when the cache has none.
+ */
+export async function ensureShim(base: URL, force = false): Promise<string> {
+  const libtorch = findLibtorch();
+  const sources = await readSources(base);
+  const path = await cachedLibraryPath(sources, libtorch);
+  if (force || !exists(path)) {
+    console.error(
+      `hlgm: building the libtorch shim (libtorch ${libtorch.version} ${
+        libtorch.cuda ? "cuda" : "cpu"
+      } from ${libtorch.root}) into ${path} ...`,
+    );
+    await buildShim(sources, libtorch, path);
+  }
+  return path;
+}
+
+if (import.meta.main) {
+  const path = await ensureShim(new URL("./", import.meta.url), Deno.args.includes("--force"));
+  console.log(path);
+}

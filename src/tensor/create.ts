@@ -1,0 +1,284 @@
+/**
+ * Creating tensors: from JS data, filled, ranges and random. The default dtype is float32 and
+ * the default device is `getDefaultDevice()` ("cpu" unless changed).
+ *
+ * @module
+ */
+
+import { check, lib, RANDOM } from "../../ffi/mod.ts";
+import { defaultDeviceCode, type Device, deviceCode } from "./device.ts";
+import {
+  allocTyped,
+  type DType,
+  dtypeCode,
+  dtypeOfTyped,
+  isFloating,
+  type TypedArray,
+} from "./dtype.ts";
+import { intList, out1, OUT_BUF } from "./native.ts";
+import { type NestedArray, Tensor } from "./tensor.ts";
+
+/** Options shared by the creation functions. */
+export interface CreateOptions {
+  /** Element type (default float32; for typed arrays, the array's own type). */
+  dtype?: DType;
+  /** Device (default: the default device). */
+  device?: Device;
+  /** Record operations for autograd (floating dtypes only). */
+  requiresGrad?: boolean;
+}
+
+/** Data accepted by `tensor()`. */
+export type TensorData = number | boolean | NestedArray | readonly NestedArray[] | TypedArray;
+
+function deviceOf(options: CreateOptions): number {
+  return options.device === undefined ? defaultDeviceCode() : deviceCode(options.device);
+}
+
+function finish(t: Tensor, options: CreateOptions): Tensor {
+  if (options.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function checkShape(shape: readonly number[]): void {
+  for (const s of shape) {
+    if (!Number.isInteger(s) || s < 0) {
+      throw new RangeError(`shape sizes must be non-negative integers, got [${shape.join(", ")}]`);
+    }
+  }
+}
+
+function inferShape(data: unknown): number[] {
+  const shape: number[] = [];
+  let v = data;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  return shape;
+}
+
+function flatten(data: unknown, shape: number[], out: unknown[], depth = 0): void {
+  if (depth === shape.length) {
+    if (typeof data !== "number" && typeof data !== "boolean") {
+      throw new TypeError(`tensor data must hold numbers or booleans, found ${typeof data}`);
+    }
+    out.push(data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    throw new TypeError(
+      `tensor data is ragged: expected ${shape[depth]} elements at depth ${depth}, ` +
+        `got ${Array.isArray(data) ? data.length : typeof data}`,
+    );
+  }
+  for (const item of data) flatten(item, shape, out, depth + 1);
+}
+
+function fill(values: ArrayLike<number | boolean | bigint>, dtype: DType): TypedArray {
+  const host = allocTyped(dtype, values.length);
+  if (host instanceof BigInt64Array) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      host[i] = typeof v === "bigint" ? v : BigInt(Math.trunc(Number(v)));
+    }
+  } else {
+    for (let i = 0; i < values.length; i++) host[i] = Number(values[i]);
+  }
+  return host;
+}
+
+/**
+ * A tensor from JS data: a number, nested arrays of numbers or booleans, or a typed array
+ * (Float32Array, Float64Array, BigInt64Array, Int32Array, Uint8Array, ...) with `shape`.
+ * Numbers default to float32, booleans to bool, typed arrays to their own type.
+ *
+ * @example
+ * ```ts
+ * const x = tensor([[1, 2], [3, 4]]);                       // float32 [2, 2]
+ * const y = tensor([0, 2, 1], { dtype: "int64" });          // labels
+ * const z = tensor(new Float32Array(12), { shape: [3, 4] });
+ * ```
+ */
+export function tensor(
+  data: TensorData,
+  options: CreateOptions & { shape?: readonly number[] } = {},
+): Tensor {
+  let shape: number[];
+  let values: ArrayLike<number | boolean | bigint>;
+  let dtype: DType;
+  if (ArrayBuffer.isView(data)) {
+    const typed = data as TypedArray;
+    shape = options.shape ? [...options.shape] : [typed.length];
+    values = typed;
+    dtype = options.dtype ?? dtypeOfTyped(typed);
+  } else {
+    shape = inferShape(data);
+    const flat: unknown[] = [];
+    flatten(data, shape, flat);
+    values = flat as (number | boolean)[];
+    dtype = options.dtype ?? (typeof flat[0] === "boolean" ? "bool" : "float32");
+    if (options.shape) shape = [...options.shape];
+  }
+  checkShape(shape);
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (numel !== values.length) {
+    throw new RangeError(
+      `shape [${shape.join(", ")}] needs ${numel} elements, data has ${values.length}`,
+    );
+  }
+  if (dtype === "float16" || dtype === "bfloat16") {
+    const f = tensor(values as TypedArray, { shape, dtype: "float32", device: options.device });
+    try {
+      return finish(f.to(dtype), options);
+    } finally {
+      f.dispose();
+    }
+  }
+  const host = ArrayBuffer.isView(values) && dtypeOfTyped(values as TypedArray) === dtype &&
+      !(dtype === "bool" && !(values instanceof Uint8Array))
+    ? values as TypedArray
+    : fill(values, dtype);
+  const bytes = new Uint8Array(host.buffer, host.byteOffset, host.byteLength);
+  const err = lib.hlgm_from_data(
+    bytes,
+    dtypeCode(dtype),
+    intList(shape, "shape"),
+    shape.length,
+    deviceOf(options),
+    OUT_BUF,
+  );
+  return finish(new Tensor(out1(err, "tensor")), options);
+}
+
+/** A tensor filled with `value`. */
+export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
+  checkShape(shape);
+  const err = lib.hlgm_full(
+    intList(shape, "shape"),
+    shape.length,
+    value,
+    dtypeCode(options.dtype ?? "float32"),
+    deviceOf(options),
+    OUT_BUF,
+  );
+  return finish(new Tensor(out1(err, "full")), options);
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+/** A tensor of ones. */
+export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+/** An uninitialised tensor. */
+export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  checkShape(shape);
+  const err = lib.hlgm_empty(
+    intList(shape, "shape"),
+    shape.length,
+    dtypeCode(options.dtype ?? "float32"),
+    deviceOf(options),
+    OUT_BUF,
+  );
+  return finish(new Tensor(out1(err, "empty")), options);
+}
+
+/**
+ * Values from `start` (inclusive) to `end` (exclusive) by `step`; `arange(n)` counts 0..n-1.
+ * The dtype defaults to int64 when all arguments are integers (as torch.arange), else float32.
+ */
+export function arange(
+  start: number,
+  end?: number,
+  step = 1,
+  options: CreateOptions = {},
+): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  if (step === 0) throw new RangeError("arange step must not be zero");
+  const integral = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
+  const dtype = options.dtype ?? (integral ? "int64" : "float32");
+  const err = lib.hlgm_arange(start, end, step, dtypeCode(dtype), deviceOf(options), OUT_BUF);
+  return finish(new Tensor(out1(err, "arange")), options);
+}
+
+function random(
+  kind: number,
+  shape: readonly number[],
+  lo: number,
+  hi: number,
+  dtype: DType,
+  options: CreateOptions,
+  op: string,
+): Tensor {
+  checkShape(shape);
+  const err = lib.hlgm_random(
+    kind,
+    intList(shape, "shape"),
+    shape.length,
+    lo,
+    hi,
+    dtypeCode(dtype),
+    deviceOf(options),
+    OUT_BUF,
+  );
+  return finish(new Tensor(out1(err, op)), options);
+}
+
+/** Uniform samples in [0, 1). */
+export function rand(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return random(RANDOM.uniform, shape, 0, 1, options.dtype ?? "float32", options, "rand");
+}
+
+/** Uniform samples in [low, high). */
+export function uniform(
+  shape: readonly number[],
+  low: number,
+  high: number,
+  options: CreateOptions = {},
+): Tensor {
+  if (!(high >= low)) throw new RangeError(`uniform needs low <= high, got [${low}, ${high})`);
+  return random(RANDOM.uniform, shape, low, high, options.dtype ?? "float32", options, "uniform");
+}
+
+/** Standard normal samples (mean 0, std 1). */
+export function randn(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return random(RANDOM.normal, shape, 0, 1, options.dtype ?? "float32", options, "randn");
+}
+
+/** Integers uniform in [low, high); int64 by default. */
+export function randint(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  options: CreateOptions = {},
+): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new RangeError(`randint needs integers low < high, got [${low}, ${high})`);
+  }
+  const dtype = options.dtype ?? "int64";
+  if (isFloating(dtype) && options.requiresGrad) throw new TypeError("randint cannot require grad");
+  return random(RANDOM.integers, shape, low, high, dtype, options, "randint");
+}
+
+/** Seeds libtorch's CPU and CUDA generators (torch.manual_seed). */
+export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+  }
+  check(lib.hlgm_manual_seed(seed), "manualSeed");
+}
+
+/** The CPU generator's state as a uint8 tensor (save it to resume a run exactly). */
+export function getRngState(): Tensor {
+  return new Tensor(out1(lib.hlgm_get_rng_state(OUT_BUF), "getRngState"));
+}
+
+/** Restores the CPU generator's state from `getRngState()`. */
+export function setRngState(state: Tensor): void {
+  check(lib.hlgm_set_rng_state(state.handle), "setRngState");
+}

@@ -1,0 +1,65 @@
+/**
+ * Tensors, autograd and memory scopes over libtorch.
+ *
+ * @module
+ */
+
+export { type BackwardOptions, type NestedArray, Tensor, type ValuesIndices } from "./tensor.ts";
+export {
+  arange,
+  type CreateOptions,
+  empty,
+  full,
+  getRngState,
+  manualSeed,
+  ones,
+  rand,
+  randint,
+  randn,
+  setRngState,
+  tensor,
+  type TensorData,
+  uniform,
+  zeros,
+} from "./create.ts";
+export { enableGrad, grad, type GradOptions, isGradEnabled, noGrad } from "./autograd.ts";
+export { keep, memory, type MemoryInfo, tidy } from "./engine.ts";
+export {
+  cudaAvailable,
+  cudaDeviceCount,
+  type Device,
+  getDefaultDevice,
+  setDefaultDevice,
+} from "./device.ts";
+export { type DType, type TypedArray } from "./dtype.ts";
+export { getNumThreads, type Info, info, setNumThreads, synchronize, VERSION } from "./runtime.ts";
+export * as F from "./functional.ts";
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  batchNorm,
+  type BatchNormOptions,
+  cat,
+  type ClassLossOptions,
+  conv2d,
+  type Conv2dOptions,
+  crossEntropy,
+  dropout,
+  gelu,
+  interpolate,
+  type InterpolateOptions,
+  klDiv,
+  layerNorm,
+  linear,
+  logSoftmax,
+  maxPool2d,
+  mseLoss,
+  nllLoss,
+  oneHot,
+  type PoolOptions,
+  type Reduction,
+  relu,
+  softmax,
+  stack,
+  where,
+} from "./functional.ts";
