@@ -1,0 +1,38 @@
+/**
+ * Small helpers shared by the benchmark scripts.
+ *
+ * @module
+ */
+
+/** Median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Value of `--name value` or `--name=value` in `args`, else undefined. */
+export function flag(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}`) return args[i + 1];
+    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
+  }
+  return undefined;
+}
+
+/** Peak resident set size of this process (VmHWM), or null where /proc is unavailable. */
+export function peakRssBytes(): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Rounds to `digits` decimals (null stays null). */
+export function round(x: number | null, digits = 2): number | null {
+  if (x === null || !Number.isFinite(x)) return null;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
