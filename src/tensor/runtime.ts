@@ -5,6 +5,7 @@
  */
 
 import { check, lib, loaded } from "../../ffi/mod.ts";
+import { VERSION } from "../version.ts";
 import { cudaAvailable, cudaDeviceCount, getDefaultDevice } from "./device.ts";
 
 /** What `info()` reports. */
@@ -29,8 +30,7 @@ export interface Info {
   defaultDevice: string;
 }
 
-/** hlgm's version. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** The libtorch version, CUDA availability, thread count and shim location. */
 export function info(): Info {

@@ -1,0 +1,30 @@
+/**
+ * `hlgm info`: what libtorch is loaded, from where, with which devices and threads.
+ *
+ * @module
+ */
+
+import { info } from "../../mod.ts";
+
+/** Prints info() as aligned lines, or JSON with `json`. */
+export function runInfo(opts: { json?: boolean }): void {
+  const i = info();
+  if (opts.json) {
+    console.log(JSON.stringify(i, null, 2));
+    return;
+  }
+  const rows: [string, string][] = [
+    ["hlgm", i.version],
+    [
+      "libtorch",
+      `${i.libtorchVersion}${
+        i.libtorchSource ? ` (${i.libtorchSource}: ${i.libtorchLibDir})` : ""
+      }`,
+    ],
+    ["cuda", i.cudaAvailable ? `yes, ${i.cudaDeviceCount} device(s)` : "no"],
+    ["threads", String(i.threads)],
+    ["default device", i.defaultDevice],
+    ["shim", i.shimPath],
+  ];
+  for (const [k, v] of rows) console.log(`${k.padEnd(15)} ${v}`);
+}

@@ -1,0 +1,140 @@
+/**
+ * The hlgm command line: `deno run -A cli/main.ts <command> [flags]`. This file only parses
+ * arguments and calls the commands in cli/commands/, which call src/. The native library is
+ * loaded only by commands that need it, so `--help` works without libtorch.
+ *
+ * Exit codes: 0 success, 1 failure while running, 2 bad usage (unknown command or flag,
+ * invalid value).
+ *
+ * @module
+ */
+
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { VERSION } from "../src/version.ts";
+
+/** A usage error: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function fraction(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n >= 1) {
+      throw new InvalidArgumentError(`${name} must be in [0, 1), got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function device(value: string): string {
+  if (!/^(auto|cpu|cuda(:\d+)?)$/.test(value)) {
+    throw new InvalidArgumentError(`expected auto, cpu, cuda or cuda:N, got "${value}"`);
+  }
+  return value;
+}
+
+function program(): Command {
+  const cli = new Command("hlgm")
+    .description(
+      "Saliency-guided training (baseline, SGT, HLGM) of image classifiers on libtorch.",
+    )
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.trim().split("\n")[0] + "\n") });
+
+  cli.command("info")
+    .description("show the libtorch version, CUDA devices, threads and the shim's path")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { runInfo } = await import("./commands/info.ts");
+      runInfo(opts);
+    });
+
+  const trainFlags = (c: Command) =>
+    c.addOption(
+      new Option("--dataset <name>", "fashion-mnist, or synthetic (generated)")
+        .choices(["fashion-mnist", "synthetic"]),
+    )
+      .option(
+        "--data-dir <dir>",
+        "folder holding the dataset (else $HLGM_DATA, ~/.cache/hlgm/datasets)",
+      )
+      .option("--epochs <n>", "epochs", positiveInt("--epochs"))
+      .option("--subset <n>", "use the first N training images", positiveInt("--subset"))
+      .option("--batch-size <n>", "batch size", positiveInt("--batch-size"), 256)
+      .option("--lr <x>", "SGD learning rate", positiveNumber("--lr"), 0.05)
+      .option("--momentum <x>", "SGD momentum", fraction("--momentum"), 0.9)
+      .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
+      .option("--seed <n>", "random seed", (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) {
+          throw new InvalidArgumentError(`--seed must be a non-negative integer, got "${v}"`);
+        }
+        return n;
+      }, 0);
+
+  trainFlags(
+    cli.command("train")
+      .description(
+        "train the shallow CNN with cross-entropy (quick run; the saliency-guided methods " +
+          "arrive with the training engine)",
+      ),
+  ).action(async (opts) => {
+    const { runTrain } = await import("./commands/train.ts");
+    await runTrain({ ...opts, epochs: opts.epochs ?? 2 });
+  });
+
+  trainFlags(
+    cli.command("demo")
+      .description("the quick-start job: info, then a short shallow-CNN training run"),
+  ).action(async (opts) => {
+    const { runInfo } = await import("./commands/info.ts");
+    const { runTrain } = await import("./commands/train.ts");
+    runInfo({});
+    await runTrain({ ...opts, epochs: opts.epochs ?? 2, subset: opts.subset ?? 10000 });
+  });
+
+  return cli;
+}
+
+/** Runs the CLI on `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    await program().parseAsync(args, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; every parse error was already printed as one line
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    if (Deno.env.get("HLGM_DEBUG") && e instanceof Error) console.error(e.stack);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

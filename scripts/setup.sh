@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by the quick-start commands: Deno (from npm), libtorch, OpenBLAS,
+# Fashion-MNIST and a C++ compiler (apt, when root or passwordless sudo is available and
+# they are missing), then the native shim build. Sourced by scripts/demo.sh and scripts/test.sh.
+# HLGM_SKIP_SETUP=1 skips the installs (e.g. on an offline machine prepared by hand).
+
+hlgm_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DENO_VERSION="${DENO_VERSION:-2.9.6}"
+
+say() { echo "setup: $*" >&2; }
+
+ensure_deno() {
+  if command -v deno >/dev/null 2>&1; then return 0; fi
+  local local_prefix="$HOME/.hlgm/npm"
+  if [ -x "$local_prefix/bin/deno" ]; then export PATH="$local_prefix/bin:$PATH"; return 0; fi
+  command -v npm >/dev/null 2>&1 || { say "need Deno or npm (Node.js) to install it"; return 1; }
+  say "installing deno@$DENO_VERSION from npm"
+  if npm install -g "deno@$DENO_VERSION" >/dev/null 2>&1 && command -v deno >/dev/null 2>&1; then
+    return 0
+  fi
+  npm install --prefix "$local_prefix" -g "deno@$DENO_VERSION" >/dev/null
+  export PATH="$local_prefix/bin:$PATH"
+  command -v deno >/dev/null 2>&1 || { say "deno install failed"; return 1; }
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo "$@"
+  else return 1; fi
+}
+
+ensure_apt_packages() {
+  command -v dpkg >/dev/null 2>&1 || return 0
+  local wanted=(libopenblas0-pthread dataset-fashion-mnist)
+  command -v g++ >/dev/null 2>&1 || wanted+=(g++)
+  # A libtorch from LIBTORCH or a PyTorch install is used when present; else Debian's.
+  [ -n "${LIBTORCH:-}" ] || wanted+=(libtorch-dev)
+  local missing=()
+  for p in "${wanted[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]} with apt-get"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null ||
+    ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    say "could not install ${missing[*]} (need root or passwordless sudo); continuing with what is here"
+  fi
+}
+
+hlgm_setup() {
+  ensure_deno || return 1
+  if [ "${HLGM_SKIP_SETUP:-0}" != 1 ]; then ensure_apt_packages; fi
+  # Builds the shim once into the cache (prints its path); later runs find it there.
+  (cd "$hlgm_root" && deno run -A native/build.ts >/dev/null) || { say "native build failed"; return 1; }
+}

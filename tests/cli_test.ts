@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+
+const main = new URL("../cli/main.ts", import.meta.url).pathname;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("cli: --help lists the commands and exits 0", async () => {
+  const r = await cli("--help");
+  assert.equal(r.code, 0);
+  for (const c of ["info", "train", "demo"]) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+});
+
+Deno.test("cli: unknown command is one line on stderr and exit code 2", async () => {
+  const r = await cli("frobnicate");
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.match(r.stderr, /unknown command 'frobnicate'/);
+});
+
+Deno.test("cli: unknown flag is one line on stderr and exit code 2", async () => {
+  const r = await cli("info", "--frob");
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.match(r.stderr, /unknown option '--frob'/);
+});
+
+Deno.test("cli: invalid values are rejected with exit code 2 naming the flag", async () => {
+  for (
+    const [args, pattern] of [
+      [["train", "--epochs", "0"], /--epochs must be a positive integer/],
+      [["train", "--lr", "abc"], /--lr must be a positive number/],
+      [["train", "--device", "tpu"], /expected auto, cpu, cuda or cuda:N/],
+      [["train", "--dataset", "imagenet"], /imagenet/],
+    ] as const
+  ) {
+    const r = await cli(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  }
+});
+
+Deno.test("cli: info --json reports libtorch, CUDA, threads and the shim path", async () => {
+  const r = await cli("info", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.match(info.libtorchVersion, /^\d+\.\d+\.\d+/);
+  assert.equal(typeof info.cudaAvailable, "boolean");
+  assert.equal(info.threads, navigator.hardwareConcurrency);
+  assert.ok(Deno.statSync(info.shimPath).isFile);
+});
+
+Deno.test("cli: train on generated data learns above chance", async () => {
+  const r = await cli(
+    "train",
+    "--dataset",
+    "synthetic",
+    "--subset",
+    "2048",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+    "--device",
+    Deno.env.get("HLGM_TEST_DEVICE") ?? "cpu",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const m = r.stdout.match(/test acc ([\d.]+)%/);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[1]) > 40, `10 classes: expected well above 10%, got ${m[1]}%`);
+});
+
+Deno.test("cli: a missing dataset is a clear error with exit code 1", async () => {
+  const r = await cli("train", "--dataset", "fashion-mnist", "--data-dir", "/nonexistent");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Fashion-MNIST not found in \/nonexistent/);
+});

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+
+const repo = new URL("../", import.meta.url);
+
+// Serves the repository over HTTP on 127.0.0.1, then imports mod.ts from that URL in a fresh
+// process with an empty cache: the loader must fetch the shim's sources over HTTP and build.
+Deno.test("mod.ts imported from a URL fetches the shim sources and builds them", async () => {
+  const fetched: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    fetched.push(path);
+    try {
+      const body = await Deno.readFile(new URL(`.${path}`, repo));
+      const type = path.endsWith(".ts") ? "application/typescript" : "text/plain";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const cache = await Deno.makeTempDir();
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
+    const script = `import { tensor, info } from "${url}";` +
+      `const t = tensor([1, 2, 3]).mul(2).sum();` +
+      `console.log(JSON.stringify({ sum: t.item(), shim: info().shimPath }));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--reload", script],
+      env: { HLGM_CACHE_DIR: cache, DENO_NO_UPDATE_CHECK: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    const result = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+    assert.equal(result.sum, 12);
+    assert.ok(result.shim.startsWith(cache), `shim ${result.shim} should be built under ${cache}`);
+    for (const src of ["/native/shim.h", "/native/core.cpp", "/native/ops.cpp", "/native/nn.cpp"]) {
+      assert.ok(fetched.includes(src), `${src} was not fetched over HTTP`);
+    }
+    assert.match(stderr, /building the libtorch shim/);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(cache, { recursive: true });
+  }
+});
