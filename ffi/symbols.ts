@@ -27,6 +27,13 @@ export const symbols = {
   // (const void* data, int32_t dtype, const int64_t* shape, int32_t ndim, int32_t device, Box** out)
   hlgm_from_data: { parameters: [B, "i32", B, "i32", "i32", B], result: ERR },
   hlgm_copy_to_host: { parameters: [H, B, "i64"], result: ERR }, // (Box*, void* dst, int64_t nbytes)
+  // The same copy run on a Deno worker thread (errors still come back with the call).
+  hlgm_copy_to_host_async: {
+    name: "hlgm_copy_to_host",
+    parameters: [H, B, "i64"],
+    result: ERR,
+    nonblocking: true,
+  },
   hlgm_item: { parameters: [H, B], result: ERR }, // (Box*, double* out)
   // (const int64_t* shape, int32_t ndim, double value, int32_t dtype, int32_t device, Box** out)
   hlgm_full: { parameters: [B, "i32", "f64", "i32", "i32", B], result: ERR },

@@ -177,6 +177,32 @@ export class Tensor implements Tracked {
     return host;
   }
 
+  /**
+   * Like `data()`, but the copy runs on a worker thread so the event loop stays free (useful
+   * for large device-to-host copies). Disposing this tensor meanwhile is safe: the copy holds
+   * its own reference.
+   */
+  async dataAsync(): Promise<TypedArray> {
+    const dtype = this.dtype;
+    if (dtype === "float16" || dtype === "bfloat16") {
+      const f = this.to("float32");
+      try {
+        return await f.dataAsync();
+      } finally {
+        f.dispose();
+      }
+    }
+    const host = allocTyped(dtype, this.numel());
+    const bytes = new Uint8Array(host.buffer, host.byteOffset, host.byteLength);
+    const ref = out1(lib.hlgm_detach(this.handle, OUT_BUF), "dataAsync");
+    try {
+      check(await lib.hlgm_copy_to_host_async(ref, bytes, BigInt(bytes.byteLength)), "dataAsync");
+    } finally {
+      lib.hlgm_free(ref);
+    }
+    return host;
+  }
+
   /** The elements as nested JS arrays (a number for a 0-d tensor; booleans for bool). */
   toArray(): NestedArray {
     const flat = this.data();
