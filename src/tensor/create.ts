@@ -12,6 +12,7 @@ import {
   type DType,
   dtypeCode,
   dtypeOfTyped,
+  dtypeSize,
   isFloating,
   type TypedArray,
 } from "./dtype.ts";
@@ -149,6 +150,35 @@ export function tensor(
     OUT_BUF,
   );
   return finish(new Tensor(out1(err, "tensor")), options);
+}
+
+/**
+ * A tensor from raw little-endian element bytes (any dtype, float16/bfloat16 included), as
+ * read from a checkpoint file. The bytes are copied.
+ */
+export function fromBytes(
+  bytes: Uint8Array,
+  dtype: DType,
+  shape: readonly number[],
+  options: Omit<CreateOptions, "dtype"> = {},
+): Tensor {
+  checkShape(shape);
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const need = numel * dtypeSize(dtype);
+  if (bytes.byteLength !== need) {
+    throw new RangeError(
+      `${dtype} tensor of shape [${shape.join(", ")}] needs ${need} bytes, got ${bytes.byteLength}`,
+    );
+  }
+  const err = lib.hlgm_from_data(
+    bytes,
+    dtypeCode(dtype),
+    intList(shape, "shape"),
+    shape.length,
+    deviceOf(options),
+    OUT_BUF,
+  );
+  return finish(new Tensor(out1(err, "fromBytes")), options);
 }
 
 /** A tensor filled with `value`. */

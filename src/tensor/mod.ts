@@ -9,6 +9,7 @@ export {
   arange,
   type CreateOptions,
   empty,
+  fromBytes,
   full,
   getRngState,
   manualSeed,

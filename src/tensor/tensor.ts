@@ -8,7 +8,14 @@
 
 import { BINARY, check, lib, REDUCE, SHAPE, UNARY } from "../../ffi/mod.ts";
 import { type Device, deviceCode, deviceName } from "./device.ts";
-import { allocTyped, type DType, dtypeCode, dtypeFromCode, type TypedArray } from "./dtype.ts";
+import {
+  allocTyped,
+  type DType,
+  dtypeCode,
+  dtypeFromCode,
+  dtypeSize,
+  type TypedArray,
+} from "./dtype.ts";
 import { setTrackedPredicate, track, type Tracked, untrack } from "./engine.ts";
 import { dimList, intList, OUT, out1, out2, OUT_BUF } from "./native.ts";
 
@@ -175,6 +182,13 @@ export class Tensor implements Tracked {
     const bytes = new Uint8Array(host.buffer, host.byteOffset, host.byteLength);
     check(lib.hlgm_copy_to_host(this.handle, bytes, BigInt(bytes.byteLength)), "data");
     return host;
+  }
+
+  /** The raw little-endian element bytes, row-major, for any dtype (float16/bfloat16 included). */
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.numel() * dtypeSize(this.dtype));
+    check(lib.hlgm_copy_to_host(this.handle, out, BigInt(out.byteLength)), "bytes");
+    return out;
   }
 
   /**
