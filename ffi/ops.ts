@@ -31,6 +31,8 @@ export const UNARY = {
   isnan: 21,
   isfinite: 22,
   zero: 23,
+  erfinv: 24,
+  erf: 25,
 } as const;
 
 /** hlgm_binary / hlgm_binary_scalar / in-place variants; scalar-on-the-left codes are +100. */

@@ -63,6 +63,7 @@ export const symbols = {
     result: ERR,
   },
   hlgm_detach: { parameters: [H, B], result: ERR }, // (Box*, Box** out)
+  hlgm_set_data: { parameters: [H, H], result: ERR }, // (Box* dst, Box* src)
   hlgm_bench_native_add: { parameters: ["i32", B], result: ERR }, // (int32_t n, double* ns)
   hlgm_noop: { parameters: ["i32"], result: "i32" }, // int32_t (int32_t)
 
@@ -144,6 +145,27 @@ export const symbols = {
   hlgm_mse_loss: { parameters: [H, H, "i32", B], result: ERR }, // (Box*, Box*, int32_t reduction, Box**)
   // (Box*, int32_t mode, const int64_t* size[2], int32_t align_corners, Box** out)
   hlgm_interpolate: { parameters: [H, "i32", B, "i32", B], result: ERR },
+
+  // optim.cpp
+  // (Box** params, int32_t n, Box** state[n], double lr, double momentum, double dampening,
+  //  double weight_decay, int32_t nesterov, int32_t maximize)
+  hlgm_sgd_step: {
+    parameters: [B, "i32", B, "f64", "f64", "f64", "f64", "i32", "i32"],
+    result: ERR,
+  },
+  // (Box** params, int32_t n, Box** state[2n], double lr, double rho, double eps,
+  //  double weight_decay, int32_t maximize)
+  hlgm_adadelta_step: { parameters: [B, "i32", B, "f64", "f64", "f64", "f64", "i32"], result: ERR },
+  // (Box** params, int32_t n, Box** state[3n], double* steps[n], double lr, double beta1,
+  //  double beta2, double eps, double weight_decay, int32_t decoupled, int32_t amsgrad,
+  //  int32_t maximize)
+  hlgm_adam_step: {
+    parameters: [B, "i32", B, B, "f64", "f64", "f64", "f64", "f64", "i32", "i32", "i32"],
+    result: ERR,
+  },
+  // (Box** params, int32_t n, double max_norm, double norm_type, double* total_norm)
+  hlgm_clip_grad_norm: { parameters: [B, "i32", "f64", "f64", B], result: ERR },
+  hlgm_zero_grads: { parameters: [B, "i32"], result: ERR }, // (Box** params, int32_t n)
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library's symbol functions. */

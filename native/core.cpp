@@ -218,6 +218,16 @@ HLGM_EXPORT char* hlgm_autograd_grad(Box** outputs, Box** grad_outputs, int32_t 
 
 HLGM_EXPORT char* hlgm_detach(Box* b, Box** out) { PROTECT(out[0] = wrap(b->t.detach())) }
 
+// dst now refers to src's data (torch's `param.data = src`): identity, requires_grad and any
+// references to dst (optimizers, modules) stay valid. Used to move parameters between devices.
+HLGM_EXPORT char* hlgm_set_data(Box* dst, Box* src) {
+  PROTECT({
+    dst->t.set_data(src->t);
+    live_bytes += static_cast<int64_t>(dst->t.nbytes()) - dst->bytes;
+    dst->bytes = static_cast<int64_t>(dst->t.nbytes());
+  })
+}
+
 // ---- measurement ----
 
 // Runs `n` scalar additions inside C++ (with the same handle allocation the FFI path does)

@@ -27,6 +27,8 @@ static at::Tensor unary(int32_t op, const at::Tensor& t) {
     case 20: return at::cos(t);
     case 21: return at::isnan(t);
     case 22: return at::isfinite(t);
+    case 24: return at::erfinv(t);
+    case 25: return at::erf(t);
     default: unknown_op("unary", op);
   }
 }
@@ -43,6 +45,7 @@ static void unary_(int32_t op, at::Tensor& t) {
     case 7: t.tanh_(); break;
     case 13: t.square_(); break;
     case 23: t.zero_(); break;
+    case 24: t.erfinv_(); break;
     default: unknown_op("in-place unary", op);
   }
 }

@@ -500,6 +500,14 @@ export class Tensor implements Tracked {
   relu(): Tensor {
     return this.#unary("relu");
   }
+  /** Error function. */
+  erf(): Tensor {
+    return this.#unary("erf");
+  }
+  /** Inverse error function. */
+  erfinv(): Tensor {
+    return this.#unary("erfinv");
+  }
   /** True where NaN. */
   isnan(): Tensor {
     return this.#unary("isnan");
