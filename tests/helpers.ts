@@ -1,0 +1,118 @@
+/**
+ * Shared test helpers: the device the suite runs on and a tolerant numeric comparison.
+ *
+ * Run the suite on a GPU with `HLGM_TEST_DEVICE=cuda deno test -A tests/`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { Device, NestedArray, Tensor } from "../mod.ts";
+
+/** The device every test creates its tensors on ("cpu" unless HLGM_TEST_DEVICE is set). */
+export const device: Device = (Deno.env.get("HLGM_TEST_DEVICE") ?? "cpu") as Device;
+
+/** True when the suite runs on the CPU (some checks only make sense there). */
+export const onCpu: boolean = device === "cpu";
+
+/** Tolerances of `assertClose`: |a - e| <= atol + rtol * |e|. */
+export interface CloseOptions {
+  /** Relative tolerance (default 1e-5). */
+  rtol?: number;
+  /** Absolute tolerance (default 1e-6). */
+  atol?: number;
+  /** Prefix for the failure message. */
+  message?: string;
+}
+
+type Numeric = NestedArray | ArrayLike<number | bigint> | bigint;
+
+function shapeOf(v: unknown): number[] {
+  const shape: number[] = [];
+  let x = v;
+  while (Array.isArray(x) || ArrayBuffer.isView(x)) {
+    const arr = x as ArrayLike<unknown>;
+    shape.push(arr.length);
+    x = arr.length > 0 ? arr[0] : undefined;
+  }
+  return shape;
+}
+
+function flat(v: unknown, out: number[]): number[] {
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+    for (const x of Array.from(v as ArrayLike<unknown>)) flat(x, out);
+  } else if (typeof v === "number") {
+    out.push(v);
+  } else if (typeof v === "bigint") {
+    out.push(Number(v));
+  } else if (typeof v === "boolean") {
+    out.push(v ? 1 : 0);
+  } else {
+    throw new TypeError(`assertClose: not a number: ${String(v)}`);
+  }
+  return out;
+}
+
+function indexOf(flatIndex: number, shape: number[]): string {
+  if (shape.length === 0) return "[]";
+  const idx: number[] = [];
+  let rest = flatIndex;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx.unshift(rest % shape[d]);
+    rest = Math.floor(rest / shape[d]);
+  }
+  return `[${idx.join(", ")}]`;
+}
+
+/**
+ * Asserts that two numbers or nested arrays (or typed arrays) have the same shape and
+ * elementwise |actual - expected| <= atol + rtol * |expected|. NaN matches NaN; infinities must
+ * be equal. The message names the first mismatching index, the worst error and the count.
+ */
+export function assertClose(
+  actual: Numeric | Tensor,
+  expected: Numeric,
+  options: CloseOptions = {},
+): void {
+  const { rtol = 1e-5, atol = 1e-6 } = options;
+  const prefix = options.message ? `${options.message}: ` : "";
+  const a = isTensor(actual) ? actual.toArray() : actual;
+  const sa = shapeOf(a);
+  const se = shapeOf(expected);
+  assert.deepEqual(
+    sa,
+    se,
+    `${prefix}shape mismatch: actual [${sa.join(", ")}] vs expected [${se.join(", ")}]`,
+  );
+  const fa = flat(a, []);
+  const fe = flat(expected, []);
+  assert.equal(fa.length, fe.length, `${prefix}element count ${fa.length} vs ${fe.length}`);
+  let bad = 0;
+  let first = -1;
+  let worst = 0;
+  for (let i = 0; i < fa.length; i++) {
+    const x = fa[i];
+    const y = fe[i];
+    let ok: boolean;
+    if (Number.isNaN(y)) ok = Number.isNaN(x);
+    else if (!Number.isFinite(y)) ok = x === y;
+    else ok = Math.abs(x - y) <= atol + rtol * Math.abs(y);
+    if (!ok) {
+      bad++;
+      if (first < 0) first = i;
+      const err = Math.abs(x - y);
+      if (!(err <= worst)) worst = err;
+    }
+  }
+  if (bad > 0) {
+    const at = indexOf(first, se);
+    assert.fail(
+      `${prefix}${bad} of ${fa.length} elements differ (rtol=${rtol}, atol=${atol}); ` +
+        `first at ${at}: actual ${fa[first]}, expected ${fe[first]}; max abs error ${worst}`,
+    );
+  }
+}
+
+function isTensor(v: unknown): v is Tensor {
+  return typeof v === "object" && v !== null && "toArray" in v && "handle" in v;
+}
