@@ -143,8 +143,9 @@ export const symbols = {
   // (Box* x, Box* target, int32_t reduction, int32_t log_target, Box** out)
   hlgm_kl_div: { parameters: [H, H, "i32", "i32", B], result: ERR },
   hlgm_mse_loss: { parameters: [H, H, "i32", B], result: ERR }, // (Box*, Box*, int32_t reduction, Box**)
-  // (Box*, int32_t mode, const int64_t* size[2], int32_t align_corners, Box** out)
-  hlgm_interpolate: { parameters: [H, "i32", B, "i32", B], result: ERR },
+  // (Box*, int32_t mode, const int64_t* size[2], double scale_h, double scale_w,
+  //  int32_t align_corners, Box** out)
+  hlgm_interpolate: { parameters: [H, "i32", B, "f64", "f64", "i32", B], result: ERR },
 
   // optim.cpp
   // (Box** params, int32_t n, Box** state[n], double lr, double momentum, double dampening,

@@ -173,7 +173,14 @@ HLGM_EXPORT void hlgm_set_grad_enabled(int32_t on) { c10::GradMode::set_enabled(
 HLGM_EXPORT int32_t hlgm_is_grad_enabled() { return c10::GradMode::is_enabled() ? 1 : 0; }
 
 HLGM_EXPORT char* hlgm_set_requires_grad(Box* b, int32_t on) {
-  PROTECT(b->t.set_requires_grad(on != 0))
+  PROTECT({
+    if (on == 0 && !b->t.is_leaf()) {
+      throw std::invalid_argument(
+          "requiresGrad can only be turned off on leaf tensors; use detach() for a tensor "
+          "cut from the graph");
+    }
+    b->t.set_requires_grad(on != 0);
+  })
 }
 
 // out[0] = null when the tensor has no gradient yet.

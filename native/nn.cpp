@@ -77,17 +77,20 @@ HLGM_EXPORT char* hlgm_mse_loss(Box* input, Box* target, int32_t reduction, Box*
   PROTECT(out[0] = wrap(at::mse_loss(input->t, target->t, reduction)))
 }
 
-// mode 0 nearest, 1 bilinear; size = [out h, out w]
-HLGM_EXPORT char* hlgm_interpolate(Box* input, int32_t mode, const int64_t* size, int32_t align_corners,
-                                   Box** out) {
+// mode 0 nearest, 1 bilinear; size = [out h, out w]; scales = [h, w] factors used for sampling
+// when the caller gave a scale factor (as torch.nn.functional.interpolate), else 0.
+HLGM_EXPORT char* hlgm_interpolate(Box* input, int32_t mode, const int64_t* size, double scale_h,
+                                   double scale_w, int32_t align_corners, Box** out) {
   PROTECT({
     if (input->t.dim() != 4) {
       throw std::invalid_argument("interpolate expects a 4-D (N, C, H, W) input, got " +
                                   std::to_string(input->t.dim()) + "-D");
     }
+    c10::optional<double> sh = scale_h > 0 ? c10::optional<double>(scale_h) : c10::nullopt;
+    c10::optional<double> sw = scale_w > 0 ? c10::optional<double>(scale_w) : c10::nullopt;
     at::Tensor r;
-    if (mode == 0) r = at::upsample_nearest2d(input->t, ints(size, 2));
-    else if (mode == 1) r = at::upsample_bilinear2d(input->t, ints(size, 2), align_corners != 0);
+    if (mode == 0) r = at::upsample_nearest2d(input->t, ints(size, 2), sh, sw);
+    else if (mode == 1) r = at::upsample_bilinear2d(input->t, ints(size, 2), align_corners != 0, sh, sw);
     else unknown_op("interpolate", mode);
     out[0] = wrap(r);
   })

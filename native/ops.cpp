@@ -91,7 +91,7 @@ static at::Tensor binary_scalar(int32_t op, const at::Tensor& a, double s) {
     case 11: return at::clamp_min(a, s);
     case 12: return at::clamp_max(a, s);
     case 14: return at::remainder(a, s);
-    case 17: return at::floor_divide(a, at::scalar_tensor(s, a.options()));
+    case 17: return at::div(a, s, "floor");  // promotes like Python's a // s
     case 101: return at::rsub(a, s);
     case 103: return at::mul(at::reciprocal(a), s);
     case 104: return at::pow(s, a);

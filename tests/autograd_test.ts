@@ -362,3 +362,16 @@ Deno.test("gradients flow through shape ops, indexing and reductions", () => {
     ]]);
   });
 });
+
+Deno.test("requiresGrad = false on a non-leaf tensor is an error, as in PyTorch", () => {
+  tidy(() => {
+    const x = tensor([1, 2], { device, requiresGrad: true });
+    const y = x.mul(2);
+    assert.throws(() => {
+      y.requiresGrad = false;
+    }, /only be turned off on leaf tensors; use detach\(\)/);
+    assert.equal(y.requiresGrad, true);
+    x.requiresGrad = false; // a leaf may
+    assert.equal(x.requiresGrad, false);
+  });
+});

@@ -339,3 +339,12 @@ Deno.test("11,000 ops in 1,000 tidy scopes return liveTensors and nativeHandles 
   w.dispose();
   acc.dispose();
 });
+
+Deno.test("metadata read before dispose is not served after it", () => {
+  const t = tensor([1, 2, 3], { device });
+  assert.deepEqual(t.shape, [3]);
+  t.dispose();
+  assert.throws(() => t.shape, /disposed/);
+  assert.throws(() => t.dtype, /disposed/);
+  assert.throws(() => t.numel(), /disposed/);
+});

@@ -427,14 +427,8 @@ Deno.test("interpolate bilinear matches PyTorch (alignCorners off and on, scaleF
   });
 });
 
-// BUG (src/tensor/functional.ts interpolate): with a non-integer scaleFactor, PyTorch
-// (recompute_scale_factor unset) samples the source at dst / scaleFactor, but hlgm only turns
-// scaleFactor into an output size and libtorch then uses in/out (here 4/6 and 5/7 instead of
-// 1/1.5), so bilinear values differ. Passing scales_h/scales_w to upsample_bilinear2d /
-// upsample_nearest2d would fix it. Un-ignore once fixed.
 Deno.test({
   name: "interpolate bilinear with scaleFactor 1.5 matches PyTorch",
-  ignore: true,
   fn() {
     tidy(() => {
       const c = caseOf("interpolate");

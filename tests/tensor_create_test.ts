@@ -453,12 +453,8 @@ Deno.test("an unknown dtype throws a TypeError from the filled constructors", ()
   });
 });
 
-// BUG (src/tensor/create.ts): tensor(data, { dtype: <unknown> }) reaches allocTyped() before
-// dtypeCode(), so the error reads 'foo has no host array type; convert with .to("float32")
-// first' instead of 'unknown dtype "foo"'. Un-ignore once tensor() validates the dtype first.
 Deno.test({
   name: "tensor() with an unknown dtype says 'unknown dtype'",
-  ignore: true,
   fn() {
     assert.throws(() => tensor([1, 2], { dtype: "foo" as DType, device }), {
       name: "TypeError",

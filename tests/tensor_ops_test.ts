@@ -62,14 +62,8 @@ Deno.test("integer arithmetic keeps int64; true division promotes to float32", (
   });
 });
 
-// BUG (native/ops.cpp, binary_scalar case 17): floorDivide with a scalar builds
-// at::scalar_tensor(s, a.options()), i.e. in the tensor's dtype, so for an integer tensor a
-// fractional divisor is truncated first: tensor([7, -7], int64).floorDivide(2.5) gives int64
-// [3, -4] where PyTorch gives float32 [2, -3]. Wrapping the scalar as a double (wrapped number)
-// tensor, or at::floor_divide(a, at::Scalar(s)), would fix it. Un-ignore once fixed.
 Deno.test({
   name: "floorDivide of an int64 tensor by a fractional scalar promotes like PyTorch",
-  ignore: true,
   fn() {
     tidy(() => {
       const r = t([7, -7], "int64").floorDivide(2.5);

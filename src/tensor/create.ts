@@ -122,6 +122,7 @@ export function tensor(
     if (options.shape) shape = [...options.shape];
   }
   checkShape(shape);
+  dtypeCode(dtype); // unknown dtypes fail here with a clear message
   const numel = shape.reduce((a, b) => a * b, 1);
   if (numel !== values.length) {
     throw new RangeError(

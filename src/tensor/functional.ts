@@ -330,11 +330,14 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
     throw new TypeError(`unknown interpolate mode "${mode}"; expected nearest or bilinear`);
   }
   let size: [number, number];
+  let scale = 0; // > 0: libtorch samples at dst / scale, as PyTorch does for scale_factor
   if (options.size !== undefined) {
     size = pair(options.size, "size");
   } else if (options.scaleFactor !== undefined) {
+    scale = options.scaleFactor;
+    if (!(scale > 0)) throw new RangeError(`scaleFactor must be positive, got ${scale}`);
     const [h, w] = input.shape.slice(-2);
-    size = [Math.floor(h * options.scaleFactor), Math.floor(w * options.scaleFactor)];
+    size = [Math.floor(h * scale), Math.floor(w * scale)];
   } else {
     throw new TypeError("interpolate needs size or scaleFactor");
   }
@@ -342,6 +345,8 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
     input.handle,
     mode === "nearest" ? 0 : 1,
     intList(size),
+    scale,
+    scale,
     options.alignCorners ? 1 : 0,
     OUT_BUF,
   );

@@ -107,14 +107,37 @@ export class Tensor implements Tracked {
     untrack(this);
   }
 
+  /**
+   * Moves ownership of the native handle to the caller (e.g. a Parameter wrapping this
+   * tensor): this object becomes disposed without freeing the handle.
+   * @internal
+   */
+  takeHandle(): bigint {
+    const h = this.handle;
+    this.#handle = 0n;
+    untrack(this);
+    return h;
+  }
+
+  /**
+   * Makes this tensor refer to `src`'s data, keeping its identity and requiresGrad (torch's
+   * `param.data = src`). Modules use it to move parameters between devices in place.
+   */
+  setData(src: Tensor): this {
+    check(lib.hlgm_set_data(this.handle, src.handle), "setData");
+    this.#meta = undefined;
+    return this;
+  }
+
   /** Same as dispose(), for `using t = ...`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
   #readMeta(): Meta {
+    const handle = this.handle; // throws once disposed, even when the metadata is cached
     if (!this.#meta) {
-      check(lib.hlgm_meta(this.handle, META_BUF), "meta");
+      check(lib.hlgm_meta(handle, META_BUF), "meta");
       const ndim = Number(META[0]);
       const shape = Object.freeze(Array.from(META.subarray(5, 5 + ndim), Number));
       this.#meta = {
@@ -580,10 +603,10 @@ export class Tensor implements Tracked {
     check(lib.hlgm_unary_(UNARY.zero, this.handle), "zero_");
     return this;
   }
-  /** Clamps in place. */
-  clamp_(min?: number, max?: number): this {
-    if (min !== undefined) this.#inplace("maximum", min);
-    if (max !== undefined) this.#inplace("minimum", max);
+  /** Clamps in place; either bound may be omitted (undefined or null). */
+  clamp_(min?: number | null, max?: number | null): this {
+    if (min !== undefined && min !== null) this.#inplace("maximum", min);
+    if (max !== undefined && max !== null) this.#inplace("minimum", max);
     return this;
   }
   /** this += value * a * b */
