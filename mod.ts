@@ -18,3 +18,6 @@
 
 export * from "./src/tensor/mod.ts";
 export { TorchError } from "./ffi/mod.ts";
+export * from "./src/nn/mod.ts";
+export * from "./src/optim/mod.ts";
+export * from "./src/models/mod.ts";

@@ -1,0 +1,78 @@
+/**
+ * Learning-rate schedules with torch.optim.lr_scheduler's semantics: call `step()` once per
+ * epoch after the optimizer steps. Each schedule is a pure function of the epoch count, so a
+ * resumed run recreates it from `lastEpoch`.
+ *
+ * @module
+ */
+
+import type { Optimizer } from "./optimizer.ts";
+
+/** Common scheduler interface. */
+export interface LRScheduler {
+  /** Epochs stepped so far. */
+  lastEpoch: number;
+  /** Advances one epoch and sets the optimizer's lr. */
+  step(): void;
+  /** The lr for the current epoch. */
+  getLr(): number;
+}
+
+/** Multiplies the lr by `gamma` every `stepSize` epochs (torch StepLR). */
+export class StepLR implements LRScheduler {
+  /** Epochs stepped so far. */
+  lastEpoch: number;
+  readonly #baseLr: number;
+  /** Starts at the optimizer's current lr (or continues from `lastEpoch`). */
+  constructor(
+    readonly optimizer: Optimizer,
+    readonly stepSize: number,
+    readonly gamma = 0.1,
+    lastEpoch = 0,
+  ) {
+    if (!Number.isInteger(stepSize) || stepSize < 1) {
+      throw new RangeError(`stepSize must be a positive integer, got ${stepSize}`);
+    }
+    this.#baseLr = optimizer.lr;
+    this.lastEpoch = lastEpoch;
+    optimizer.lr = this.getLr();
+  }
+  /** base_lr * gamma ** floor(epoch / stepSize) */
+  getLr(): number {
+    return this.#baseLr * this.gamma ** Math.floor(this.lastEpoch / this.stepSize);
+  }
+  /** Next epoch. */
+  step(): void {
+    this.lastEpoch++;
+    this.optimizer.lr = this.getLr();
+  }
+}
+
+/** Cosine decay from the base lr to `etaMin` over `tMax` epochs (torch CosineAnnealingLR). */
+export class CosineAnnealingLR implements LRScheduler {
+  /** Epochs stepped so far. */
+  lastEpoch: number;
+  readonly #baseLr: number;
+  /** Starts at the optimizer's current lr (or continues from `lastEpoch`). */
+  constructor(
+    readonly optimizer: Optimizer,
+    readonly tMax: number,
+    readonly etaMin = 0,
+    lastEpoch = 0,
+  ) {
+    if (!(tMax > 0)) throw new RangeError(`tMax must be positive, got ${tMax}`);
+    this.#baseLr = optimizer.lr;
+    this.lastEpoch = lastEpoch;
+    optimizer.lr = this.getLr();
+  }
+  /** eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / tMax)) / 2 */
+  getLr(): number {
+    return this.etaMin +
+      ((this.#baseLr - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.tMax))) / 2;
+  }
+  /** Next epoch. */
+  step(): void {
+    this.lastEpoch++;
+    this.optimizer.lr = this.getLr();
+  }
+}
