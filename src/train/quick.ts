@@ -8,10 +8,10 @@
 
 import type { ByteImages } from "../data/fashion_mnist.ts";
 import { mulberry32 } from "../data/synthetic.ts";
-import { createShallowCnn } from "../models/shallow_cnn.ts";
-import { zeros } from "../tensor/create.ts";
+import { ShallowCNN } from "../models/shallow_cnn.ts";
+import { SGD } from "../optim/sgd.ts";
 import { type Device, deviceCode, deviceName } from "../tensor/device.ts";
-import { keep, tidy } from "../tensor/engine.ts";
+import { tidy } from "../tensor/engine.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { crossEntropy } from "../tensor/functional.ts";
 import { tensor } from "../tensor/create.ts";
@@ -126,9 +126,8 @@ export function quickTrain(options: QuickTrainOptions): EpochResult[] {
   const momentum = options.momentum ?? 0.9;
   const device = deviceName(deviceCode(options.device ?? "cpu"));
   const rand = mulberry32(options.seed ?? 0);
-  const model = createShallowCnn({ imageSize: train.size, device });
-  const params = [...model.params.values()];
-  const velocity = params.map((p) => keep(zeros(p.shape, { device })));
+  const model = new ShallowCNN({ imageSize: train.size, device });
+  const optimizer = new SGD(model.parameters(), { lr, momentum });
   const results: EpochResult[] = [];
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -144,17 +143,11 @@ export function quickTrain(options: QuickTrainOptions): EpochResult[] {
         const index = order.subarray(b * batchSize, (b + 1) * batchSize);
         const [loss, hits] = tidy(() => {
           const [x, y] = batchTensors(train, index, device);
-          const logits = model.forward(x, true);
+          const logits = model.train().forward(x);
           const l = crossEntropy(logits, y);
           l.backward();
-          noGrad(() =>
-            params.forEach((p, i) => {
-              const g = p.grad!;
-              velocity[i].mul_(momentum).add_(g);
-              p.sub_(velocity[i], lr);
-              p.zeroGrad();
-            })
-          );
+          optimizer.step();
+          optimizer.zeroGrad();
           return [l.item(), noGrad(() => logits.argmax(1).eq(y).sum().item())];
         });
         if (!Number.isFinite(loss)) {
@@ -177,13 +170,14 @@ export function quickTrain(options: QuickTrainOptions): EpochResult[] {
         epoch,
         trainLoss: lossSum / batches,
         trainAccuracy: correct / (batches * batchSize),
-        testAccuracy: evaluate((x) => model.forward(x, false), test, device),
+        testAccuracy: evaluate((x) => model.eval().forward(x), test, device),
         seconds,
         imagesPerSecond: (batches * batchSize) / seconds,
       });
     }
   } finally {
-    for (const t of [...params, ...velocity]) t.dispose();
+    optimizer.dispose();
+    model.dispose();
   }
   return results;
 }
