@@ -10,6 +10,7 @@ import { lib } from "./library.ts";
 export class TorchError extends Error {
   /** The hlgm operation that failed. */
   readonly op: string;
+  /** Wraps a libtorch message raised by `op`. */
   constructor(op: string, message: string) {
     super(`${op}: ${message}`);
     this.name = "TorchError";

@@ -40,8 +40,10 @@ export interface DeiTOptions extends InitOptions {
 }
 
 /** A conv that cuts the image into patches and embeds each (timm's PatchEmbed). */
-class PatchEmbed extends Module {
+export class PatchEmbed extends Module {
+  /** The patch projection: a conv with kernel = stride = patch size. */
   readonly proj: Conv2d;
+  /** Creates the embedding. */
   constructor(inC: number, dim: number, patch: number, options: InitOptions) {
     super();
     this.proj = this.registerModule(

@@ -14,4 +14,4 @@ export {
 } from "./factory.ts";
 export { ShallowCNN, type ShallowCnnOptions } from "./shallow_cnn.ts";
 export { BasicBlock, ResNet18, type ResNetOptions } from "./resnet.ts";
-export { DeiT, type DeiTOptions } from "./deit.ts";
+export { DeiT, type DeiTOptions, PatchEmbed } from "./deit.ts";

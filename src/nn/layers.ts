@@ -18,11 +18,11 @@ import {
   layerNorm,
   linear,
   maxPool2d,
+  type Size2,
 } from "../tensor/functional.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
-type Pair = number | readonly [number, number];
-const pairOf = (v: Pair): [number, number] => typeof v === "number" ? [v, v] : [v[0], v[1]];
+const pairOf = (v: Size2): [number, number] => typeof v === "number" ? [v, v] : [v[0], v[1]];
 
 /** y = x W^T + b. Parameters: weight [out, in], bias [out]. */
 export class Linear extends Module {
@@ -54,11 +54,11 @@ export class Linear extends Module {
 /** Options of Conv2d. */
 export interface Conv2dLayerOptions extends InitOptions {
   /** Stride (default 1). */
-  stride?: Pair;
+  stride?: Size2;
   /** Zero padding (default 0). */
-  padding?: Pair;
+  padding?: Size2;
   /** Dilation (default 1). */
-  dilation?: Pair;
+  dilation?: Size2;
   /** Groups (default 1). */
   groups?: number;
   /** Learn a bias (default true). */
@@ -76,7 +76,7 @@ export class Conv2d extends Module {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
-    kernelSize: Pair,
+    kernelSize: Size2,
     options: Conv2dLayerOptions = {},
   ) {
     super();
@@ -229,8 +229,9 @@ export class GELU extends Module {
 export class MaxPool2d extends Module {
   /** Creates the layer (stride defaults to the kernel size). */
   constructor(
-    readonly kernelSize: Pair,
-    readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {},
+    readonly kernelSize: Size2,
+    readonly options: { stride?: Size2; padding?: Size2; dilation?: Size2; ceilMode?: boolean } =
+      {},
   ) {
     super();
   }
@@ -243,7 +244,7 @@ export class MaxPool2d extends Module {
 /** Average pooling to a fixed output size. */
 export class AdaptiveAvgPool2d extends Module {
   /** Creates the layer. */
-  constructor(readonly outputSize: Pair) {
+  constructor(readonly outputSize: Size2) {
     super();
   }
   /** Pools (N, C, H, W) input. */

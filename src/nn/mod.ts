@@ -22,3 +22,4 @@ export {
 } from "./layers.ts";
 export { Mlp, MultiheadSelfAttention, TransformerBlock } from "./attention.ts";
 export * as init from "./init.ts";
+export type { InitOptions } from "./init.ts";

@@ -62,10 +62,12 @@ export class Adadelta extends Optimizer {
     );
     this.adoptSlots();
   }
+  /** Hyper-parameters for the state dict. */
   protected options(): Record<string, number | boolean> {
     const { lr, rho, eps, weightDecay, maximize } = this;
     return { lr, rho, eps, weightDecay, maximize };
   }
+  /** Applies saved hyper-parameters. */
   protected setOptions(o: Record<string, number | boolean>): void {
     Object.assign(this, o);
   }

@@ -80,10 +80,12 @@ export class Adam extends Optimizer {
     );
     this.adoptSlots();
   }
+  /** Hyper-parameters for the state dict. */
   protected options(): Record<string, number | boolean> {
     const { lr, beta1, beta2, eps, weightDecay, amsgrad, maximize } = this;
     return { lr, beta1, beta2, eps, weightDecay, amsgrad, maximize };
   }
+  /** Applies saved hyper-parameters. */
   protected setOptions(o: Record<string, number | boolean>): void {
     Object.assign(this, o);
   }
@@ -91,6 +93,7 @@ export class Adam extends Optimizer {
 
 /** torch.optim.AdamW (decoupled weight decay: p *= 1 - lr * weightDecay before the update). */
 export class AdamW extends Adam {
+  /** AdamW decouples weight decay from the gradient. */
   protected override readonly decoupled: boolean = true;
   /** Creates the optimizer over `params` (weightDecay defaults to 1e-2). */
   constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {

@@ -28,8 +28,11 @@ export abstract class Optimizer {
   readonly params: readonly Tensor[];
   /** Learning rate (schedulers change it). */
   abstract lr: number;
+  /** Native handles of the parameters, in order. */
   protected readonly handles: BigUint64Array;
+  /** Native handles of the state tensors (slot kind k of parameter i at k * n + i; 0 = none). */
   protected readonly slots: BigUint64Array;
+  /** Per-parameter step counts (Adam). */
   protected readonly steps: Float64Array;
   readonly #slotNames: readonly string[];
   readonly #owned: (Tensor | undefined)[];

@@ -71,10 +71,12 @@ export class SGD extends Optimizer {
     );
     this.adoptSlots();
   }
+  /** Hyper-parameters for the state dict. */
   protected options(): Record<string, number | boolean> {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = this;
     return { lr, momentum, dampening, weightDecay, nesterov, maximize };
   }
+  /** Applies saved hyper-parameters. */
   protected setOptions(o: Record<string, number | boolean>): void {
     Object.assign(this, o);
   }

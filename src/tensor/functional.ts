@@ -12,9 +12,10 @@ import { Tensor } from "./tensor.ts";
 /** How a loss reduces over the batch. */
 export type Reduction = "none" | "mean" | "sum";
 
-type Pair = number | readonly [number, number];
+/** A size for both spatial dims, or [height, width]. */
+export type Size2 = number | readonly [number, number];
 
-function pair(v: Pair, what: string): [number, number] {
+function pair(v: Size2, what: string): [number, number] {
   const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
   if (!p.every(Number.isInteger)) {
     throw new TypeError(`${what} must be integers, got ${JSON.stringify(v)}`);
@@ -66,11 +67,11 @@ export interface Conv2dOptions {
   /** Bias of shape [outChannels]. */
   bias?: Tensor | null;
   /** Stride (default 1). */
-  stride?: Pair;
+  stride?: Size2;
   /** Zero padding (default 0). */
-  padding?: Pair;
+  padding?: Size2;
   /** Dilation (default 1). */
-  dilation?: Pair;
+  dilation?: Size2;
   /** Groups (default 1). */
   groups?: number;
 }
@@ -96,11 +97,11 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
 /** Options of the pooling functions. */
 export interface PoolOptions {
   /** Stride (default: the kernel size). */
-  stride?: Pair;
+  stride?: Size2;
   /** Implicit padding (default 0). */
-  padding?: Pair;
+  padding?: Size2;
   /** Dilation, max pooling only (default 1). */
-  dilation?: Pair;
+  dilation?: Size2;
   /** Use ceil instead of floor for the output size (default false). */
   ceilMode?: boolean;
   /** Average pooling: count padding zeros in the mean (default true). */
@@ -108,7 +109,7 @@ export interface PoolOptions {
 }
 
 /** 2-D max pooling. */
-export function maxPool2d(input: Tensor, kernelSize: Pair, options: PoolOptions = {}): Tensor {
+export function maxPool2d(input: Tensor, kernelSize: Size2, options: PoolOptions = {}): Tensor {
   const geometry = [
     ...pair(kernelSize, "kernelSize"),
     ...pair(options.stride ?? kernelSize, "stride"),
@@ -125,7 +126,7 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, options: PoolOptions 
 }
 
 /** 2-D average pooling. */
-export function avgPool2d(input: Tensor, kernelSize: Pair, options: PoolOptions = {}): Tensor {
+export function avgPool2d(input: Tensor, kernelSize: Size2, options: PoolOptions = {}): Tensor {
   const geometry = [
     ...pair(kernelSize, "kernelSize"),
     ...pair(options.stride ?? kernelSize, "stride"),
@@ -142,7 +143,7 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, options: PoolOptions 
 }
 
 /** Average pooling to a fixed output size. */
-export function adaptiveAvgPool2d(input: Tensor, outputSize: Pair): Tensor {
+export function adaptiveAvgPool2d(input: Tensor, outputSize: Size2): Tensor {
   const err = lib.hlgm_adaptive_avg_pool2d(
     input.handle,
     intList(pair(outputSize, "outputSize")),
@@ -314,7 +315,7 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = "m
 /** Options of interpolate. */
 export interface InterpolateOptions {
   /** Output [height, width] (or one number for both). */
-  size?: Pair;
+  size?: Size2;
   /** Multiplier of the input size, when `size` is not given. */
   scaleFactor?: number;
   /** "nearest" (default) or "bilinear". */

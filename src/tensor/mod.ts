@@ -24,7 +24,7 @@ export {
   zeros,
 } from "./create.ts";
 export { enableGrad, grad, type GradOptions, isGradEnabled, noGrad } from "./autograd.ts";
-export { keep, memory, type MemoryInfo, tidy } from "./engine.ts";
+export { keep, memory, type MemoryInfo, tidy, type Tracked } from "./engine.ts";
 export {
   cudaAvailable,
   cudaDeviceCount,
@@ -60,6 +60,7 @@ export {
   type PoolOptions,
   type Reduction,
   relu,
+  type Size2,
   softmax,
   stack,
   where,

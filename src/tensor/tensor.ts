@@ -171,8 +171,9 @@ export class Tensor implements Tracked {
   dim(): number {
     return this.shape.length;
   }
-  /** Size of one dimension (negative counts from the end), or the whole shape. */
+  /** The whole shape. */
   size(): readonly number[];
+  /** Size of one dimension (negative counts from the end). */
   size(dim: number): number;
   size(dim?: number): number | readonly number[] {
     const shape = this.shape;
@@ -670,8 +671,9 @@ export class Tensor implements Tracked {
   any(dim?: number | readonly number[], keepdim = false): Tensor {
     return this.#reduce("any", dim, keepdim);
   }
-  /** Maximum of all elements, or `{ values, indices }` along `dim`. */
+  /** Maximum of all elements. */
   max(): Tensor;
+  /** Maximum values and their indices along `dim`. */
   max(dim: number, keepdim?: boolean): ValuesIndices;
   max(dim?: number, keepdim = false): Tensor | ValuesIndices {
     if (dim === undefined) return this.amax();
@@ -681,8 +683,9 @@ export class Tensor implements Tracked {
     );
     return { values: new Tensor(values), indices: new Tensor(indices) };
   }
-  /** Minimum of all elements, or `{ values, indices }` along `dim`. */
+  /** Minimum of all elements. */
   min(): Tensor;
+  /** Minimum values and their indices along `dim`. */
   min(dim: number, keepdim?: boolean): ValuesIndices;
   min(dim?: number, keepdim = false): Tensor | ValuesIndices {
     if (dim === undefined) return this.amin();
