@@ -1,0 +1,27 @@
+/**
+ * Checkpoint file formats: safetensors (read and write) and PyTorch's `torch.save` ZIP
+ * format (read, weights only: nothing in the file is ever executed).
+ *
+ * @module
+ */
+
+export { CheckpointError, type CheckpointSource } from "./io.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  readSafetensorsHeader,
+  type SafetensorsContents,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type SafetensorsLoadOptions,
+  saveSafetensors,
+  type TensorDict,
+} from "./safetensors.ts";
+export {
+  loadTorchFile,
+  loadTorchObject,
+  type TorchLoadOptions,
+  type TorchValue,
+} from "./torch_pt.ts";
+export { PickleDict, PickleGlobal } from "./pickle.ts";
