@@ -21,3 +21,23 @@ export { TorchError } from "./ffi/mod.ts";
 export * from "./src/nn/mod.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/models/mod.ts";
+export {
+  CheckpointError,
+  type CheckpointSource,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  loadTorchFile,
+  loadTorchObject,
+  PickleDict,
+  PickleGlobal,
+  readSafetensorsHeader,
+  type SafetensorsContents,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type SafetensorsLoadOptions,
+  saveSafetensors,
+  type TensorDict,
+  type TorchLoadOptions,
+  type TorchValue,
+} from "./src/checkpoint/mod.ts";

@@ -43,7 +43,7 @@ log="$(mktemp)"
 deno test -A "${files[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # Deno's summary: "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 10 passed | 2 failed"
-summary="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
+summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)"
 rm -f "$log"
 if [ -n "$summary" ]; then
   passed=$((passed + $(echo "$summary" | sed -E 's/.*\| ([0-9]+) passed.*/\1/')))

@@ -50,7 +50,8 @@ Deno.test("fashion-mnist: the real files, when installed, have 60,000/10,000 ima
   const test = await loadFashionMnist(dir, "test");
   assert.equal(train.n, 60000);
   assert.equal(test.n, 10000);
-  assert.equal(train.size, 28);
+  assert.equal(train.height, 28);
+  assert.equal(train.width, 28);
   const counts = new Array(10).fill(0);
   for (const l of train.labels) counts[l]++;
   assert.deepEqual(counts, new Array(10).fill(6000));

@@ -515,3 +515,12 @@ Deno.test("item() on a multi-element tensor throws a TorchError, not a crash", (
     assert.throws(() => t.item(), { name: "TorchError", message: /^item: / });
   });
 });
+
+Deno.test("bool tensors from numbers: any non-zero (and NaN) is true, as in PyTorch", () => {
+  const t = tensor([0, 2, -1, 0.5, NaN], { dtype: "bool", device });
+  try {
+    assert.deepEqual(t.toArray(), [false, true, true, true, true]);
+  } finally {
+    t.dispose();
+  }
+});

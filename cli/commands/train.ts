@@ -6,11 +6,8 @@
  */
 
 import { manualSeed } from "../../mod.ts";
-import {
-  type ByteImages,
-  findFashionMnist,
-  loadFashionMnist,
-} from "../../src/data/fashion_mnist.ts";
+import { type ImageDataset, randomSubset } from "../../src/data/dataset.ts";
+import { findFashionMnist, loadFashionMnist } from "../../src/data/fashion_mnist.ts";
 import { syntheticImages } from "../../src/data/synthetic.ts";
 import { quickTrain } from "../../src/train/quick.ts";
 import type { Device } from "../../src/tensor/device.ts";
@@ -29,20 +26,9 @@ export interface TrainFlags {
   seed: number;
 }
 
-function firstN(data: ByteImages, n: number | undefined): ByteImages {
-  if (n === undefined || n >= data.n) return data;
-  const px = data.size * data.size;
-  return {
-    ...data,
-    n,
-    images: data.images.subarray(0, n * px),
-    labels: data.labels.subarray(0, n),
-  };
-}
-
 async function loadData(
   flags: TrainFlags,
-): Promise<{ name: string; train: ByteImages; test: ByteImages }> {
+): Promise<{ name: string; train: ImageDataset; test: ImageDataset }> {
   const dir = flags.dataset === "synthetic" ? undefined : findFashionMnist(flags.dataDir);
   if (dir) {
     return {
@@ -69,7 +55,7 @@ async function loadData(
 /** Runs a quick training job and prints its results. */
 export async function runTrain(flags: TrainFlags): Promise<void> {
   const data = await loadData(flags);
-  const train = firstN(data.train, flags.subset);
+  const train = flags.subset ? randomSubset(data.train, flags.subset, flags.seed) : data.train;
   console.log(
     `training shallow-cnn on ${data.name}: ${train.n} train / ${data.test.n} test images, ` +
       `${flags.epochs} epoch(s), batch ${flags.batchSize}, SGD lr ${flags.lr} momentum ${flags.momentum}, ` +

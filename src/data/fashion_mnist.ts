@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ImageDataset } from "./dataset.ts";
 import { readIdx } from "./idx.ts";
 
 /** Fashion-MNIST's class names, by label. */
@@ -20,19 +21,8 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
   "Ankle boot",
 ];
 
-/** One split of an MNIST-format dataset, as raw bytes. */
-export interface ByteImages {
-  /** N * H * W pixel bytes. */
-  images: Uint8Array;
-  /** N labels. */
-  labels: Uint8Array;
-  /** Number of images. */
-  n: number;
-  /** Height (= width). */
-  size: number;
-  /** Class names. */
-  classes: readonly string[];
-}
+/** Fashion-MNIST's training-set pixel mean and std (of pixel / 255). */
+export const FASHION_MNIST_STATS = { mean: [0.2860], std: [0.3530] } as const;
 
 const FILES = {
   train: ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"],
@@ -74,7 +64,10 @@ export function findFashionMnist(dataDir?: string): string | undefined {
 }
 
 /** Loads one split of Fashion-MNIST from `dir`, checking that images and labels agree. */
-export async function loadFashionMnist(dir: string, split: "train" | "test"): Promise<ByteImages> {
+export async function loadFashionMnist(
+  dir: string,
+  split: "train" | "test",
+): Promise<ImageDataset> {
   const [imagesBase, labelsBase] = FILES[split];
   const imagesFile = findFile(dir, imagesBase);
   const labelsFile = findFile(dir, labelsBase);
@@ -83,10 +76,8 @@ export async function loadFashionMnist(dir: string, split: "train" | "test"): Pr
   }
   const images = await readIdx(imagesFile);
   const labels = await readIdx(labelsFile);
-  if (images.shape.length !== 3 || images.shape[1] !== images.shape[2]) {
-    throw new Error(
-      `${imagesFile}: expected [N, H, W] square images, got [${images.shape.join(", ")}]`,
-    );
+  if (images.shape.length !== 3) {
+    throw new Error(`${imagesFile}: expected [N, H, W] images, got [${images.shape.join(", ")}]`);
   }
   if (labels.shape.length !== 1 || labels.shape[0] !== images.shape[0]) {
     throw new Error(
@@ -100,10 +91,17 @@ export async function loadFashionMnist(dir: string, split: "train" | "test"): Pr
     throw new Error(`${labelsFile}: label ${labels.data[bad]} at index ${bad} is not in 0..9`);
   }
   return {
-    images: images.data,
-    labels: labels.data,
+    name: "fashion-mnist",
+    split,
     n: images.shape[0],
-    size: images.shape[1],
+    channels: 1,
+    height: images.shape[1],
+    width: images.shape[2],
+    images: images.data,
+    labels: Int32Array.from(labels.data),
     classes: FASHION_MNIST_CLASSES,
+    mean: FASHION_MNIST_STATS.mean,
+    std: FASHION_MNIST_STATS.std,
+    source: dir,
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ByteImages } from "./fashion_mnist.ts";
+import type { ImageDataset } from "./dataset.ts";
 
 /** A seeded PRNG (mulberry32) returning floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -21,11 +21,11 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** `n` generated 28x28 images over 10 classes. */
-export function syntheticImages(n: number, seed: number): ByteImages {
+export function syntheticImages(n: number, seed: number): ImageDataset {
   const size = 28;
   const rand = mulberry32(seed);
   const images = new Uint8Array(n * size * size);
-  const labels = new Uint8Array(n);
+  const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const label = Math.floor(rand() * 10);
     labels[i] = label;
@@ -44,10 +44,17 @@ export function syntheticImages(n: number, seed: number): ByteImages {
     }
   }
   return {
+    name: "synthetic",
+    split: `seed-${seed}`,
+    n,
+    channels: 1,
+    height: size,
+    width: size,
     images,
     labels,
-    n,
-    size,
     classes: Array.from({ length: 10 }, (_, k) => `bar-${k * 18}deg`),
+    mean: [0.1],
+    std: [0.2],
+    source: "generated",
   };
 }

@@ -83,6 +83,9 @@ function fill(values: ArrayLike<number | boolean | bigint>, dtype: DType): Typed
       const v = values[i];
       host[i] = typeof v === "bigint" ? v : BigInt(Math.trunc(Number(v)));
     }
+  } else if (dtype === "bool") {
+    // any non-zero (and NaN) is true, as in PyTorch
+    for (let i = 0; i < values.length; i++) host[i] = Number(values[i]) !== 0 ? 1 : 0;
   } else {
     for (let i = 0; i < values.length; i++) host[i] = Number(values[i]);
   }
@@ -137,8 +140,9 @@ export function tensor(
       f.dispose();
     }
   }
-  const host = ArrayBuffer.isView(values) && dtypeOfTyped(values as TypedArray) === dtype &&
-      !(dtype === "bool" && !(values instanceof Uint8Array))
+  // bool always goes through fill(): a byte other than 0/1 is not a valid libtorch bool
+  const host = ArrayBuffer.isView(values) && dtype !== "bool" &&
+      dtypeOfTyped(values as TypedArray) === dtype
     ? values as TypedArray
     : fill(values, dtype);
   const bytes = new Uint8Array(host.buffer, host.byteOffset, host.byteLength);

@@ -6,23 +6,21 @@
  * @module
  */
 
-import type { ByteImages } from "../data/fashion_mnist.ts";
-import { mulberry32 } from "../data/synthetic.ts";
+import type { ImageDataset } from "../data/dataset.ts";
+import { DataLoader } from "../data/loader.ts";
 import { ShallowCNN } from "../models/shallow_cnn.ts";
 import { SGD } from "../optim/sgd.ts";
-import { type Device, deviceCode, deviceName } from "../tensor/device.ts";
-import { tidy } from "../tensor/engine.ts";
 import { noGrad } from "../tensor/autograd.ts";
+import type { Device } from "../tensor/device.ts";
+import { tidy } from "../tensor/engine.ts";
 import { crossEntropy } from "../tensor/functional.ts";
-import { tensor } from "../tensor/create.ts";
-import type { Tensor } from "../tensor/tensor.ts";
 
 /** Options of a quick run. */
 export interface QuickTrainOptions {
   /** Training images. */
-  train: ByteImages;
+  train: ImageDataset;
   /** Test images (accuracy after each epoch). */
-  test: ByteImages;
+  test: ImageDataset;
   /** Epochs (default 1). */
   epochs?: number;
   /** Batch size (default 256). */
@@ -71,113 +69,85 @@ export interface EpochResult {
   imagesPerSecond: number;
 }
 
-const MEAN = 0.2860; // Fashion-MNIST train pixel mean / std (of x / 255)
-const STD = 0.3530;
-
-function batchTensors(
-  data: ByteImages,
-  index: ArrayLike<number>,
-  device: Device,
-): [Tensor, Tensor] {
-  const px = data.size * data.size;
-  const x = new Float32Array(index.length * px);
-  const y = new BigInt64Array(index.length);
-  for (let i = 0; i < index.length; i++) {
-    const src = index[i] * px;
-    for (let j = 0; j < px; j++) x[i * px + j] = (data.images[src + j] / 255 - MEAN) / STD;
-    y[i] = BigInt(data.labels[index[i]]);
-  }
-  return [
-    tensor(x, { shape: [index.length, 1, data.size, data.size], device }),
-    tensor(y, { device }),
-  ];
-}
-
-function shuffled(n: number, rand: () => number): Uint32Array {
-  const p = Uint32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
-}
-
-/** Test-set accuracy of `forward` in eval mode. */
-function evaluate(forward: (x: Tensor) => Tensor, data: ByteImages, device: Device): number {
+/** Accuracy of `model` in eval mode over every batch of `loader`. */
+function evaluate(model: ShallowCNN, loader: DataLoader): number {
+  model.eval();
   let correct = 0;
-  for (let start = 0; start < data.n; start += 1000) {
-    const index = Uint32Array.from({ length: Math.min(1000, data.n - start) }, (_, i) => start + i);
-    correct += tidy(() =>
-      noGrad(() => {
-        const [x, y] = batchTensors(data, index, device);
-        return forward(x).argmax(1).eq(y).sum().item();
-      })
-    );
+  for (const batch of loader.epoch(0, false)) {
+    correct += tidy(() => noGrad(() => model.forward(batch.x).argmax(1).eq(batch.y).sum().item()));
   }
-  return correct / data.n;
+  return correct / loader.dataset.n;
 }
 
 /** Trains a fresh shallow CNN; returns one result per epoch. */
 export function quickTrain(options: QuickTrainOptions): EpochResult[] {
-  const { train, test } = options;
   const epochs = options.epochs ?? 1;
   const batchSize = options.batchSize ?? 256;
-  const lr = options.lr ?? 0.05;
-  const momentum = options.momentum ?? 0.9;
-  const device = deviceName(deviceCode(options.device ?? "cpu"));
-  const rand = mulberry32(options.seed ?? 0);
-  const model = new ShallowCNN({ imageSize: train.size, device });
-  const optimizer = new SGD(model.parameters(), { lr, momentum });
+  const device = options.device ?? "cpu";
+  const seed = options.seed ?? 0;
+  if (options.train.n < batchSize) {
+    throw new RangeError(`${options.train.n} training images make no full batch of ${batchSize}`);
+  }
+  const train = new DataLoader(options.train, { batchSize, seed, dropLast: true, device });
+  const test = new DataLoader(options.test, { batchSize: 1000, shuffle: false, device });
+  const model = new ShallowCNN({
+    inChannels: options.train.channels,
+    imageSize: options.train.height,
+    numClasses: options.train.classes.length,
+    device: train.device,
+  });
+  const optimizer = new SGD(model.parameters(), {
+    lr: options.lr ?? 0.05,
+    momentum: options.momentum ?? 0.9,
+  });
   const results: EpochResult[] = [];
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = shuffled(train.n, rand);
-      const batches = Math.floor(train.n / batchSize); // drop the last partial batch
-      if (batches === 0) {
-        throw new RangeError(`${train.n} training images make no full batch of ${batchSize}`);
-      }
       let lossSum = 0;
       let correct = 0;
+      let seen = 0;
       const start = performance.now();
-      for (let b = 0; b < batches; b++) {
-        const index = order.subarray(b * batchSize, (b + 1) * batchSize);
+      let b = 0;
+      for (const batch of train.epoch(epoch)) {
         const [loss, hits] = tidy(() => {
-          const [x, y] = batchTensors(train, index, device);
-          const logits = model.train().forward(x);
-          const l = crossEntropy(logits, y);
+          const logits = model.train().forward(batch.x);
+          const l = crossEntropy(logits, batch.y);
           l.backward();
           optimizer.step();
           optimizer.zeroGrad();
-          return [l.item(), noGrad(() => logits.argmax(1).eq(y).sum().item())];
+          return [l.item(), noGrad(() => logits.argmax(1).eq(batch.y).sum().item())];
         });
+        b++;
         if (!Number.isFinite(loss)) {
-          throw new Error(`loss became ${loss} at epoch ${epoch}, batch ${b + 1}`);
+          throw new Error(`loss became ${loss} at epoch ${epoch}, batch ${b}`);
         }
         lossSum += loss;
         correct += hits;
-        const seconds = (performance.now() - start) / 1000;
+        seen += batch.indices.length;
         options.onBatch?.({
           epoch,
-          batch: b + 1,
-          batches,
-          loss: lossSum / (b + 1),
-          accuracy: correct / ((b + 1) * batchSize),
-          imagesPerSecond: ((b + 1) * batchSize) / seconds,
+          batch: b,
+          batches: train.length,
+          loss: lossSum / b,
+          accuracy: correct / seen,
+          imagesPerSecond: seen / ((performance.now() - start) / 1000),
         });
       }
       const seconds = (performance.now() - start) / 1000;
       results.push({
         epoch,
-        trainLoss: lossSum / batches,
-        trainAccuracy: correct / (batches * batchSize),
-        testAccuracy: evaluate((x) => model.eval().forward(x), test, device),
+        trainLoss: lossSum / b,
+        trainAccuracy: correct / seen,
+        testAccuracy: evaluate(model, test),
         seconds,
-        imagesPerSecond: (batches * batchSize) / seconds,
+        imagesPerSecond: seen / seconds,
       });
     }
   } finally {
     optimizer.dispose();
     model.dispose();
+    train.dispose();
+    test.dispose();
   }
   return results;
 }
