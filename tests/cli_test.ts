@@ -80,5 +80,5 @@ Deno.test("cli: train on generated data learns above chance", async () => {
 Deno.test("cli: a missing dataset is a clear error with exit code 1", async () => {
   const r = await cli("train", "--dataset", "fashion-mnist", "--data-dir", "/nonexistent");
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /Fashion-MNIST not found in \/nonexistent/);
+  assert.match(r.stderr, /fashion-mnist not found \(looked in \/nonexistent\/fashion-mnist\)/);
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { encodeIdx, parseIdx, readIdx } from "../src/data/idx.ts";
-import { findFashionMnist, loadFashionMnist } from "../src/data/fashion_mnist.ts";
+import { loadFashionMnist } from "../src/data/fashion_mnist.ts";
+import { locateDataset } from "../src/data/registry.ts";
 
 Deno.test("idx: round-trips raw and gzipped files", async () => {
   const data = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => i * 7 % 256);
@@ -41,7 +42,7 @@ Deno.test("idx: bad files are errors that name the file and the problem", () => 
 });
 
 Deno.test("fashion-mnist: the real files, when installed, have 60,000/10,000 images", async () => {
-  const dir = findFashionMnist();
+  const dir = locateDataset("fashion-mnist");
   if (!dir) {
     console.log("Fashion-MNIST not installed; skipped (apt-get install dataset-fashion-mnist)");
     return;

@@ -7,7 +7,7 @@
 
 import { manualSeed } from "../../mod.ts";
 import { type ImageDataset, randomSubset } from "../../src/data/dataset.ts";
-import { findFashionMnist, loadFashionMnist } from "../../src/data/fashion_mnist.ts";
+import { loadDataset, locateDataset } from "../../src/data/registry.ts";
 import { syntheticImages } from "../../src/data/synthetic.ts";
 import { quickTrain } from "../../src/train/quick.ts";
 import type { Device } from "../../src/tensor/device.ts";
@@ -29,20 +29,19 @@ export interface TrainFlags {
 async function loadData(
   flags: TrainFlags,
 ): Promise<{ name: string; train: ImageDataset; test: ImageDataset }> {
-  const dir = flags.dataset === "synthetic" ? undefined : findFashionMnist(flags.dataDir);
+  const dir = flags.dataset === "synthetic"
+    ? undefined
+    : locateDataset("fashion-mnist", flags.dataDir);
   if (dir) {
     return {
       name: `Fashion-MNIST (${dir})`,
-      train: await loadFashionMnist(dir, "train"),
-      test: await loadFashionMnist(dir, "test"),
+      train: await loadDataset("fashion-mnist", { dataDir: flags.dataDir, split: "train" }),
+      test: await loadDataset("fashion-mnist", { dataDir: flags.dataDir, split: "test" }),
     };
   }
   if (flags.dataset === "fashion-mnist") {
-    throw new Error(
-      `Fashion-MNIST not found in ${
-        flags.dataDir ?? "$HLGM_DATA, ~/.cache/hlgm/datasets or /usr/share/datasets/fashion-mnist"
-      } (install: sudo apt-get install -y dataset-fashion-mnist)`,
-    );
+    // the registry's error says where it looked and how to get it
+    await loadDataset("fashion-mnist", { dataDir: flags.dataDir, split: "train" });
   }
   const n = flags.subset ?? 10000;
   return {

@@ -29,16 +29,6 @@ const FILES = {
   test: ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
 } as const;
 
-function home(): string {
-  return Deno.env.get("HOME") ?? ".";
-}
-
-/** Folders searched for a dataset: --data-dir, $HLGM_DATA, ~/.cache/hlgm/datasets (+ extra). */
-export function dataRoots(dataDir?: string): string[] {
-  const roots = [dataDir, Deno.env.get("HLGM_DATA"), `${home()}/.cache/hlgm/datasets`];
-  return roots.filter((r): r is string => !!r);
-}
-
 function findFile(dir: string, base: string): string | undefined {
   for (const name of [base, `${base}.gz`]) {
     try {
@@ -50,17 +40,9 @@ function findFile(dir: string, base: string): string | undefined {
   return undefined;
 }
 
-/**
- * The folder holding Fashion-MNIST's four idx files: with `dataDir`, only `<dataDir>` and
- * `<dataDir>/fashion-mnist` (a folder named explicitly is what the user means); otherwise
- * `$HLGM_DATA/fashion-mnist`, `~/.cache/hlgm/datasets/fashion-mnist`, then Debian's
- * /usr/share/datasets/fashion-mnist. Undefined if none holds them.
- */
-export function findFashionMnist(dataDir?: string): string | undefined {
-  const dirs = dataDir
-    ? [dataDir, `${dataDir}/fashion-mnist`]
-    : [...dataRoots().map((r) => `${r}/fashion-mnist`), "/usr/share/datasets/fashion-mnist"];
-  return dirs.find((d) => [...FILES.train, ...FILES.test].every((f) => findFile(d, f)));
+/** `dir` when it holds Fashion-MNIST's four idx files (raw or .gz), else undefined. */
+export function findFashionMnist(dir: string): string | undefined {
+  return [...FILES.train, ...FILES.test].every((f) => findFile(dir, f)) ? dir : undefined;
 }
 
 /** Loads one split of Fashion-MNIST from `dir`, checking that images and labels agree. */

@@ -1,0 +1,127 @@
+/**
+ * Datasets by CLI name: where each is looked for and how it is loaded.
+ *
+ * Location: `--data-dir` (only there, when given), else `$HLGM_DATA`, else
+ * `~/.cache/hlgm/datasets`; each dataset lives in a sub-folder named after it (e.g.
+ * `<root>/cifar10/cifar-10-batches-bin`). Fashion-MNIST is also found where Debian's
+ * dataset-fashion-mnist installs it (/usr/share/datasets/fashion-mnist).
+ *
+ * @module
+ */
+
+import { makeCluttered } from "./cluttered.ts";
+import type { ImageDataset } from "./dataset.ts";
+import { findFashionMnist, loadFashionMnist } from "./fashion_mnist.ts";
+
+/** Options for loading a split. */
+export interface DatasetLoadOptions {
+  /** Root folder to look in (only there); else $HLGM_DATA, then ~/.cache/hlgm/datasets. */
+  dataDir?: string;
+  /** "train" or "test" (Oxford Pet: "trainval" = "train"). */
+  split: "train" | "test";
+  /** Oxford Pet: decoded images are resized to this square size (default 224). */
+  imageSize?: number;
+  /** Oxford Pet: which box to use, the pet's trimap box (default) or the head box. */
+  box?: "pet" | "head";
+  /** Oxford Pet: fail on the first bad image instead of skipping it with a warning. */
+  strict?: boolean;
+  /** Cluttered Fashion-MNIST: canvas size (default 64). */
+  canvas?: number;
+  /** Seed of generated datasets (default 0). */
+  seed?: number;
+}
+
+/** How a dataset is found and loaded. */
+export interface DatasetSpec {
+  /** CLI name. */
+  name: string;
+  /** One line on what it is. */
+  description: string;
+  /** Whether it has object boxes (for SIB). */
+  hasBoxes: boolean;
+  /** The folder holding it under one root, or undefined. */
+  find(root: string): string | undefined;
+  /** Extra places to look besides the roots (absolute folders). */
+  extraLocations?: string[];
+  /** Loads one split from the folder `find` returned. */
+  load(dir: string, options: DatasetLoadOptions): Promise<ImageDataset>;
+}
+
+/** Roots searched for datasets, in order. */
+export function dataRoots(dataDir?: string): string[] {
+  if (dataDir) return [dataDir];
+  const home = Deno.env.get("HOME") ?? ".";
+  return [Deno.env.get("HLGM_DATA"), `${home}/.cache/hlgm/datasets`].filter((r): r is string =>
+    !!r
+  );
+}
+
+const fashionMnist: DatasetSpec = {
+  name: "fashion-mnist",
+  description: "Fashion-MNIST: 70,000 28x28 grey images of clothing, 10 classes (idx files)",
+  hasBoxes: false,
+  find: (root) => findFashionMnist(`${root}/fashion-mnist`) ?? findFashionMnist(root),
+  extraLocations: ["/usr/share/datasets/fashion-mnist"],
+  load: (dir, o) => loadFashionMnist(dir, o.split),
+};
+
+const clutteredFmnist: DatasetSpec = {
+  name: "cluttered-fmnist",
+  description: "Fashion-MNIST items on a 64x64 canvas with clutter, exact boxes (generated)",
+  hasBoxes: true,
+  find: fashionMnist.find,
+  extraLocations: fashionMnist.extraLocations,
+  load: async (dir, o) =>
+    makeCluttered(await loadFashionMnist(dir, o.split), { canvas: o.canvas, seed: o.seed }),
+};
+
+/** Every known dataset (readers add their spec here). */
+export const DATASETS: DatasetSpec[] = [fashionMnist, clutteredFmnist];
+
+/** The spec for a CLI name, or a clear error listing the known ones. */
+export function datasetSpec(name: string): DatasetSpec {
+  const spec = DATASETS.find((d) => d.name === name);
+  if (!spec) {
+    throw new TypeError(
+      `unknown dataset "${name}"; expected one of ${DATASETS.map((d) => d.name).join(", ")}`,
+    );
+  }
+  return spec;
+}
+
+/** The folder a dataset was found in, searching the roots then its extra locations. */
+export function locateDataset(name: string, dataDir?: string): string | undefined {
+  const spec = datasetSpec(name);
+  for (const root of dataRoots(dataDir)) {
+    const dir = spec.find(root);
+    if (dir) return dir;
+  }
+  if (dataDir) return undefined; // a folder named explicitly is the only place to look
+  for (const dir of spec.extraLocations ?? []) {
+    const found = spec.find(dir.slice(0, dir.lastIndexOf("/"))) ?? spec.find(dir);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Loads one split of a dataset by name, with a clear error saying where it looked. */
+export async function loadDataset(
+  name: string,
+  options: DatasetLoadOptions,
+): Promise<ImageDataset> {
+  const spec = datasetSpec(name);
+  const dir = locateDataset(name, options.dataDir);
+  if (!dir) {
+    const places = [
+      ...dataRoots(options.dataDir).map((r) => `${r}/${name}`),
+      ...(options.dataDir ? [] : spec.extraLocations ?? []),
+    ];
+    throw new Error(
+      `${name} not found (looked in ${places.join(", ")}); get it with ` +
+        `\`deno run -A cli/main.ts data download ${
+          name === "cluttered-fmnist" ? "fashion-mnist" : name
+        }\``,
+    );
+  }
+  return await spec.load(dir, options);
+}
