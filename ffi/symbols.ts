@@ -167,6 +167,14 @@ export const symbols = {
   // (Box** params, int32_t n, double max_norm, double norm_type, double* total_norm)
   hlgm_clip_grad_norm: { parameters: [B, "i32", "f64", "f64", B], result: ERR },
   hlgm_zero_grads: { parameters: [B, "i32"], result: ERR }, // (Box** params, int32_t n)
+
+  // masking.cpp
+  // (Box* x, Box* saliency, int32_t k, int32_t top, int32_t fill, double value,
+  //  int32_t per_channel, Box** out[2])
+  hlgm_mask_by_saliency: {
+    parameters: [H, H, "i32", "i32", "i32", "f64", "i32", B],
+    result: ERR,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library's symbol functions. */

@@ -13,7 +13,14 @@
  */
 
 /** The shim's source files, relative to this folder, in the order they are hashed. */
-export const SHIM_SOURCES = ["shim.h", "core.cpp", "ops.cpp", "nn.cpp", "optim.cpp"] as const;
+export const SHIM_SOURCES = [
+  "shim.h",
+  "core.cpp",
+  "ops.cpp",
+  "nn.cpp",
+  "optim.cpp",
+  "masking.cpp",
+] as const;
 
 /** Where a libtorch was found and what it is. */
 export interface Libtorch {

@@ -1,0 +1,15 @@
+/**
+ * Saliency-guided masking of input batches.
+ *
+ * @module
+ */
+
+export {
+  maskBottomK,
+  maskBySaliency,
+  maskCount,
+  type Masked,
+  type MaskFill,
+  type MaskOptions,
+  maskTopK,
+} from "./mask.ts";
