@@ -41,3 +41,5 @@ export {
   type TorchLoadOptions,
   type TorchValue,
 } from "./src/checkpoint/mod.ts";
+export * from "./src/saliency/mod.ts";
+export * from "./src/masking/mod.ts";
