@@ -2,6 +2,8 @@
 // int32 code whose table lives in ffi/ops.ts; keep the two in the same order.
 #include "shim.h"
 
+#include <cmath>
+
 static at::Tensor unary(int32_t op, const at::Tensor& t) {
   switch (op) {
     case 0: return at::neg(t);
@@ -74,8 +76,19 @@ static at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b) {
   }
 }
 
+// JS numbers arrive as doubles. A whole number meets an integer (or bool) tensor as a Python
+// int would, so int64 + 3 stays int64, as in PyTorch; otherwise it is a float scalar.
+static at::Scalar scalar_like(const at::Tensor& t, double v) {
+  if (at::isIntegralType(t.scalar_type(), /*includeBool=*/true) && std::floor(v) == v &&
+      std::fabs(v) < 9.2e18) {
+    return at::Scalar(static_cast<int64_t>(v));
+  }
+  return at::Scalar(v);
+}
+
 // Scalar right-hand side; codes 100+ put the scalar on the left (s - a, s / a, s ** a).
-static at::Tensor binary_scalar(int32_t op, const at::Tensor& a, double s) {
+static at::Tensor binary_scalar(int32_t op, const at::Tensor& a, double v) {
+  const at::Scalar s = scalar_like(a, v);
   switch (op) {
     case 0: return at::add(a, s);
     case 1: return at::sub(a, s);
@@ -93,7 +106,7 @@ static at::Tensor binary_scalar(int32_t op, const at::Tensor& a, double s) {
     case 14: return at::remainder(a, s);
     case 17: return at::div(a, s, "floor");  // promotes like Python's a // s
     case 101: return at::rsub(a, s);
-    case 103: return at::mul(at::reciprocal(a), s);
+    case 103: return at::mul(at::reciprocal(a), v);
     case 104: return at::pow(s, a);
     default: unknown_op("scalar binary", op);
   }
@@ -112,7 +125,8 @@ static void binary_(int32_t op, at::Tensor& a, const at::Tensor& b) {
   }
 }
 
-static void binary_scalar_(int32_t op, at::Tensor& a, double s) {
+static void binary_scalar_(int32_t op, at::Tensor& a, double v) {
+  const at::Scalar s = scalar_like(a, v);
   switch (op) {
     case 0: a.add_(s); break;
     case 1: a.sub_(s); break;
@@ -162,8 +176,8 @@ HLGM_EXPORT char* hlgm_where(Box* cond, Box* a, Box* b, Box** out) {
 
 HLGM_EXPORT char* hlgm_clamp(Box* a, double lo, int32_t has_lo, double hi, int32_t has_hi, Box** out) {
   PROTECT({
-    c10::optional<at::Scalar> l = has_lo ? c10::optional<at::Scalar>(lo) : c10::nullopt;
-    c10::optional<at::Scalar> h = has_hi ? c10::optional<at::Scalar>(hi) : c10::nullopt;
+    c10::optional<at::Scalar> l = has_lo ? c10::optional<at::Scalar>(scalar_like(a->t, lo)) : c10::nullopt;
+    c10::optional<at::Scalar> h = has_hi ? c10::optional<at::Scalar>(scalar_like(a->t, hi)) : c10::nullopt;
     out[0] = wrap(at::clamp(a->t, l, h));
   })
 }

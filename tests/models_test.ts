@@ -200,12 +200,6 @@ function checkMode(model: Model, c: ModelCase, mode: "eval" | "train"): void {
   });
 }
 
-// BUG: BatchNorm2d.forward in training mode throws "add_: result type Float can't be cast to the
-// desired output type Long" (`numBatchesTracked.add_(1)`; native/ops.cpp passes JS numbers to
-// libtorch as double Scalars, so in-place scalar ops on int64 tensors fail). Every ResNet
-// training step hits it.
-const RESNET_TRAIN_BUG = "BatchNorm2d training forward throws (int64 add_ with a double scalar)";
-
 Deno.test("models fixture is present, small and from PyTorch/torchvision", () => {
   const size = Deno.statSync(new URL("./fixtures/parity/models.json", import.meta.url)).size;
   assert.ok(size < 400_000, `models.json is ${size} bytes`);
@@ -251,10 +245,8 @@ for (const [name, c] of Object.entries(fixture.cases)) {
 
   for (const mode of ["eval", "train"] as const) {
     if (!c[mode]) continue;
-    const bug = mode === "train" && c.options.name === "resnet18" ? RESNET_TRAIN_BUG : undefined;
     Deno.test({
       name: `${name} (${mode} mode): logits, loss and every gradient match PyTorch`,
-      ignore: bug !== undefined,
       fn: () => {
         if (REPORT) console.log(`${name} ${mode}`);
         const model = createFor(c);

@@ -138,21 +138,9 @@ Deno.test("parity fixture is present, small, from PyTorch and covers every layer
   assert.deepEqual(Object.keys(fixture.cases).sort(), Object.keys(LAYERS).sort());
 });
 
-// BUG: BatchNorm2d.forward in training mode throws "add_: result type Float can't be cast to the
-// desired output type Long" from `numBatchesTracked.add_(1)`: scalar ops pass the number to
-// libtorch as a double Scalar (native/ops.cpp binary_scalar_/binary_scalar), so int64 tensors
-// cannot be incremented in place, and `int64Tensor.add(1)` returns float32 (PyTorch: int64).
-const BN_TRAIN_BUG = "BatchNorm2d training forward throws (int64 add_ with a double scalar)";
-const BUGS: Record<string, string> = {
-  batchnorm2d_train: BN_TRAIN_BUG,
-  batchnorm2d_train_m03_eps1e3: BN_TRAIN_BUG,
-  sequential_train: BN_TRAIN_BUG,
-};
-
 for (const [name, make] of Object.entries(LAYERS)) {
   Deno.test({
     name: `${name}: output, input and parameter gradients match PyTorch`,
-    ignore: name in BUGS,
     fn: () => parityCase(name, make),
   });
 }
@@ -216,10 +204,8 @@ function parityCase(name: string, make: () => Module): void {
   }
 }
 
-// BUG: see BN_TRAIN_BUG above.
 Deno.test({
   name: "BatchNorm2d in eval mode leaves num_batches_tracked alone; train mode counts",
-  ignore: true,
   fn: () => {
     const bn = new BatchNorm2d(2).to(device);
     try {

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cat, oneHot, stack, type Tensor, tensor, tidy, where } from "../mod.ts";
+import { arange, cat, full, oneHot, stack, type Tensor, tensor, tidy, where } from "../mod.ts";
 import { assertClose, device, onCpu } from "./helpers.ts";
 
 const t = (data: Parameters<typeof tensor>[0], dtype?: "int64" | "float64" | "bool") =>
@@ -565,5 +565,21 @@ Deno.test("shape errors surface as TorchError with the op name", () => {
     assert.throws(() => a.mul_(b), { name: "TorchError", message: /^mul_: / });
     assert.throws(() => a.sum(3), { name: "TorchError", message: /^sum: / });
     assert.throws(() => a.permute(0, 0), { name: "TorchError", message: /^permute: / });
+  });
+});
+
+Deno.test("number operands keep integer tensors integer, as Python ints do in PyTorch", () => {
+  tidy(() => {
+    const a = arange(0, 5, 1, { dtype: "int64", device });
+    assert.equal(a.add(3).dtype, "int64");
+    assert.deepEqual(a.mul(2).toArray(), [0, 2, 4, 6, 8]);
+    assert.equal(a.add(0.5).dtype, "float32");
+    assert.equal(a.div(2).dtype, "float32");
+    assert.deepEqual(a.floorDivide(2).toArray(), [0, 0, 1, 1, 2]);
+    assert.equal(a.floorDivide(2).dtype, "int64");
+    const counter = full([], 0, { dtype: "int64", device });
+    counter.add_(1).add_(1);
+    assert.equal(counter.item(), 2);
+    assert.equal(counter.dtype, "int64");
   });
 });
