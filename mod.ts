@@ -43,3 +43,4 @@ export {
 } from "./src/checkpoint/mod.ts";
 export * from "./src/saliency/mod.ts";
 export * from "./src/masking/mod.ts";
+export * from "./src/metrics/mod.ts";
