@@ -44,3 +44,4 @@ export {
 export * from "./src/saliency/mod.ts";
 export * from "./src/masking/mod.ts";
 export * from "./src/metrics/mod.ts";
+export * from "./src/train/mod.ts";

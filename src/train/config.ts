@@ -1,0 +1,215 @@
+/**
+ * A training run's configuration: every value, its default (the paper's Table I per model),
+ * and validation with one clear message per problem.
+ *
+ * @module
+ */
+
+import type { Method, Monitor, ScheduleConfig } from "./schedule.ts";
+import { MODEL_NAMES } from "../models/factory.ts";
+
+/** Optimizer names. */
+export const OPTIMIZERS = ["sgd", "adadelta", "adam", "adamw"] as const;
+/** Dataset names the trainer accepts. */
+export const TRAIN_DATASETS = [
+  "fashion-mnist",
+  "mnist",
+  "cifar10",
+  "cifar100",
+  "oxford-pet",
+  "cluttered-fmnist",
+  "synthetic",
+] as const;
+/** Saliency methods usable for masking. */
+export const MASK_SALIENCY = [
+  "saliency",
+  "input_x_gradient",
+  "integrated_gradients",
+  "smoothgrad",
+] as const;
+
+/** Everything a run needs; saved as config.json in the run folder. */
+export interface TrainConfig {
+  /** baseline, sgt or hlgm. */
+  method: Method;
+  /** shallow-cnn, resnet18 or deit-tiny. */
+  model: string;
+  /** Dataset name. */
+  dataset: string;
+  /** Dataset root (else $HLGM_DATA, ~/.cache/hlgm/datasets). */
+  dataDir?: string;
+  /** Epochs. */
+  epochs: number;
+  /** Batch size. */
+  batchSize: number;
+  /** sgd, adadelta, adam or adamw. */
+  optimizer: typeof OPTIMIZERS[number];
+  /** Learning rate. */
+  lr: number;
+  /** SGD momentum. */
+  momentum: number;
+  /** Weight decay. */
+  weightDecay: number;
+  /** Use N random training images (before the validation split). */
+  subset?: number;
+  /** Fraction of the training split held out for validation. */
+  valFraction: number;
+  /** Device name. */
+  device: string;
+  /** Seed of initialisation, shuffling, masking and dropout. */
+  seed: number;
+  /** KL weight lambda. */
+  lambda: number;
+  /** Fraction masked at the bottom (sgt, denoise). */
+  kBottom: number;
+  /** Initial fraction masked at the top (regularize). */
+  kTop: number;
+  /** kTop drop per regularize epoch. */
+  alpha: number;
+  /** SGT episode size S. */
+  episodeSize: number;
+  /** Initial denoising epochs per episode. */
+  de: number;
+  /** Plateau patience (epochs). */
+  patience: number;
+  /** Plateau monitor. */
+  monitor: Monitor;
+  /** Plain epochs before the switch (instead of the plateau rule). */
+  switchEpoch?: number;
+  /** Saliency method for masking. */
+  saliency: typeof MASK_SALIENCY[number];
+  /** Channel reduction of attributions. */
+  reduction: "mean" | "sum" | "max";
+  /** Mask fill. */
+  fill: "random" | "zero" | "mean";
+  /** Input size fed to the model (deit-tiny on 32x32 data: 32 with patch 4). */
+  imageSize?: number;
+  /** Training augmentation (default: crop+flip for CIFAR, flip for Oxford Pet, none else). */
+  augment?: boolean;
+}
+
+/** Paper defaults (Table I) per model: optimizer and learning rate. */
+export const MODEL_DEFAULTS: Record<string, { optimizer: TrainConfig["optimizer"]; lr: number }> = {
+  "shallow-cnn": { optimizer: "adadelta", lr: 0.1 },
+  "resnet18": { optimizer: "sgd", lr: 0.01 },
+  "deit-tiny": { optimizer: "adadelta", lr: 0.001 },
+};
+
+/** The default configuration for a model (shallow-cnn hlgm on Fashion-MNIST when empty). */
+export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
+  const model = partial.model ?? "shallow-cnn";
+  const d = MODEL_DEFAULTS[model] ?? MODEL_DEFAULTS["shallow-cnn"];
+  return {
+    method: "hlgm",
+    model,
+    dataset: "fashion-mnist",
+    epochs: 100,
+    batchSize: 256,
+    optimizer: d.optimizer,
+    lr: d.lr,
+    momentum: 0.9,
+    weightDecay: 0,
+    valFraction: 0.1,
+    device: "auto",
+    seed: 0,
+    lambda: 1.0,
+    kBottom: 0.5,
+    kTop: 0.2,
+    alpha: 0.02,
+    episodeSize: 5,
+    de: 1,
+    patience: 20,
+    monitor: "val_acc",
+    saliency: "saliency",
+    reduction: "mean",
+    fill: "random",
+    ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)),
+  } as TrainConfig;
+}
+
+/** Checks every field; returns the list of problems (empty = valid), each naming the field. */
+export function configProblems(c: TrainConfig): string[] {
+  const p: string[] = [];
+  const posInt = (name: string, v: unknown) => {
+    if (!Number.isInteger(v) || (v as number) < 1) {
+      p.push(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+  };
+  const frac = (name: string, v: unknown, open = false) => {
+    if (typeof v !== "number" || !(v >= 0 && (open ? v < 1 : v <= 1))) {
+      p.push(`${name} must be in [0, 1${open ? ")" : "]"}, got ${JSON.stringify(v)}`);
+    }
+  };
+  const oneOf = (name: string, v: unknown, allowed: readonly string[]) => {
+    if (!allowed.includes(v as string)) {
+      p.push(`${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+    }
+  };
+  oneOf("method", c.method, ["baseline", "sgt", "hlgm"]);
+  oneOf("model", c.model, MODEL_NAMES);
+  oneOf("dataset", c.dataset, TRAIN_DATASETS);
+  oneOf("optimizer", c.optimizer, OPTIMIZERS);
+  oneOf("monitor", c.monitor, ["val_acc", "val_loss", "train_loss"]);
+  oneOf("saliency", c.saliency, MASK_SALIENCY);
+  oneOf("reduction", c.reduction, ["mean", "sum", "max"]);
+  oneOf("fill", c.fill, ["random", "zero", "mean"]);
+  posInt("epochs", c.epochs);
+  posInt("batch-size", c.batchSize);
+  posInt("episode-size", c.episodeSize);
+  posInt("patience", c.patience);
+  if (c.subset !== undefined) posInt("subset", c.subset);
+  if (c.switchEpoch !== undefined) posInt("switch-epoch", c.switchEpoch);
+  if (c.imageSize !== undefined) posInt("image-size", c.imageSize);
+  if (!Number.isInteger(c.de) || c.de < 0) {
+    p.push(`de must be a non-negative integer, got ${JSON.stringify(c.de)}`);
+  }
+  if (!Number.isInteger(c.seed) || c.seed < 0) {
+    p.push(`seed must be a non-negative integer, got ${JSON.stringify(c.seed)}`);
+  }
+  frac("val-fraction", c.valFraction, true);
+  frac("k-bottom", c.kBottom);
+  frac("k-top", c.kTop);
+  frac("alpha", c.alpha);
+  frac("momentum", c.momentum, true);
+  for (
+    const [name, v] of [["lr", c.lr], ["lambda", c.lambda], [
+      "weight-decay",
+      c.weightDecay,
+    ]] as const
+  ) {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (name === "lr" && v === 0)) {
+      p.push(
+        `${name} must be a ${name === "lr" ? "positive" : "non-negative"} number, got ${
+          JSON.stringify(v)
+        }`,
+      );
+    }
+  }
+  if (!/^(auto|cpu|cuda(:\d+)?)$/.test(c.device)) {
+    p.push(`device must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(c.device)}`);
+  }
+  if (
+    c.monitor !== "train_loss" && c.valFraction === 0 && c.method === "hlgm" &&
+    c.switchEpoch === undefined
+  ) {
+    p.push(
+      `monitor ${c.monitor} needs a validation split (val-fraction > 0), or use --switch-epoch or --monitor train_loss`,
+    );
+  }
+  return p;
+}
+
+/** The schedule part of a config. */
+export function scheduleOf(c: TrainConfig): ScheduleConfig {
+  return {
+    method: c.method,
+    kBottom: c.kBottom,
+    kTop: c.kTop,
+    alpha: c.alpha,
+    episodeSize: c.episodeSize,
+    de: c.de,
+    patience: c.patience,
+    monitor: c.monitor,
+    switchEpoch: c.switchEpoch,
+  };
+}

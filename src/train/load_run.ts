@@ -1,0 +1,58 @@
+/**
+ * Opening a finished (or running) run folder: its configuration, metrics, and the model with
+ * the weights of its last or best checkpoint.
+ *
+ * @module
+ */
+
+import { createModel, type Model } from "../models/factory.ts";
+import { deviceCode, deviceName } from "../tensor/device.ts";
+import type { EpochMetrics, RunInfo } from "./run_dir.ts";
+import { RunDir } from "./run_dir.ts";
+
+/** A run folder opened for evaluation, saliency or reports. */
+export interface LoadedRun {
+  /** The folder. */
+  path: string;
+  /** config.json. */
+  info: RunInfo;
+  /** metrics.jsonl. */
+  metrics: EpochMetrics[];
+  /** The model with the checkpoint's weights, in eval mode. Dispose it when done. */
+  model: Model;
+  /** Epoch of the loaded checkpoint. */
+  epoch: number;
+}
+
+/** Rebuilds the run's model on `device` and loads its `which` checkpoint (default "best"). */
+export function loadRun(
+  path: string,
+  options: { which?: "last" | "best"; device?: string } = {},
+): LoadedRun {
+  const dir = new RunDir(path);
+  if (!dir.exists()) throw new Error(`${path}: not a run folder (no config.json)`);
+  const info = dir.readInfo();
+  const device = deviceName(deviceCode(options.device ?? "auto"));
+  const [channels, size] = info.data.shape;
+  const model = createModel(info.config.model, {
+    numClasses: info.data.classes.length,
+    inChannels: channels,
+    imageSize: size,
+    cifarStem: info.config.model === "resnet18" && size <= 64,
+    patchSize: size >= 224 ? 16 : 4,
+    device,
+  });
+  try {
+    const ck = dir.loadCheckpoint(options.which ?? "best", device);
+    try {
+      model.loadStateDict(ck.weights);
+    } finally {
+      for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
+    }
+    model.eval();
+    return { path, info, metrics: dir.readMetrics(), model, epoch: ck.epoch };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Training: the schedule of baseline/SGT/HLGM, the step functions, the engine with run
+ * folders and checkpoints, and loading finished runs.
+ *
+ * @module
+ */
+
+export {
+  advance,
+  type EpochPlan,
+  type EpochValues,
+  initialState,
+  type Method,
+  type Monitor,
+  planEpoch,
+  previewSchedule,
+  type ScheduleConfig,
+  type ScheduleState,
+} from "./schedule.ts";
+export {
+  configProblems,
+  defaultConfig,
+  MODEL_DEFAULTS,
+  scheduleOf,
+  type TrainConfig,
+} from "./config.ts";
+export { evaluate, type StepContext, type StepResult, trainStep } from "./steps.ts";
+export {
+  loadSplits,
+  train,
+  type TrainHooks,
+  type TrainProgress,
+  type TrainResult,
+} from "./trainer.ts";
+export { type EpochMetrics, RunDir, type RunInfo, type TrainerState } from "./run_dir.ts";
+export { type LoadedRun, loadRun } from "./load_run.ts";

@@ -1,0 +1,247 @@
+/**
+ * The run folder: config.json, metrics.jsonl (one JSON object per epoch) and checkpoints/.
+ * A checkpoint is written as epoch-N.safetensors (the model's state dict, readable by
+ * PyTorch's safetensors loader), epoch-N.state.safetensors (optimizer and RNG tensors) and
+ * then last.json, which names them: every file is written atomically and last.json last, so a
+ * crash at any point leaves the previous checkpoint intact. best.json names the best epoch's
+ * weights.
+ *
+ * @module
+ */
+
+import { writeFileAtomic } from "../checkpoint/io.ts";
+import { loadSafetensors, saveSafetensors } from "../checkpoint/safetensors.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { TrainConfig } from "./config.ts";
+
+/** One line of metrics.jsonl. */
+export interface EpochMetrics {
+  /** 1-based epoch. */
+  epoch: number;
+  /** "train" (plain) or "sgt". */
+  phase: "train" | "sgt";
+  /** "plain", "sgt", "regularize" or "denoise". */
+  mode: "plain" | "sgt" | "regularize" | "denoise";
+  /** Fraction masked (null for plain). */
+  k: number | null;
+  /** HLGM episode and its denoising-epoch count (null outside HLGM's sgt phase). */
+  episode: number | null;
+  /** Denoising epochs of the episode. */
+  de: number | null;
+  /** Learning rate. */
+  lr: number;
+  /** Mean training loss (CE + lambda * KL). */
+  train_loss: number;
+  /** Mean cross-entropy part. */
+  train_ce: number;
+  /** Mean KL part. */
+  train_kl: number;
+  /** Training accuracy (on unmasked inputs). */
+  train_acc: number;
+  /** Validation loss / accuracy (null without a validation split). */
+  val_loss: number | null;
+  /** Validation accuracy. */
+  val_acc: number | null;
+  /** Test loss. */
+  test_loss: number;
+  /** Test accuracy. */
+  test_acc: number;
+  /** Wall seconds of the epoch's training (without evaluation). */
+  seconds: number;
+  /** Training images per second. */
+  images_per_s: number;
+}
+
+/** What config.json holds. */
+export interface RunInfo {
+  /** The resolved configuration. */
+  config: TrainConfig;
+  /** Versions of hlgm, libtorch and Deno. */
+  versions: Record<string, string>;
+  /** The device actually used. */
+  device: string;
+  /** Sizes and shapes of the data. */
+  data: { train: number; val: number; test: number; classes: readonly string[]; shape: number[] };
+  /** When the run started (ISO). */
+  created: string;
+}
+
+/** The trainer state saved in last.json. */
+export interface TrainerState {
+  /** Last completed epoch. */
+  epoch: number;
+  /** Weights file (relative to checkpoints/). */
+  weights: string;
+  /** Optimizer/RNG tensors file. */
+  state: string;
+  /** Schedule state (phase, episode, kTop, plateau). */
+  schedule: Record<string, unknown>;
+  /** Optimizer type, options and step counts. */
+  optimizer: { type: string; options: Record<string, number | boolean>; steps: number[] };
+  /** Best epoch so far and its score. */
+  best: { epoch: number; score: number; metric: string } | null;
+}
+
+const text = new TextEncoder();
+
+/** Paths inside a run folder. */
+export class RunDir {
+  /** Opens (does not create) the folder. */
+  constructor(readonly path: string) {}
+  /** checkpoints/ */
+  get checkpoints(): string {
+    return `${this.path}/checkpoints`;
+  }
+  /** Creates the folders. */
+  create(): void {
+    Deno.mkdirSync(this.checkpoints, { recursive: true });
+  }
+  /** True when config.json exists. */
+  exists(): boolean {
+    try {
+      return Deno.statSync(`${this.path}/config.json`).isFile;
+    } catch {
+      return false;
+    }
+  }
+  /** Writes config.json atomically. */
+  writeInfo(info: RunInfo): void {
+    writeFileAtomic(`${this.path}/config.json`, [
+      text.encode(JSON.stringify(info, null, 2) + "\n"),
+    ]);
+  }
+  /** Reads config.json, with a clear error naming the file. */
+  readInfo(): RunInfo {
+    const file = `${this.path}/config.json`;
+    try {
+      return JSON.parse(Deno.readTextFileSync(file));
+    } catch (e) {
+      throw new Error(`${file}: cannot read the run's config (${(e as Error).message})`);
+    }
+  }
+  /** Every epoch line of metrics.jsonl (a torn last line is ignored). */
+  readMetrics(): EpochMetrics[] {
+    let body: string;
+    try {
+      body = Deno.readTextFileSync(`${this.path}/metrics.jsonl`);
+    } catch {
+      return [];
+    }
+    const out: EpochMetrics[] = [];
+    for (const line of body.split("\n")) {
+      if (!line.trim()) continue;
+      try {
+        out.push(JSON.parse(line));
+      } catch {
+        break; // a line cut by a crash: everything after it is not trusted
+      }
+    }
+    return out;
+  }
+  /** Rewrites metrics.jsonl with the given lines (used on resume to drop epochs after the checkpoint). */
+  writeMetrics(lines: EpochMetrics[]): void {
+    writeFileAtomic(`${this.path}/metrics.jsonl`, [
+      text.encode(lines.map((l) => JSON.stringify(l) + "\n").join("")),
+    ]);
+  }
+  /** Appends one epoch's metrics and flushes it to disk. */
+  appendMetrics(line: EpochMetrics): void {
+    const f = Deno.openSync(`${this.path}/metrics.jsonl`, { append: true, create: true });
+    try {
+      f.writeSync(text.encode(JSON.stringify(line) + "\n"));
+      f.syncSync();
+    } finally {
+      f.close();
+    }
+  }
+
+  /**
+   * Saves a checkpoint: weights, extra state tensors, then last.json (the commit point), and
+   * best.json when `isBest`. Files no pointer names any more are removed.
+   */
+  saveCheckpoint(
+    epoch: number,
+    weights: Map<string, Tensor>,
+    stateTensors: Map<string, Tensor>,
+    trainer: Omit<TrainerState, "epoch" | "weights" | "state">,
+    isBest: boolean,
+    metadata: Record<string, string>,
+  ): void {
+    const tag = `epoch-${String(epoch).padStart(4, "0")}`;
+    saveSafetensors(`${this.checkpoints}/${tag}.safetensors`, weights, {
+      ...metadata,
+      epoch: String(epoch),
+    });
+    saveSafetensors(`${this.checkpoints}/${tag}.state.safetensors`, stateTensors, {
+      epoch: String(epoch),
+    });
+    const last: TrainerState = {
+      epoch,
+      weights: `${tag}.safetensors`,
+      state: `${tag}.state.safetensors`,
+      ...trainer,
+    };
+    writeFileAtomic(`${this.checkpoints}/last.json`, [
+      text.encode(JSON.stringify(last, null, 2) + "\n"),
+    ]);
+    if (isBest) {
+      const best = {
+        epoch,
+        weights: `${tag}.safetensors`,
+        score: trainer.best?.score,
+        metric: trainer.best?.metric,
+      };
+      writeFileAtomic(`${this.checkpoints}/best.json`, [
+        text.encode(JSON.stringify(best, null, 2) + "\n"),
+      ]);
+    }
+    this.#prune();
+  }
+
+  #prune(): void {
+    const keep = new Set<string>();
+    for (const name of ["last.json", "best.json"]) {
+      try {
+        const j = JSON.parse(Deno.readTextFileSync(`${this.checkpoints}/${name}`));
+        keep.add(j.weights);
+        if (j.state) keep.add(j.state);
+      } catch {
+        // not written yet
+      }
+    }
+    for (const e of Deno.readDirSync(this.checkpoints)) {
+      if (/^epoch-\d+\.(state\.)?safetensors$/.test(e.name) && !keep.has(e.name)) {
+        Deno.removeSync(`${this.checkpoints}/${e.name}`);
+      }
+    }
+  }
+
+  /** last.json, or null when no checkpoint was written. */
+  readLast(): TrainerState | null {
+    try {
+      return JSON.parse(Deno.readTextFileSync(`${this.checkpoints}/last.json`));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Loads the tensors a checkpoint pointer names. */
+  loadCheckpoint(
+    which: "last" | "best",
+    device?: string,
+  ): { weights: Map<string, Tensor>; state?: Map<string, Tensor>; epoch: number } {
+    const file = `${this.checkpoints}/${which}.json`;
+    let ptr: { epoch: number; weights: string; state?: string };
+    try {
+      ptr = JSON.parse(Deno.readTextFileSync(file));
+    } catch (e) {
+      throw new Error(`${file}: no ${which} checkpoint in ${this.path} (${(e as Error).message})`);
+    }
+    const weights =
+      loadSafetensors(`${this.checkpoints}/${ptr.weights}`, { device: device as "cpu" }).tensors;
+    const state = ptr.state
+      ? loadSafetensors(`${this.checkpoints}/${ptr.state}`, { device: "cpu" }).tensors
+      : undefined;
+    return { weights, state, epoch: ptr.epoch };
+  }
+}

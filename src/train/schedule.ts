@@ -1,0 +1,181 @@
+/**
+ * The training schedule of the three methods as pure functions of a small state, so it can be
+ * tested on its own, saved in checkpoints and resumed exactly.
+ *
+ * - baseline: every epoch is plain cross-entropy.
+ * - sgt: every epoch masks the bottom kBottom of the saliency map ("sgt").
+ * - hlgm (the paper's Algorithm 2): phase "train" (plain) until the monitored value has not
+ *   improved for `patience` epochs, or for the first `switchEpoch` epochs when given; then
+ *   phase "sgt" in episodes of `episodeSize` (S) epochs. In episode e (from 0),
+ *   de = min(de0 + e, S); its first S - de epochs "regularize" (mask the top kTop), the rest
+ *   "denoise" (mask the bottom kBottom). kTop starts at kTop0 and drops by alpha after each
+ *   regularize epoch, never below 0.
+ *
+ * @module
+ */
+
+/** Training method. */
+export type Method = "baseline" | "sgt" | "hlgm";
+
+/** What decides the end of HLGM's plain phase. */
+export type Monitor = "val_acc" | "val_loss" | "train_loss";
+
+/** Schedule settings. */
+export interface ScheduleConfig {
+  /** The method. */
+  method: Method;
+  /** Fraction masked at the bottom (sgt, hlgm denoise). */
+  kBottom: number;
+  /** Initial fraction masked at the top (hlgm regularize). */
+  kTop: number;
+  /** Drop of kTop after each regularize epoch. */
+  alpha: number;
+  /** Epochs per SGT episode (S). */
+  episodeSize: number;
+  /** Denoising epochs in the first episode (de0). */
+  de: number;
+  /** Epochs without improvement before switching. */
+  patience: number;
+  /** Value watched for the plateau. */
+  monitor: Monitor;
+  /** Plain epochs before switching, instead of the plateau rule. */
+  switchEpoch?: number;
+}
+
+/** Where the schedule stands (saved in checkpoints). */
+export interface ScheduleState {
+  /** "train" (plain) or "sgt" (masking). */
+  phase: "train" | "sgt";
+  /** Current episode of the sgt phase (from 0). */
+  episode: number;
+  /** Epochs done in the current episode. */
+  epochInEpisode: number;
+  /** Current top-mask fraction. */
+  kTop: number;
+  /** Best monitored value seen in the plain phase (null before the first). */
+  best: number | null;
+  /** Epochs since the best improved. */
+  plateau: number;
+}
+
+/** What one epoch does. */
+export interface EpochPlan {
+  /** Phase of the epoch. */
+  phase: "train" | "sgt";
+  /** plain = cross-entropy; sgt/denoise mask the bottom k; regularize masks the top k. */
+  mode: "plain" | "sgt" | "regularize" | "denoise";
+  /** Fraction masked (null for plain). */
+  k: number | null;
+  /** Denoising epochs of the current episode (hlgm sgt phase; null otherwise). */
+  de: number | null;
+  /** Episode index (hlgm sgt phase; null otherwise). */
+  episode: number | null;
+}
+
+/** The state before the first epoch. */
+export function initialState(config: ScheduleConfig): ScheduleState {
+  return {
+    phase: config.method === "sgt" ? "sgt" : "train",
+    episode: 0,
+    epochInEpisode: 0,
+    kTop: config.kTop,
+    best: null,
+    plateau: 0,
+  };
+}
+
+/** What the next epoch does. */
+export function planEpoch(config: ScheduleConfig, state: ScheduleState): EpochPlan {
+  if (config.method === "baseline") {
+    return { phase: "train", mode: "plain", k: null, de: null, episode: null };
+  }
+  if (config.method === "sgt") {
+    return { phase: "sgt", mode: "sgt", k: config.kBottom, de: null, episode: null };
+  }
+  if (state.phase === "train") {
+    return { phase: "train", mode: "plain", k: null, de: null, episode: null };
+  }
+  const s = config.episodeSize;
+  const de = Math.min(config.de + state.episode, s);
+  return state.epochInEpisode < s - de
+    ? { phase: "sgt", mode: "regularize", k: state.kTop, de, episode: state.episode }
+    : { phase: "sgt", mode: "denoise", k: config.kBottom, de, episode: state.episode };
+}
+
+/** Values an epoch reports to the schedule. */
+export interface EpochValues {
+  /** 1-based epoch just finished. */
+  epoch: number;
+  /** Validation accuracy (null without a validation split). */
+  valAcc: number | null;
+  /** Validation loss (null without a validation split). */
+  valLoss: number | null;
+  /** Mean training loss. */
+  trainLoss: number;
+}
+
+/** The state after an epoch that followed `plan`. */
+export function advance(
+  config: ScheduleConfig,
+  state: ScheduleState,
+  plan: EpochPlan,
+  values: EpochValues,
+): ScheduleState {
+  const next = { ...state };
+  if (plan.mode === "regularize") {
+    next.kTop = Math.max(0, Math.round((state.kTop - config.alpha) * 1e12) / 1e12);
+  }
+  if (config.method !== "hlgm") return next;
+  if (state.phase === "sgt") {
+    next.epochInEpisode++;
+    if (next.epochInEpisode >= config.episodeSize) {
+      next.episode++;
+      next.epochInEpisode = 0;
+    }
+    return next;
+  }
+  // plain phase: plateau bookkeeping, then maybe switch
+  const value = monitored(config.monitor, values);
+  const higherIsBetter = config.monitor === "val_acc";
+  if (value !== null) {
+    const improved = next.best === null || (higherIsBetter ? value > next.best : value < next.best);
+    if (improved) {
+      next.best = value;
+      next.plateau = 0;
+    } else {
+      next.plateau++;
+    }
+  }
+  const switchNow = config.switchEpoch !== undefined
+    ? values.epoch >= config.switchEpoch
+    : next.plateau >= config.patience;
+  if (switchNow) {
+    next.phase = "sgt";
+    next.episode = 0;
+    next.epochInEpisode = 0;
+  }
+  return next;
+}
+
+function monitored(monitor: Monitor, v: EpochValues): number | null {
+  switch (monitor) {
+    case "val_acc":
+      return v.valAcc;
+    case "val_loss":
+      return v.valLoss;
+    case "train_loss":
+      return v.trainLoss;
+  }
+}
+
+/** The (phase, mode, k) of every epoch of a run whose monitored value never changes. */
+export function previewSchedule(config: ScheduleConfig, epochs: number): EpochPlan[] {
+  let state = initialState(config);
+  const plans: EpochPlan[] = [];
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const plan = planEpoch(config, state);
+    plans.push(plan);
+    state = advance(config, state, plan, { epoch, valAcc: 0.5, valLoss: 1, trainLoss: 1 });
+  }
+  return plans;
+}

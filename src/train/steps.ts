@@ -1,0 +1,110 @@
+/**
+ * One optimisation step per training mode. The masked step is SGT's: saliency of the true
+ * label (eval mode), mask the top or bottom k of each sample, then
+ * CE(f(X), y) + lambda * KL(softmax f(X) || softmax f(X~)) with gradients through both
+ * branches. It costs about 3 forward and 3 backward passes against 1 + 1 for a plain step.
+ *
+ * @module
+ */
+
+import { maskBySaliency, type MaskFill } from "../masking/mask.ts";
+import type { Module } from "../nn/module.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
+import type { Attribution } from "../saliency/common.ts";
+import { pixelSaliency } from "../saliency/pixel_map.ts";
+import { noGrad } from "../tensor/autograd.ts";
+import { tidy } from "../tensor/engine.ts";
+import { crossEntropy, klDiv } from "../tensor/functional.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { EpochPlan } from "./schedule.ts";
+
+/** What a step needs besides the batch. */
+export interface StepContext {
+  /** The model being trained. */
+  model: Module;
+  /** Its optimizer. */
+  optimizer: Optimizer;
+  /** KL weight. */
+  lambda: number;
+  /** Saliency method used to rank pixels. */
+  saliency: Attribution;
+  /** Channel reduction of the attributions. */
+  reduction: "mean" | "sum" | "max";
+  /** Fill of masked pixels. */
+  fill: MaskFill;
+}
+
+/** Host-side results of one step. */
+export interface StepResult {
+  /** Total loss. */
+  loss: number;
+  /** Cross-entropy part. */
+  ce: number;
+  /** KL part before lambda (0 for plain steps). */
+  kl: number;
+  /** Correct predictions on the unmasked batch. */
+  correct: number;
+}
+
+/** Trains on one batch according to the epoch's plan. */
+export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPlan): StepResult {
+  return tidy(() => {
+    const { model, optimizer } = ctx;
+    let masked: Tensor | undefined;
+    if (plan.mode !== "plain") {
+      const map = pixelSaliency(ctx.saliency.attribute(x, { target: y }), {
+        reduction: ctx.reduction,
+      });
+      const which = plan.mode === "regularize" ? "top" : "bottom";
+      masked = maskBySaliency(x, map, which, { fraction: plan.k ?? 0, fill: ctx.fill }).masked;
+    }
+    model.train();
+    const logits = model.forward(x);
+    const ce = crossEntropy(logits, y);
+    let loss = ce;
+    let kl: Tensor | undefined;
+    if (masked) {
+      const logitsMasked = model.forward(masked);
+      kl = klDiv(logitsMasked.logSoftmax(1), logits.softmax(1), { reduction: "batchmean" });
+      loss = ce.add(kl.mul(ctx.lambda));
+    }
+    optimizer.zeroGrad();
+    loss.backward();
+    const lossValue = loss.item();
+    if (!Number.isFinite(lossValue)) {
+      return { loss: lossValue, ce: ce.item(), kl: kl?.item() ?? 0, correct: 0 };
+    }
+    optimizer.step();
+    const correct = noGrad(() => logits.argmax(1).eq(y).sum().item());
+    return { loss: lossValue, ce: ce.item(), kl: kl?.item() ?? 0, correct };
+  });
+}
+
+/** Mean cross-entropy and accuracy of a model in eval mode over batches. */
+export function evaluate(
+  model: Module,
+  batches: Iterable<{ x: Tensor; y: Tensor; boxes?: Tensor }>,
+): { loss: number; acc: number; n: number } {
+  model.eval();
+  let lossSum = 0;
+  let correct = 0;
+  let n = 0;
+  for (const b of batches) {
+    const [l, c] = tidy(() =>
+      noGrad(() => {
+        const logits = model.forward(b.x);
+        return [
+          crossEntropy(logits, b.y, { reduction: "sum" }).item(),
+          logits.argmax(1).eq(b.y).sum().item(),
+        ];
+      })
+    );
+    lossSum += l;
+    correct += c;
+    n += b.y.shape[0];
+    b.x.dispose();
+    b.y.dispose();
+    b.boxes?.dispose();
+  }
+  return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, n };
+}

@@ -1,0 +1,363 @@
+/**
+ * The training engine for baseline, SGT and HLGM. Reads top to bottom: resolve the config,
+ * load the data, build model and optimizer (or restore them from the last checkpoint), then
+ * for each epoch ask the schedule what to do, train, evaluate, log one metrics line and write
+ * a checkpoint.
+ *
+ * @module
+ */
+
+import { type ImageDataset, randomSubset, splitTrainVal } from "../data/dataset.ts";
+import { DataLoader, type Transforms } from "../data/loader.ts";
+import { loadDataset } from "../data/registry.ts";
+import { syntheticImages } from "../data/synthetic.ts";
+import { createModel, type Model } from "../models/factory.ts";
+import { Adadelta } from "../optim/adadelta.ts";
+import { Adam, AdamW } from "../optim/adam.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
+import { SGD } from "../optim/sgd.ts";
+import type { Attribution } from "../saliency/common.ts";
+import { InputXGradient } from "../saliency/input_x_gradient.ts";
+import { IntegratedGradients } from "../saliency/integrated_gradients.ts";
+import { NoiseTunnel } from "../saliency/noise_tunnel.ts";
+import { Saliency } from "../saliency/saliency.ts";
+import { getRngState, manualSeed, setRngState } from "../tensor/create.ts";
+import { deviceCode, deviceName } from "../tensor/device.ts";
+import { info } from "../tensor/runtime.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { configProblems, scheduleOf, type TrainConfig } from "./config.ts";
+import { type EpochMetrics, RunDir, type RunInfo } from "./run_dir.ts";
+import {
+  advance,
+  type EpochPlan,
+  initialState,
+  planEpoch,
+  type ScheduleState,
+} from "./schedule.ts";
+import { evaluate, trainStep } from "./steps.ts";
+
+/** Progress within an epoch, for progress bars. */
+export interface TrainProgress {
+  /** 1-based epoch. */
+  epoch: number;
+  /** Total epochs. */
+  epochs: number;
+  /** The epoch's plan. */
+  plan: EpochPlan;
+  /** Batches done. */
+  batch: number;
+  /** Batches per epoch. */
+  batches: number;
+  /** Mean loss so far. */
+  loss: number;
+  /** Accuracy so far. */
+  acc: number;
+  /** Images per second so far. */
+  imagesPerSecond: number;
+}
+
+/** Callbacks and controls of a run. */
+export interface TrainHooks {
+  /** After every batch. */
+  onBatch?: (p: TrainProgress) => void;
+  /** After every epoch (the line just written to metrics.jsonl). */
+  onEpoch?: (m: EpochMetrics) => void;
+  /** Checked between batches: when it returns true the run stops, keeping the last checkpoint. */
+  shouldStop?: () => boolean;
+}
+
+/** How a run ended. */
+export interface TrainResult {
+  /** The run folder. */
+  runDir: string;
+  /** All epochs' metrics (including those before a resume). */
+  metrics: EpochMetrics[];
+  /** "completed", "interrupted" or "diverged" (NaN/Inf loss). */
+  status: "completed" | "interrupted" | "diverged";
+  /** A message for the user when not completed. */
+  message?: string;
+}
+
+/** Loads train (+ validation carved from it) and test splits for a config. */
+export async function loadSplits(
+  c: TrainConfig,
+): Promise<{ train: ImageDataset; val: ImageDataset | null; test: ImageDataset }> {
+  let train: ImageDataset;
+  let test: ImageDataset;
+  if (c.dataset === "synthetic") {
+    train = { ...syntheticImages(c.subset ?? 2048, 1 + c.seed), name: "synthetic", split: "train" };
+    test = { ...syntheticImages(512, 100_003), name: "synthetic", split: "test" };
+  } else {
+    train = await loadDataset(c.dataset, { dataDir: c.dataDir, split: "train", seed: c.seed });
+    test = await loadDataset(c.dataset, { dataDir: c.dataDir, split: "test", seed: c.seed });
+  }
+  if (c.subset !== undefined) train = randomSubset(train, c.subset, c.seed);
+  const { train: tr, val } = splitTrainVal(train, c.valFraction, c.seed + 1);
+  return { train: tr, val, test };
+}
+
+function makeOptimizer(c: TrainConfig, params: Tensor[]): Optimizer {
+  switch (c.optimizer) {
+    case "sgd":
+      return new SGD(params, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay });
+    case "adadelta":
+      return new Adadelta(params, { lr: c.lr, weightDecay: c.weightDecay });
+    case "adam":
+      return new Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
+    case "adamw":
+      return new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay || 1e-2 });
+  }
+}
+
+function makeSaliency(c: TrainConfig, model: Model): Attribution {
+  switch (c.saliency) {
+    case "saliency":
+      return new Saliency(model);
+    case "input_x_gradient":
+      return new InputXGradient(model);
+    case "integrated_gradients": {
+      const ig = new IntegratedGradients(model);
+      return {
+        attribute: (x, o) =>
+          ig.attribute(x, { ...o, nSteps: 8, internalBatchSize: x.shape[0] * 4 }),
+      };
+    }
+    case "smoothgrad": {
+      const nt = new NoiseTunnel(new Saliency(model));
+      return { attribute: (x, o) => nt.attribute(x, { ...o, nSamples: 4, stdevs: 0.15 }) };
+    }
+  }
+}
+
+function transformsFor(c: TrainConfig, ds: ImageDataset): Transforms {
+  const augment = c.augment ?? (ds.name.startsWith("cifar") || ds.name === "oxford-pet");
+  const t: Transforms = {};
+  if (augment && ds.name.startsWith("cifar")) t.randomCropPadding = 4;
+  if (augment) t.horizontalFlip = true;
+  if (c.imageSize && c.imageSize !== ds.height) t.resize = c.imageSize;
+  return t;
+}
+
+/** Trains according to `config` into `runDir`, or continues that run when `resume` is set. */
+export async function train(
+  config: TrainConfig,
+  runDir: string,
+  options: TrainHooks & { resume?: boolean } = {},
+): Promise<TrainResult> {
+  const dir = new RunDir(runDir);
+  const last = options.resume ? dir.readLast() : null;
+  if (options.resume && !dir.exists()) {
+    throw new Error(`${runDir}: not a run folder (no config.json) to resume`);
+  }
+  const c = options.resume ? dir.readInfo().config : config;
+  const problems = configProblems(c);
+  if (problems.length) throw new Error(`invalid configuration: ${problems.join("; ")}`);
+  if (!options.resume && dir.exists() && dir.readLast()) {
+    throw new Error(
+      `${runDir} already holds a run; use --resume ${runDir} to continue it or choose another --out`,
+    );
+  }
+  const device = deviceName(deviceCode(c.device));
+  manualSeed(c.seed);
+  const data = await loadSplits(c);
+  const classes = data.train.classes.length;
+  const imageSize = c.imageSize ?? data.train.height;
+  const model = createModel(c.model, {
+    numClasses: classes,
+    inChannels: data.train.channels,
+    imageSize,
+    cifarStem: c.model === "resnet18" && imageSize <= 64,
+    patchSize: imageSize >= 224 ? 16 : 4,
+    device,
+  });
+  const optimizer = makeOptimizer(c, model.parameters());
+  const trainLoader = new DataLoader(data.train, {
+    batchSize: c.batchSize,
+    seed: c.seed,
+    device,
+    transforms: transformsFor(c, data.train),
+  });
+  const evalT: Transforms = c.imageSize && c.imageSize !== data.train.height
+    ? { resize: c.imageSize }
+    : {};
+  const valLoader = data.val
+    ? new DataLoader(data.val, { batchSize: 1000, shuffle: false, device, transforms: evalT })
+    : null;
+  const testLoader = new DataLoader(data.test, {
+    batchSize: 1000,
+    shuffle: false,
+    device,
+    transforms: evalT,
+  });
+  const schedule = scheduleOf(c);
+  let state: ScheduleState = initialState(schedule);
+  let metrics: EpochMetrics[] = [];
+  let best: { epoch: number; score: number; metric: string } | null = null;
+  let startEpoch = 1;
+  try {
+    if (last) {
+      const ck = dir.loadCheckpoint("last", device);
+      model.loadStateDict(ck.weights);
+      const tensors = new Map<string, Tensor>();
+      for (const [k, t] of ck.state ?? []) {
+        if (k.startsWith("optimizer.")) tensors.set(k.slice(10), t);
+      }
+      optimizer.loadStateDict({ ...last.optimizer, tensors });
+      const rng = ck.state?.get("rng.cpu");
+      if (rng) setRngState(rng);
+      for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
+      state = last.schedule as unknown as ScheduleState;
+      best = last.best;
+      startEpoch = last.epoch + 1;
+      metrics = dir.readMetrics().filter((m) => m.epoch <= last.epoch);
+      dir.writeMetrics(metrics);
+    } else {
+      dir.create();
+      const i = info();
+      const runInfo: RunInfo = {
+        config: c,
+        versions: { hlgm: i.version, libtorch: i.libtorchVersion, deno: Deno.version.deno },
+        device,
+        data: {
+          train: data.train.n,
+          val: data.val?.n ?? 0,
+          test: data.test.n,
+          classes: data.train.classes,
+          shape: [data.train.channels, imageSize, imageSize],
+        },
+        created: new Date().toISOString(),
+      };
+      dir.writeInfo(runInfo);
+      dir.writeMetrics([]);
+    }
+    const ctx = {
+      model,
+      optimizer,
+      lambda: c.lambda,
+      saliency: makeSaliency(c, model),
+      reduction: c.reduction,
+      fill: c.fill,
+    };
+    for (let epoch = startEpoch; epoch <= c.epochs; epoch++) {
+      const plan = planEpoch(schedule, state);
+      let loss = 0, ce = 0, kl = 0, correct = 0, seen = 0, batch = 0;
+      const t0 = performance.now();
+      for (const b of trainLoader.epoch(epoch)) {
+        const r = trainStep(ctx, b.x, b.y, plan);
+        b.x.dispose();
+        b.y.dispose();
+        b.boxes?.dispose();
+        if (!Number.isFinite(r.loss)) {
+          return {
+            runDir,
+            metrics,
+            status: "diverged",
+            message:
+              `loss became ${r.loss} at epoch ${epoch}, batch ${
+                batch + 1
+              }; stopped. The last good checkpoint ` +
+              `(epoch ${epoch - 1}) is kept; try a lower --lr`,
+          };
+        }
+        const n = b.indices.length;
+        batch++;
+        loss += r.loss * n;
+        ce += r.ce * n;
+        kl += r.kl * n;
+        correct += r.correct;
+        seen += n;
+        options.onBatch?.({
+          epoch,
+          epochs: c.epochs,
+          plan,
+          batch,
+          batches: trainLoader.length,
+          loss: loss / seen,
+          acc: correct / seen,
+          imagesPerSecond: seen / ((performance.now() - t0) / 1000),
+        });
+        if (options.shouldStop?.()) {
+          return {
+            runDir,
+            metrics,
+            status: "interrupted",
+            message: `interrupted in epoch ${epoch}; resume with --resume ${runDir}`,
+          };
+        }
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const val = valLoader ? evaluate(model, valLoader.epoch(0, false)) : null;
+      const test = evaluate(model, testLoader.epoch(0, false));
+      const line: EpochMetrics = {
+        epoch,
+        phase: plan.phase,
+        mode: plan.mode,
+        k: plan.k,
+        episode: plan.episode,
+        de: plan.de,
+        lr: optimizer.lr,
+        train_loss: loss / seen,
+        train_ce: ce / seen,
+        train_kl: kl / seen,
+        train_acc: correct / seen,
+        val_loss: val?.loss ?? null,
+        val_acc: val?.acc ?? null,
+        test_loss: test.loss,
+        test_acc: test.acc,
+        seconds,
+        images_per_s: seen / seconds,
+      };
+      state = advance(schedule, state, plan, {
+        epoch,
+        valAcc: line.val_acc,
+        valLoss: line.val_loss,
+        trainLoss: line.train_loss,
+      });
+      const metric = val ? "val_acc" : "test_acc";
+      const score = val ? val.acc : test.acc;
+      const isBest = best === null || score > best.score;
+      if (isBest) best = { epoch, score, metric };
+      dir.appendMetrics(line);
+      metrics.push(line);
+      const weights = model.stateDict();
+      const opt = optimizer.stateDict();
+      const stateTensors = new Map<string, Tensor>(
+        [...opt.tensors].map(([k, t]) => [`optimizer.${k}`, t]),
+      );
+      const rng = getRngState();
+      stateTensors.set("rng.cpu", rng);
+      try {
+        dir.saveCheckpoint(
+          epoch,
+          weights,
+          stateTensors,
+          {
+            schedule: state as unknown as Record<string, unknown>,
+            optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
+            best,
+          },
+          isBest,
+          { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
+        );
+      } finally {
+        for (const t of [...weights.values(), ...stateTensors.values()]) t.dispose();
+      }
+      options.onEpoch?.(line);
+      if (options.shouldStop?.()) {
+        return {
+          runDir,
+          metrics,
+          status: "interrupted",
+          message: `interrupted after epoch ${epoch}; resume with --resume ${runDir}`,
+        };
+      }
+    }
+    return { runDir, metrics, status: "completed" };
+  } finally {
+    trainLoader.dispose();
+    valLoader?.dispose();
+    testLoader.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
