@@ -12,6 +12,15 @@
 import { makeCluttered } from "./cluttered.ts";
 import type { ImageDataset } from "./dataset.ts";
 import { findFashionMnist, loadFashionMnist } from "./fashion_mnist.ts";
+import {
+  cifar100Counts,
+  cifar10Counts,
+  findCifar10,
+  findCifar100,
+  loadCifar10,
+  loadCifar100,
+} from "./cifar.ts";
+import { findMnist, idxCounts, loadMnist } from "./mnist.ts";
 
 /** Options for loading a split. */
 export interface DatasetLoadOptions {
@@ -45,6 +54,8 @@ export interface DatasetSpec {
   extraLocations?: string[];
   /** Loads one split from the folder `find` returned. */
   load(dir: string, options: DatasetLoadOptions): Promise<ImageDataset>;
+  /** Image counts per split read cheaply (headers, file sizes), without loading; optional. */
+  counts?(dir: string): Promise<Record<string, number>>;
 }
 
 /** Roots searched for datasets, in order. */
@@ -63,6 +74,7 @@ const fashionMnist: DatasetSpec = {
   find: (root) => findFashionMnist(`${root}/fashion-mnist`) ?? findFashionMnist(root),
   extraLocations: ["/usr/share/datasets/fashion-mnist"],
   load: (dir, o) => loadFashionMnist(dir, o.split),
+  counts: idxCounts,
 };
 
 const clutteredFmnist: DatasetSpec = {
@@ -73,10 +85,54 @@ const clutteredFmnist: DatasetSpec = {
   extraLocations: fashionMnist.extraLocations,
   load: async (dir, o) =>
     makeCluttered(await loadFashionMnist(dir, o.split), { canvas: o.canvas, seed: o.seed }),
+  counts: idxCounts,
+};
+
+const mnist: DatasetSpec = {
+  name: "mnist",
+  description: "MNIST: 70,000 28x28 grey images of handwritten digits, 10 classes (idx files)",
+  hasBoxes: false,
+  find: (root) => findMnist(`${root}/mnist`),
+  load: (dir, o) => loadMnist(dir, o.split),
+  counts: idxCounts,
+};
+
+const cifar10: DatasetSpec = {
+  name: "cifar10",
+  description: "CIFAR-10: 60,000 32x32 colour images, 10 classes (binary version)",
+  hasBoxes: false,
+  find: (root) => findCifar10(`${root}/cifar10`) ?? findCifar10(`${root}/cifar-10-batches-bin`),
+  load: (dir, o) => loadCifar10(dir, o.split),
+  counts: cifar10Counts,
+};
+
+const cifar100: DatasetSpec = {
+  name: "cifar100",
+  description: "CIFAR-100: 60,000 32x32 colour images, 100 fine classes (binary version)",
+  hasBoxes: false,
+  find: (root) => findCifar100(`${root}/cifar100`) ?? findCifar100(`${root}/cifar-100-binary`),
+  load: (dir, o) => loadCifar100(dir, o.split),
+  counts: cifar100Counts,
+};
+
+const cifar100Coarse: DatasetSpec = {
+  name: "cifar100-coarse",
+  description: "CIFAR-100 with its 20 coarse superclass labels (the cifar100 files)",
+  hasBoxes: false,
+  find: cifar100.find,
+  load: (dir, o) => loadCifar100(dir, o.split, { labels: "coarse" }),
+  counts: cifar100Counts,
 };
 
 /** Every known dataset (readers add their spec here). */
-export const DATASETS: DatasetSpec[] = [fashionMnist, clutteredFmnist];
+export const DATASETS: DatasetSpec[] = [
+  fashionMnist,
+  clutteredFmnist,
+  mnist,
+  cifar10,
+  cifar100,
+  cifar100Coarse,
+];
 
 /** The spec for a CLI name, or a clear error listing the known ones. */
 export function datasetSpec(name: string): DatasetSpec {
