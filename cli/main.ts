@@ -45,11 +45,32 @@ function fraction(name: string) {
   };
 }
 
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${value}"`);
+    }
+    return n;
+  };
+}
+
 function device(value: string): string {
   if (!/^(auto|cpu|cuda(:\d+)?)$/.test(value)) {
     throw new InvalidArgumentError(`expected auto, cpu, cuda or cuda:N, got "${value}"`);
   }
   return value;
+}
+
+/** `name` when the registry knows it, else a usage error (registry loaded lazily). */
+async function knownDataset(name: string): Promise<string> {
+  const { datasetSpec } = await import("../src/data/registry.ts");
+  try {
+    datasetSpec(name);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return name;
 }
 
 function program(): Command {
@@ -113,6 +134,38 @@ function program(): Command {
     runInfo({});
     await runTrain({ ...opts, epochs: opts.epochs ?? 2, subset: opts.subset ?? 10000 });
   });
+
+  const data = cli.command("data").description("datasets: list, download, verify, show");
+  const dataDir = "folder holding the datasets (else $HLGM_DATA, ~/.cache/hlgm/datasets)";
+  data.command("list").description("each dataset: where it is, images per split, or how to get it")
+    .option("--data-dir <dir>", dataDir).option("--json", "print JSON")
+    .action(async (opts) => (await import("./commands/data.ts")).runDataList(opts));
+  data.command("download").description("download a dataset (resumable, MD5-checked)")
+    .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
+    .option("--force", "download even if it is already present")
+    .option("--mirror <url>", "fetch each file from <url>/<file name> ($HLGM_DATA_MIRROR)")
+    .action(async (name, opts) =>
+      (await import("./commands/data.ts")).runDataDownload(await knownDataset(name), {
+        ...opts,
+        mirror: opts.mirror ?? Deno.env.get("HLGM_DATA_MIRROR"),
+      })
+    );
+  data.command("verify").description("load every split and check images, labels and boxes")
+    .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
+    .action(async (name, opts) =>
+      (await import("./commands/data.ts")).runDataVerify(await knownDataset(name), opts)
+    );
+  data.command("show").description("write a PNG grid of images with labels (and boxes)")
+    .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
+    .option("--n <n>", "number of images", positiveInt("--n"), 16)
+    .option("--out <file>", "PNG file to write", "grid.png")
+    .addOption(new Option("--split <split>", "split").choices(["train", "test"]).default("test"))
+    .option("--seed <n>", "seed of the random choice", nonNegativeInt("--seed"), 0)
+    .option("--columns <n>", "tiles per row", positiveInt("--columns"))
+    .option("--scale <n>", "whole-pixel upscaling", positiveInt("--scale"))
+    .action(async (name, opts) =>
+      (await import("./commands/data.ts")).runDataShow(await knownDataset(name), opts)
+    );
 
   return cli;
 }

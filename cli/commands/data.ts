@@ -1,0 +1,256 @@
+/**
+ * `hlgm data list | download | verify | show`: which datasets are where, fetching them,
+ * checking every split loads and is consistent, and looking at a few images.
+ *
+ * @module
+ */
+
+import { type ImageDataset, permutation, validateDataset } from "../../src/data/dataset.ts";
+import { downloadDataset, downloadName, DOWNLOADS } from "../../src/data/download.ts";
+import { encodePng, renderGrid } from "../../src/data/grid.ts";
+import {
+  dataRoots,
+  DATASETS,
+  datasetSpec,
+  loadDataset,
+  locateDataset,
+} from "../../src/data/registry.ts";
+import { ProgressLine } from "../progress.ts";
+
+function howToGet(name: string): string {
+  const source = downloadName(name);
+  return DOWNLOADS[source]
+    ? `deno run -A cli/main.ts data download ${source}`
+    : `place its files in <data dir>/${name}/`;
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  return Object.entries(counts).map(([split, n]) => `${split} ${n}`).join(", ");
+}
+
+/** One dataset's state for `data list`. */
+interface ListEntry {
+  name: string;
+  description: string;
+  hasBoxes: boolean;
+  dir: string | null;
+  counts: Record<string, number> | null;
+  problem: string | null;
+  get: string | null;
+}
+
+/** `data list`: every dataset, where it was found with counts per split, or how to get it. */
+export async function runDataList(opts: { dataDir?: string; json?: boolean }): Promise<void> {
+  const entries: ListEntry[] = [];
+  for (const spec of DATASETS) {
+    const dir = locateDataset(spec.name, opts.dataDir) ?? null;
+    let counts: Record<string, number> | null = null;
+    let problem: string | null = null;
+    if (dir && spec.counts) {
+      try {
+        counts = await spec.counts(dir);
+      } catch (e) {
+        problem = (e as Error).message;
+      }
+    }
+    entries.push({
+      name: spec.name,
+      description: spec.description,
+      hasBoxes: spec.hasBoxes,
+      dir,
+      counts,
+      problem,
+      get: dir ? null : howToGet(spec.name),
+    });
+  }
+  if (opts.json) {
+    console.log(JSON.stringify({ roots: dataRoots(opts.dataDir), datasets: entries }, null, 2));
+    return;
+  }
+  console.log(`data roots: ${dataRoots(opts.dataDir).join(", ")}`);
+  const width = Math.max(...entries.map((e) => e.name.length));
+  for (const e of entries) {
+    const head = e.name.padEnd(width);
+    if (!e.dir) {
+      console.log(`${head}  not found; get it: ${e.get}`);
+    } else if (e.problem) {
+      console.log(`${head}  ${e.dir}: PROBLEM: ${e.problem}`);
+    } else {
+      console.log(`${head}  ${e.dir}${e.counts ? `: ${formatCounts(e.counts)}` : ""}`);
+    }
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** `data download NAME`: fetches a dataset into the first data root (or --data-dir). */
+export async function runDataDownload(
+  name: string,
+  opts: { dataDir?: string; force?: boolean; mirror?: string },
+): Promise<void> {
+  const source = downloadName(name);
+  if (!DOWNLOADS[source]) {
+    throw new Error(
+      `${name} cannot be downloaded; downloadable: ${Object.keys(DOWNLOADS).join(", ")}`,
+    );
+  }
+  const found = locateDataset(source, opts.dataDir);
+  if (found && !opts.force) {
+    console.log(`${source} is already present in ${found} (--force downloads it again)`);
+    return;
+  }
+  const root = dataRoots(opts.dataDir)[0];
+  const progress = new ProgressLine();
+  const tty = Deno.stderr.isTerminal();
+  let lastFile = "";
+  const result = await downloadDataset(source, root, {
+    force: opts.force,
+    mirror: opts.mirror,
+    onProgress: (p) => {
+      if (!tty && p.file !== lastFile && p.phase === "download") {
+        console.error(`fetching ${p.url}${p.resumed ? " (resuming)" : ""}`);
+      }
+      lastFile = p.file;
+      if (p.phase === "download") {
+        const of = p.total ? ` / ${mb(p.total)}` : "";
+        progress.update(`${p.file} ${mb(p.done)}${of}`, p.total ? p.done / p.total : 0);
+      } else if (p.phase === "verify") {
+        progress.update(`${p.file}: checking MD5`, 1);
+      } else {
+        progress.update(`${p.file}: extracting (${p.done} files)`, 1);
+      }
+    },
+  });
+  progress.done();
+  for (const f of result.files) {
+    const how = f.fetched === 0
+      ? "already downloaded"
+      : `${mb(f.fetched)} fetched${f.resumes ? `, resumed ${f.resumes}x` : ""}` +
+        `${f.restarts ? `, restarted ${f.restarts}x` : ""}`;
+    console.log(`${f.file}: ${how}, MD5 ok`);
+  }
+  console.log(`${source} is ready in ${result.dir}`);
+}
+
+/** Problems found in one loaded split (beyond validateDataset's structural checks). */
+function splitProblems(ds: ImageDataset, expected?: number): string[] {
+  const problems: string[] = [];
+  const where = `${ds.name}/${ds.split}`;
+  try {
+    validateDataset(ds);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  if (ds.n === 0) problems.push(`${where}: no images`);
+  if (expected !== undefined && expected !== ds.n) {
+    problems.push(`${where}: loaded ${ds.n} images but the files announce ${expected}`);
+  }
+  if (ds.boxes) {
+    let bad = 0, first = -1;
+    for (let i = 0; i < ds.n; i++) {
+      const [x0, y0, x1, y1] = ds.boxes.subarray(i * 4, i * 4 + 4);
+      if ([x0, y0, x1, y1].every(Number.isNaN)) continue; // no box for this image
+      const ok = x0 >= 0 && y0 >= 0 && x1 <= ds.width && y1 <= ds.height && x1 > x0 && y1 > y0;
+      if (!ok) {
+        bad++;
+        if (first < 0) first = i;
+      }
+    }
+    if (bad > 0) {
+      const b = Array.from(ds.boxes.subarray(first * 4, first * 4 + 4)).map((v) => +v.toFixed(2));
+      problems.push(
+        `${where}: ${bad} box(es) empty or outside the ${ds.width}x${ds.height} image ` +
+          `(first: image ${first}, [${b.join(", ")}])`,
+      );
+    }
+  }
+  return problems;
+}
+
+function splitSummary(ds: ImageDataset): string {
+  const perClass = new Array<number>(ds.classes.length).fill(0);
+  for (const l of ds.labels) if (l >= 0 && l < perClass.length) perClass[l]++;
+  const present = perClass.filter((c) => c > 0);
+  let boxes = "no boxes";
+  if (ds.boxes) {
+    let with_ = 0;
+    for (let i = 0; i < ds.n; i++) if (!Number.isNaN(ds.boxes[i * 4])) with_++;
+    boxes = `${with_} with boxes`;
+  }
+  return `${ds.split}: ${ds.n} images ${ds.channels}x${ds.height}x${ds.width}, ` +
+    `${present.length}/${ds.classes.length} classes present ` +
+    `(${Math.min(...present)}..${Math.max(...present)} per class), ${boxes}`;
+}
+
+/** `data verify NAME`: loads every split, checks it, prints a summary; throws on problems. */
+export async function runDataVerify(name: string, opts: { dataDir?: string }): Promise<void> {
+  const spec = datasetSpec(name);
+  const dir = locateDataset(name, opts.dataDir);
+  if (!dir) {
+    throw new Error(
+      `${name} not found (looked in ${
+        dataRoots(opts.dataDir).map((r) => `${r}/${name}`)
+          .join(", ")
+      }); get it: ${howToGet(name)}`,
+    );
+  }
+  console.log(`${name}: ${dir}`);
+  let counts: Record<string, number> | undefined;
+  const problems: string[] = [];
+  if (spec.counts) {
+    try {
+      counts = await spec.counts(dir);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  for (const split of ["train", "test"] as const) {
+    let ds: ImageDataset;
+    try {
+      ds = await spec.load(dir, { dataDir: opts.dataDir, split });
+    } catch (e) {
+      problems.push(`${split}: ${(e as Error).message}`);
+      continue;
+    }
+    const found = splitProblems(ds, counts?.[split]);
+    problems.push(...found);
+    if (found.length === 0) console.log(`  ${splitSummary(ds)}`);
+  }
+  if (problems.length > 0) {
+    for (const p of problems.slice(1)) console.error(`problem: ${p}`);
+    throw new Error(
+      `${name} failed verification: ${problems[0]}` +
+        (problems.length > 1 ? ` (and ${problems.length - 1} more above)` : ""),
+    );
+  }
+  console.log(`${name}: ok`);
+}
+
+/** Flags of `data show`. */
+export interface ShowFlags {
+  dataDir?: string;
+  n: number;
+  out: string;
+  split: "train" | "test";
+  seed: number;
+  columns?: number;
+  scale?: number;
+}
+
+/** `data show NAME`: a PNG grid of n seeded-random images with labels (and boxes). */
+export async function runDataShow(name: string, flags: ShowFlags): Promise<void> {
+  const ds = await loadDataset(name, { dataDir: flags.dataDir, split: flags.split });
+  const count = Math.min(flags.n, ds.n);
+  const indices = Array.from(permutation(ds.n, flags.seed).subarray(0, count));
+  const { image } = renderGrid(ds, indices, { columns: flags.columns, scale: flags.scale });
+  await Deno.writeFile(flags.out, encodePng(image));
+  console.log(
+    `wrote ${flags.out} (${image.width}x${image.height}): ${count} ${ds.split} images of ` +
+      `${name} from ${ds.source}${ds.boxes ? ", boxes in red" : ""}`,
+  );
+  for (const i of indices) {
+    console.log(`  #${i}: ${ds.labels[i]} ${ds.classes[ds.labels[i]]}`);
+  }
+}
