@@ -21,6 +21,7 @@ import {
   loadCifar100,
 } from "./cifar.ts";
 import { findMnist, idxCounts, loadMnist } from "./mnist.ts";
+import { oxfordPetSpec } from "./oxford_pet.ts";
 
 /** Options for loading a split. */
 export interface DatasetLoadOptions {
@@ -132,6 +133,7 @@ export const DATASETS: DatasetSpec[] = [
   cifar10,
   cifar100,
   cifar100Coarse,
+  oxfordPetSpec,
 ];
 
 /** The spec for a CLI name, or a clear error listing the known ones. */
