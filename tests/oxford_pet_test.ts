@@ -587,6 +587,7 @@ Deno.test("oxford-pet: registry finds and loads it", async () => {
     assert.equal(findOxfordPet(`${root}/oxford-pet`), `${root}/oxford-pet`);
     assert.equal(findOxfordPet(`${root}/nothing`), undefined);
     assert.deepEqual(await oxfordPetCounts(`${root}/oxford-pet`), { train: 6, test: 3 });
+    assert.deepEqual(await spec.counts?.(`${root}/oxford-pet`), { train: 6, test: 3 });
     const previous = Deno.env.get("HLGM_CACHE_DIR");
     Deno.env.set("HLGM_CACHE_DIR", `${root}/cache`);
     try {

@@ -560,4 +560,5 @@ export const oxfordPetSpec: DatasetSpec = {
   find: findOxfordPet,
   load: (dir, o) =>
     loadOxfordPet(dir, { split: o.split, imageSize: o.imageSize, box: o.box, strict: o.strict }),
+  counts: oxfordPetCounts,
 };
