@@ -11,9 +11,10 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { VERSION } from "../src/version.ts";
+import { addTrainFlags, flagsToConfig } from "./train_flags.ts";
+import { UsageError } from "./errors.ts";
 
-/** A usage error: printed as one line, exit code 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -91,48 +92,54 @@ function program(): Command {
       runInfo(opts);
     });
 
-  const trainFlags = (c: Command) =>
-    c.addOption(
-      new Option("--dataset <name>", "fashion-mnist, or synthetic (generated)")
-        .choices(["fashion-mnist", "synthetic"]),
-    )
-      .option(
-        "--data-dir <dir>",
-        "folder holding the dataset (else $HLGM_DATA, ~/.cache/hlgm/datasets)",
-      )
-      .option("--epochs <n>", "epochs", positiveInt("--epochs"))
-      .option("--subset <n>", "use the first N training images", positiveInt("--subset"))
-      .option("--batch-size <n>", "batch size", positiveInt("--batch-size"), 256)
-      .option("--lr <x>", "SGD learning rate", positiveNumber("--lr"), 0.05)
-      .option("--momentum <x>", "SGD momentum", fraction("--momentum"), 0.9)
-      .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
-      .option("--seed <n>", "random seed", (v: string) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) {
-          throw new InvalidArgumentError(`--seed must be a non-negative integer, got "${v}"`);
-        }
-        return n;
-      }, 0);
-
-  trainFlags(
+  addTrainFlags(
     cli.command("train")
       .description(
-        "train the shallow CNN with cross-entropy (quick run; the saliency-guided methods " +
-          "arrive with the training engine)",
+        "train baseline, SGT or HLGM (defaults: hlgm, shallow-cnn, fashion-mnist, Table I)",
+      )
+      .option("--out <dir>", "run folder (default runs/<dataset>-<model>-<method>-seed<N>-<time>)")
+      .option(
+        "--config <file>",
+        "JSON file of settings (flags override it; a run's config.json works)",
+      )
+      .option(
+        "--resume <rundir>",
+        "continue a stopped run exactly where its last checkpoint left off",
       ),
   ).action(async (opts) => {
     const { runTrain } = await import("./commands/train.ts");
-    await runTrain({ ...opts, epochs: opts.epochs ?? 2 });
+    await runTrain(opts, flagsToConfig(opts));
   });
 
-  trainFlags(
+  cli.command("eval")
+    .description("accuracy and loss of a run's checkpoint on a split")
+    .argument("<rundir>", "run folder")
+    .addOption(
+      new Option("--checkpoint <which>", "best or last").choices(["best", "last"]).default("best"),
+    )
+    .addOption(
+      new Option("--split <name>", "test, val or train").choices(["test", "val", "train"]).default(
+        "test",
+      ),
+    )
+    .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
+    .option("--data-dir <dir>", "dataset root, if it moved since training")
+    .option("--json", "print JSON")
+    .action(async (runDir: string, opts) => {
+      const { runEval } = await import("./commands/eval.ts");
+      await runEval(runDir, opts);
+    });
+
+  addTrainFlags(
     cli.command("demo")
-      .description("the quick-start job: info, then a short shallow-CNN training run"),
+      .description(
+        "the quick-start job: baseline and HLGM on a compressed schedule showing every phase, " +
+          "then SIB and the report",
+      )
+      .option("--out <dir>", "demo folder (default runs/demo)"),
   ).action(async (opts) => {
-    const { runInfo } = await import("./commands/info.ts");
-    const { runTrain } = await import("./commands/train.ts");
-    runInfo({});
-    await runTrain({ ...opts, epochs: opts.epochs ?? 2, subset: opts.subset ?? 10000 });
+    const { runDemo } = await import("./commands/demo.ts");
+    await runDemo(opts, flagsToConfig(opts));
   });
 
   const data = cli.command("data").description("datasets: list, download, verify, show");

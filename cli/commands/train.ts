@@ -1,95 +1,168 @@
 /**
- * `hlgm train` (quick run): loads Fashion-MNIST (or generates data), trains the shallow CNN,
- * prints progress and per-epoch results.
+ * `hlgm train`: resolves the configuration (defaults, then --config file.json, then flags),
+ * validates it, and runs the training engine with a progress bar on a terminal (plain
+ * per-epoch lines otherwise). Ctrl-C stops after the current batch, keeping the last
+ * checkpoint; a second Ctrl-C exits at once.
  *
  * @module
  */
 
-import { manualSeed } from "../../mod.ts";
-import { type ImageDataset, randomSubset } from "../../src/data/dataset.ts";
-import { loadDataset, locateDataset } from "../../src/data/registry.ts";
-import { syntheticImages } from "../../src/data/synthetic.ts";
-import { quickTrain } from "../../src/train/quick.ts";
-import type { Device } from "../../src/tensor/device.ts";
+import { UsageError } from "../errors.ts";
 import { ProgressLine } from "../progress.ts";
+import {
+  configProblems,
+  defaultConfig,
+  MODEL_DEFAULTS,
+  type TrainConfig,
+} from "../../src/train/config.ts";
+import { type EpochMetrics, RunDir } from "../../src/train/run_dir.ts";
+import { train, type TrainResult } from "../../src/train/trainer.ts";
 
-/** Parsed flags of `train`. */
-export interface TrainFlags {
-  dataset?: "fashion-mnist" | "synthetic";
-  dataDir?: string;
-  epochs: number;
-  subset?: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  device: string;
-  seed: number;
+/** Reads a --config JSON file; errors name the file. */
+function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UsageError(`--config ${path}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    const j = JSON.parse(text);
+    // a run folder's config.json holds { config: ... }
+    return (j && typeof j === "object" && "config" in j ? j.config : j) as Partial<TrainConfig>;
+  } catch (e) {
+    throw new UsageError(`--config ${path}: invalid JSON (${(e as Error).message})`);
+  }
 }
 
-async function loadData(
-  flags: TrainFlags,
-): Promise<{ name: string; train: ImageDataset; test: ImageDataset }> {
-  const dir = flags.dataset === "synthetic"
-    ? undefined
-    : locateDataset("fashion-mnist", flags.dataDir);
-  if (dir) {
-    return {
-      name: `Fashion-MNIST (${dir})`,
-      train: await loadDataset("fashion-mnist", { dataDir: flags.dataDir, split: "train" }),
-      test: await loadDataset("fashion-mnist", { dataDir: flags.dataDir, split: "test" }),
-    };
+/** Defaults, then the config file, then the flags; throws UsageError listing every problem. */
+export function resolveConfig(flags: Record<string, unknown>, configFile?: string): TrainConfig {
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
+  // a model change moves the optimizer/lr defaults unless they were given
+  const model = merged.model ?? "shallow-cnn";
+  const d = MODEL_DEFAULTS[model];
+  const config = defaultConfig({ ...(d ?? {}), ...merged });
+  const problems = configProblems(config);
+  if (problems.length) throw new UsageError(problems.join("; "));
+  if (config.dataDir) {
+    try {
+      if (!Deno.statSync(config.dataDir).isDirectory) throw new Error("not a folder");
+    } catch {
+      throw new UsageError(`data-dir ${config.dataDir} does not exist`);
+    }
   }
-  if (flags.dataset === "fashion-mnist") {
-    // the registry's error says where it looked and how to get it
-    await loadDataset("fashion-mnist", { dataDir: flags.dataDir, split: "train" });
-  }
-  const n = flags.subset ?? 10000;
-  return {
-    name: "synthetic bars (Fashion-MNIST not found; `apt-get install dataset-fashion-mnist`)",
-    train: syntheticImages(n, 1),
-    test: syntheticImages(2000, 2),
-  };
+  return config;
 }
 
-/** Runs a quick training job and prints its results. */
-export async function runTrain(flags: TrainFlags): Promise<void> {
-  const data = await loadData(flags);
-  const train = flags.subset ? randomSubset(data.train, flags.subset, flags.seed) : data.train;
-  console.log(
-    `training shallow-cnn on ${data.name}: ${train.n} train / ${data.test.n} test images, ` +
-      `${flags.epochs} epoch(s), batch ${flags.batchSize}, SGD lr ${flags.lr} momentum ${flags.momentum}, ` +
-      `device ${flags.device}, seed ${flags.seed}`,
-  );
-  manualSeed(flags.seed);
+function defaultOut(c: TrainConfig): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return `runs/${c.dataset}-${c.model}-${c.method}-seed${c.seed}-${stamp}`;
+}
+
+const pct = (v: number | null) => (v === null ? "   -  " : `${(100 * v).toFixed(2)}%`);
+
+/** One plain line per epoch. */
+export function epochLine(m: EpochMetrics, epochs: number): string {
+  const k = m.k === null ? "" : ` k=${m.k.toFixed(2)}`;
+  return `epoch ${
+    String(m.epoch).padStart(String(epochs).length)
+  }/${epochs} ${m.phase}/${m.mode}${k}: ` +
+    `loss ${m.train_loss.toFixed(4)} acc ${pct(m.train_acc)} | val ${pct(m.val_acc)} | ` +
+    `test ${pct(m.test_acc)} | ${m.seconds.toFixed(1)} s, ${m.images_per_s.toFixed(0)} img/s`;
+}
+
+/** Runs one training job; returns the engine's result. */
+export async function runTraining(
+  config: TrainConfig,
+  out: string,
+  resume: boolean,
+  quiet = false,
+): Promise<TrainResult> {
   const progress = new ProgressLine();
-  const results = quickTrain({
-    train,
-    test: data.test,
-    epochs: flags.epochs,
-    batchSize: flags.batchSize,
-    lr: flags.lr,
-    momentum: flags.momentum,
-    seed: flags.seed,
-    device: flags.device as Device,
-    onBatch: (p) =>
-      progress.update(
-        `epoch ${p.epoch}/${flags.epochs} batch ${p.batch}/${p.batches} loss ${
-          p.loss.toFixed(4)
-        } ` +
-          `acc ${(100 * p.accuracy).toFixed(1)}% ${p.imagesPerSecond.toFixed(0)} img/s ` +
-          `ETA ${((p.batches - p.batch) * flags.batchSize / p.imagesPerSecond).toFixed(0)}s`,
-        p.batch / p.batches,
-      ),
-  });
-  for (const r of results) {
+  let stop = false;
+  const onSignal = () => {
+    if (stop) Deno.exit(130);
+    stop = true;
     progress.done();
-    console.log(
-      `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, train acc ${
-        (100 * r.trainAccuracy).toFixed(2)
-      }%, ` +
-        `test acc ${(100 * r.testAccuracy).toFixed(2)}%, ${r.seconds.toFixed(1)} s, ${
-          r.imagesPerSecond.toFixed(0)
-        } img/s`,
-    );
+    console.error("stopping after this batch (Ctrl-C again to quit at once)...");
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    return await train(config, out, {
+      resume,
+      shouldStop: () => stop,
+      onBatch: (p) => {
+        const eta = ((p.batches - p.batch) * config.batchSize) / Math.max(p.imagesPerSecond, 1e-9);
+        progress.update(
+          `epoch ${p.epoch}/${p.epochs} ${p.plan.phase}/${p.plan.mode} batch ${p.batch}/${p.batches} ` +
+            `loss ${p.loss.toFixed(4)} acc ${(100 * p.acc).toFixed(1)}% ${
+              p.imagesPerSecond.toFixed(0)
+            } img/s ` +
+            `ETA ${eta.toFixed(0)}s`,
+          p.batch / p.batches,
+        );
+      },
+      onEpoch: (m) => {
+        progress.done();
+        if (!quiet) console.log(epochLine(m, config.epochs));
+      },
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    progress.done();
   }
+}
+
+/** `train` command. */
+export async function runTrain(
+  opts: Record<string, unknown>,
+  flags: Record<string, unknown>,
+): Promise<void> {
+  const resumeDir = opts.resume as string | undefined;
+  let config: TrainConfig;
+  let out: string;
+  if (resumeDir) {
+    try {
+      const j = JSON.parse(Deno.readTextFileSync(`${resumeDir}/config.json`));
+      config = j.config as TrainConfig;
+    } catch {
+      throw new UsageError(`--resume ${resumeDir}: not a run folder (no readable config.json)`);
+    }
+    if (Object.keys(flags).length) {
+      throw new UsageError(
+        `--resume continues a run with its saved configuration; drop ${
+          Object.keys(flags).join(", ")
+        }`,
+      );
+    }
+    out = resumeDir;
+  } else {
+    config = resolveConfig(flags, opts.config as string | undefined);
+    out = (opts.out as string | undefined) ?? defaultOut(config);
+    if (new RunDir(out).readLast()) {
+      throw new UsageError(
+        `${out} already holds a run; continue it with --resume ${out} or choose another --out`,
+      );
+    }
+  }
+  console.log(
+    `${
+      resumeDir ? "resuming" : "training"
+    } ${config.method} on ${config.model} / ${config.dataset}` +
+      `${
+        config.subset ? ` (subset ${config.subset})` : ""
+      }: ${config.epochs} epochs, batch ${config.batchSize}, ` +
+      `${config.optimizer} lr ${config.lr}, device ${config.device}, seed ${config.seed} -> ${out}`,
+  );
+  const result = await runTraining(config, out, !!resumeDir);
+  if (result.status !== "completed") {
+    console.error(result.message);
+    if (result.status === "diverged") Deno.exitCode = 1;
+    else Deno.exitCode = 130;
+    return;
+  }
+  const best = Math.max(...result.metrics.map((m) => m.test_acc));
+  const final = result.metrics.at(-1)?.test_acc ?? NaN;
+  console.log(`done: max test acc ${pct(best)}, final ${pct(final)}; run folder ${out}`);
 }

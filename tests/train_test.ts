@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import {
+  advance,
+  defaultConfig,
+  initialState,
+  planEpoch,
+  previewSchedule,
+  RunDir,
+  type ScheduleConfig,
+  train,
+} from "../mod.ts";
+import { device } from "./helpers.ts";
+
+const hlgm = (over: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
+  method: "hlgm",
+  kBottom: 0.5,
+  kTop: 0.2,
+  alpha: 0.02,
+  episodeSize: 3,
+  de: 1,
+  patience: 20,
+  monitor: "val_acc",
+  ...over,
+});
+
+Deno.test("schedule: HLGM's exact (phase, mode, k) sequence for S=3, de=1, alpha=.02, switch at 2", () => {
+  const got = previewSchedule(hlgm({ switchEpoch: 2 }), 12).map((p) => `${p.mode}:${p.k}`);
+  assert.deepEqual(got, [
+    "plain:null",
+    "plain:null",
+    "regularize:0.2", // episode 0: de = 1 -> 2 regularize, 1 denoise
+    "regularize:0.18",
+    "denoise:0.5",
+    "regularize:0.16", // episode 1: de = 2
+    "denoise:0.5",
+    "denoise:0.5",
+    "denoise:0.5", // episode 2: de = 3 = S: only denoising from here on
+    "denoise:0.5",
+    "denoise:0.5",
+    "denoise:0.5",
+  ]);
+  const phases = previewSchedule(hlgm({ switchEpoch: 2 }), 4).map((p) => p.phase);
+  assert.deepEqual(phases, ["train", "train", "sgt", "sgt"]);
+});
+
+Deno.test("schedule: k_top never goes below 0; S=5, de=0 starts with 5 regularize epochs", () => {
+  const plans = previewSchedule(hlgm({ switchEpoch: 1, episodeSize: 5, de: 0, alpha: 0.08 }), 6);
+  assert.deepEqual(plans.map((p) => p.k), [null, 0.2, 0.12, 0.04, 0, 0]);
+  assert.deepEqual(plans.map((p) => p.mode), [
+    "plain",
+    "regularize",
+    "regularize",
+    "regularize",
+    "regularize",
+    "regularize",
+  ]);
+});
+
+Deno.test("schedule: baseline is always plain, sgt always masks the bottom k", () => {
+  assert.ok(
+    previewSchedule(hlgm({ method: "baseline" }), 5).every((p) =>
+      p.mode === "plain" && p.k === null
+    ),
+  );
+  assert.ok(
+    previewSchedule(hlgm({ method: "sgt" }), 5).every((p) =>
+      p.mode === "sgt" && p.k === 0.5 && p.phase === "sgt"
+    ),
+  );
+});
+
+Deno.test("schedule: plateau detection switches after `patience` epochs without improvement", () => {
+  const cfg = hlgm({ patience: 2 });
+  let s = initialState(cfg);
+  const valAccs = [0.5, 0.6, 0.6, 0.59, 0.7];
+  const phases: string[] = [];
+  valAccs.forEach((v, i) => {
+    const plan = planEpoch(cfg, s);
+    phases.push(plan.phase);
+    s = advance(cfg, s, plan, { epoch: i + 1, valAcc: v, valLoss: null, trainLoss: 1 });
+  });
+  // epoch 3 (0.6, not better) and 4 (0.59) make 2 epochs without improvement: epoch 5 is sgt
+  assert.deepEqual(phases, ["train", "train", "train", "train", "sgt"]);
+  // a loss monitor improves downwards
+  const lossCfg = hlgm({ patience: 1, monitor: "train_loss" });
+  let t = initialState(lossCfg);
+  for (const [i, l] of [1.0, 0.9, 0.95].entries()) {
+    t = advance(lossCfg, t, planEpoch(lossCfg, t), {
+      epoch: i + 1,
+      valAcc: null,
+      valLoss: null,
+      trainLoss: l,
+    });
+  }
+  assert.equal(t.phase, "sgt");
+  assert.equal(t.best, 0.9);
+});
+
+const tiny = (method: "baseline" | "sgt" | "hlgm") =>
+  defaultConfig({
+    method,
+    dataset: "synthetic",
+    subset: 384,
+    epochs: 3,
+    batchSize: 64,
+    switchEpoch: 1,
+    episodeSize: 2,
+    device,
+  });
+
+for (const method of ["baseline", "sgt", "hlgm"] as const) {
+  Deno.test(`train: a 3-epoch ${method} run writes config, metrics and checkpoints`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const r = await train(tiny(method), dir);
+      assert.equal(r.status, "completed");
+      const run = new RunDir(dir);
+      const lines = run.readMetrics();
+      assert.equal(lines.length, 3);
+      const modes = lines.map((l) => l.mode);
+      assert.deepEqual(
+        modes,
+        {
+          baseline: ["plain", "plain", "plain"],
+          sgt: ["sgt", "sgt", "sgt"],
+          hlgm: ["plain", "regularize", "denoise"],
+        }[method],
+      );
+      for (const l of lines) {
+        for (
+          const key of [
+            "train_loss",
+            "train_acc",
+            "val_loss",
+            "val_acc",
+            "test_loss",
+            "test_acc",
+            "seconds",
+            "images_per_s",
+            "lr",
+          ] as const
+        ) {
+          assert.ok(Number.isFinite(l[key]), `${key} = ${l[key]}`);
+        }
+        assert.ok(l.test_acc >= 0 && l.test_acc <= 1);
+      }
+      if (method !== "baseline") {
+        assert.ok(lines.at(-1)!.train_kl > 0, "masked epochs add a KL term");
+      }
+      assert.ok(lines.at(-1)!.test_acc > 0.2, `learns above chance: ${lines.at(-1)!.test_acc}`);
+      const info = run.readInfo();
+      assert.equal(info.config.method, method);
+      assert.deepEqual(info.data.shape, [1, 28, 28]);
+      assert.equal(run.readLast()!.epoch, 3);
+      const files = [...Deno.readDirSync(run.checkpoints)].map((e) => e.name).sort();
+      assert.ok(files.includes("last.json") && files.includes("best.json"), files.join());
+      assert.ok(
+        files.filter((f) => f.endsWith(".state.safetensors")).length === 1,
+        "old checkpoints are pruned",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("train: a run stopped after epoch 2 and resumed ends with the same metrics", async () => {
+  const a = await Deno.makeTempDir();
+  const b = await Deno.makeTempDir();
+  try {
+    const config = tiny("hlgm");
+    const whole = await train(config, a);
+    let epochs = 0;
+    const stopped = await train(config, b, {
+      onEpoch: () => epochs++,
+      shouldStop: () => epochs >= 2,
+    });
+    assert.equal(stopped.status, "interrupted");
+    assert.equal(new RunDir(b).readLast()!.epoch, 2);
+    const resumed = await train(config, b, { resume: true });
+    const strip = (ms: typeof whole.metrics) =>
+      ms.map(({ seconds: _s, images_per_s: _i, ...m }) => m);
+    assert.deepEqual(strip(resumed.metrics), strip(whole.metrics));
+    assert.deepEqual(strip(new RunDir(b).readMetrics()), strip(whole.metrics));
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("train CLI: bad values, unknown names and missing paths exit 2 with one line", async () => {
+  const main = new URL("../cli/main.ts", import.meta.url).pathname;
+  for (
+    const [args, pattern] of [
+      [["--val-fraction", "1.5"], /val-fraction must be in \[0, 1\)/],
+      [["--epochs", "-3"], /epochs must be a positive integer/],
+      [["--method", "magic"], /method must be one of baseline, sgt, hlgm/],
+      [["--model", "vgg"], /model must be one of/],
+      [["--k-bottom", "2"], /k-bottom must be in \[0, 1\]/],
+      [["--data-dir", "/nonexistent/data"], /data-dir \/nonexistent\/data does not exist/],
+      [["--config", "/nonexistent.json"], /--config \/nonexistent\.json: cannot read/],
+      [["--resume", "/nonexistent-run"], /not a run folder/],
+      [["--bogus"], /unknown option '--bogus'/],
+    ] as const
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "train", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 2, `${args.join(" ")}: ${err}`);
+    assert.equal(err.split("\n").length, 1, err);
+    assert.match(err, pattern);
+  }
+});
