@@ -26,26 +26,6 @@ function positiveInt(name: string) {
   };
 }
 
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) {
-      throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
-    }
-    return n;
-  };
-}
-
-function fraction(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0 || n >= 1) {
-      throw new InvalidArgumentError(`${name} must be in [0, 1), got "${value}"`);
-    }
-    return n;
-  };
-}
-
 function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -173,6 +153,99 @@ function program(): Command {
     .action(async (name, opts) =>
       (await import("./commands/data.ts")).runDataShow(await knownDataset(name), opts)
     );
+
+  const methods = [
+    "saliency",
+    "input_x_gradient",
+    "integrated_gradients",
+    "smoothgrad",
+    "gradcam",
+  ];
+  const checkpointOption = () =>
+    new Option("--checkpoint <which>", "best or last").choices(["best", "last"]).default("best");
+  cli.command("sib")
+    .description(
+      "Saliency-In-the-Box of runs on the same test images: Table III, sib.json, box plots and " +
+        "paired scatter (Fig. 8)",
+    )
+    .argument("<rundir...>", "run folders")
+    .option(
+      "--dataset <name>",
+      "dataset with boxes: cluttered-fmnist or oxford-pet (default: the run's)",
+    )
+    .option(
+      "--data-dir <dir>",
+      "dataset root (default: the run's, else $HLGM_DATA, ~/.cache/hlgm/datasets)",
+    )
+    .addOption(
+      new Option("--method <name>", "attribution method").choices(methods).default("saliency"),
+    )
+    .option("--layer <name>", "gradcam layer (default conv2 for shallow-cnn, layer4 for resnet18)")
+    .option("--percents <list>", "x values of SIB(x), in (0, 100]", "0.5,1,2,5,10")
+    .option("--n <n>", "test images (drawn among those with a box)", positiveInt("--n"), 1000)
+    .option(
+      "--seed <n>",
+      "seed of the image draw (and SmoothGrad's noise)",
+      nonNegativeInt("--seed"),
+      0,
+    )
+    .addOption(checkpointOption())
+    .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
+    .option("--out <dir>", "output folder (default ./sib-<timestamp>)")
+    .addOption(
+      new Option("--reduction <how>", "channel reduction of attributions").choices([
+        "mean",
+        "sum",
+        "max",
+      ])
+        .default("mean"),
+    )
+    .option("--batch-size <n>", "images per batch", positiveInt("--batch-size"), 100)
+    .option("--scatter-n <n>", "images in the paired scatter", positiveInt("--scatter-n"), 120)
+    .action(async (runDirs: string[], opts) => {
+      const { runSib } = await import("./commands/sib.ts");
+      await runSib(runDirs, opts);
+    });
+
+  cli.command("saliency")
+    .description(
+      "PNG grid of saliency maps: image, heat map, blended overlay and top-x% mask per row, " +
+        "with the object box",
+    )
+    .argument("<rundir>", "run folder")
+    .option("--dataset <name>", "dataset (default: the run's)")
+    .option(
+      "--data-dir <dir>",
+      "dataset root (default: the run's, else $HLGM_DATA, ~/.cache/hlgm/datasets)",
+    )
+    .option("--indices <list>", "test images to show, e.g. 0,1,2")
+    .option(
+      "--n <n>",
+      "random test images to show (when --indices is not given)",
+      positiveInt("--n"),
+      8,
+    )
+    .option("--seed <n>", "seed of the random choice", nonNegativeInt("--seed"), 0)
+    .addOption(
+      new Option("--method <name>", "attribution method").choices(methods).default("saliency"),
+    )
+    .option("--layer <name>", "gradcam layer")
+    .option("--percent <x>", "x of the top-x% mask, in (0, 100]", "10")
+    .option("--out <file>", "PNG file to write", "saliency.png")
+    .addOption(checkpointOption())
+    .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
+    .addOption(
+      new Option("--reduction <how>", "channel reduction of attributions").choices([
+        "mean",
+        "sum",
+        "max",
+      ])
+        .default("mean"),
+    )
+    .action(async (runDir: string, opts) => {
+      const { runSaliency } = await import("./commands/saliency.ts");
+      await runSaliency(runDir, opts);
+    });
 
   return cli;
 }

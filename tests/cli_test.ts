@@ -35,10 +35,10 @@ Deno.test("cli: unknown flag is one line on stderr and exit code 2", async () =>
 Deno.test("cli: invalid values are rejected with exit code 2 naming the flag", async () => {
   for (
     const [args, pattern] of [
-      [["train", "--epochs", "0"], /--epochs must be a positive integer/],
-      [["train", "--lr", "abc"], /--lr must be a positive number/],
-      [["train", "--device", "tpu"], /expected auto, cpu, cuda or cuda:N/],
-      [["train", "--dataset", "imagenet"], /imagenet/],
+      [["train", "--epochs", "0"], /epochs must be a positive integer/],
+      [["train", "--lr", "abc"], /lr must be a positive number/],
+      [["train", "--device", "tpu"], /device must be auto, cpu, cuda or cuda:N/],
+      [["train", "--dataset", "imagenet"], /dataset must be one of .*imagenet/],
     ] as const
   ) {
     const r = await cli(...args);
@@ -57,28 +57,45 @@ Deno.test("cli: info --json reports libtorch, CUDA, threads and the shim path", 
   assert.ok(Deno.statSync(info.shimPath).isFile);
 });
 
-Deno.test("cli: train on generated data learns above chance", async () => {
-  const r = await cli(
-    "train",
-    "--dataset",
-    "synthetic",
-    "--subset",
-    "2048",
-    "--epochs",
-    "1",
-    "--batch-size",
-    "64",
-    "--device",
-    Deno.env.get("HLGM_TEST_DEVICE") ?? "cpu",
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const m = r.stdout.match(/test acc ([\d.]+)%/);
-  assert.ok(m, r.stdout);
-  assert.ok(Number(m[1]) > 40, `10 classes: expected well above 10%, got ${m[1]}%`);
+Deno.test("cli: train on generated data learns above chance and eval agrees", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const device = Deno.env.get("HLGM_TEST_DEVICE") ?? "cpu";
+    const r = await cli(
+      "train",
+      ...["--method", "baseline", "--dataset", "synthetic", "--subset", "1024", "--epochs", "1"],
+      ...["--batch-size", "64", "--device", device, "--out", `${dir}/run`],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const m = r.stdout.match(/max test acc ([\d.]+)%/);
+    assert.ok(m, r.stdout);
+    assert.ok(Number(m[1]) > 40, `10 classes: expected well above 10%, got ${m[1]}%`);
+    const e = await cli("eval", `${dir}/run`, "--json", "--device", device);
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal((100 * JSON.parse(e.stdout).acc).toFixed(2), m[1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("cli: a missing dataset is a clear error with exit code 1", async () => {
-  const r = await cli("train", "--dataset", "fashion-mnist", "--data-dir", "/nonexistent");
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /fashion-mnist not found \(looked in \/nonexistent\/fashion-mnist\)/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli(
+      "train",
+      "--dataset",
+      "fashion-mnist",
+      "--data-dir",
+      dir,
+      "--out",
+      `${dir}/run`,
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(`fashion-mnist not found \\(looked in ${dir}/fashion-mnist\\)`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

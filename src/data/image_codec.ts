@@ -17,11 +17,11 @@
  * @module
  */
 
-import mozjpegFactory, { type MozJPEGModule } from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
-import jpegJs from "jpeg-js";
-import { decode as fastPngDecode } from "fast-png";
+import mozjpegFactory, { type MozJPEGModule } from "npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.js";
+import jpegJs from "npm:jpeg-js@0.4.4";
+import { decode as fastPngDecode } from "npm:fast-png@8.0.0";
 // @ts-types="npm:@types/omggif@1.0.5"
-import { GifReader } from "omggif";
+import { GifReader } from "npm:omggif@1.0.10";
 import { inflateSync } from "node:zlib";
 
 /** A decoded image: 8-bit samples, interleaved, 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA). */

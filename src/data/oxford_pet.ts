@@ -41,7 +41,7 @@
  * @module
  */
 
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { XMLParser, XMLValidator } from "npm:fast-xml-parser@5.12.1";
 import { datasetCacheDir, hashParts, readDatasetCache, writeDatasetCache } from "./cache.ts";
 import type { ImageDataset } from "./dataset.ts";
 import { decodePetTask, type PetResult, type PetTask } from "./oxford_pet_decode.ts";
