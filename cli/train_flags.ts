@@ -46,6 +46,7 @@ export function addTrainFlags(c: Command): Command {
     .option("--reduction <name>", "channel reduction: mean, sum, max (default mean)")
     .option("--fill <name>", "mask fill: random, zero, mean (default random)")
     .option("--image-size <n>", "resize inputs to N x N", int)
+    .option("--canvas <n>", "cluttered-fmnist canvas size (default 64)", int)
     .option("--augment", "random crop/flip augmentation (default: CIFAR and Oxford Pet)")
     .option("--no-augment", "no augmentation");
 }

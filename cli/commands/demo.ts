@@ -22,6 +22,7 @@ export async function runDemo(
     locateDataset("fashion-mnist", flags.dataDir as string | undefined) !== undefined;
   const base = {
     dataset: hasFmnist ? "cluttered-fmnist" : "synthetic",
+    canvas: 40,
     subset: 6000,
     epochs: 8,
     switchEpoch: 2,

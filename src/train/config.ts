@@ -86,6 +86,8 @@ export interface TrainConfig {
   imageSize?: number;
   /** Training augmentation (default: crop+flip for CIFAR, flip for Oxford Pet, none else). */
   augment?: boolean;
+  /** cluttered-fmnist: canvas size (default 64). */
+  canvas?: number;
 }
 
 /** Paper defaults (Table I) per model: optimizer and learning rate. */
@@ -160,6 +162,9 @@ export function configProblems(c: TrainConfig): string[] {
   if (c.subset !== undefined) posInt("subset", c.subset);
   if (c.switchEpoch !== undefined) posInt("switch-epoch", c.switchEpoch);
   if (c.imageSize !== undefined) posInt("image-size", c.imageSize);
+  if (c.canvas !== undefined && (!Number.isInteger(c.canvas) || c.canvas < 28)) {
+    p.push(`canvas must be an integer >= 28, got ${JSON.stringify(c.canvas)}`);
+  }
   if (!Number.isInteger(c.de) || c.de < 0) {
     p.push(`de must be a non-negative integer, got ${JSON.stringify(c.de)}`);
   }

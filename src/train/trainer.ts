@@ -88,8 +88,10 @@ export async function loadSplits(
     train = { ...syntheticImages(c.subset ?? 2048, 1 + c.seed), name: "synthetic", split: "train" };
     test = { ...syntheticImages(512, 100_003), name: "synthetic", split: "test" };
   } else {
-    train = await loadDataset(c.dataset, { dataDir: c.dataDir, split: "train", seed: c.seed });
-    test = await loadDataset(c.dataset, { dataDir: c.dataDir, split: "test", seed: c.seed });
+    // generated datasets (cluttered-fmnist) use their fixed default seed: every run sees the same images
+    const opts = { dataDir: c.dataDir, canvas: c.canvas };
+    train = await loadDataset(c.dataset, { ...opts, split: "train" });
+    test = await loadDataset(c.dataset, { ...opts, split: "test" });
   }
   if (c.subset !== undefined) train = randomSubset(train, c.subset, c.seed);
   const { train: tr, val } = splitTrainVal(train, c.valFraction, c.seed + 1);
