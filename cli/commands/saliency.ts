@@ -153,6 +153,10 @@ export async function runSaliency(
       const sibText = r.sibs[i] === null ? "" : ` SIB(${percent}) ${r.sibs[i]!.toFixed(2)}`;
       const line = `#${index} ${cls(r.labels[i])} -> ${cls(r.pred[i])}${sibText}`;
       lines.push(line);
+      // the grid's pixel font has no '#', '>' or '%'
+      const label = `${index}: ${cls(r.labels[i])} - pred ${cls(r.pred[i])}${
+        sibText ? ` -${sibText}` : ""
+      }`;
       rows.push({
         image: r.images.slice(i * c * h * w, (i + 1) * c * h * w),
         channels: c,
@@ -160,7 +164,7 @@ export async function runSaliency(
         boxes: box && box[2] > box[0] && box[3] > box[1]
           ? [[box[0], box[1], box[2], box[3]]]
           : undefined,
-        label: line,
+        label,
       });
     });
   } finally {

@@ -323,6 +323,8 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   }
 
   // ---- plots per x: box plot (one box per run) and the paired scatter (Fig. 8)
+  const boxTitle = (key: string) =>
+    `SIB(${key}), ${method}, ${indices.length} ${datasetName} test images`;
   const scatterN = Math.min(opts.scatterN ?? 120, indices.length);
   const scatterIdx = drawIndices(indices.map((_, i) => i), scatterN, seed + 1);
   for (const p of percents) {
@@ -331,8 +333,9 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
       [
         `sib_box_${key}`,
         boxPlotSvg(runs.map((r) => ({ label: r.name, values: r.per_image[key] })), {
-          title: `SIB(${key}), ${method}, ${indices.length} ${datasetName} test images`,
+          title: boxTitle(key),
           yLabel: `SIB(${key})`,
+          width: Math.max(360, 100 + 120 * runs.length, 40 + 8.5 * boxTitle(key).length),
         }),
       ],
       [

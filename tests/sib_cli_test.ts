@@ -1,0 +1,271 @@
+/**
+ * `hlgm sib`: a tiny cluttered Fashion-MNIST (written here in the real idx format) and two
+ * one-epoch runs trained on it; the CLI's table, sib.json files, plots, and agreement with
+ * SIB computed directly; the argument errors.
+ */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { gzipSync } from "node:zlib";
+// @ts-types="npm:@types/pngjs@6.0.5"
+import { PNG } from "npm:pngjs@7.0.0";
+import { encodeIdx } from "../src/data/idx.ts";
+import { loadDataset } from "../src/data/registry.ts";
+import { DataLoader } from "../src/data/loader.ts";
+import { sib, summarize } from "../src/metrics/sib.ts";
+import { pixelSaliency } from "../src/saliency/pixel_map.ts";
+import { Saliency } from "../src/saliency/saliency.ts";
+import { tidy } from "../src/tensor/engine.ts";
+import { defaultConfig } from "../src/train/config.ts";
+import { loadRun } from "../src/train/load_run.ts";
+import { train } from "../src/train/trainer.ts";
+import { device } from "./helpers.ts";
+
+const main = new URL("../cli/main.ts", import.meta.url).pathname;
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    env: { HLGM_DATA: "/nonexistent/hlgm-data", NO_COLOR: "1", HLGM_NUM_THREADS: "2" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * A Fashion-MNIST folder (gzipped idx files) of small items: class k is a filled shape whose
+ * width depends on k, at a place that varies by image. The cluttered generator puts them on a
+ * 64x64 canvas with exact boxes.
+ */
+export function writeFakeFashionMnist(root: string, nTrain = 300, nTest = 100): void {
+  const dir = `${root}/fashion-mnist`;
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const [prefix, n] of [["train", nTrain], ["t10k", nTest]] as const) {
+    const img = new Uint8Array(n * 784);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = (i * 7 + (prefix === "train" ? 0 : 3)) % 10;
+      labels[i] = k;
+      const w = 4 + 2 * (k % 5), h = k < 5 ? 14 : 8;
+      const ox = 2 + (i % 5), oy = 3 + ((i * 3) % 7);
+      for (let y = oy; y < oy + h; y++) {
+        for (let x = ox; x < ox + w; x++) {
+          img[i * 784 + y * 28 + x] = 120 + ((x * 13 + y * 7) % 130);
+        }
+      }
+    }
+    Deno.writeFileSync(
+      `${dir}/${prefix}-images-idx3-ubyte.gz`,
+      gzipSync(encodeIdx([n, 28, 28], img)),
+    );
+    Deno.writeFileSync(`${dir}/${prefix}-labels-idx1-ubyte.gz`, gzipSync(encodeIdx([n], labels)));
+  }
+}
+
+/** Trains a one-epoch run on the fake cluttered data; returns its folder. */
+export async function tinyClutteredRun(
+  root: string,
+  dataDir: string,
+  name: string,
+  seed: number,
+  dataset = "cluttered-fmnist",
+): Promise<string> {
+  const out = `${root}/${name}`;
+  const r = await train(
+    defaultConfig({
+      method: "baseline",
+      dataset,
+      dataDir,
+      subset: 256,
+      epochs: 1,
+      batchSize: 64,
+      device,
+      seed,
+    }),
+    out,
+  );
+  assert.equal(r.status, "completed");
+  return out;
+}
+
+let fixture: Promise<{ root: string; data: string; runs: string[] }> | undefined;
+
+/** One data folder and two runs, made once for every test of this file. */
+function setup(): Promise<{ root: string; data: string; runs: string[] }> {
+  fixture ??= (async () => {
+    const root = Deno.makeTempDirSync({ prefix: "hlgm-sib-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+    const data = `${root}/data`;
+    writeFakeFashionMnist(data);
+    const runs = [
+      await tinyClutteredRun(root, data, "baseline", 0),
+      await tinyClutteredRun(root, data, "other", 1),
+    ];
+    return { root, data, runs };
+  })();
+  return fixture;
+}
+
+const PERCENTS = ["0.5", "1", "2", "5", "10"];
+
+Deno.test("sib: Table III, sib.json per run and combined, plots", async () => {
+  const { root, data, runs } = await setup();
+  const out = `${root}/sib-out`;
+  const r = await cli([
+    "sib",
+    ...runs,
+    "--dataset",
+    "cluttered-fmnist",
+    "--data-dir",
+    data,
+    "--n",
+    "60",
+    "--batch-size",
+    "25",
+    "--device",
+    device,
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  // the table: a title, a header naming both runs, one row per x
+  const lines = r.stdout.trim().split("\n");
+  assert.match(lines[0], /Median SIB \(saliency, 60 cluttered-fmnist test images/);
+  assert.deepEqual(lines[1].trim().split(/\s+/), ["top", "x%", "baseline", "other"]);
+  assert.equal(lines.length, 2 + 5);
+  const cells = lines.slice(2).map((l) => l.trim().split(/\s+/));
+  assert.deepEqual(cells.map((c) => c[0]), PERCENTS);
+
+  const combined = JSON.parse(Deno.readTextFileSync(`${out}/sib.json`));
+  assert.equal(combined.n, 60);
+  assert.equal(combined.method, "saliency");
+  assert.deepEqual(combined.percents, [0.5, 1, 2, 5, 10]);
+  assert.equal(combined.indices.length, 60);
+  assert.deepEqual(combined.indices, [...combined.indices].sort((a: number, b: number) => a - b));
+  assert.equal(new Set(combined.indices).size, 60);
+  assert.deepEqual(combined.runs.map((x: { name: string }) => x.name), ["baseline", "other"]);
+  combined.runs.forEach(
+    (run: { per_image: Record<string, number[]>; summary: Record<string, unknown> }, j: number) => {
+      PERCENTS.forEach((p, i) => {
+        const v = run.per_image[p];
+        assert.equal(v.length, 60);
+        assert.ok(v.every((x) => x >= 0 && x <= 1), `SIB(${p}) outside [0, 1]`);
+        assert.deepEqual(run.summary[p], summarize(v));
+        // the printed median is the summary's, rounded
+        assert.equal(cells[i][1 + j], summarize(v).median.toFixed(3));
+        // SIB(x) takes multiples of 1 / count
+        const count = Math.max(1, Math.round((Number(p) / 100) * 64 * 64));
+        assert.ok(v.every((x) => Math.abs(x * count - Math.round(x * count)) < 1e-9));
+      });
+    },
+  );
+  // the per-run file the report reads
+  for (const [j, dir] of runs.entries()) {
+    const own = JSON.parse(Deno.readTextFileSync(`${dir}/sib.json`));
+    assert.deepEqual(own.percents, [0.5, 1, 2, 5, 10]);
+    assert.equal(own.method, "saliency");
+    assert.equal(own.n, 60);
+    assert.deepEqual(own.per_image, combined.runs[j].per_image);
+    assert.deepEqual(own.summary, combined.runs[j].summary);
+  }
+  // plots: a box plot and a paired scatter per x, SVG and PNG
+  const files = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+  for (const p of PERCENTS) {
+    for (const kind of ["sib_box", "sib_scatter"]) {
+      const base = `${out}/${kind}_${p}`;
+      const svg = Deno.readTextFileSync(`${base}.svg`);
+      assert.match(svg, /^<svg[^>]* width="(\d+)" height="(\d+)"/);
+      const [, w, h] = svg.match(/width="(\d+)" height="(\d+)"/)!;
+      const png = PNG.sync.read(Buffer.from(Deno.readFileSync(`${base}.png`)));
+      assert.equal(png.width, Number(w), `${base}.png width`);
+      assert.equal(png.height, Number(h), `${base}.png height`);
+      assert.ok(files.includes(`${kind}_${p}.svg`));
+    }
+  }
+  // the scatter draws 60 images x 2 runs (the paper's 120 cap is above n)
+  const scatter = Deno.readTextFileSync(`${out}/sib_scatter_5.svg`);
+  assert.equal(scatter.match(/<circle class="point"/g)?.length, 120);
+});
+
+Deno.test("sib: the CLI's values agree with SIB of the saliency computed directly", async () => {
+  const { root, data, runs } = await setup();
+  const out = `${root}/sib-direct`;
+  const r = await cli([
+    "sib",
+    runs[0],
+    "--data-dir",
+    data,
+    "--n",
+    "40",
+    "--seed",
+    "3",
+    "--percents",
+    "1,5",
+    "--checkpoint",
+    "last",
+    "--device",
+    device,
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(Deno.readTextFileSync(`${out}/sib.json`));
+  assert.equal(j.dataset, "cluttered-fmnist"); // the run's own
+  const run = loadRun(runs[0], { which: "last", device });
+  const ds = await loadDataset("cluttered-fmnist", { split: "test", dataDir: data, seed: 0 });
+  const loader = new DataLoader(ds, { shuffle: false, device });
+  try {
+    const [s1, s5] = tidy(() => {
+      const b = loader.batchOf(j.indices);
+      const maps = pixelSaliency(new Saliency(run.model).attribute(b.x, { target: b.y }));
+      return sib(maps, b.boxes!, [1, 5]);
+    });
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Array.from(a).every((v, i) => Math.abs(v - b[i]) < 1e-9);
+    assert.ok(close(j.runs[0].per_image["1"], s1));
+    assert.ok(close(j.runs[0].per_image["5"], s5));
+  } finally {
+    loader.dispose();
+    run.model.dispose();
+  }
+});
+
+Deno.test("sib: usage errors exit 2 with one line, runtime errors exit 1", async () => {
+  const { root, data, runs } = await setup();
+  const cases: [string[], number, RegExp][] = [
+    [["--method", "lime"], 2, /--method/],
+    [["--percents", "0,5"], 2, /percents.*\(0, 100\]/],
+    [["--percents", "5,150"], 2, /percents/],
+    [["--percents", "1,x"], 2, /percents/],
+    [["--n", "0"], 2, /--n must be a positive integer/],
+    [["--dataset", "nope"], 2, /unknown dataset "nope"/],
+    [["--dataset", "fashion-mnist"], 2, /no object boxes/],
+    [["--dataset", "cluttered-fmnist", "--data-dir", `${root}/missing`], 2, /not a folder/],
+  ];
+  for (const [extra, code, pattern] of cases) {
+    const r = await cli(["sib", runs[0], "--data-dir", data, "--out", `${root}/e`, ...extra]);
+    assert.equal(r.code, code, `${extra.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  // a folder without config.json
+  const notRun = await cli(["sib", root, "--data-dir", data]);
+  assert.equal(notRun.code, 2);
+  assert.match(notRun.stderr, /not a run folder \(no config.json\)/);
+  // the dataset is missing where the run says it is (runtime failure)
+  const empty = Deno.makeTempDirSync({ dir: root });
+  const missing = await cli(["sib", runs[0], "--data-dir", empty, "--out", `${root}/e`]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cluttered-fmnist not found/);
+  assert.equal(missing.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("sib: a run whose input shape differs from the dataset's is refused", async () => {
+  const { root, data } = await setup();
+  const flat = await tinyClutteredRun(root, data, "fmnist28", 0, "fashion-mnist");
+  const r = await cli(["sib", flat, "--dataset", "cluttered-fmnist", "--data-dir", data]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /takes 1x28x28 inputs, but cluttered-fmnist test images are 1x64x64/);
+});
