@@ -1,8 +1,8 @@
 """The shallow-CNN training step of bench/shallow_cnn_step.ts, in PyTorch, timed.
 
 Same architecture (conv 32, conv 64, maxpool 2, dropout .25, fc 128, dropout .5, fc 10), same
-batch of random 1x28x28 images and labels, forward + cross-entropy + backward + plain SGD
-(p -= lr * grad under no_grad, lr 0.01) + zero_grad(set_to_none). Prints one JSON object.
+batch of random 1x28x28 images and labels, train mode, forward + cross-entropy + backward +
+torch.optim.SGD(lr=0.01).step() + zero_grad(set_to_none=True). Prints one JSON object.
 
 Malloc behaviour is set by the caller through glibc's environment variables, e.g. the
 settings hlgm's shim applies with mallopt():
@@ -57,19 +57,15 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = ShallowCnn().to(device).train()
-    params = list(model.parameters())
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
     x = torch.randn(args.batch, 1, 28, 28, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
-    lr = 0.01
 
     def step():
         loss = F.cross_entropy(model(x), y)
         loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p.sub_(p.grad, alpha=lr)
-        for p in params:
-            p.grad = None
+        opt.step()
+        opt.zero_grad(set_to_none=True)
 
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     times = []

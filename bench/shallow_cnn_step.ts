@@ -1,7 +1,8 @@
 /**
  * One shallow-CNN training step in hlgm, timed: batch of random 1x28x28 images and random
- * labels, forward (dropout on) + cross-entropy + backward + plain SGD (lr 0.01) + zeroGrad,
- * each step inside `tidy`. bench/shallow_cnn_step.py is the same step in PyTorch.
+ * labels, `createModel("shallow-cnn")` in train mode (dropout on), forward + cross-entropy +
+ * backward + `SGD.step()` (lr 0.01) + `SGD.zeroGrad()` (one fused native call each), each
+ * step inside `tidy`. bench/shallow_cnn_step.py is the same step in PyTorch.
  *
  * Prints one JSON object on stdout. Run it in its own process: the shim reads HLGM_MALLOC
  * when it loads, so `HLGM_MALLOC=default deno run -A bench/shallow_cnn_step.ts` measures
@@ -14,21 +15,21 @@
  */
 
 import {
+  createModel,
   crossEntropy,
+  type Device,
   getNumThreads,
   info,
   manualSeed,
   memory,
-  noGrad,
   randint,
   randn,
   setDefaultDevice,
   setNumThreads,
+  SGD,
   synchronize,
   tidy,
 } from "../mod.ts";
-import { createShallowCnn } from "../src/models/shallow_cnn.ts";
-import type { Device } from "../src/tensor/device.ts";
 import { flag, median, peakRssBytes } from "./util.ts";
 
 /** What one run reports. */
@@ -62,20 +63,17 @@ export function runShallowCnnStep(opts: {
   if (opts.threads) setNumThreads(opts.threads);
   manualSeed(0);
   const device = opts.device as Device;
-  const model = createShallowCnn({ device });
-  const params = [...model.params.values()];
+  const model = createModel("shallow-cnn", { inChannels: 1, imageSize: 28, device }).train();
+  const opt = new SGD(model.parameters(), { lr: 0.01 });
   const x = randn([opts.batch, 1, 28, 28], { device });
   const y = randint(0, 10, [opts.batch], { device });
-  const lr = 0.01;
 
   const step = () =>
     tidy(() => {
-      const loss = crossEntropy(model.forward(x, true), y);
+      const loss = crossEntropy(model.forward(x), y);
       loss.backward();
-      noGrad(() => {
-        for (const p of params) p.sub_(p.grad!, lr);
-      });
-      for (const p of params) p.zeroGrad();
+      opt.step();
+      opt.zeroGrad();
     });
 
   const times: number[] = [];
@@ -104,7 +102,9 @@ export function runShallowCnnStep(opts: {
     libtorch: info().libtorchVersion,
     libtorch_lib_dir: info().libtorchLibDir ?? null,
   };
-  for (const t of [x, y, ...params]) t.dispose();
+  opt.dispose();
+  model.dispose();
+  for (const t of [x, y]) t.dispose();
   result.live_tensors_after = memory().liveTensors;
   return result;
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import process from "node:process";
+
 /** Median of a non-empty list. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -35,4 +37,10 @@ export function round(x: number | null, digits = 2): number | null {
   if (x === null || !Number.isFinite(x)) return null;
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/** CPU time (user + system, all threads) this process has used so far, in ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
