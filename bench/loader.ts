@@ -113,4 +113,4 @@ if (petDir) {
     normalize_flip: measure(pet, { horizontalFlip: true }, 64),
   };
 }
-console.log(JSON.stringify(result, null, 2));
+console.log(JSON.stringify(result)); // one line: bench/run.ts reads the last line

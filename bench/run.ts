@@ -4,7 +4,7 @@
  * PyTorch. Prints one JSON document on stdout; progress goes to stderr. See bench/README.md
  * for what is measured.
  *
- *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models] [--device cpu|cuda|cuda:N]
+ *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader] [--device cpu|cuda|cuda:N]
  *     [--quick] [--steps N] [--warmup N] [--batch N] [--rounds N]
  *     [--models shallow-cnn,resnet18,deit-tiny] [--model-batch N] [--model-steps N]
  *     [--model-warmup N] [--model-rounds N] [--no-pytorch]
@@ -34,7 +34,7 @@ const SAME_MALLOC = {
   MALLOC_TOP_PAD_: String(64 << 20),
 };
 
-const SECTIONS = ["ffi", "shallow_cnn", "models"] as const;
+const SECTIONS = ["ffi", "shallow_cnn", "models", "loader"] as const;
 const MODELS = Object.keys(MODEL_CONFIGS);
 
 const args = Deno.args;
@@ -408,6 +408,18 @@ try {
   }
   if (only.has("shallow_cnn")) report.shallow_cnn_step = await shallowCnnStep();
   if (only.has("models")) report.models = await modelsStep();
+  if (only.has("loader")) {
+    log("loader throughput");
+    const argv = [
+      "run",
+      "-A",
+      here("./loader.ts"),
+      "--device",
+      device,
+      ...(quick ? ["--quick"] : []),
+    ];
+    report.loader = await runJson(Deno.execPath(), argv, {});
+  }
 } catch (e) {
   fail((e as Error).message);
 }
