@@ -16,6 +16,9 @@ if ! command -v deno >/dev/null 2>&1; then
   chmod +x "$pack/bin/deno"
   export PATH="$pack/bin:$PATH"
 fi
+if [ -f "$pack/deno_dir.tgz" ] && [ ! -d "$pack/deno_dir/npm" ]; then
+  mkdir -p "$pack/deno_dir" && tar -xzf "$pack/deno_dir.tgz" -C "$pack/deno_dir"
+fi
 [ -d "$pack/deno_dir" ] && export DENO_DIR="$pack/deno_dir"
 export HLGM_CACHE_DIR="${HLGM_CACHE_DIR:-$root/.cache/hlgm}"
 
