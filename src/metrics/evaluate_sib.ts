@@ -1,0 +1,324 @@
+/**
+ * SIB of a trained run: the saliency of the true label for N test images that have a box
+ * (drawn with a seed, in ascending order), reduced to pixel maps and scored with SIB(x) for
+ * every x in one sort per batch, on the device. The result has the fields of a run's
+ * `sib.json` (what `hlgm sib`, `hlgm compare` and the report read and write).
+ *
+ * @module
+ */
+
+import { type ImageDataset, permutation } from "../data/dataset.ts";
+import { DataLoader, type Transforms } from "../data/loader.ts";
+import { loadDataset } from "../data/registry.ts";
+import type { Model } from "../models/factory.ts";
+import type { Module } from "../nn/module.ts";
+import { GradCAM } from "../saliency/grad_cam.ts";
+import { InputXGradient } from "../saliency/input_x_gradient.ts";
+import { IntegratedGradients } from "../saliency/integrated_gradients.ts";
+import { NoiseTunnel } from "../saliency/noise_tunnel.ts";
+import { pixelSaliency } from "../saliency/pixel_map.ts";
+import { Saliency } from "../saliency/saliency.ts";
+import { manualSeed } from "../tensor/create.ts";
+import { tidy } from "../tensor/engine.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { TrainConfig } from "../train/config.ts";
+import { type LoadedRun, loadRun } from "../train/load_run.ts";
+import type { RunInfo } from "../train/run_dir.ts";
+import { loadSplits } from "../train/trainer.ts";
+import { DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "./sib.ts";
+
+/** Attribution methods for SIB (Captum's names; smoothgrad = NoiseTunnel(Saliency)). */
+export const SIB_METHODS = [
+  "saliency",
+  "input_x_gradient",
+  "integrated_gradients",
+  "smoothgrad",
+  "gradcam",
+] as const;
+
+/** An attribution method name. */
+export type SibMethod = typeof SIB_METHODS[number];
+
+/**
+ * Settings of each method beyond Captum's call (recorded in sib.json): IntegratedGradients with
+ * Captum's defaults (zero baseline, 50 Gauss-Legendre steps); SmoothGrad with 10 noisy copies
+ * of std 0.15 of the normalised input; Grad-CAM keeping positive evidence, upsampled nearest.
+ */
+export const SIB_METHOD_SETTINGS: Readonly<
+  Record<SibMethod, Readonly<Record<string, number | string | boolean>>>
+> = {
+  saliency: { abs: true },
+  input_x_gradient: {},
+  integrated_gradients: { baselines: 0, n_steps: 50, method: "gausslegendre" },
+  smoothgrad: { nt_type: "smoothgrad", nt_samples: 10, stdevs: 0.15 },
+  gradcam: { relu_attributions: true, interpolate_mode: "nearest" },
+};
+
+/** Grad-CAM's layer per model when none is given. */
+export const DEFAULT_GRADCAM_LAYER: Readonly<Record<string, string>> = {
+  "shallow-cnn": "conv2",
+  "resnet18": "layer4",
+};
+
+/** Indices of the images with at least one usable box (inside the image, non-empty). */
+export function imagesWithBoxes(ds: ImageDataset): number[] {
+  const out: number[] = [];
+  const b = ds.boxes;
+  if (!b) return out;
+  for (let i = 0; i < ds.n; i++) {
+    const [x0, y0, x1, y1] = b.subarray(i * 4, i * 4 + 4);
+    if (x1 > x0 && y1 > y0 && x1 > 0 && y1 > 0 && x0 < ds.width && y0 < ds.height) out.push(i);
+  }
+  return out;
+}
+
+/** `n` indices drawn from `pool` with a seeded shuffle, returned in ascending order. */
+export function drawIndices(pool: readonly number[], n: number, seed: number): number[] {
+  const p = permutation(pool.length, seed);
+  return Array.from(p.subarray(0, Math.min(n, pool.length)), (i) => pool[i]).sort((a, b) => a - b);
+}
+
+/** The test split the trainer used for a run's config (its data dir and seed). */
+export async function loadTestSplit(
+  config: TrainConfig,
+  options: { dataDir?: string } = {},
+): Promise<ImageDataset> {
+  const c = options.dataDir ? { ...config, dataDir: options.dataDir } : config;
+  if (c.dataset === "synthetic") return (await loadSplits(c)).test; // generated: cheap
+  return await loadDataset(c.dataset, { dataDir: c.dataDir, split: "test", seed: c.seed });
+}
+
+/**
+ * The eval transforms feeding `ds` to a run's model: a resize when the run was trained with
+ * an image size other than the data's. Throws when the images or classes cannot fit.
+ */
+export function evalTransforms(info: RunInfo, ds: ImageDataset, label = "the run"): Transforms {
+  const [channels, size] = info.data.shape;
+  const resize = info.config.imageSize;
+  const fits = ds.channels === channels &&
+    (resize !== undefined || (ds.height === size && ds.width === size));
+  if (!fits) {
+    throw new RangeError(
+      `${label} (${info.config.model} trained on ${info.config.dataset}) takes ${channels}x${size}x${size} ` +
+        `inputs, but ${ds.name} images are ${ds.channels}x${ds.height}x${ds.width}`,
+    );
+  }
+  if (ds.classes.length !== info.data.classes.length) {
+    throw new RangeError(
+      `${label} has ${info.data.classes.length} classes, ${ds.name} has ${ds.classes.length}`,
+    );
+  }
+  return resize !== undefined && (resize !== ds.height || resize !== ds.width) ? { resize } : {};
+}
+
+/** How attributions are computed and reduced to pixels. */
+export interface AttributionChoice {
+  /** Method (default saliency). */
+  method?: SibMethod;
+  /** Grad-CAM layer (default per model). */
+  layer?: string;
+  /** Channel reduction of attributions to pixels (default mean). */
+  reduction?: "mean" | "sum" | "max";
+  /** Images per pass inside IntegratedGradients/SmoothGrad (default 100). */
+  batchSize?: number;
+}
+
+/** The Grad-CAM layer for a model: `layer`, else the model's default, else an error. */
+export function gradcamLayer(model: string, layer?: string): string {
+  const l = layer ?? DEFAULT_GRADCAM_LAYER[model];
+  if (!l) throw new RangeError(`gradcam on ${model} needs a layer with (B, C, h, w) output`);
+  return l;
+}
+
+/**
+ * A function from (images on the device, int64 labels) to detached pixel saliency maps
+ * (B, H, W) of the labels' logits, for the model and method.
+ */
+export function pixelSaliencyFn(
+  model: Model,
+  modelName: string,
+  choice: AttributionChoice = {},
+): (x: Tensor, y: Tensor) => Tensor {
+  const reduction = choice.reduction ?? "mean";
+  const per = choice.batchSize ?? 100;
+  let attribute: (x: Tensor, y: Tensor) => Tensor;
+  switch (choice.method ?? "saliency") {
+    case "saliency": {
+      const m = new Saliency(model);
+      attribute = (x, y) => m.attribute(x, { target: y });
+      break;
+    }
+    case "input_x_gradient": {
+      const m = new InputXGradient(model);
+      attribute = (x, y) => m.attribute(x, { target: y });
+      break;
+    }
+    case "integrated_gradients": {
+      const m = new IntegratedGradients(model);
+      attribute = (x, y) =>
+        m.attribute(x, {
+          target: y,
+          nSteps: 50,
+          method: "gausslegendre",
+          internalBatchSize: Math.max(per, x.shape[0]),
+        });
+      break;
+    }
+    case "smoothgrad": {
+      const m = new NoiseTunnel(new Saliency(model));
+      attribute = (x, y) =>
+        m.attribute(x, {
+          target: y,
+          ntType: "smoothgrad",
+          nSamples: 10,
+          stdevs: 0.15,
+          nSamplesBatchSize: Math.max(1, Math.floor((per * 4) / x.shape[0])),
+        });
+      break;
+    }
+    case "gradcam": {
+      const m = new GradCAM(model as unknown as Module, gradcamLayer(modelName, choice.layer));
+      attribute = (x, y) => m.attribute(x, { target: y, relu: true });
+      break;
+    }
+    default:
+      throw new RangeError(
+        `unknown attribution method "${choice.method}"; expected one of ${SIB_METHODS.join(", ")}`,
+      );
+  }
+  return (x, y) => tidy(() => pixelSaliency(attribute(x, y), { reduction }));
+}
+
+/** Options of {@link evaluateSib}. */
+export interface EvaluateSibOptions extends AttributionChoice {
+  /** The x values in percent (default 0.5, 1, 2, 5, 10). */
+  percents?: readonly number[];
+  /** Number of test images with a box (default 1000; all of them when fewer). */
+  n?: number;
+  /** Seed of the image draw and of SmoothGrad's noise (default 0). */
+  seed?: number;
+  /** Checkpoint loaded when `run` is a path (default "best"). */
+  which?: "best" | "last";
+  /** Device when `run` is a path (default auto). */
+  device?: string;
+  /** Dataset root when the split is loaded here (default: the run's). */
+  dataDir?: string;
+  /** Called after every batch with (images done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A run's SIB: the fields of its sib.json. */
+export interface SibEvaluation {
+  /** Dataset name. */
+  dataset: string;
+  /** Always "test". */
+  split: "test";
+  /** Attribution method. */
+  method: SibMethod;
+  /** The method's settings. */
+  method_settings: Readonly<Record<string, number | string | boolean>>;
+  /** Grad-CAM layer (gradcam only). */
+  layer?: string;
+  /** Channel reduction. */
+  reduction: "mean" | "sum" | "max";
+  /** The x values. */
+  percents: number[];
+  /** Number of images. */
+  n: number;
+  /** Seed of the draw. */
+  seed: number;
+  /** "best" or "last" (or "given" for a model loaded by the caller). */
+  checkpoint: string;
+  /** Epoch of the checkpoint. */
+  epoch: number;
+  /** Test-split indices of the images, ascending. */
+  indices: number[];
+  /** SIB per image for each x (keys String(x)), in the order of `indices`. */
+  per_image: Record<string, number[]>;
+  /** Median, mean, quartiles per x. */
+  summary: Record<string, Summary>;
+}
+
+/**
+ * SIB(x) per image of a run's checkpoint on `dataset` (default: the run's test split, which
+ * must have boxes). `run` is a folder (its `which` checkpoint is loaded on `device` and freed
+ * after) or a LoadedRun (used as is, left open).
+ */
+export async function evaluateSib(
+  run: LoadedRun | string,
+  dataset?: ImageDataset,
+  options: EvaluateSibOptions = {},
+): Promise<SibEvaluation> {
+  const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
+  const n = options.n ?? 1000;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+  const method = options.method ?? "saliency";
+  if (!(SIB_METHODS as readonly string[]).includes(method)) {
+    throw new RangeError(
+      `unknown attribution method "${method}"; expected one of ${SIB_METHODS.join(", ")}`,
+    );
+  }
+  const seed = options.seed ?? 0;
+  const batchSize = options.batchSize ?? 100;
+  const reduction = options.reduction ?? "mean";
+  const owned = typeof run === "string";
+  const loaded = typeof run === "string"
+    ? loadRun(run, { which: options.which ?? "best", device: options.device })
+    : run;
+  try {
+    const config = loaded.info.config;
+    const ds = dataset ?? await loadTestSplit(config, { dataDir: options.dataDir });
+    if (!ds.boxes) {
+      throw new RangeError(
+        `${ds.name} has no object boxes; SIB needs a dataset with boxes (cluttered-fmnist, oxford-pet)`,
+      );
+    }
+    const transforms = evalTransforms(loaded.info, ds, loaded.path);
+    const pool = imagesWithBoxes(ds);
+    if (pool.length === 0) throw new RangeError(`${ds.name}: no image has a box`);
+    const indices = drawIndices(pool, n, seed);
+    const device = loaded.model.parameters()[0].device;
+    const saliencyOf = pixelSaliencyFn(loaded.model, config.model, {
+      method,
+      layer: options.layer,
+      reduction,
+      batchSize,
+    });
+    const values = percents.map(() => new Float64Array(indices.length));
+    using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
+    manualSeed(seed); // SmoothGrad's noise is the same for every run
+    for (let s = 0; s < indices.length; s += batchSize) {
+      const idx = indices.slice(s, s + batchSize);
+      const batch = tidy(() => {
+        const b = loader.batchOf(idx);
+        return sib(saliencyOf(b.x, b.y), b.boxes!, percents);
+      });
+      batch.forEach((v, j) => values[j].set(v, s));
+      options.onProgress?.(Math.min(s + batchSize, indices.length), indices.length);
+    }
+    const perImage: Record<string, number[]> = {};
+    const summary: Record<string, Summary> = {};
+    percents.forEach((p, j) => {
+      perImage[String(p)] = Array.from(values[j]);
+      summary[String(p)] = summarize(values[j]);
+    });
+    return {
+      dataset: ds.name,
+      split: "test",
+      method: method as SibMethod,
+      method_settings: SIB_METHOD_SETTINGS[method as SibMethod],
+      ...(method === "gradcam" ? { layer: gradcamLayer(config.model, options.layer) } : {}),
+      reduction,
+      percents,
+      n: indices.length,
+      seed,
+      checkpoint: owned ? options.which ?? "best" : "given",
+      epoch: loaded.epoch,
+      indices,
+      per_image: perImage,
+      summary,
+    };
+  } finally {
+    if (owned) loaded.model.dispose();
+  }
+}
