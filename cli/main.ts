@@ -247,6 +247,53 @@ function program(): Command {
       await runSaliency(runDir, opts);
     });
 
+  cli.command("report")
+    .description(
+      "HTML report of run folders: summary, accuracy/loss curves with the phases shaded, " +
+        "saliency grids, SIB plots (where sib.json exists)",
+    )
+    .argument("<rundir...>", "run folders")
+    .option(
+      "--out <dir>",
+      "output folder (default RUNDIR/report for one run, ./report for several)",
+    )
+    .option("--n <n>", "test images in the saliency grids (the first N)", positiveInt("--n"), 8)
+    .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
+    .option("--data-dir <dir>", "dataset root, if it moved since training")
+    .addOption(
+      new Option("--colormap <name>", "heat-map colours").choices(["hot", "viridis"]).default(
+        "hot",
+      ),
+    )
+    .option("--no-saliency", "leave the saliency grids out (no weights or data needed)")
+    .action(async (runDirs: string[], opts) => {
+      const { runReport } = await import("./commands/report.ts");
+      await runReport(runDirs, opts);
+    });
+
+  addTrainFlags(
+    cli.command("compare")
+      .description(
+        "train every method x seed with the same settings, then Table II (max/final test " +
+          "accuracy, mean ± sd) and Table III (median SIB, datasets with boxes)",
+      )
+      .option("--methods <list>", "methods to compare", "baseline,sgt,hlgm")
+      .option("--seeds <list>", "seeds", "0,1,2")
+      .option(
+        "--out <dir>",
+        "folder of the runs and tables (default runs/compare-<dataset>-<model>)",
+      )
+      .option("--sib-n <n>", "test images for Table III", positiveInt("--sib-n"), 1000)
+      .addOption(
+        new Option("--sib-method <name>", "attribution method for Table III").choices(methods)
+          .default("saliency"),
+      )
+      .option("--config <file>", "JSON file of settings (flags override it)"),
+  ).action(async (opts) => {
+    const { runCompare } = await import("./commands/compare.ts");
+    await runCompare(opts, flagsToConfig(opts));
+  });
+
   return cli;
 }
 

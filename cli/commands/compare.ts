@@ -1,0 +1,156 @@
+/**
+ * `hlgm compare`: trains every method x seed with the same settings (reusing finished runs,
+ * resuming stopped ones), prints Table II (and Table III on datasets with boxes), and writes
+ * compare.json, compare.md and the plots. The work is src/report/compare.ts; this file parses
+ * and prints.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { ProgressLine } from "../progress.ts";
+import { resolveConfig } from "./train.ts";
+import { compareMethods, type CompareResult } from "../../src/report/compare.ts";
+import { SIB_METHODS, type SibMethod } from "../../src/metrics/evaluate_sib.ts";
+import type { TrainConfig } from "../../src/train/config.ts";
+import type { Method } from "../../src/train/schedule.ts";
+
+const METHODS: readonly Method[] = ["baseline", "sgt", "hlgm"];
+
+/** Parses "0,1,2": distinct non-negative integers. */
+export function parseSeeds(text: string): number[] {
+  const parts = text.split(",").map((s) => s.trim());
+  if (parts.some((s) => !/^\d+$/.test(s))) {
+    throw new UsageError(`--seeds must be comma-separated non-negative integers, got "${text}"`);
+  }
+  const seeds = parts.map(Number);
+  if (new Set(seeds).size !== seeds.length) {
+    throw new UsageError(`--seeds repeats a seed: "${text}"`);
+  }
+  return seeds;
+}
+
+/** Parses "baseline,sgt,hlgm": distinct method names. */
+export function parseMethods(text: string): Method[] {
+  const parts = text.split(",").map((s) => s.trim());
+  const bad = parts.find((m) => !(METHODS as readonly string[]).includes(m));
+  if (bad !== undefined) {
+    throw new UsageError(
+      `--methods: unknown method "${bad}"; expected a comma-separated list of ${
+        METHODS.join(", ")
+      }`,
+    );
+  }
+  if (new Set(parts).size !== parts.length) {
+    throw new UsageError(`--methods repeats a method: "${text}"`);
+  }
+  return parts as Method[];
+}
+
+/** Flags of `compare` besides the training flags. */
+export interface CompareFlags {
+  /** Comma-separated seeds (default 0,1,2). */
+  seeds?: string;
+  /** Comma-separated methods (default baseline,sgt,hlgm). */
+  methods?: string;
+  /** Output folder (default runs/compare-<dataset>-<model>). */
+  out?: string;
+  /** Test images for Table III. */
+  sibN?: number;
+  /** Attribution method for Table III. */
+  sibMethod?: string;
+  /** JSON settings file. */
+  config?: string;
+  /** Given by mistake: compare takes --seeds/--methods. */
+  method?: string;
+  /** Given by mistake. */
+  seed?: number;
+}
+
+/** `compare` command: returns what it computed (after printing the tables). */
+export async function runCompare(
+  opts: CompareFlags,
+  flags: Record<string, unknown>,
+): Promise<CompareResult> {
+  if (opts.method !== undefined || opts.seed !== undefined) {
+    throw new UsageError("compare trains every method and seed: use --methods and --seeds");
+  }
+  const methods = parseMethods(opts.methods ?? METHODS.join(","));
+  const seeds = parseSeeds(opts.seeds ?? "0,1,2");
+  const sibN = opts.sibN ?? 1000;
+  if (!Number.isInteger(sibN) || sibN < 1) {
+    throw new UsageError(`--sib-n must be a positive integer, got "${opts.sibN}"`);
+  }
+  const sibMethod = opts.sibMethod ?? "saliency";
+  if (!(SIB_METHODS as readonly string[]).includes(sibMethod)) {
+    throw new UsageError(
+      `--sib-method: unknown method "${sibMethod}"; expected one of ${SIB_METHODS.join(", ")}`,
+    );
+  }
+  const { method: _m, seed: _s, ...shared } = flags;
+  // every configuration is checked before anything trains (usage errors exit 2)
+  const base = resolveConfig({ ...shared, method: methods[0], seed: seeds[0] }, opts.config);
+  for (const m of methods) for (const s of seeds) resolveConfig({ ...base, method: m, seed: s });
+  const { method: _bm, seed: _bs, ...common } = base;
+  const out = opts.out ?? `runs/compare-${base.dataset}-${base.model}`;
+  console.log(
+    `comparing ${methods.join(", ")} x seeds ${
+      seeds.join(", ")
+    }: ${base.model} on ${base.dataset}` +
+      `${
+        base.subset ? ` (subset ${base.subset})` : ""
+      }, ${base.epochs} epochs, batch ${base.batchSize}, ` +
+      `${base.optimizer} lr ${base.lr}, device ${base.device} -> ${out}`,
+  );
+
+  const progress = new ProgressLine();
+  let stop = false;
+  const onSignal = () => {
+    if (stop) Deno.exit(130);
+    stop = true;
+    progress.done();
+    console.error("stopping after this batch (Ctrl-C again to quit at once)...");
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  let result: CompareResult;
+  try {
+    result = await compareMethods({
+      base: common as Partial<TrainConfig>,
+      methods,
+      seeds,
+      out,
+      sibN,
+      sibMethod: sibMethod as SibMethod,
+      onMessage: (s) => {
+        progress.done();
+        console.log(s);
+      },
+      hooks: (method, seed) => ({
+        shouldStop: () => stop,
+        onBatch: (p) =>
+          progress.update(
+            `${method} seed ${seed}: epoch ${p.epoch}/${p.epochs} ${p.plan.mode} batch ${p.batch}/${p.batches} ` +
+              `loss ${p.loss.toFixed(4)} acc ${(100 * p.acc).toFixed(1)}%`,
+            p.batch / p.batches,
+          ),
+        onEpoch: (m) => {
+          progress.done();
+          const k = m.k === null ? "" : ` k=${m.k.toFixed(2)}`;
+          console.log(
+            `  ${method} seed ${seed} epoch ${m.epoch}/${base.epochs} ${m.mode}${k}: train acc ${
+              (100 * m.train_acc).toFixed(2)
+            }%, test acc ${(100 * m.test_acc).toFixed(2)}%, ${m.seconds.toFixed(1)} s`,
+          );
+        },
+      }),
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    progress.done();
+  }
+  console.log("");
+  console.log(result.text);
+  console.log("");
+  console.log(`wrote ${out}/compare.json, ${out}/compare.md and the plots in ${out}`);
+  return result;
+}

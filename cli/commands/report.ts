@@ -1,0 +1,48 @@
+/**
+ * `hlgm report RUNDIR...`: the HTML report of run folders (src/report/report.ts): summary
+ * tables, accuracy and loss curves with the phases shaded, saliency grids, SIB plots where a
+ * sib.json exists. Prints where the report is.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { RunDir } from "../../src/train/run_dir.ts";
+import { type ReportResult, writeReport } from "../../src/report/report.ts";
+
+/** Flags of `report`. */
+export interface ReportFlags {
+  /** Output folder. */
+  out?: string;
+  /** Images in the saliency grids. */
+  n?: number;
+  /** Device for the saliency maps. */
+  device?: string;
+  /** Dataset root. */
+  dataDir?: string;
+  /** Heat-map colours. */
+  colormap?: "hot" | "viridis";
+  /** Leave the saliency grids out. */
+  saliency?: boolean;
+}
+
+/** `report` command. */
+export async function runReport(paths: string[], opts: ReportFlags = {}): Promise<ReportResult> {
+  if (paths.length === 0) throw new UsageError("give at least one run folder");
+  for (const p of paths) {
+    if (!new RunDir(p).exists()) throw new UsageError(`${p}: not a run folder (no config.json)`);
+  }
+  const result = await writeReport(paths, {
+    out: opts.out,
+    n: opts.n,
+    device: opts.device,
+    dataDir: opts.dataDir,
+    colormap: opts.colormap,
+    noSaliency: opts.saliency === false,
+    onProgress: (m) => console.error(m),
+  });
+  for (const note of result.notes) console.error(`note: ${note}`);
+  const pngs = result.files.filter((f) => f.endsWith(".png")).length;
+  console.log(`report: ${result.index} (${pngs} PNG and ${pngs} SVG files in ${result.out})`);
+  return result;
+}

@@ -1,0 +1,444 @@
+/**
+ * The paper's comparison: every method x seed trained into DIR/<method>-seed<seed>/ (a finished
+ * run is reused, a stopped one resumed), then Table II (max and final test accuracy, mean ± sd
+ * over seeds, in %) and, for datasets with object boxes, Table III (median SIB per x and
+ * method over N test images, saliency of the true label on the best checkpoint, the values of
+ * all seeds pooled). Writes DIR/compare.json, DIR/compare.md, each run's sib.json and the
+ * accuracy curves of every method's first seed (with the baseline's test accuracy drawn over
+ * the others, as in Fig. 2) and SIB plots into DIR.
+ *
+ * @module
+ */
+
+import { datasetSpec } from "../data/registry.ts";
+import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
+import { evaluateSib, type SibEvaluation, type SibMethod } from "../metrics/evaluate_sib.ts";
+import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
+import { type EpochMetrics, RunDir } from "../train/run_dir.ts";
+import type { Method } from "../train/schedule.ts";
+import { train, type TrainHooks } from "../train/trainer.ts";
+import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "./charts.ts";
+import { readSibFile } from "./report.ts";
+import { svgToPng } from "./render.ts";
+import { accuracyStats } from "./summary.ts";
+import { meanSd } from "./svg.ts";
+
+/** Datasets whose test images have object boxes (Table III). */
+export function hasBoxes(dataset: string): boolean {
+  try {
+    return datasetSpec(dataset).hasBoxes;
+  } catch {
+    return false; // "synthetic" and other generated sets
+  }
+}
+
+/** Options of {@link compareMethods}. */
+export interface CompareOptions {
+  /** Settings shared by every run (model, dataset, epochs, ...); method and seed are set here. */
+  base: Partial<TrainConfig>;
+  /** Methods (default baseline, sgt, hlgm). */
+  methods?: readonly Method[];
+  /** Seeds (default 0, 1, 2). */
+  seeds?: readonly number[];
+  /** Output folder. */
+  out: string;
+  /** Test images for Table III (default 1000). */
+  sibN?: number;
+  /** Attribution method for Table III (default saliency). */
+  sibMethod?: SibMethod;
+  /** The x values of Table III (default 0.5, 1, 2, 5, 10). */
+  percents?: readonly number[];
+  /** Messages (runs starting, reused, resumed, SIB progress). */
+  onMessage?: (message: string) => void;
+  /** Training hooks, called with the run's method and seed. */
+  hooks?: (method: Method, seed: number) => TrainHooks;
+}
+
+/** One run of the comparison. */
+export interface CompareRun {
+  /** Method. */
+  method: Method;
+  /** Seed. */
+  seed: number;
+  /** Run folder. */
+  dir: string;
+  /** "trained", "resumed", "reused", "diverged" or "interrupted". */
+  status: string;
+  /** Epochs logged. */
+  epochs: number;
+  /** Maximum test accuracy (fraction). */
+  max_test_acc: number | null;
+  /** Its epoch. */
+  max_test_epoch: number | null;
+  /** Last epoch's test accuracy (fraction). */
+  final_test_acc: number | null;
+  /** Median SIB per x of this run (Table III datasets). */
+  sib_median?: Record<string, number>;
+}
+
+/** Mean and sample sd over seeds (fractions), with the values. */
+export interface SeedStats {
+  /** Mean. */
+  mean: number;
+  /** Sample standard deviation (n - 1), null for one seed. */
+  sd: number | null;
+  /** Per seed, in seed order. */
+  values: number[];
+}
+
+/** Everything the comparison computed (compare.json). */
+export interface CompareResult {
+  /** Model. */
+  model: string;
+  /** Dataset. */
+  dataset: string;
+  /** Methods (rows). */
+  methods: Method[];
+  /** Seeds. */
+  seeds: number[];
+  /** Epochs per run. */
+  epochs: number;
+  /** The shared configuration (of the first run, without method and seed). */
+  config: Omit<TrainConfig, "method" | "seed">;
+  /** Every run. */
+  runs: CompareRun[];
+  /** Table II: per method, max and final test accuracy over seeds (fractions). */
+  table2: Record<string, { max_test_acc: SeedStats; final_test_acc: SeedStats }>;
+  /** Table III (datasets with boxes), else null. */
+  table3: {
+    method: string;
+    n: number;
+    percents: number[];
+    /** Median of the pooled per-image values of all seeds, per method and x. */
+    median: Record<string, Record<string, number>>;
+    /** Median per seed, per method and x (seed order). */
+    per_seed_median: Record<string, Record<string, number[]>>;
+  } | null;
+  /** Files written. */
+  files: string[];
+  /** Table II (and III) as aligned text. */
+  text: string;
+  /** The same as Markdown. */
+  markdown: string;
+}
+
+const KEYS_IGNORED = new Set(["device", "dataDir"]);
+
+/** Settings in which a saved run differs from the requested one (device and data dir aside). */
+export function configDifferences(saved: TrainConfig, wanted: TrainConfig): string[] {
+  const a = saved as unknown as Record<string, unknown>;
+  const b = wanted as unknown as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => !KEYS_IGNORED.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k} ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  if (!s.length) return NaN;
+  const m = (s.length - 1) / 2;
+  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
+}
+
+function seedStats(values: number[]): SeedStats {
+  const { mean, sd } = meanSd(values);
+  return { mean, sd, values };
+}
+
+/** "85.21 ± 0.53" (in %), or the mean alone for one seed. */
+export function formatMeanSd(s: SeedStats): string {
+  if (!s.values.length) return "-";
+  return s.sd === null
+    ? (100 * s.mean).toFixed(2)
+    : `${(100 * s.mean).toFixed(2)} ± ${(100 * s.sd).toFixed(2)}`;
+}
+
+function textTable(head: string[], rows: string[][]): string {
+  const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+  const line = (c: string[]) =>
+    c.map((x, j) => (j === 0 ? x.padEnd(w[j]) : x.padStart(w[j]))).join("   ");
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+function mdTable(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, j) => (j === 0 ? " --- " : " ---: ")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+async function writeFigure(base: string, svg: string, files: string[]): Promise<void> {
+  Deno.writeTextFileSync(`${base}.svg`, svg);
+  Deno.writeFileSync(`${base}.png`, await svgToPng(svg));
+  files.push(`${base}.svg`, `${base}.png`);
+}
+
+function writeJson(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  Deno.writeTextFileSync(tmp, JSON.stringify(value, null, 1) + "\n");
+  Deno.renameSync(tmp, path);
+}
+
+/** The configuration of one method x seed (validated; throws listing the problems). */
+export function compareConfig(
+  base: Partial<TrainConfig>,
+  method: Method,
+  seed: number,
+): TrainConfig {
+  const c = defaultConfig({ ...base, method, seed });
+  const problems = configProblems(c);
+  if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
+  return c;
+}
+
+/** Trains (or reuses/resumes) every run, then writes and returns the tables. */
+export async function compareMethods(options: CompareOptions): Promise<CompareResult> {
+  const methods = [...(options.methods ?? ["baseline", "sgt", "hlgm"])] as Method[];
+  const seeds = [...(options.seeds ?? [0, 1, 2])];
+  const out = options.out.replace(/\/+$/, "") || ".";
+  const say = options.onMessage ?? (() => {});
+  const configs = methods.map((m) => seeds.map((s) => compareConfig(options.base, m, s)));
+  Deno.mkdirSync(out, { recursive: true });
+
+  // ---- training
+  const runs: CompareRun[] = [];
+  const metricsOf = new Map<string, EpochMetrics[]>();
+  for (const [i, method] of methods.entries()) {
+    for (const [j, seed] of seeds.entries()) {
+      const config = configs[i][j];
+      const dir = `${out}/${method}-seed${seed}`;
+      const rd = new RunDir(dir);
+      const last = rd.exists() ? rd.readLast() : null;
+      let status: string;
+      const hooks = options.hooks?.(method, seed) ?? {};
+      if (last) {
+        const saved = rd.readInfo().config;
+        const diff = configDifferences(saved, config);
+        if (diff.length) {
+          throw new Error(
+            `${dir} holds a run with other settings (${diff.join(", ")}); ` +
+              `remove it or choose another --out`,
+          );
+        }
+        if (last.epoch >= saved.epochs) {
+          status = "reused";
+          say(`${method} seed ${seed}: reusing the finished run in ${dir}`);
+        } else {
+          say(`${method} seed ${seed}: resuming ${dir} after epoch ${last.epoch}`);
+          const r = await train(config, dir, { ...hooks, resume: true });
+          status = r.status === "completed" ? "resumed" : r.status;
+          if (r.message) say(`${method} seed ${seed}: ${r.message}`);
+        }
+      } else {
+        say(`${method} seed ${seed}: training into ${dir}`);
+        const r = await train(config, dir, hooks);
+        status = r.status === "completed" ? "trained" : r.status;
+        if (r.message) say(`${method} seed ${seed}: ${r.message}`);
+      }
+      const metrics = rd.readMetrics();
+      metricsOf.set(dir, metrics);
+      const acc = accuracyStats(metrics);
+      runs.push({
+        method,
+        seed,
+        dir,
+        status,
+        epochs: metrics.length,
+        max_test_acc: acc.max,
+        max_test_epoch: acc.maxEpoch,
+        final_test_acc: acc.final,
+      });
+      if (status === "interrupted") {
+        throw new Error(`interrupted; run the same command again to resume`);
+      }
+    }
+  }
+
+  // ---- Table II
+  const table2: CompareResult["table2"] = {};
+  for (const m of methods) {
+    const rs = runs.filter((r) => r.method === m && r.max_test_acc !== null);
+    table2[m] = {
+      max_test_acc: seedStats(rs.map((r) => r.max_test_acc!)),
+      final_test_acc: seedStats(rs.map((r) => r.final_test_acc!)),
+    };
+  }
+  const c0 = configs[0][0];
+  const head2 = ["method", "max test acc (%)", "final test acc (%)"];
+  const rows2 = methods.map((m) => [
+    m,
+    formatMeanSd(table2[m].max_test_acc),
+    formatMeanSd(table2[m].final_test_acc),
+  ]);
+  const bad = runs.filter((r) => r.status === "diverged");
+  const caption2 =
+    `Table II: test accuracy of ${c0.model} on ${c0.dataset}, ${c0.epochs} epochs, mean ± sd over seeds ${
+      seeds.join(", ")
+    }` + (bad.length
+      ? ` (diverged: ${bad.map((r) => `${r.method} seed ${r.seed}`).join(", ")})`
+      : "");
+
+  // ---- Table III
+  let table3: CompareResult["table3"] = null;
+  const files: string[] = [];
+  const sibOf = new Map<string, SibEvaluation | { per_image: Record<string, number[]> }>();
+  if (hasBoxes(c0.dataset)) {
+    const n = options.sibN ?? 1000;
+    const method = options.sibMethod ?? "saliency";
+    const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
+    for (const r of runs) {
+      const best = (() => {
+        try {
+          return JSON.parse(Deno.readTextFileSync(`${r.dir}/checkpoints/best.json`)).epoch;
+        } catch {
+          return null;
+        }
+      })();
+      const cached = readSibFile(r.dir) as (SibEvaluation & { checkpoint?: string }) | null;
+      const fresh = cached && cached.method === method && cached.epoch === best &&
+        (cached.checkpoint ?? "best") === "best" && (cached.seed ?? 0) === 0 &&
+        JSON.stringify(cached.percents) === JSON.stringify(percents) && cached.n === n;
+      if (fresh) {
+        say(`${r.method} seed ${r.seed}: SIB from ${r.dir}/sib.json`);
+        sibOf.set(r.dir, cached);
+        continue;
+      }
+      say(`${r.method} seed ${r.seed}: SIB of ${n} test images (${method}, best checkpoint)`);
+      const ev = await evaluateSib(r.dir, undefined, {
+        n,
+        method,
+        percents,
+        which: "best",
+        device: c0.device,
+      });
+      writeJson(`${r.dir}/sib.json`, ev);
+      files.push(`${r.dir}/sib.json`);
+      sibOf.set(r.dir, ev);
+    }
+    const med: Record<string, Record<string, number>> = {};
+    const perSeed: Record<string, Record<string, number[]>> = {};
+    let count = 0;
+    for (const m of methods) {
+      med[m] = {};
+      perSeed[m] = {};
+      for (const p of percents) {
+        const per = runs.filter((r) => r.method === m).map((r) =>
+          sibOf.get(r.dir)!.per_image[String(p)]
+        );
+        med[m][String(p)] = median(per.flat());
+        perSeed[m][String(p)] = per.map(median);
+      }
+    }
+    for (const r of runs) {
+      const v = sibOf.get(r.dir)!.per_image;
+      r.sib_median = Object.fromEntries(percents.map((p) => [String(p), median(v[String(p)])]));
+      count = Math.max(count, v[String(percents[0])].length);
+    }
+    table3 = { method, n: count, percents, median: med, per_seed_median: perSeed };
+  }
+  const head3 = ["x (%)", ...methods];
+  const rows3 = table3
+    ? table3.percents.map((p) => [
+      String(p),
+      ...methods.map((m) => table3!.median[m][String(p)].toFixed(3)),
+    ])
+    : [];
+  const caption3 = table3
+    ? `Table III: median SIB(x) over ${table3.n} ${c0.dataset} test images per run (${table3.method} of the true label, best checkpoints), seeds pooled`
+    : "";
+  const text = [
+    caption2,
+    textTable(head2, rows2),
+    ...(table3 ? ["", caption3, textTable(head3, rows3)] : []),
+  ].join("\n");
+  const markdown = [
+    `# ${c0.model} on ${c0.dataset}: ${methods.join(", ")}`,
+    "",
+    `${caption2}.`,
+    "",
+    mdTable(head2, rows2),
+    "",
+    mdTable(
+      ["run", "status", "epochs", "max test acc (%)", "epoch of max", "final test acc (%)"],
+      runs.map((r) => [
+        `${r.method}-seed${r.seed}`,
+        r.status,
+        String(r.epochs),
+        r.max_test_acc === null ? "-" : (100 * r.max_test_acc).toFixed(2),
+        String(r.max_test_epoch ?? "-"),
+        r.final_test_acc === null ? "-" : (100 * r.final_test_acc).toFixed(2),
+      ]),
+    ),
+    ...(table3 ? ["", `${caption3}.`, "", mdTable(head3, rows3)] : []),
+    "",
+  ].join("\n");
+
+  // ---- figures (first seed)
+  const firstDir = (m: Method) => `${out}/${m}-seed${seeds[0]}`;
+  const baseline = methods.includes("baseline") ? metricsOf.get(firstDir("baseline")) : undefined;
+  for (const m of methods) {
+    const metrics = metricsOf.get(firstDir(m)) ?? [];
+    if (!metrics.length) continue;
+    await writeFigure(
+      `${out}/${m}-accuracy`,
+      accuracyCurveSvg(metrics, {
+        title: `${m}: ${c0.model} on ${c0.dataset}, seed ${seeds[0]}`,
+        others: m !== "baseline" && baseline?.length
+          ? [{ label: "baseline test accuracy", metrics: baseline }]
+          : [],
+      }),
+      files,
+    );
+  }
+  if (table3) {
+    for (const p of table3.percents.filter((x) => x === 1 || x === 5)) {
+      const key = String(p);
+      await writeFigure(
+        `${out}/sib-${p}-box`,
+        boxPlotSvg(
+          methods.map((m) => ({
+            label: m,
+            values: runs.filter((r) => r.method === m).flatMap((r) =>
+              sibOf.get(r.dir)!.per_image[key]
+            ),
+          })),
+          { title: `SIB(${p}) per test image, seeds pooled`, yLabel: `SIB(${p})` },
+        ),
+        files,
+      );
+      await writeFigure(
+        `${out}/sib-${p}-scatter`,
+        pairedScatterSvg(
+          methods.map((m) => ({ label: m, values: sibOf.get(firstDir(m))!.per_image[key] })),
+          {
+            title: `SIB(${p}) per image (seed ${seeds[0]}), sorted by ${methods[0]}`,
+            yLabel: `SIB(${p})`,
+          },
+        ),
+        files,
+      );
+    }
+  }
+
+  const { method: _m, seed: _s, ...shared } = c0;
+  const result: CompareResult = {
+    model: c0.model,
+    dataset: c0.dataset,
+    methods,
+    seeds,
+    epochs: c0.epochs,
+    config: shared,
+    runs,
+    table2,
+    table3,
+    files,
+    text,
+    markdown,
+  };
+  Deno.writeTextFileSync(`${out}/compare.md`, markdown);
+  files.push(`${out}/compare.md`, `${out}/compare.json`);
+  const { text: _t, markdown: _md, ...json } = result;
+  writeJson(`${out}/compare.json`, json);
+  return result;
+}

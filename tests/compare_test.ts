@@ -1,0 +1,277 @@
+/**
+ * `hlgm compare` and `hlgm report` from the command line, and the comparison engine:
+ * Table II against the runs' own metrics.jsonl, reuse of finished runs, resume of stopped ones,
+ * refusal of a folder trained with other settings, Table III on a tiny cluttered Fashion-MNIST
+ * (idx files written here) against the runs' sib.json, and usage errors (exit 2).
+ */
+
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { encodeIdx } from "../src/data/idx.ts";
+import { compareMethods } from "../src/report/compare.ts";
+import { summarize } from "../src/metrics/sib.ts";
+import type { EpochMetrics } from "../src/train/run_dir.ts";
+import { device } from "./helpers.ts";
+
+const main = new URL("../cli/main.ts", import.meta.url).pathname;
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    env: { HLGM_DATA: "/nonexistent/hlgm-data", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function tempDir(prefix: string): string {
+  const dir = Deno.makeTempDirSync({ prefix });
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  return dir;
+}
+
+function readMetrics(dir: string): EpochMetrics[] {
+  return Deno.readTextFileSync(`${dir}/metrics.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+}
+
+function meanSd(v: number[]): { mean: number; sd: number } {
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  return { mean, sd: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) };
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) < 1e-12;
+
+Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, reuses runs", async () => {
+  const out = `${tempDir("hlgm-compare-")}/cmp`;
+  const args = [
+    "compare",
+    "--dataset",
+    "synthetic",
+    "--subset",
+    "128",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "2",
+    "--seeds",
+    "0,1",
+    "--switch-epoch",
+    "1",
+    "--episode-size",
+    "2",
+    "--device",
+    device,
+    "--out",
+    out,
+  ];
+  const r = await cli(args);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n");
+  const head = lines.findIndex((l) => l.startsWith("Table II"));
+  assert.ok(head >= 0, r.stdout);
+  assert.match(lines[head + 1], /^method\s+max test acc \(%\)\s+final test acc \(%\)$/);
+  const rows = lines.slice(head + 2, head + 5);
+  assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), ["baseline", "sgt", "hlgm"]);
+  for (const row of rows) assert.match(row, /\d+\.\d\d ± \d+\.\d\d\s+\d+\.\d\d ± \d+\.\d\d$/);
+
+  const json = JSON.parse(Deno.readTextFileSync(`${out}/compare.json`));
+  assert.deepEqual(json.methods, ["baseline", "sgt", "hlgm"]);
+  assert.deepEqual(json.seeds, [0, 1]);
+  assert.equal(json.table3, null);
+  assert.equal(json.runs.length, 6);
+  for (const method of ["baseline", "sgt", "hlgm"]) {
+    const max: number[] = [];
+    const final: number[] = [];
+    for (const seed of [0, 1]) {
+      const m = readMetrics(`${out}/${method}-seed${seed}`);
+      assert.equal(m.length, 2);
+      max.push(Math.max(...m.map((x) => x.test_acc)));
+      final.push(m[1].test_acc);
+      const cfg = JSON.parse(Deno.readTextFileSync(`${out}/${method}-seed${seed}/config.json`));
+      assert.equal(cfg.config.method, method);
+      assert.equal(cfg.config.seed, seed);
+    }
+    const t = json.table2[method];
+    assert.deepEqual(t.max_test_acc.values, max);
+    assert.deepEqual(t.final_test_acc.values, final);
+    assert.ok(close(t.max_test_acc.mean, meanSd(max).mean));
+    assert.ok(close(t.max_test_acc.sd, meanSd(max).sd));
+    assert.ok(close(t.final_test_acc.mean, meanSd(final).mean));
+    assert.ok(close(t.final_test_acc.sd, meanSd(final).sd));
+    const row = rows.find((l) => l.startsWith(method))!;
+    const fmt = (s: { mean: number; sd: number }) =>
+      `${(100 * s.mean).toFixed(2)} ± ${(100 * s.sd).toFixed(2)}`;
+    assert.ok(row.includes(fmt(meanSd(max))) && row.includes(fmt(meanSd(final))), row);
+    assert.ok(Deno.statSync(`${out}/${method}-accuracy.png`).size > 1000);
+    assert.ok(Deno.statSync(`${out}/${method}-accuracy.svg`).isFile);
+  }
+  // hlgm's schedule: plain, then regularize
+  assert.deepEqual(readMetrics(`${out}/hlgm-seed0`).map((m) => m.mode), ["plain", "regularize"]);
+  assert.deepEqual(readMetrics(`${out}/sgt-seed0`).map((m) => m.mode), ["sgt", "sgt"]);
+  const md = Deno.readTextFileSync(`${out}/compare.md`);
+  assert.match(md, /\| method \| max test acc \(%\) \| final test acc \(%\) \|/);
+  assert.match(md, /\| hlgm \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \|/);
+
+  // again: every run is reused, the tables are the same
+  const again = await cli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout.match(/reusing the finished run/g)?.length, 6);
+  assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${out}/compare.json`)).table2, json.table2);
+
+  // the report of two of the runs
+  const rep = await cli([
+    "report",
+    `${out}/baseline-seed0`,
+    `${out}/hlgm-seed0`,
+    "--out",
+    `${out}/report`,
+    "--n",
+    "3",
+    "--device",
+    device,
+  ]);
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.match(rep.stdout, new RegExp(`report: ${out}/report/index.html`));
+  const html = Deno.readTextFileSync(`${out}/report/index.html`);
+  for (
+    const f of ["compare-test-accuracy.png", "hlgm-seed0-accuracy.png", "hlgm-seed0-saliency.png"]
+  ) {
+    assert.ok(html.includes(f), f);
+    assert.ok(Deno.statSync(`${out}/report/${f}`).size > 1000);
+  }
+});
+
+Deno.test("compare: a stopped run is resumed; a folder with other settings is refused", async () => {
+  const out = tempDir("hlgm-compare-resume-");
+  const base = { dataset: "synthetic", subset: 64, epochs: 2, batchSize: 64, device };
+  let epochs = 0;
+  await assert.rejects(
+    () =>
+      compareMethods({
+        base,
+        methods: ["baseline"],
+        seeds: [3],
+        out,
+        hooks: () => ({ onEpoch: () => epochs++, shouldStop: () => epochs >= 1 }),
+      }),
+    /interrupted/,
+  );
+  assert.equal(readMetrics(`${out}/baseline-seed3`).length, 1);
+  const messages: string[] = [];
+  const r = await compareMethods({
+    base,
+    methods: ["baseline"],
+    seeds: [3],
+    out,
+    onMessage: (m) => messages.push(m),
+  });
+  assert.ok(
+    messages.some((m) => m.includes("resuming") && m.includes("after epoch 1")),
+    messages.join("\n"),
+  );
+  assert.equal(r.runs[0].status, "resumed");
+  assert.equal(r.runs[0].epochs, 2);
+  assert.deepEqual(readMetrics(`${out}/baseline-seed3`).map((m) => m.epoch), [1, 2]);
+  await assert.rejects(
+    () => compareMethods({ base: { ...base, epochs: 3 }, methods: ["baseline"], seeds: [3], out }),
+    /other settings \(epochs 2 vs 3\)/,
+  );
+});
+
+/** Fashion-MNIST idx files of 300 + 100 small items (class k: a block of width 4 + 2 (k % 5)). */
+function writeFakeFashionMnist(root: string): void {
+  const dir = `${root}/fashion-mnist`;
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const [prefix, n] of [["train", 300], ["t10k", 100]] as const) {
+    const img = new Uint8Array(n * 784);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = (i * 7 + (prefix === "train" ? 0 : 3)) % 10;
+      labels[i] = k;
+      const w = 4 + 2 * (k % 5), h = k < 5 ? 14 : 8;
+      const ox = 2 + (i % 5), oy = 3 + ((i * 3) % 7);
+      for (let y = oy; y < oy + h; y++) {
+        for (let x = ox; x < ox + w; x++) {
+          img[i * 784 + y * 28 + x] = 120 + ((x * 13 + y * 7) % 130);
+        }
+      }
+    }
+    Deno.writeFileSync(
+      `${dir}/${prefix}-images-idx3-ubyte.gz`,
+      gzipSync(encodeIdx([n, 28, 28], img)),
+    );
+    Deno.writeFileSync(`${dir}/${prefix}-labels-idx1-ubyte.gz`, gzipSync(encodeIdx([n], labels)));
+  }
+}
+
+Deno.test("compare: Table III on a dataset with boxes matches the runs' sib.json", async () => {
+  const root = tempDir("hlgm-compare-sib-");
+  writeFakeFashionMnist(`${root}/data`);
+  const options = {
+    base: {
+      dataset: "cluttered-fmnist",
+      dataDir: `${root}/data`,
+      subset: 64,
+      epochs: 2,
+      batchSize: 32,
+      switchEpoch: 1,
+      episodeSize: 2,
+      device,
+    },
+    methods: ["baseline", "hlgm"] as const,
+    seeds: [0],
+    out: `${root}/cmp`,
+    sibN: 25,
+  };
+  const r = await compareMethods(options);
+  assert.ok(r.table3);
+  assert.equal(r.table3.n, 25);
+  assert.deepEqual(r.table3.percents, [0.5, 1, 2, 5, 10]);
+  for (const m of ["baseline", "hlgm"]) {
+    const sib = JSON.parse(Deno.readTextFileSync(`${root}/cmp/${m}-seed0/sib.json`));
+    assert.equal(sib.n, 25);
+    assert.equal(sib.method, "saliency");
+    assert.equal(sib.checkpoint, "best");
+    for (const p of ["0.5", "1", "2", "5", "10"]) {
+      assert.equal(sib.per_image[p].length, 25);
+      assert.equal(r.table3.median[m][p], summarize(sib.per_image[p]).median);
+    }
+  }
+  assert.match(r.text, /Table III: median SIB\(x\) over 25 cluttered-fmnist test images/);
+  assert.match(r.text, /\nx \(%\)\s+baseline\s+hlgm\n0\.5\s+\d\.\d{3}\s+\d\.\d{3}\n/);
+  for (const f of ["sib-1-box.png", "sib-5-box.svg", "sib-5-scatter.png", "compare.md"]) {
+    assert.ok(Deno.statSync(`${root}/cmp/${f}`).isFile, f);
+  }
+  const json = JSON.parse(Deno.readTextFileSync(`${root}/cmp/compare.json`));
+  assert.deepEqual(json.table3.median, r.table3.median);
+  // a second call reuses the runs and their sib.json
+  const messages: string[] = [];
+  const again = await compareMethods({ ...options, onMessage: (m) => messages.push(m) });
+  assert.equal(messages.filter((m) => m.includes("SIB from")).length, 2);
+  assert.deepEqual(again.table3, r.table3);
+});
+
+Deno.test("compare/report: bad flags exit 2 with one line", async () => {
+  const cases: [string[], RegExp][] = [
+    [["compare", "--seeds", "0,x"], /--seeds must be comma-separated/],
+    [["compare", "--seeds", "1,1"], /repeats/],
+    [["compare", "--methods", "baseline,magic"], /unknown method "magic"/],
+    [["compare", "--epochs", "0"], /epochs must be a positive integer/],
+    [["compare", "--lr", "-1"], /lr must be a positive number/],
+    [["compare", "--method", "hlgm"], /use --methods and --seeds/],
+    [["compare", "--bogus"], /unknown option/],
+    [["compare", "--sib-n", "0"], /--sib-n/],
+    [["report"], /missing required argument/],
+    [["report", "/nonexistent/run"], /not a run folder/],
+    [["report", ".", "--n", "0"], /--n must be a positive integer/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
+    const err = r.stderr.trim().split("\n");
+    assert.equal(err.length, 1, `${args.join(" ")}: one line, got\n${r.stderr}`);
+    assert.match(err[0], pattern, args.join(" "));
+  }
+});
