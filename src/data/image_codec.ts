@@ -17,7 +17,9 @@
  * @module
  */
 
-import mozjpegFactory, { type MozJPEGModule } from "npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.js";
+import mozjpegFactory, {
+  type MozJPEGModule,
+} from "npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.js";
 import jpegJs from "npm:jpeg-js@0.4.4";
 import { decode as fastPngDecode } from "npm:fast-png@8.0.0";
 // @ts-types="npm:@types/omggif@1.0.5"

@@ -85,7 +85,8 @@ export async function loadTestSplit(
 ): Promise<ImageDataset> {
   const c = options.dataDir ? { ...config, dataDir: options.dataDir } : config;
   if (c.dataset === "synthetic") return (await loadSplits(c)).test; // generated: cheap
-  return await loadDataset(c.dataset, { dataDir: c.dataDir, split: "test", seed: c.seed });
+  // as the trainer builds it: generated datasets use their fixed seed and the run's canvas
+  return await loadDataset(c.dataset, { dataDir: c.dataDir, split: "test", canvas: c.canvas });
 }
 
 /**
