@@ -1,7 +1,8 @@
 /**
- * `hlgm demo`: the quick-start job. Prints `info`, then trains baseline and HLGM on the same
- * data with a compressed schedule that shows every phase (plain, regularize, denoise), then
- * scores both with SIB on cluttered Fashion-MNIST and writes the report.
+ * `hlgm demo`: the quick-start job. Prints `info`, then trains baseline and HLGM on cluttered
+ * Fashion-MNIST (the real items on a 40x40 canvas with clutter, exact boxes) with a compressed
+ * schedule that shows every phase (plain, regularize, denoise), then scores both with SIB and
+ * writes the report. Finished runs are reused, so running it again only redoes SIB and report.
  *
  * @module
  */
@@ -23,6 +24,7 @@ export async function runDemo(
   const base = {
     dataset: hasFmnist ? "cluttered-fmnist" : "synthetic",
     canvas: 40,
+    lr: 1.0, // Adadelta's own default, as the SGT code: learns far faster than Table I's 0.1 here
     subset: 6000,
     epochs: 8,
     switchEpoch: 2,
@@ -45,12 +47,22 @@ export async function runDemo(
       for (const m of run.readMetrics()) console.log(epochLine(m, config.epochs));
     } else {
       console.log(
-        `\\n${method}: ${config.model} on ${config.dataset}, ${config.epochs} epochs -> ${dir}`,
+        `\n${method}: ${config.model} on ${config.dataset}, ${config.epochs} epochs -> ${dir}`,
       );
       const r = await runTraining(config, dir, last !== null);
       if (r.status !== "completed") throw new Error(r.message);
     }
     runs.push(dir);
   }
-  console.log(`\\nruns: ${runs.join(", ")}`);
+  if (hasFmnist) {
+    console.log("\nSIB on cluttered Fashion-MNIST test images (Saliency of the true label):");
+    const { runSib } = await import("./sib.ts");
+    await runSib(runs, { out: `${out}/sib`, n: 1000, device: flags.device as string | undefined });
+  }
+  const { runReport } = await import("./report.ts");
+  const report = await runReport(runs, {
+    out: `${out}/report`,
+    device: flags.device as string | undefined,
+  });
+  console.log(`\nreport: ${report.index}`);
 }
