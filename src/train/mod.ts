@@ -20,8 +20,11 @@ export {
 export {
   configProblems,
   defaultConfig,
+  MASK_SALIENCY,
   MODEL_DEFAULTS,
+  OPTIMIZERS,
   scheduleOf,
+  TRAIN_DATASETS,
   type TrainConfig,
 } from "./config.ts";
 export { evaluate, type StepContext, type StepResult, trainStep } from "./steps.ts";
