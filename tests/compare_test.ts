@@ -6,12 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { gzipSync } from "node:zlib";
-import { encodeIdx } from "../src/data/idx.ts";
 import { compareMethods } from "../src/report/compare.ts";
 import { summarize } from "../src/metrics/sib.ts";
 import type { EpochMetrics } from "../src/train/run_dir.ts";
-import { device } from "./helpers.ts";
+import { device, writeFakeFashionMnist } from "./helpers.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
 
@@ -179,32 +177,6 @@ Deno.test("compare: a stopped run is resumed; a folder with other settings is re
     /other settings \(epochs 2 vs 3\)/,
   );
 });
-
-/** Fashion-MNIST idx files of 300 + 100 small items (class k: a block of width 4 + 2 (k % 5)). */
-function writeFakeFashionMnist(root: string): void {
-  const dir = `${root}/fashion-mnist`;
-  Deno.mkdirSync(dir, { recursive: true });
-  for (const [prefix, n] of [["train", 300], ["t10k", 100]] as const) {
-    const img = new Uint8Array(n * 784);
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const k = (i * 7 + (prefix === "train" ? 0 : 3)) % 10;
-      labels[i] = k;
-      const w = 4 + 2 * (k % 5), h = k < 5 ? 14 : 8;
-      const ox = 2 + (i % 5), oy = 3 + ((i * 3) % 7);
-      for (let y = oy; y < oy + h; y++) {
-        for (let x = ox; x < ox + w; x++) {
-          img[i * 784 + y * 28 + x] = 120 + ((x * 13 + y * 7) % 130);
-        }
-      }
-    }
-    Deno.writeFileSync(
-      `${dir}/${prefix}-images-idx3-ubyte.gz`,
-      gzipSync(encodeIdx([n, 28, 28], img)),
-    );
-    Deno.writeFileSync(`${dir}/${prefix}-labels-idx1-ubyte.gz`, gzipSync(encodeIdx([n], labels)));
-  }
-}
 
 Deno.test("compare: Table III on a dataset with boxes matches the runs' sib.json", async () => {
   const root = tempDir("hlgm-compare-sib-");

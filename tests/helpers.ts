@@ -6,6 +6,8 @@
  * @module
  */
 
+import { gzipSync } from "node:zlib";
+import { encodeIdx } from "../src/data/idx.ts";
 import assert from "node:assert/strict";
 import type { Device, NestedArray, Tensor } from "../mod.ts";
 
@@ -115,4 +117,34 @@ export function assertClose(
 
 function isTensor(v: unknown): v is Tensor {
   return typeof v === "object" && v !== null && "toArray" in v && "handle" in v;
+}
+
+/**
+ * A Fashion-MNIST folder (gzipped idx files) of small items: class k is a filled shape whose
+ * width depends on k, at a place that varies by image. The cluttered generator puts them on a
+ * 64x64 canvas with exact boxes.
+ */
+export function writeFakeFashionMnist(root: string, nTrain = 300, nTest = 100): void {
+  const dir = `${root}/fashion-mnist`;
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const [prefix, n] of [["train", nTrain], ["t10k", nTest]] as const) {
+    const img = new Uint8Array(n * 784);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = (i * 7 + (prefix === "train" ? 0 : 3)) % 10;
+      labels[i] = k;
+      const w = 4 + 2 * (k % 5), h = k < 5 ? 14 : 8;
+      const ox = 2 + (i % 5), oy = 3 + ((i * 3) % 7);
+      for (let y = oy; y < oy + h; y++) {
+        for (let x = ox; x < ox + w; x++) {
+          img[i * 784 + y * 28 + x] = 120 + ((x * 13 + y * 7) % 130);
+        }
+      }
+    }
+    Deno.writeFileSync(
+      `${dir}/${prefix}-images-idx3-ubyte.gz`,
+      gzipSync(encodeIdx([n, 28, 28], img)),
+    );
+    Deno.writeFileSync(`${dir}/${prefix}-labels-idx1-ubyte.gz`, gzipSync(encodeIdx([n], labels)));
+  }
 }

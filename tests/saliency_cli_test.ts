@@ -6,11 +6,9 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { gzipSync } from "node:zlib";
 // @ts-types="npm:@types/pngjs@6.0.5"
 import { PNG } from "npm:pngjs@7.0.0";
 import { BOX_COLOR } from "../src/data/grid.ts";
-import { encodeIdx } from "../src/data/idx.ts";
 import { loadDataset } from "../src/data/registry.ts";
 import {
   blues,
@@ -22,7 +20,7 @@ import {
 } from "../src/report/heatmap.ts";
 import { defaultConfig } from "../src/train/config.ts";
 import { train } from "../src/train/trainer.ts";
-import { device } from "./helpers.ts";
+import { device, writeFakeFashionMnist } from "./helpers.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
 
@@ -35,32 +33,6 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Gzipped idx files of small items (class k: a filled shape of width 4 + 2 (k mod 5)). */
-function writeFakeFashionMnist(root: string, nTrain = 300, nTest = 60): void {
-  const dir = `${root}/fashion-mnist`;
-  Deno.mkdirSync(dir, { recursive: true });
-  for (const [prefix, n] of [["train", nTrain], ["t10k", nTest]] as const) {
-    const img = new Uint8Array(n * 784);
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const k = (i * 7 + (prefix === "train" ? 0 : 3)) % 10;
-      labels[i] = k;
-      const w = 4 + 2 * (k % 5), h = k < 5 ? 14 : 8;
-      const ox = 2 + (i % 5), oy = 3 + ((i * 3) % 7);
-      for (let y = oy; y < oy + h; y++) {
-        for (let x = ox; x < ox + w; x++) {
-          img[i * 784 + y * 28 + x] = 120 + ((x * 13 + y * 7) % 130);
-        }
-      }
-    }
-    Deno.writeFileSync(
-      `${dir}/${prefix}-images-idx3-ubyte.gz`,
-      gzipSync(encodeIdx([n, 28, 28], img)),
-    );
-    Deno.writeFileSync(`${dir}/${prefix}-labels-idx1-ubyte.gz`, gzipSync(encodeIdx([n], labels)));
-  }
 }
 
 let fixture: Promise<{ root: string; data: string; run: string }> | undefined;
