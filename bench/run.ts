@@ -4,7 +4,8 @@
  * PyTorch. Prints one JSON document on stdout; progress goes to stderr. See bench/README.md
  * for what is measured.
  *
- *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader] [--device cpu|cuda|cuda:N]
+ *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader,saliency,epochs]
+ *     [--device cpu|cuda|cuda:N]
  *     [--quick] [--steps N] [--warmup N] [--batch N] [--rounds N]
  *     [--models shallow-cnn,resnet18,deit-tiny] [--model-batch N] [--model-steps N]
  *     [--model-warmup N] [--model-rounds N] [--no-pytorch]
@@ -34,7 +35,7 @@ const SAME_MALLOC = {
   MALLOC_TOP_PAD_: String(64 << 20),
 };
 
-const SECTIONS = ["ffi", "shallow_cnn", "models", "loader"] as const;
+const SECTIONS = ["ffi", "shallow_cnn", "models", "loader", "saliency", "epochs"] as const;
 const MODELS = Object.keys(MODEL_CONFIGS);
 
 const args = Deno.args;
@@ -419,6 +420,19 @@ try {
       ...(quick ? ["--quick"] : []),
     ];
     report.loader = await runJson(Deno.execPath(), argv, {});
+  }
+  for (const section of ["saliency", "epochs"] as const) {
+    if (!only.has(section)) continue;
+    log(`${section} (bench/${section}.ts)`);
+    const argv = [
+      "run",
+      "-A",
+      here(`./${section}.ts`),
+      "--device",
+      device,
+      ...(quick ? ["--quick"] : []),
+    ];
+    report[section] = await runJson(Deno.execPath(), argv, {});
   }
 } catch (e) {
   fail((e as Error).message);

@@ -6,7 +6,7 @@
 // to mask single features. k: entries masked per sample, 0 <= k <= H*W (or C*H*W).
 // fill: 0 zero, 1 sample mean, 2 uniform in the sample's [min, max], 3 constant `value`.
 // per_channel: mean / min / max per channel of each sample instead of over the whole sample.
-// Ties are broken by position (a stable sort), so results are deterministic.
+// Ties are broken by position (lowest index first), so results are deterministic.
 // out = [masked x, mask (bool, same shape as x)].
 HLGM_EXPORT char* hlgm_mask_by_saliency(Box* x_box, Box* s_box, int32_t k, int32_t top, int32_t fill,
                                         double value, int32_t per_channel, Box** out) {
@@ -24,10 +24,18 @@ HLGM_EXPORT char* hlgm_mask_by_saliency(Box* x_box, Box* s_box, int32_t k, int32
     if (k < 0 || k > p) throw std::invalid_argument("mask: k=" + std::to_string(k) + " outside 0.." + std::to_string(p));
     at::NoGradGuard no_grad;
     at::Tensor flat = s.detach().reshape({b, p});
-    at::Tensor order = std::get<1>(at::sort(flat, c10::optional<bool>(true), 1, top != 0));
-    at::Tensor chosen = order.narrow(1, 0, k);
-    at::Tensor mask = at::zeros({b, p}, x.options().dtype(at::kBool));
-    mask.scatter_(1, chosen, true);
+    // Select by threshold instead of a full sort: the k-th value (quickselect), everything
+    // strictly beyond it, then ties at it by position (lowest index first, as a stable sort).
+    at::Tensor mask;
+    if (k == 0) {
+      mask = at::zeros({b, p}, x.options().dtype(at::kBool));
+    } else {
+      at::Tensor thr = std::get<0>(at::kthvalue(flat, top ? p - k + 1 : k, 1, true));
+      at::Tensor beyond = top ? flat.gt(thr) : flat.lt(thr);
+      at::Tensor tie = flat.eq(thr);
+      at::Tensor need = beyond.sum(1, true).neg_().add_(k);
+      mask = beyond.logical_or_(tie.logical_and(tie.cumsum(1).le(need)));
+    }
     mask = pixels ? mask.view({b, 1, h, w}).expand({b, c, h, w}) : mask.view({b, c, h, w});
     std::vector<int64_t> dims = per_channel ? std::vector<int64_t>{2, 3} : std::vector<int64_t>{1, 2, 3};
     at::Tensor xd = x.detach();

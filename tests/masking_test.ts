@@ -88,3 +88,26 @@ Deno.test("mask errors: bad shapes, k out of range, unknown fill", () => {
     assert.equal(maskCount({ fraction: 0.2 }, 784), 157);
   });
 });
+
+Deno.test("ties at the threshold go to the lowest positions, for top and bottom alike", () => {
+  tidy(() => {
+    const flat = tensor([[[5, 1, 3, 1], [3, 3, 9, 1]]], { device }); // (1, 2, 4): 8 pixels
+    const x1 = tensor([[Array.from({ length: 2 }, () => [1, 1, 1, 1])]], { device }); // (1, 1, 2, 4)
+    const bottom = maskBySaliency(x1, flat, "bottom", { count: 4, fill: 0 }).mask;
+    // sorted ascending: 1@1, 1@3, 1@7, then the 3s at 2, 4, 5: the first 3 wins
+    assert.deepEqual(bottom.select(0, 0).select(0, 0).toArray(), [[false, true, true, true], [
+      false,
+      false,
+      false,
+      true,
+    ]]);
+    const top = maskBySaliency(x1, flat, "top", { count: 3, fill: 0 }).mask;
+    // 9@6, 5@0, then one of the 3s at 2, 4, 5: position 2
+    assert.deepEqual(top.select(0, 0).select(0, 0).toArray(), [[true, false, true, false], [
+      false,
+      false,
+      true,
+      false,
+    ]]);
+  });
+});
