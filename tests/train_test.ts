@@ -214,3 +214,38 @@ Deno.test("train CLI: bad values, unknown names and missing paths exit 2 with on
     assert.match(err, pattern);
   }
 });
+
+Deno.test("train: a NaN/Inf loss stops the run with a clear message and keeps the last good checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = defaultConfig({
+      method: "baseline",
+      dataset: "synthetic",
+      subset: 384,
+      epochs: 4,
+      batchSize: 64,
+      device,
+      optimizer: "sgd",
+      momentum: 0,
+      lr: 1e4, // the weights blow up within a few steps
+    });
+    const r = await train(config, dir);
+    assert.equal(r.status, "diverged");
+    const m = r.message!.match(
+      /^loss became (NaN|Infinity|-Infinity) at epoch (\d+), batch \d+; stopped\./,
+    );
+    assert.ok(m, r.message);
+    const epoch = Number(m[2]);
+    const last = new RunDir(dir).readLast();
+    if (epoch === 1) {
+      assert.equal(last, null);
+      assert.match(r.message!, /no checkpoint was written yet/);
+    } else {
+      assert.equal(last!.epoch, epoch - 1);
+      assert.match(r.message!, new RegExp(`last good checkpoint \\(epoch ${epoch - 1}\\) is kept`));
+    }
+    assert.equal(new RunDir(dir).readMetrics().length, epoch - 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -254,11 +254,10 @@ export async function train(
             runDir,
             metrics,
             status: "diverged",
-            message:
-              `loss became ${r.loss} at epoch ${epoch}, batch ${
-                batch + 1
-              }; stopped. The last good checkpoint ` +
-              `(epoch ${epoch - 1}) is kept; try a lower --lr`,
+            message: `loss became ${r.loss} at epoch ${epoch}, batch ${batch + 1}; stopped. ` +
+              (epoch > 1
+                ? `The last good checkpoint (epoch ${epoch - 1}) is kept; try a lower --lr`
+                : "no checkpoint was written yet; try a lower --lr"),
           };
         }
         const n = b.indices.length;
