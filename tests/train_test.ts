@@ -234,7 +234,7 @@ Deno.test("train: a NaN/Inf loss stops the run with a clear message and keeps th
     const m = r.message!.match(
       /^loss became (NaN|Infinity|-Infinity) at epoch (\d+), batch \d+; stopped\./,
     );
-    assert.ok(m, r.message);
+    assert.ok(m, r.message ?? "no message");
     const epoch = Number(m[2]);
     const last = new RunDir(dir).readLast();
     if (epoch === 1) {
