@@ -50,6 +50,9 @@ ensure_apt_packages() {
 hlgm_setup() {
   ensure_deno || return 1
   if [ "${HLGM_SKIP_SETUP:-0}" != 1 ]; then ensure_apt_packages; fi
-  # Builds the shim once into the cache (prints its path); later runs find it there.
+  # Fetches the npm packages once (so no command prints download lines later), then builds the
+  # shim once into the cache (prints its path); later runs find both there.
+  (cd "$hlgm_root" && deno cache --quiet mod.ts cli/main.ts bench/*.ts tests/*.ts) ||
+    { say "fetching the npm packages failed"; return 1; }
   (cd "$hlgm_root" && deno run -A native/build.ts >/dev/null) || { say "native build failed"; return 1; }
 }

@@ -42,7 +42,7 @@ function setup(): Promise<{ root: string; data: string; run: string }> {
     const root = Deno.makeTempDirSync({ prefix: "hlgm-saliency-" });
     globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
     const data = `${root}/data`;
-    writeFakeFashionMnist(data);
+    writeFakeFashionMnist(data, 300, 60);
     const run = `${root}/run`;
     const config = defaultConfig({
       method: "baseline",
