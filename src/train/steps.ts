@@ -14,7 +14,8 @@ import type { Attribution } from "../saliency/common.ts";
 import { pixelSaliency } from "../saliency/pixel_map.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { tidy } from "../tensor/engine.ts";
-import { crossEntropy, klDiv } from "../tensor/functional.ts";
+import { crossEntropy, klDiv, stack } from "../tensor/functional.ts";
+import { zeros } from "../tensor/create.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { EpochPlan } from "./schedule.ts";
 
@@ -70,13 +71,24 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
     }
     optimizer.zeroGrad();
     loss.backward();
-    const lossValue = loss.item();
-    if (!Number.isFinite(lossValue)) {
-      return { loss: lossValue, ce: ce.item(), kl: kl?.item() ?? 0, correct: 0 };
-    }
-    optimizer.step();
-    const correct = noGrad(() => logits.argmax(1).eq(y).sum().item());
-    return { loss: lossValue, ce: ce.item(), kl: kl?.item() ?? 0, correct };
+    // one host copy per step (a device sync on CUDA): loss, its parts and the hit count
+    const stats = noGrad(() =>
+      stack([
+        loss.detach(),
+        ce.detach(),
+        kl ? kl.detach() : zeros([], { device: loss.device }),
+        logits.argmax(1).eq(y).sum().to("float32"),
+      ]).to("float64").data() as Float64Array
+    );
+    const [lossValue, ceValue, klValue, correct] = stats;
+    // a NaN/Inf loss must not reach the weights: the caller stops the run
+    if (Number.isFinite(lossValue)) optimizer.step();
+    return {
+      loss: lossValue,
+      ce: ceValue,
+      kl: klValue,
+      correct: Number.isFinite(lossValue) ? correct : 0,
+    };
   });
 }
 
