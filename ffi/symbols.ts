@@ -175,6 +175,12 @@ export const symbols = {
     parameters: [H, H, "i32", "i32", "i32", "f64", "i32", B],
     result: ERR,
   },
+
+  // selfcheck.cpp
+  // (int32_t simulate_fault, double* out[1]): worst relative error of float32 conv vs float64
+  hlgm_conv_check: { parameters: ["i32", B], result: ERR },
+  hlgm_mkldnn_state: { parameters: [B], result: "void" }, // void (int32_t* out[2])
+  hlgm_set_mkldnn_enabled: { parameters: ["i32"], result: "void" }, // void (int32_t on)
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library's symbol functions. */

@@ -14,12 +14,14 @@
 
 /** The shim's source files, relative to this folder, in the order they are hashed. */
 export const SHIM_SOURCES = [
+  "compat.h",
   "shim.h",
   "core.cpp",
   "ops.cpp",
   "nn.cpp",
   "optim.cpp",
   "masking.cpp",
+  "selfcheck.cpp",
 ] as const;
 
 /** Where a libtorch was found and what it is. */
@@ -39,6 +41,9 @@ export interface Libtorch {
 }
 
 const API_INCLUDE = "torch/csrc/api/include";
+// Already system folders: naming them again with -isystem reorders them and breaks
+// #include_next in libstdc++.
+const SYSTEM_INCLUDE = new Set(["/usr/include", "/usr/local/include"]);
 
 function exists(path: string): boolean {
   try {
@@ -193,7 +198,11 @@ export function compileFlags(libtorch: Libtorch): { compile: string[]; link: str
     "-fPIC",
     "-fvisibility=hidden",
     `-D_GLIBCXX_USE_CXX11_ABI=${abi}`,
-    ...libtorch.includeDirs.map((d) => `-I${d}`),
+    // The shim's own code is warning-free on every supported libtorch; libtorch's headers are
+    // system headers so their warnings (which vary by version) stay out of it.
+    "-Wall",
+    "-Wextra",
+    ...libtorch.includeDirs.map((d) => SYSTEM_INCLUDE.has(d) ? `-I${d}` : `-isystem${d}`),
   ];
   // CUDA kernels only register when libtorch_cuda is loaded; nothing in the shim references it,
   // so --as-needed would drop it silently.
@@ -246,7 +255,8 @@ export async function cachedLibraryPath(
   return `${cacheDir()}/native/${libtorch.version}-${key.slice(0, 16)}/libhlgm.so`;
 }
 
-async function run(cmd: string, args: string[]): Promise<void> {
+/** Runs the compiler; returns what it printed on success (warnings), throws on failure. */
+async function run(cmd: string, args: string[]): Promise<string> {
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -264,6 +274,12 @@ async function run(cmd: string, args: string[]): Promise<void> {
     const err = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-30).join("\n");
     throw new Error(`building the hlgm shim failed: ${cmd} ${args.join(" ")}\n${err}`);
   }
+  return new TextDecoder().decode(output.stderr).trim();
+}
+
+/** The compiler's warnings from building the shim at `libraryPath` ("" = none). */
+export function buildWarnings(libraryPath: string): string {
+  return Deno.readTextFileSync(`${libraryPath.slice(0, libraryPath.lastIndexOf("/"))}/build.log`);
 }
 
 /**
@@ -284,11 +300,15 @@ export async function buildShim(
     const flags = compileFlags(libtorch);
     const units = SHIM_SOURCES.filter((n) => n.endsWith(".cpp"));
     // One compiler per translation unit, in parallel: each takes seconds on ATen's headers.
-    await Promise.all(
+    const warnings = await Promise.all(
       units.map((n) => run(cxx, [...flags.compile, "-c", `${work}/${n}`, "-o", `${work}/${n}.o`])),
     );
     const tmp = `${work}/libhlgm.so`;
-    await run(cxx, ["-o", tmp, ...units.map((n) => `${work}/${n}.o`), ...flags.link]);
+    warnings.push(await run(cxx, ["-o", tmp, ...units.map((n) => `${work}/${n}.o`), ...flags.link]));
+    // Kept beside the library: a test asserts it is empty on every supported libtorch.
+    const log = warnings.filter((w) => w !== "").join("\n");
+    if (log !== "") console.error(`hlgm: the shim built with warnings:\n${log}`);
+    await Deno.writeTextFile(`${outDir}/build.log`, log);
     await Deno.rename(tmp, outFile);
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});

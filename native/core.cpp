@@ -217,8 +217,17 @@ HLGM_EXPORT char* hlgm_autograd_grad(Box** outputs, Box** grad_outputs, int32_t 
         gos.push_back(grad_outputs[i] != nullptr ? grad_outputs[i]->t : at::ones_like(outputs[i]->t));
       }
     }
+    // Always asked with allow_unused so the error below names the input; libtorch's own
+    // message differs between versions and, before 2.x, does not say which input.
     auto result = torch::autograd::grad(tensors(outputs, n_outputs), tensors(inputs, n_inputs), gos,
-                                        retain_graph != 0, create_graph != 0, allow_unused != 0);
+                                        retain_graph != 0, create_graph != 0, /*allow_unused=*/true);
+    for (int32_t i = 0; allow_unused == 0 && i < n_inputs; i++) {
+      if (!result[i].defined()) {
+        throw std::invalid_argument("input " + std::to_string(i) + " (of " + std::to_string(n_inputs) +
+                                    ") was not used to compute the outputs; pass allowUnused to get null "
+                                    "for it");
+      }
+    }
     for (int32_t i = 0; i < n_inputs; i++) out[i] = result[i].defined() ? wrap(result[i]) : nullptr;
   })
 }

@@ -22,7 +22,7 @@ HLGM_EXPORT char* hlgm_mask_by_saliency(Box* x_box, Box* s_box, int32_t k, int32
     }
     const int64_t p = pixels ? h * w : c * h * w;
     if (k < 0 || k > p) throw std::invalid_argument("mask: k=" + std::to_string(k) + " outside 0.." + std::to_string(p));
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     at::Tensor flat = s.detach().reshape({b, p});
     // Select by threshold instead of a full sort: the k-th value (quickselect), everything
     // strictly beyond it, then ties at it by position (lowest index first, as a stable sort).

@@ -86,8 +86,8 @@ HLGM_EXPORT char* hlgm_interpolate(Box* input, int32_t mode, const int64_t* size
       throw std::invalid_argument("interpolate expects a 4-D (N, C, H, W) input, got " +
                                   std::to_string(input->t.dim()) + "-D");
     }
-    c10::optional<double> sh = scale_h > 0 ? c10::optional<double>(scale_h) : c10::nullopt;
-    c10::optional<double> sw = scale_w > 0 ? c10::optional<double>(scale_w) : c10::nullopt;
+    hlgm::optional<double> sh = scale_h > 0 ? hlgm::optional<double>(scale_h) : hlgm::nullopt;
+    hlgm::optional<double> sw = scale_w > 0 ? hlgm::optional<double>(scale_w) : hlgm::nullopt;
     at::Tensor r;
     if (mode == 0) r = at::upsample_nearest2d(input->t, ints(size, 2), sh, sw);
     else if (mode == 1) r = at::upsample_bilinear2d(input->t, ints(size, 2), align_corners != 0, sh, sw);

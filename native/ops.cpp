@@ -176,8 +176,8 @@ HLGM_EXPORT char* hlgm_where(Box* cond, Box* a, Box* b, Box** out) {
 
 HLGM_EXPORT char* hlgm_clamp(Box* a, double lo, int32_t has_lo, double hi, int32_t has_hi, Box** out) {
   PROTECT({
-    c10::optional<at::Scalar> l = has_lo ? c10::optional<at::Scalar>(scalar_like(a->t, lo)) : c10::nullopt;
-    c10::optional<at::Scalar> h = has_hi ? c10::optional<at::Scalar>(scalar_like(a->t, hi)) : c10::nullopt;
+    hlgm::optional<at::Scalar> l = has_lo ? hlgm::optional<at::Scalar>(scalar_like(a->t, lo)) : hlgm::nullopt;
+    hlgm::optional<at::Scalar> h = has_hi ? hlgm::optional<at::Scalar>(scalar_like(a->t, hi)) : hlgm::nullopt;
     out[0] = wrap(at::clamp(a->t, l, h));
   })
 }
@@ -249,7 +249,7 @@ HLGM_EXPORT char* hlgm_max_min_dim(int32_t op, Box* a, int32_t dim, int32_t keep
 HLGM_EXPORT char* hlgm_arg_max_min(int32_t op, Box* a, int32_t dim, int32_t has_dim, int32_t keepdim,
                                    Box** out) {
   PROTECT({
-    c10::optional<int64_t> d = has_dim ? c10::optional<int64_t>(dim) : c10::nullopt;
+    hlgm::optional<int64_t> d = has_dim ? hlgm::optional<int64_t>(dim) : hlgm::nullopt;
     out[0] = wrap(op == 0 ? at::argmax(a->t, d, keepdim != 0) : at::argmin(a->t, d, keepdim != 0));
   })
 }
@@ -330,7 +330,7 @@ HLGM_EXPORT char* hlgm_one_hot(Box* a, int32_t classes, Box** out) {
 // out = [values, indices]
 HLGM_EXPORT char* hlgm_sort(Box* a, int32_t dim, int32_t descending, int32_t stable, Box** out) {
   PROTECT({
-    auto r = at::sort(a->t, c10::optional<bool>(stable != 0), dim, descending != 0);
+    auto r = at::sort(a->t, hlgm::optional<bool>(stable != 0), dim, descending != 0);
     out[0] = wrap(std::get<0>(r));
     out[1] = wrap(std::get<1>(r));
   })

@@ -15,7 +15,7 @@ static at::Tensor& slot(Box** state, int32_t i, const at::Tensor& like) {
 HLGM_EXPORT char* hlgm_sgd_step(Box** params, int32_t n, Box** state, double lr, double momentum,
                                 double dampening, double weight_decay, int32_t nesterov, int32_t maximize) {
   PROTECT({
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     for (int32_t i = 0; i < n; i++) {
       at::Tensor& p = params[i]->t;
       const at::Tensor& g = p.grad();
@@ -39,7 +39,7 @@ HLGM_EXPORT char* hlgm_sgd_step(Box** params, int32_t n, Box** state, double lr,
 HLGM_EXPORT char* hlgm_adadelta_step(Box** params, int32_t n, Box** state, double lr, double rho, double eps,
                                      double weight_decay, int32_t maximize) {
   PROTECT({
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     for (int32_t i = 0; i < n; i++) {
       at::Tensor& p = params[i]->t;
       const at::Tensor& g0 = p.grad();
@@ -64,7 +64,7 @@ HLGM_EXPORT char* hlgm_adam_step(Box** params, int32_t n, Box** state, double* s
                                  double beta2, double eps, double weight_decay, int32_t decoupled,
                                  int32_t amsgrad, int32_t maximize) {
   PROTECT({
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     for (int32_t i = 0; i < n; i++) {
       at::Tensor& p = params[i]->t;
       const at::Tensor& g0 = p.grad();
@@ -101,7 +101,7 @@ HLGM_EXPORT char* hlgm_adam_step(Box** params, int32_t n, Box** state, double* s
 HLGM_EXPORT char* hlgm_clip_grad_norm(Box** params, int32_t n, double max_norm, double norm_type,
                                       double* total_norm) {
   PROTECT({
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     std::vector<at::Tensor> grads;
     for (int32_t i = 0; i < n; i++) {
       if (params[i]->t.grad().defined()) grads.push_back(params[i]->t.grad());
@@ -114,7 +114,7 @@ HLGM_EXPORT char* hlgm_clip_grad_norm(Box** params, int32_t n, double max_norm, 
     std::vector<at::Tensor> norms;
     for (auto& g : grads) norms.push_back(inf ? g.detach().abs().max() : at::norm(g.detach(), norm_type));
     at::Tensor total = inf ? at::stack(norms).max() : at::norm(at::stack(norms), norm_type);
-    at::Tensor coef = at::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+    at::Tensor coef = at::clamp(max_norm / (total + 1e-6), hlgm::nullopt, 1.0);
     for (auto& g : grads) g.detach().mul_(coef.to(g.device()));
     total_norm[0] = total.item<double>();
   })

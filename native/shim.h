@@ -15,7 +15,7 @@
 //                   it is right even when Deno runs a `nonblocking` symbol on a worker thread.
 #pragma once
 
-#include <ATen/ATen.h>
+#include "compat.h"
 
 #include <cstdint>
 #include <string>
@@ -50,8 +50,8 @@ inline at::IntArrayRef ints(const int64_t* p, int32_t n) {
   return at::IntArrayRef(p, static_cast<size_t>(n));
 }
 
-inline c10::optional<at::Tensor> opt(Box* b) {
-  if (b == nullptr) return c10::nullopt;
+inline hlgm::optional<at::Tensor> opt(Box* b) {
+  if (b == nullptr) return hlgm::nullopt;
   return b->t;
 }
 

@@ -4,7 +4,16 @@
  * @module
  */
 
-import { info } from "../../mod.ts";
+import { info, type KernelCheck } from "../../mod.ts";
+
+function oneDnnLine(k: KernelCheck): string {
+  if (!k.onednnBuilt) return "not built in";
+  const err = (e: number | null) => (e === null ? "" : `, conv error ${e.toExponential(1)}`);
+  const tail = k.errorWithoutOnednn === null
+    ? err(k.error)
+    : `${err(k.error)} with oneDNN, ${k.errorWithoutOnednn.toExponential(1)} without`;
+  return `${k.onednnEnabled ? "on" : "off"} (${k.decision}${tail})`;
+}
 
 /** Prints info() as aligned lines, or JSON with `json`. */
 export function runInfo(opts: { json?: boolean }): void {
@@ -24,6 +33,7 @@ export function runInfo(opts: { json?: boolean }): void {
     ["cuda", i.cudaAvailable ? `yes, ${i.cudaDeviceCount} device(s)` : "no"],
     ["threads", String(i.threads)],
     ["default device", i.defaultDevice],
+    ["oneDNN", oneDnnLine(i.kernelCheck)],
     ["shim", i.shimPath],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(15)} ${v}`);

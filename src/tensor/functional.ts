@@ -6,6 +6,7 @@
  */
 
 import { lib, REDUCTION } from "../../ffi/mod.ts";
+import { kernelCheck } from "./kernel_check.ts";
 import { handleList, intList, out1, OUT_BUF } from "./native.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -83,6 +84,7 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
     ...pair(options.padding ?? 0, "padding"),
     ...pair(options.dilation ?? 1, "dilation"),
   ];
+  kernelCheck(); // once per process: never train on a wrong oneDNN kernel
   const err = lib.hlgm_conv2d(
     input.handle,
     weight.handle,

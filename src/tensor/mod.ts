@@ -34,6 +34,13 @@ export {
 } from "./device.ts";
 export { type DType, type TypedArray } from "./dtype.ts";
 export { getNumThreads, type Info, info, setNumThreads, synchronize, VERSION } from "./runtime.ts";
+export {
+  KERNEL_CHECK_TOLERANCE,
+  type KernelCheck,
+  kernelCheck,
+  MKLDNN_ENV,
+  SIMULATE_FAULT_ENV,
+} from "./kernel_check.ts";
 export * as F from "./functional.ts";
 export {
   adaptiveAvgPool2d,

@@ -7,6 +7,7 @@
 import { check, lib, loaded } from "../../ffi/mod.ts";
 import { VERSION } from "../version.ts";
 import { cudaAvailable, cudaDeviceCount, getDefaultDevice } from "./device.ts";
+import { type KernelCheck, kernelCheck } from "./kernel_check.ts";
 
 /** What `info()` reports. */
 export interface Info {
@@ -28,6 +29,8 @@ export interface Info {
   libtorchLibDir?: string;
   /** Device used when none is given. */
   defaultDevice: string;
+  /** The convolution self-check's outcome: whether oneDNN is used, and why. */
+  kernelCheck: KernelCheck;
 }
 
 export { VERSION };
@@ -47,6 +50,7 @@ export function info(): Info {
     libtorchSource: loaded.libtorch?.source,
     libtorchLibDir: loaded.libtorch?.libDir,
     defaultDevice: getDefaultDevice(),
+    kernelCheck: kernelCheck(),
   };
 }
 

@@ -1,0 +1,29 @@
+// Every difference between the libtorch versions the shim builds against (1.13 and 2.x), in
+// one place, keyed on torch/version.h. The rest of the shim spells things one way: hlgm::optional,
+// hlgm::nullopt, c10::NoGradGuard, c10::GradMode.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>  // 2.x no longer pulls it in through ATen.h
+#include <torch/version.h>
+
+#define HLGM_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+// ATen's signatures take c10::optional before 2.4 (its own class) and std::optional from 2.4
+// on, where c10::optional became a deprecated alias that later releases remove.
+#if HLGM_TORCH_AT_LEAST(2, 4)
+#include <optional>
+namespace hlgm {
+template <class T>
+using optional = std::optional<T>;
+inline constexpr std::nullopt_t nullopt = std::nullopt;
+}  // namespace hlgm
+#else
+#include <c10/util/Optional.h>
+namespace hlgm {
+template <class T>
+using optional = c10::optional<T>;
+constexpr c10::nullopt_t nullopt = c10::nullopt;
+}  // namespace hlgm
+#endif
