@@ -174,24 +174,42 @@ export function findLibtorch(): Libtorch {
   );
 }
 
-/** True when the library was built with the C++11 std::string ABI (pip wheels before 2.7 were not). */
-function usesCxx11Abi(libDir: string): boolean {
+/**
+ * The `_GLIBCXX_USE_CXX11_ABI` libtorch was built with (pip wheels before PyTorch 2.7 used 0).
+ * Read from TorchConfig.cmake's TORCH_CXX_FLAGS when shipped (pip wheels and libtorch zips
+ * under share/cmake, Debian under the lib folder's cmake/), else from libc10.so itself: new-ABI
+ * builds export names mangled with `__cxx11` (std::__cxx11::basic_string).
+ */
+export function cxx11Abi(libtorch: Pick<Libtorch, "root" | "libDir">): 0 | 1 {
+  for (
+    const file of [
+      `${libtorch.root}/share/cmake/Torch/TorchConfig.cmake`,
+      `${libtorch.libDir}/cmake/Torch/TorchConfig.cmake`,
+    ]
+  ) {
+    try {
+      const flag = Deno.readTextFileSync(file).match(/-D_GLIBCXX_USE_CXX11_ABI=([01])/)?.[1];
+      if (flag) return flag === "1" ? 1 : 0;
+    } catch {
+      // not shipped here
+    }
+  }
   try {
-    const bytes = Deno.readFileSync(`${libDir}/libc10.so`);
-    const needle = new TextEncoder().encode("cxx11");
+    const bytes = Deno.readFileSync(`${libtorch.libDir}/libc10.so`);
+    const needle = new TextEncoder().encode("St7__cxx11");
     outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
       for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
-      return true;
+      return 1;
     }
-    return false;
+    return 0;
   } catch {
-    return true; // the compiler's default
+    return 1; // the compiler's default
   }
 }
 
 /** Compiler and linker arguments for one libtorch (without sources and output). */
 export function compileFlags(libtorch: Libtorch): { compile: string[]; link: string[] } {
-  const abi = usesCxx11Abi(libtorch.libDir) ? 1 : 0;
+  const abi = cxx11Abi(libtorch);
   const compile = [
     "-std=c++17",
     "-O2",

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  buildWarnings,
   cachedLibraryPath,
   compileFlags,
+  cxx11Abi,
   findLibtorch,
   readSources,
   SHIM_SOURCES,
@@ -88,4 +90,90 @@ Deno.test("build: a missing compiler is a clear error that says how to install o
   } finally {
     await Deno.remove(cache, { recursive: true });
   }
+});
+
+/** A pip-style torch/ folder: include/, lib/ and (optionally) share/cmake/Torch. */
+function fakeTorch(
+  dir: string,
+  opts: { version: string; c10: string; cmakeAbi?: 0 | 1; cuda?: boolean },
+): void {
+  const [major, minor, patch] = opts.version.split(".");
+  Deno.mkdirSync(`${dir}/include/ATen`, { recursive: true });
+  Deno.mkdirSync(`${dir}/include/torch/csrc/api/include/torch`, { recursive: true });
+  Deno.mkdirSync(`${dir}/lib`);
+  Deno.writeTextFileSync(`${dir}/include/ATen/ATen.h`, "");
+  Deno.writeTextFileSync(
+    `${dir}/include/torch/csrc/api/include/torch/version.h`,
+    `#define TORCH_VERSION_MAJOR ${major}\n#define TORCH_VERSION_MINOR ${minor}\n` +
+      `#define TORCH_VERSION_PATCH ${patch}\n`,
+  );
+  Deno.writeTextFileSync(`${dir}/lib/libtorch_cpu.so`, "");
+  Deno.writeTextFileSync(`${dir}/lib/libc10.so`, `\x7fELF...${opts.c10}...`);
+  if (opts.cuda) Deno.writeTextFileSync(`${dir}/lib/libtorch_cuda.so`, "");
+  if (opts.cmakeAbi !== undefined) {
+    Deno.mkdirSync(`${dir}/share/cmake/Torch`, { recursive: true });
+    Deno.writeTextFileSync(
+      `${dir}/share/cmake/Torch/TorchConfig.cmake`,
+      `set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=${opts.cmakeAbi}")\n`,
+    );
+  }
+}
+
+const NEW_ABI_NAME = "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEC1Ev";
+const OLD_ABI_NAME = "_ZNSsC1Ev";
+
+Deno.test("build: a pip PyTorch in a virtualenv is found (torch/include + torch/lib), its ABI read", () => {
+  const venv = Deno.makeTempDirSync();
+  try {
+    const torch = `${venv}/lib/python3.12/site-packages/torch`;
+    fakeTorch(torch, { version: "2.6.0", c10: OLD_ABI_NAME, cmakeAbi: 0, cuda: true });
+    const lt = withEnv({ LIBTORCH: undefined, VIRTUAL_ENV: venv }, () => findLibtorch());
+    assert.equal(lt.source, "pytorch");
+    assert.equal(lt.root, torch);
+    assert.equal(lt.libDir, `${torch}/lib`);
+    assert.equal(lt.version, "2.6.0");
+    assert.equal(lt.cuda, true);
+    const { compile, link } = compileFlags(lt);
+    assert.ok(compile.includes("-D_GLIBCXX_USE_CXX11_ABI=0"), compile.join(" "));
+    assert.ok(compile.includes(`-isystem${torch}/include`), compile.join(" "));
+    assert.ok(compile.includes(`-isystem${torch}/include/torch/csrc/api/include`));
+    assert.ok(link.includes(`-L${torch}/lib`) && link.includes(`-Wl,-rpath,${torch}/lib`));
+    assert.deepEqual(
+      link.slice(link.indexOf("-ltorch_cuda") - 1, link.indexOf("-ltorch_cuda") + 3),
+      [
+        "-Wl,--no-as-needed",
+        "-ltorch_cuda",
+        "-lc10_cuda",
+        "-Wl,--as-needed",
+      ],
+    );
+  } finally {
+    Deno.removeSync(venv, { recursive: true });
+  }
+});
+
+Deno.test("build: the C++11 ABI comes from TorchConfig.cmake, else from libc10's mangled names", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const cases: [string, Parameters<typeof fakeTorch>[1], 0 | 1][] = [
+      ["cmake 1", { version: "2.7.0", c10: OLD_ABI_NAME, cmakeAbi: 1 }, 1],
+      ["cmake 0", { version: "2.4.0", c10: NEW_ABI_NAME, cmakeAbi: 0 }, 0],
+      ["new names", { version: "2.8.0", c10: NEW_ABI_NAME }, 1],
+      ["old names", { version: "2.3.0", c10: OLD_ABI_NAME }, 0],
+    ];
+    for (const [name, opts, abi] of cases) {
+      const root = `${dir}/${name.replace(" ", "-")}`;
+      fakeTorch(root, opts);
+      assert.equal(cxx11Abi({ root, libDir: `${root}/lib` }), abi, name);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: the loaded shim compiled without a warning (-Wall -Wextra) on this libtorch", async () => {
+  const { loaded } = await import("../ffi/mod.ts");
+  if (Deno.env.get("HLGM_NATIVE_LIB")) return; // built elsewhere
+  assert.equal(buildWarnings(loaded.path), "");
+  assert.ok(compileFlags(findLibtorch()).compile.includes("-Wextra"));
 });

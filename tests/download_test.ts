@@ -268,7 +268,6 @@ Deno.test("download: HTTP errors and an unreachable server are one-line errors n
   }
   await withDir(async (dir) => {
     const url = `http://127.0.0.1:${closedPort()}/data.tar.gz`;
-    const t0 = performance.now();
     const err = await downloadFile(url, `${dir}/data.tar.gz`, { manualDir: `${dir}/cifar10` })
       .then(() => null, (e: Error) => e);
     assert.ok(err);
@@ -278,7 +277,7 @@ Deno.test("download: HTTP errors and an unreachable server are one-line errors n
       err.message.endsWith(`place it (archives extracted) in ${dir}/cifar10/`),
       err.message,
     );
-    assert.ok(performance.now() - t0 < 5000, "no retries when nothing answers");
+    // retried attempts would end "failed after N attempt(s)" instead
   });
 });
 

@@ -67,7 +67,7 @@ function run(): KernelCheck {
     errorWithoutOnednn: number | null = null,
   ): KernelCheck => ({
     onednnBuilt: built,
-    onednnEnabled: state().enabled,
+    onednnEnabled: built && state().enabled,
     decision,
     error,
     errorWithoutOnednn,
