@@ -51,7 +51,10 @@ function state(): { built: boolean; enabled: boolean } {
 
 function measure(simulate: boolean): number {
   const out = new Float64Array(1);
-  check(lib.hlgm_conv_check(simulate ? 1 : 0, new Uint8Array(out.buffer)), "convolution self-check");
+  check(
+    lib.hlgm_conv_check(simulate ? 1 : 0, new Uint8Array(out.buffer)),
+    "convolution self-check",
+  );
   return out[0];
 }
 
