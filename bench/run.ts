@@ -146,6 +146,10 @@ const machine = {
   libtorch: hlgm.libtorchVersion,
   libtorch_lib_dir: hlgm.libtorchLibDir ?? null,
   cuda_devices: hlgm.cudaDeviceCount,
+  // The convolution self-check (once per process, before the first conv): outcome and cost.
+  onednn: hlgm.kernelCheck.onednnEnabled,
+  kernel_check: hlgm.kernelCheck.decision,
+  kernel_check_ms: round(hlgm.kernelCheck.ms, 1),
   gpu: null as string | null,
   load_avg_start: loadAvg(),
   load_avg_end: null as string | null,

@@ -22,12 +22,17 @@ fi
 [ -d "$pack/deno_dir" ] && export DENO_DIR="$pack/deno_dir"
 export HLGM_CACHE_DIR="${HLGM_CACHE_DIR:-$root/.cache/hlgm}"
 
-if [ -z "${LIBTORCH:-}" ]; then
+# The build's own discovery first (a pip/conda PyTorch's torch/include + torch/lib, as a user
+# gets it); when it finds no CUDA libtorch, ask Python where torch lives.
+found="$(deno eval 'import { findLibtorch } from "./native/build.ts";
+try { const l = findLibtorch(); console.log(`${l.source} ${l.cuda ? "cuda" : "cpu"} ${l.root}`); } catch { console.log("none"); }')"
+echo "== libtorch discovery: $found"
+if [ -z "${LIBTORCH:-}" ] && [[ "$found" != *" cuda "* ]]; then
   LIBTORCH="$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)" || true
   [ -n "$LIBTORCH" ] || { echo "set LIBTORCH or install PyTorch"; exit 1; }
   export LIBTORCH
 fi
-echo "== deno $(deno --version | head -n 1 | cut -d' ' -f2), LIBTORCH=$LIBTORCH"
+echo "== deno $(deno --version | head -n 1 | cut -d' ' -f2), LIBTORCH=${LIBTORCH:-(discovered)}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 
 echo "== build"

@@ -19,7 +19,8 @@ source "$here/setup.sh"
 cache="${HLGM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hlgm}"
 root="${HLGM_DEBIAN13_ROOT:-$cache/roots/debian13}"
 mirror="${HLGM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-deno_dir="${DENO_DIR:-$HOME/.cache/deno}"
+# The host's Deno cache (npm packages), wherever this Deno keeps it.
+deno_dir() { deno info --json 2>/dev/null | sed -n 's/.*"denoDir": *"\([^"]*\)".*/\1/p' | head -n 1; }
 say() { echo "debian13: $*" >&2; }
 
 # Mounted below $1? (never delete a folder that still shows the host's /dev or the repository)
@@ -65,7 +66,10 @@ enter() {
   trap unmount_all EXIT INT TERM
   bind /proc /proc && bind /dev /dev && bind /dev/pts /dev/pts || { say "bind mounts failed"; return 1; }
   bind "$hlgm_root" /hlgm || return 1
-  mkdir -p "$deno_dir" && bind "$deno_dir" /var/cache/deno || return 1
+  local dir
+  dir="$(deno_dir)"
+  [ -n "$dir" ] || dir="$HOME/.cache/deno"
+  mkdir -p "$dir" && bind "$dir" /var/cache/deno || return 1
   # TLS for apt (https mirrors) and for Deno inside, with the host's trust store.
   mkdir -p "$root/etc/ssl/certs"
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
