@@ -33,16 +33,7 @@ Deno.test("build: LIBTORCH pointing at a root with include/ and lib/ is used fir
   const found = findLibtorch();
   const root = Deno.makeTempDirSync();
   try {
-    Deno.mkdirSync(`${root}/include/ATen`, { recursive: true });
-    Deno.mkdirSync(`${root}/include/torch/csrc/api/include/torch`, { recursive: true });
-    Deno.mkdirSync(`${root}/lib`);
-    Deno.writeTextFileSync(`${root}/include/ATen/ATen.h`, "");
-    Deno.writeTextFileSync(
-      `${root}/include/torch/csrc/api/include/torch/version.h`,
-      "#define TORCH_VERSION_MAJOR 2\n#define TORCH_VERSION_MINOR 5\n#define TORCH_VERSION_PATCH 1\n",
-    );
-    Deno.writeTextFileSync(`${root}/lib/libtorch_cpu.so`, "");
-    Deno.writeTextFileSync(`${root}/lib/libtorch_cuda.so`, "");
+    fakeTorch(root, { version: "2.5.1", c10: NEW_ABI_NAME, cuda: true });
     const lt = withEnv({ LIBTORCH: root }, () => findLibtorch());
     assert.equal(lt.source, "LIBTORCH");
     assert.equal(lt.version, "2.5.1");
