@@ -84,8 +84,13 @@ enter() {
 in_root() {
   local pass=() v
   for v in NO_COLOR HLGM_TEST_DEVICE HLGM_NUM_THREADS; do [ -n "${!v:-}" ] && pass+=("$v=${!v}"); done
+  for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    [ -n "${!v:-}" ] && pass+=("$v=${!v}")
+  done
+  # Deno trusts its own roots plus the system store, which holds the host's bundle (enter()).
   chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
-    PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin DENO_DIR=/var/cache/deno "${pass[@]}" \
+    PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin DENO_DIR=/var/cache/deno \
+    DENO_TLS_CA_STORE=mozilla,system "${pass[@]}" \
     /bin/bash -c 'cd /hlgm && "$@"' in_root "$@"
 }
 
