@@ -9,7 +9,7 @@
  */
 
 import type { ImageDataset } from "./dataset.ts";
-import { mulberry32 } from "./synthetic.ts";
+import { mulberry32 } from "./random.ts";
 
 /** Options of the generator. */
 export interface ClutteredOptions {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { mulberry32 } from "./synthetic.ts";
+import { mulberry32 } from "./random.ts";
 
 /** A split of an image-classification dataset, decoded and held in memory. */
 export interface ImageDataset {

@@ -45,7 +45,7 @@ import { XMLParser, XMLValidator } from "npm:fast-xml-parser@5.12.1";
 import { datasetCacheDir, hashParts, readDatasetCache, writeDatasetCache } from "./cache.ts";
 import type { ImageDataset } from "./dataset.ts";
 import { decodePetTask, type PetResult, type PetTask } from "./oxford_pet_decode.ts";
-import type { DatasetSpec } from "./registry.ts";
+import type { DatasetSpec } from "./spec.ts";
 import { runInWorkers } from "./worker_pool.ts";
 
 /** ImageNet's per-channel mean and std (of pixel / 255), used for Oxford-IIIT Pet. */

@@ -7,18 +7,7 @@
  */
 
 import type { ImageDataset } from "./dataset.ts";
-
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./random.ts";
 
 /** `n` generated 28x28 images over 10 classes. */
 export function syntheticImages(n: number, seed: number): ImageDataset {

@@ -1,0 +1,56 @@
+// The layering rules that can be checked mechanically, on the real module graph (`deno info`).
+import assert from "node:assert/strict";
+
+const root = new URL("../", import.meta.url).href;
+
+/** Local module -> the local modules it imports (static imports, types included). */
+async function moduleGraph(entries: string[]): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  for (const entry of entries) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: new URL(root).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const info = JSON.parse(new TextDecoder().decode(out.stdout));
+    for (const m of info.modules) {
+      if (!m.specifier?.startsWith(root)) continue;
+      const deps = (m.dependencies ?? [])
+        .flatMap((d: { code?: { specifier?: string }; type?: { specifier?: string } }) => [
+          d.code?.specifier,
+          d.type?.specifier,
+        ])
+        .filter((s: string | undefined): s is string => !!s && s.startsWith(root));
+      graph.set(m.specifier.slice(root.length), deps.map((s: string) => s.slice(root.length)));
+    }
+  }
+  return graph;
+}
+
+/** Every cycle found by depth-first search, as paths. */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (m: string) => {
+    state.set(m, "open");
+    stack.push(m);
+    for (const d of graph.get(m) ?? []) {
+      if (state.get(d) === "open") found.push([...stack.slice(stack.indexOf(d)), d]);
+      else if (!state.has(d)) visit(d);
+    }
+    stack.pop();
+    state.set(m, "done");
+  };
+  for (const m of graph.keys()) if (!state.has(m)) visit(m);
+  return found;
+}
+
+Deno.test("architecture: no import cycles between the project's modules", async () => {
+  const graph = await moduleGraph(["mod.ts", "cli/main.ts", "bench/run.ts"]);
+  assert.ok(graph.size > 50, `module graph has ${graph.size} modules`);
+  const found = cycles(graph);
+  assert.deepEqual(found.map((c) => c.join(" -> ")), []);
+});
