@@ -14,11 +14,15 @@ import {
   defaultConfig,
   MODEL_DEFAULTS,
   type TrainConfig,
+  unknownKeyProblems,
 } from "../../src/train/config.ts";
 import { type EpochMetrics, RunDir } from "../../src/train/run_dir.ts";
 import { train, type TrainResult } from "../../src/train/trainer.ts";
 
-/** Reads a --config JSON file; errors name the file. */
+/**
+ * Reads a --config JSON file: an object of settings, or a run folder's config.json (settings
+ * under "config"). Errors name the file and every unknown key.
+ */
 function readConfigFile(path: string): Partial<TrainConfig> {
   let text: string;
   try {
@@ -26,13 +30,29 @@ function readConfigFile(path: string): Partial<TrainConfig> {
   } catch (e) {
     throw new UsageError(`--config ${path}: cannot read (${(e as Error).message})`);
   }
+  let j: unknown;
   try {
-    const j = JSON.parse(text);
-    // a run folder's config.json holds { config: ... }
-    return (j && typeof j === "object" && "config" in j ? j.config : j) as Partial<TrainConfig>;
+    j = JSON.parse(text);
   } catch (e) {
     throw new UsageError(`--config ${path}: invalid JSON (${(e as Error).message})`);
   }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(j)) {
+    throw new UsageError(`--config ${path}: expected a JSON object of settings, got ${kindOf(j)}`);
+  }
+  const runFile = "config" in j && "versions" in j; // a run folder's config.json
+  const settings = runFile ? j.config : j;
+  if (!isObject(settings)) {
+    throw new UsageError(`--config ${path}: "config" must be an object, got ${kindOf(settings)}`);
+  }
+  const unknown = unknownKeyProblems(settings);
+  if (unknown.length) throw new UsageError(`--config ${path}: ${unknown.join("; ")}`);
+  return settings as Partial<TrainConfig>;
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
 }
 
 /** Defaults, then the config file, then the flags; throws UsageError listing every problem. */

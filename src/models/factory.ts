@@ -10,12 +10,9 @@ import { ResNet18 } from "./resnet.ts";
 import { ShallowCNN } from "./shallow_cnn.ts";
 import type { LoadResult, StateDict } from "../nn/module.ts";
 import type { Device } from "../tensor/device.ts";
+import { MODEL_NAMES, type ModelName } from "./names.ts";
 
-/** Model names accepted by createModel and the CLI. */
-export const MODEL_NAMES = ["shallow-cnn", "resnet18", "deit-tiny"] as const;
-
-/** A model name. */
-export type ModelName = typeof MODEL_NAMES[number];
+export { MODEL_NAMES, type ModelName };
 
 /** A model created by name: a Module with a replaceable classifier. */
 export type Model = ShallowCNN | ResNet18 | DeiT;

@@ -6,27 +6,30 @@
  */
 
 import type { Method, Monitor, ScheduleConfig } from "./schedule.ts";
-import { MODEL_NAMES } from "../models/factory.ts";
+import { MODEL_NAMES } from "../models/names.ts";
+import {
+  FILLS,
+  MASK_SALIENCY,
+  METHODS,
+  MONITORS,
+  OPTIMIZERS,
+  REDUCTIONS,
+  TRAIN_DATASETS,
+} from "./config_fields.ts";
 
-/** Optimizer names. */
-export const OPTIMIZERS = ["sgd", "adadelta", "adam", "adamw"] as const;
-/** Dataset names the trainer accepts. */
-export const TRAIN_DATASETS = [
-  "fashion-mnist",
-  "mnist",
-  "cifar10",
-  "cifar100",
-  "oxford-pet",
-  "cluttered-fmnist",
-  "synthetic",
-] as const;
-/** Saliency methods usable for masking. */
-export const MASK_SALIENCY = [
-  "saliency",
-  "input_x_gradient",
-  "integrated_gradients",
-  "smoothgrad",
-] as const;
+export {
+  CONFIG_FIELDS,
+  type ConfigField,
+  FILLS,
+  flagName,
+  MASK_SALIENCY,
+  METHODS,
+  MONITORS,
+  OPTIMIZERS,
+  REDUCTIONS,
+  TRAIN_DATASETS,
+  unknownKeyProblems,
+} from "./config_fields.ts";
 
 /** Everything a run needs; saved as config.json in the run folder. */
 export interface TrainConfig {
@@ -79,9 +82,9 @@ export interface TrainConfig {
   /** Saliency method for masking. */
   saliency: typeof MASK_SALIENCY[number];
   /** Channel reduction of attributions. */
-  reduction: "mean" | "sum" | "max";
+  reduction: typeof REDUCTIONS[number];
   /** Mask fill. */
-  fill: "random" | "zero" | "mean";
+  fill: typeof FILLS[number];
   /** Input size fed to the model (deit-tiny on 32x32 data: 32 with patch 4). */
   imageSize?: number;
   /** Training augmentation (default: crop+flip for CIFAR, flip for Oxford Pet, none else). */
@@ -147,14 +150,14 @@ export function configProblems(c: TrainConfig): string[] {
       p.push(`${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
     }
   };
-  oneOf("method", c.method, ["baseline", "sgt", "hlgm"]);
+  oneOf("method", c.method, METHODS);
   oneOf("model", c.model, MODEL_NAMES);
   oneOf("dataset", c.dataset, TRAIN_DATASETS);
   oneOf("optimizer", c.optimizer, OPTIMIZERS);
-  oneOf("monitor", c.monitor, ["val_acc", "val_loss", "train_loss"]);
+  oneOf("monitor", c.monitor, MONITORS);
   oneOf("saliency", c.saliency, MASK_SALIENCY);
-  oneOf("reduction", c.reduction, ["mean", "sum", "max"]);
-  oneOf("fill", c.fill, ["random", "zero", "mean"]);
+  oneOf("reduction", c.reduction, REDUCTIONS);
+  oneOf("fill", c.fill, FILLS);
   posInt("epochs", c.epochs);
   posInt("batch-size", c.batchSize);
   posInt("episode-size", c.episodeSize);

@@ -1,0 +1,136 @@
+/**
+ * The one table of training settings: every TrainConfig key with its flag, value kind and help.
+ * The CLI builds its flags from it, `--config` files are checked against it, the README's flag
+ * list is generated from it (scripts/readme-flags.ts), and a test sends every flag through to
+ * the resolved config. Defaults come from defaultConfig() in config.ts. Imports nothing that
+ * loads libtorch.
+ *
+ * @module
+ */
+
+import { MODEL_NAMES } from "../models/names.ts";
+
+/** Optimizer names. */
+export const OPTIMIZERS = ["sgd", "adadelta", "adam", "adamw"] as const;
+/** Dataset names the trainer accepts. */
+export const TRAIN_DATASETS = [
+  "fashion-mnist",
+  "mnist",
+  "cifar10",
+  "cifar100",
+  "oxford-pet",
+  "cluttered-fmnist",
+  "synthetic",
+] as const;
+/** Saliency methods usable for masking. */
+export const MASK_SALIENCY = [
+  "saliency",
+  "input_x_gradient",
+  "integrated_gradients",
+  "smoothgrad",
+] as const;
+/** Training methods. */
+export const METHODS = ["baseline", "sgt", "hlgm"] as const;
+/** Plateau monitors. */
+export const MONITORS = ["val_acc", "val_loss", "train_loss"] as const;
+/** Channel reductions of attributions. */
+export const REDUCTIONS = ["mean", "sum", "max"] as const;
+/** Mask fills. */
+export const FILLS = ["random", "zero", "mean"] as const;
+
+/** One setting: its config key, flag, value kind, help text and (when fixed) allowed values. */
+export interface ConfigField {
+  /** The TrainConfig key (also the --config file key); config.ts imports this table. */
+  key: string;
+  /** Value kind: "int" and "number" are parsed from the flag's text; "flag" is on/off. */
+  kind: "int" | "number" | "string" | "path" | "flag";
+  /** What it sets, without the default. */
+  help: string;
+  /** Allowed values, when a fixed list. */
+  choices?: readonly string[];
+  /** The default as help shows it, when not a plain value of defaultConfig(). */
+  defaultText?: string;
+}
+
+/** Every training setting, in the order help lists them. */
+export const CONFIG_FIELDS: readonly ConfigField[] = [
+  { key: "method", kind: "string", help: "training method", choices: METHODS },
+  { key: "model", kind: "string", help: "model", choices: MODEL_NAMES },
+  { key: "dataset", kind: "string", help: "dataset", choices: TRAIN_DATASETS },
+  {
+    key: "dataDir",
+    kind: "path",
+    help: "dataset root",
+    defaultText: "$HLGM_DATA, else ~/.cache/hlgm/datasets",
+  },
+  { key: "epochs", kind: "int", help: "epochs" },
+  { key: "batchSize", kind: "int", help: "batch size" },
+  {
+    key: "optimizer",
+    kind: "string",
+    help: "optimizer",
+    choices: OPTIMIZERS,
+    defaultText: "per model, Table I",
+  },
+  { key: "lr", kind: "number", help: "learning rate", defaultText: "per model, Table I" },
+  { key: "momentum", kind: "number", help: "SGD momentum" },
+  { key: "weightDecay", kind: "number", help: "weight decay" },
+  {
+    key: "subset",
+    kind: "int",
+    help: "train on N random training images",
+    defaultText: "all",
+  },
+  { key: "valFraction", kind: "number", help: "validation share carved from the training split" },
+  { key: "device", kind: "string", help: "auto, cpu, cuda or cuda:N" },
+  { key: "seed", kind: "int", help: "seed of initialisation, order, masking and dropout" },
+  { key: "lambda", kind: "number", help: "KL weight lambda" },
+  { key: "kBottom", kind: "number", help: "fraction masked at the bottom (SGT, denoise)" },
+  { key: "kTop", kind: "number", help: "initial fraction masked at the top (regularize)" },
+  { key: "alpha", kind: "number", help: "drop of k-top per regularize epoch" },
+  { key: "episodeSize", kind: "int", help: "SGT episode size S" },
+  { key: "de", kind: "int", help: "denoising epochs in the first episode" },
+  { key: "patience", kind: "int", help: "plateau patience in epochs" },
+  { key: "monitor", kind: "string", help: "plateau monitor", choices: MONITORS },
+  {
+    key: "switchEpoch",
+    kind: "int",
+    help: "plain epochs before HLGM's SGT phase, instead of the plateau rule",
+    defaultText: "the plateau rule",
+  },
+  { key: "saliency", kind: "string", help: "saliency for masking", choices: MASK_SALIENCY },
+  { key: "reduction", kind: "string", help: "channel reduction", choices: REDUCTIONS },
+  { key: "fill", kind: "string", help: "mask fill", choices: FILLS },
+  {
+    key: "imageSize",
+    kind: "int",
+    help: "resize inputs to N x N",
+    defaultText: "the dataset's size",
+  },
+  { key: "canvas", kind: "int", help: "cluttered-fmnist canvas size", defaultText: "64" },
+  {
+    key: "augment",
+    kind: "flag",
+    help: "random crop/flip augmentation (--no-augment: none)",
+    defaultText: "CIFAR and Oxford Pet",
+  },
+];
+
+/** The flag of a key: `batchSize` -> `batch-size`. */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+const KEYS = new Set<string>(CONFIG_FIELDS.map((f) => f.key));
+
+/**
+ * Problems with the keys of a settings object from a file: every key that is not a setting,
+ * named, with the setting it was probably meant to be (`batch_size` -> `batchSize`).
+ */
+export function unknownKeyProblems(settings: Record<string, unknown>): string[] {
+  const squash = (s: string) => s.replace(/[-_]/g, "").toLowerCase();
+  return Object.keys(settings).filter((k) => !KEYS.has(k)).map((k) => {
+    const near = CONFIG_FIELDS.find((f) => squash(f.key) === squash(k));
+    return `unknown setting "${k}"${near ? ` (did you mean "${near.key}"?)` : ""}`;
+  });
+}

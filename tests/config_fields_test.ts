@@ -1,0 +1,115 @@
+// The one settings table (src/train/config_fields.ts): every flag reaches the resolved config,
+// --config files are checked against it, and the README's list is generated from it.
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { addTrainFlags, flagsToConfig } from "../cli/train_flags.ts";
+import { resolveConfig } from "../cli/commands/train.ts";
+import { CONFIG_FIELDS, defaultConfig, flagName } from "../src/train/config.ts";
+import { withFlagTable } from "../scripts/readme-flags.ts";
+
+/** Parses train flags as the CLI does. */
+function parseFlags(args: string[]): Record<string, unknown> {
+  const c = addTrainFlags(new Command("train").exitOverride());
+  c.parse(args, { from: "user" });
+  return flagsToConfig(c.opts());
+}
+
+Deno.test("settings: every flag in the table reaches the resolved config", () => {
+  const dataDir = Deno.makeTempDirSync();
+  try {
+    // a non-default, valid value per setting; a new row without one here fails this test
+    const samples: Record<string, [string[], unknown]> = {
+      method: [["--method", "sgt"], "sgt"],
+      model: [["--model", "resnet18"], "resnet18"],
+      dataset: [["--dataset", "cluttered-fmnist"], "cluttered-fmnist"],
+      dataDir: [["--data-dir", dataDir], dataDir],
+      epochs: [["--epochs", "7"], 7],
+      batchSize: [["--batch-size", "64"], 64],
+      optimizer: [["--optimizer", "adamw"], "adamw"],
+      lr: [["--lr", "0.003"], 0.003],
+      momentum: [["--momentum", "0.5"], 0.5],
+      weightDecay: [["--weight-decay", "0.0001"], 0.0001],
+      subset: [["--subset", "500"], 500],
+      valFraction: [["--val-fraction", "0.2"], 0.2],
+      device: [["--device", "cpu"], "cpu"],
+      seed: [["--seed", "3"], 3],
+      lambda: [["--lambda", "0.5"], 0.5],
+      kBottom: [["--k-bottom", "0.4"], 0.4],
+      kTop: [["--k-top", "0.1"], 0.1],
+      alpha: [["--alpha", "0.01"], 0.01],
+      episodeSize: [["--episode-size", "4"], 4],
+      de: [["--de", "2"], 2],
+      patience: [["--patience", "9"], 9],
+      monitor: [["--monitor", "val_loss"], "val_loss"],
+      switchEpoch: [["--switch-epoch", "5"], 5],
+      saliency: [["--saliency", "smoothgrad"], "smoothgrad"],
+      reduction: [["--reduction", "max"], "max"],
+      fill: [["--fill", "zero"], "zero"],
+      imageSize: [["--image-size", "40"], 40],
+      canvas: [["--canvas", "40"], 40],
+      augment: [["--augment"], true],
+    };
+    assert.deepEqual(Object.keys(samples).sort(), CONFIG_FIELDS.map((f) => f.key).sort());
+    const defaults = defaultConfig() as unknown as Record<string, unknown>;
+    for (const [key, [, value]] of Object.entries(samples)) {
+      assert.notEqual(defaults[key], value, `${key}: the sample must differ from the default`);
+    }
+    const config = resolveConfig(parseFlags(Object.values(samples).flatMap(([a]) => a)));
+    for (const [key, [args, value]] of Object.entries(samples)) {
+      assert.equal((config as unknown as Record<string, unknown>)[key], value, args.join(" "));
+    }
+    assert.equal(resolveConfig(parseFlags(["--no-augment"])).augment, false);
+    // and the other way: every key of a resolved config is a setting with a flag
+    const keys = new Set(CONFIG_FIELDS.map((f) => f.key));
+    for (const k of Object.keys(config)) assert.ok(keys.has(k), `config key ${k} has no flag`);
+  } finally {
+    Deno.removeSync(dataDir);
+  }
+});
+
+Deno.test("settings: a value that is not a number is quoted in the error", () => {
+  assert.throws(
+    () => resolveConfig(parseFlags(["--epochs", "two", "--lr", "fast"])),
+    /epochs must be a positive integer, got "two".*lr must be a positive number, got "fast"/,
+  );
+});
+
+Deno.test("settings: --config files are checked against the table", () => {
+  const dir = Deno.makeTempDirSync();
+  const file = (name: string, text: string) => {
+    Deno.writeTextFileSync(`${dir}/${name}`, text);
+    return `${dir}/${name}`;
+  };
+  try {
+    assert.throws(
+      () => resolveConfig({}, file("snake.json", `{"batch_size": 64, "epochs": 3}`)),
+      /--config .*snake\.json: unknown setting "batch_size" \(did you mean "batchSize"\?\)/,
+    );
+    assert.throws(
+      () => resolveConfig({}, file("typo.json", `{"epocs": 3, "frob": 1}`)),
+      /unknown setting "epocs"; unknown setting "frob"/,
+    );
+    for (const [text, what] of [["[1, 2]", "an array"], ["null", "null"], ["5", "number"]]) {
+      assert.throws(
+        () => resolveConfig({}, file("bad.json", text)),
+        new RegExp(`expected a JSON object of settings, got ${what}`),
+      );
+    }
+    assert.throws(
+      () => resolveConfig({}, file("five.json", `{"config": 5}`)),
+      /unknown setting "config"/,
+    );
+    assert.equal(resolveConfig({}, file("ok.json", `{"batchSize": 64}`)).batchSize, 64);
+    // a run folder's config.json: settings under "config", beside versions and data facts
+    const run = { config: { ...defaultConfig(), epochs: 2 }, versions: { hlgm: "0" } };
+    assert.equal(resolveConfig({}, file("run.json", JSON.stringify(run))).epochs, 2);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("settings: the README's flag list is the table's (scripts/readme-flags.ts)", () => {
+  const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
+  assert.equal(withFlagTable(readme), readme, "run: deno run -A scripts/readme-flags.ts");
+  for (const f of CONFIG_FIELDS) assert.ok(readme.includes(`\`--${flagName(f.key)}`), f.key);
+});
