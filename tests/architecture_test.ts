@@ -54,3 +54,19 @@ Deno.test("architecture: no import cycles between the project's modules", async 
   const found = cycles(graph);
   assert.deepEqual(found.map((c) => c.join(" -> ")), []);
 });
+
+Deno.test("architecture: data/ reads datasets and draws nothing; src/ never imports cli/", async () => {
+  const graph = await moduleGraph(["mod.ts", "cli/main.ts"]);
+  const bad: string[] = [];
+  for (const [m, deps] of graph) {
+    for (const d of deps) {
+      if (m.startsWith("src/data/") && d.startsWith("src/report/")) bad.push(`${m} -> ${d}`);
+      if (m.startsWith("src/") && d.startsWith("cli/")) bad.push(`${m} -> ${d}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+  assert.ok(
+    ![...graph.keys()].some((m) => m === "src/data/grid.ts"),
+    "the grid renderer is in report/",
+  );
+});

@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { PNG } from "pngjs";
 import { encodeCifar } from "../src/data/cifar.ts";
 import { permutation } from "../src/data/dataset.ts";
-import { BOX_COLOR, renderGrid, TEXT_COLOR } from "../src/data/grid.ts";
+import { BOX_COLOR, renderGrid, TEXT_COLOR } from "../src/report/dataset_grid.ts";
 import { encodeIdx } from "../src/data/idx.ts";
 import { loadDataset } from "../src/data/registry.ts";
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 // @ts-types="npm:@types/pngjs@6.0.5"
 import { PNG } from "npm:pngjs@7.0.0";
-import { BOX_COLOR } from "../src/data/grid.ts";
+import { BOX_COLOR } from "../src/report/dataset_grid.ts";
 import { loadDataset } from "../src/data/registry.ts";
 import {
   blues,

@@ -7,7 +7,8 @@
 
 import { type ImageDataset, permutation, validateDataset } from "../../src/data/dataset.ts";
 import { downloadDataset, downloadName, DOWNLOADS } from "../../src/data/download.ts";
-import { encodePng, renderGrid } from "../../src/data/grid.ts";
+import { renderGrid } from "../../src/report/dataset_grid.ts";
+import { encodePng } from "../../src/report/png.ts";
 import {
   dataRoots,
   DATASETS,

@@ -18,7 +18,7 @@ import {
   transformsFor,
 } from "./sib.ts";
 import { drawIndices, pixelSaliencyFn } from "../../src/metrics/evaluate_sib.ts";
-import { encodePng } from "../../src/data/grid.ts";
+import { encodePng } from "../../src/report/png.ts";
 import { DataLoader } from "../../src/data/loader.ts";
 import { sib } from "../../src/metrics/sib.ts";
 import { renderSaliencyGrid, type SaliencyRow } from "../../src/report/heatmap.ts";

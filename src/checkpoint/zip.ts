@@ -9,6 +9,7 @@
 
 import * as zlib from "node:zlib";
 import { type ByteSource, CheckpointError } from "./io.ts";
+import { crc32, crc32js } from "../util/bytes.ts";
 
 /** One file in the archive. */
 export interface ZipEntry {
@@ -34,31 +35,7 @@ const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 
-let CRC_TABLE: Uint32Array | undefined;
-
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-
-/** CRC-32 (IEEE 802.3, as ZIP uses): node:zlib's when there is one (40x faster), else in JS. */
-export function crc32(bytes: Uint8Array): number {
-  if (typeof nativeCrc32 === "function") return nativeCrc32(bytes) >>> 0;
-  return crc32js(bytes);
-}
-
-/** CRC-32 computed in JS with a lookup table. */
-export function crc32js(bytes: Uint8Array): number {
-  if (!CRC_TABLE) {
-    CRC_TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      CRC_TABLE[n] = c >>> 0;
-    }
-  }
-  const table = CRC_TABLE;
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export { crc32, crc32js };
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -25,6 +25,7 @@ import { decode as fastPngDecode } from "npm:fast-png@8.0.0";
 // @ts-types="npm:@types/omggif@1.0.5"
 import { GifReader } from "npm:omggif@1.0.10";
 import { inflateSync } from "node:zlib";
+import { concatBytes } from "../util/bytes.ts";
 
 /** A decoded image: 8-bit samples, interleaved, 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA). */
 export interface RawImage {
@@ -210,7 +211,7 @@ export function decodePng(bytes: Uint8Array, file: string): PngImage {
   if (colorType === 3 && !palette) throw new Error(`${file}: palette PNG without a PLTE chunk`);
   if (depth !== 8 || interlace !== 0) return decodePngGeneric(bytes, file, colorType, palette);
 
-  const compressed = idat.length === 1 ? idat[0] : concat(idat);
+  const compressed = idat.length === 1 ? idat[0] : concatBytes(idat);
   let raw: Uint8Array;
   try {
     raw = new Uint8Array(inflateSync(compressed));
@@ -229,16 +230,6 @@ export function decodePng(bytes: Uint8Array, file: string): PngImage {
   const out = new Uint8Array(height * stride);
   unfilter(raw, out, width, height, channels, file);
   return { width, height, channels, colorType, data: out, palette };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Undoes PNG's per-row filters (8-bit samples, `bpp` bytes per pixel). */

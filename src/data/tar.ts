@@ -10,6 +10,8 @@
  * @module
  */
 
+import { concatBytes } from "../util/bytes.ts";
+
 const BLOCK = 512;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -405,13 +407,7 @@ export function createTar(entries: readonly TarEntry[]): Uint8Array {
     if (data.length > 0) parts.push(pad(data));
   }
   parts.push(new Uint8Array(2 * BLOCK));
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function pad(data: Uint8Array): Uint8Array {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { BACKGROUND, BOX_COLOR, drawText, type RgbImage } from "../data/grid.ts";
+import { BACKGROUND, BOX_COLOR, drawText, type RgbImage } from "./dataset_grid.ts";
 import { sibCount } from "../metrics/sib.ts";
 
 /** matplotlib's "Blues" (the 9 anchors of its segmented map), from 0 to 1. */

@@ -1,26 +1,16 @@
 /**
  * Pixels for saliency figures (the paper's Fig. 6): images from dataset bytes, saliency maps
  * as heat maps (matplotlib's "hot" or "viridis"), blends of the two, box outlines, whole-pixel
- * upscaling, PNG encoding (pngjs), and a grid of such tiles as an SVG with the PNGs embedded
+ * upscaling, PNG encoding (png.ts), and a grid of such tiles as an SVG with the PNGs embedded
  * and titles as text, which {@link svgToPng} turns into one PNG.
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
-// @ts-types="npm:@types/pngjs@6.0.5"
-import { PNG } from "npm:pngjs@7.0.0";
-import { esc, n2, svgDocument, textWidth } from "./svg.ts";
+import { encodePng, pngDataUrl, type RgbImage } from "./png.ts";
 
-/** An RGB image, 3 bytes per pixel, row-major. */
-export interface RgbImage {
-  /** Width in pixels. */
-  width: number;
-  /** Height in pixels. */
-  height: number;
-  /** width * height * 3 bytes. */
-  data: Uint8Array;
-}
+export { encodePng, pngDataUrl, type RgbImage };
+import { esc, n2, svgDocument, textWidth } from "./svg.ts";
 
 /** Colour maps for heat maps. */
 export type Colormap = "hot" | "viridis";
@@ -196,24 +186,6 @@ export function drawBox(
     put(x1, y);
   }
   return out;
-}
-
-/** PNG bytes of an RGB image. */
-export function encodePng(image: RgbImage): Uint8Array {
-  const png = new PNG({ width: image.width, height: image.height });
-  const rgba = png.data;
-  for (let i = 0; i < image.width * image.height; i++) {
-    rgba[i * 4] = image.data[i * 3];
-    rgba[i * 4 + 1] = image.data[i * 3 + 1];
-    rgba[i * 4 + 2] = image.data[i * 3 + 2];
-    rgba[i * 4 + 3] = 255;
-  }
-  return new Uint8Array(PNG.sync.write(png, { colorType: 2 }));
-}
-
-/** A data: URL of an image as PNG. */
-export function pngDataUrl(image: RgbImage): string {
-  return `data:image/png;base64,${Buffer.from(encodePng(image)).toString("base64")}`;
 }
 
 /** A row of the image grid. */

@@ -1,21 +1,15 @@
 /**
  * Image grids for looking at a dataset: tiles of chosen images (scaled up by whole pixels),
  * each with its label written underneath in a built-in 5x7 pixel font and its object box drawn
- * as a rectangle; encoded as PNG (node:zlib deflate, CRC-32) without other dependencies.
+ * as a rectangle (`hlgm data show`); png.ts encodes it.
  *
  * @module
  */
 
-import { deflateSync } from "node:zlib";
-import { imageBytes, type ImageDataset } from "./dataset.ts";
+import { imageBytes, type ImageDataset } from "../data/dataset.ts";
+import type { RgbImage } from "./png.ts";
 
-/** An RGB image, 3 bytes per pixel, row-major. */
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** width * height * 3 bytes. */
-  data: Uint8Array;
-}
+export type { RgbImage };
 
 /** Colour of box outlines. */
 export const BOX_COLOR: readonly [number, number, number] = [255, 40, 40];
@@ -246,62 +240,4 @@ export function renderGrid(
     if (labelHeight > 0) drawText(image, labelText(ds, index), x, y + th + 2, tw);
   });
   return { image, layout: { tiles, scale, gap: GAP, labelHeight, boxThickness: thickness } };
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (as in PNG, zlib and gzip) of `bytes`. */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
-/** Encodes an RGB image as PNG (8-bit truecolour, no filtering, zlib-compressed). */
-export function encodePng(img: RgbImage): Uint8Array {
-  const { width, height, data } = img;
-  if (data.length !== width * height * 3) {
-    throw new RangeError(`encodePng: ${data.length} bytes for ${width}x${height} RGB`);
-  }
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, width);
-  v.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8); // depth 8, truecolour, deflate, adaptive filters, no interlace
-  const raw = new Uint8Array(height * (width * 3 + 1));
-  for (let y = 0; y < height; y++) {
-    raw[y * (width * 3 + 1)] = 0; // filter: none
-    raw.set(data.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 1) + 1);
-  }
-  const parts = [
-    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", new Uint8Array(deflateSync(raw))),
-    chunk("IEND", new Uint8Array(0)),
-  ];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -1,0 +1,44 @@
+/**
+ * Byte helpers shared by the file formats (PNG, ZIP, tar): concatenation and CRC-32.
+ *
+ * @module
+ */
+
+import * as zlib from "node:zlib";
+
+/** The parts joined into one array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+let CRC_TABLE: Uint32Array | undefined;
+
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
+/** CRC-32 (IEEE 802.3, as PNG, ZIP and gzip use): node:zlib's when there is one (40x faster). */
+export function crc32(bytes: Uint8Array): number {
+  if (typeof nativeCrc32 === "function") return nativeCrc32(bytes) >>> 0;
+  return crc32js(bytes);
+}
+
+/** CRC-32 computed in JS with a lookup table. */
+export function crc32js(bytes: Uint8Array): number {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c >>> 0;
+    }
+  }
+  const table = CRC_TABLE;
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
