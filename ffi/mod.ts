@@ -7,4 +7,15 @@
 export { lib, loaded, type LoadedLibrary } from "./library.ts";
 export { check, TorchError } from "./errors.ts";
 export { type Symbols, symbols } from "./symbols.ts";
-export { BINARY, RANDOM, REDUCE, REDUCTION, SHAPE, UNARY } from "./ops.ts";
+export {
+  ADDC,
+  ARG_MAX_MIN,
+  BINARY,
+  MAX_MIN_DIM,
+  RANDOM,
+  REDUCE,
+  REDUCTION,
+  SHAPE,
+  STD_VAR,
+  UNARY,
+} from "./ops.ts";

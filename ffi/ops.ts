@@ -1,83 +1,39 @@
 /**
- * Op codes of the shim's dispatched families (native/ops.cpp, native/nn.cpp). Keep in step
- * with the `switch` tables there.
+ * Op codes of the shim's dispatched families, read from the one op table (ffi/op_table.ts)
+ * from which native/op_dispatch.h is generated: an op's code is its position in its family.
  *
  * @module
  */
 
+import { OP_FAMILIES, REDUCTION } from "./op_table.ts";
+
+type Codes<F extends keyof typeof OP_FAMILIES> = {
+  readonly [K in keyof typeof OP_FAMILIES[F]["ops"]]: number;
+};
+
+function codes<F extends keyof typeof OP_FAMILIES>(family: F): Codes<F> {
+  return Object.freeze(
+    Object.fromEntries(Object.keys(OP_FAMILIES[family].ops).map((name, i) => [name, i])),
+  ) as Codes<F>;
+}
+
 /** hlgm_unary / hlgm_unary_ */
-export const UNARY = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  abs: 3,
-  sqrt: 4,
-  relu: 5,
-  sigmoid: 6,
-  tanh: 7,
-  sign: 8,
-  floor: 9,
-  ceil: 10,
-  round: 11,
-  rsqrt: 12,
-  square: 13,
-  log1p: 14,
-  reciprocal: 15,
-  logicalNot: 16,
-  clone: 17,
-  contiguous: 18,
-  sin: 19,
-  cos: 20,
-  isnan: 21,
-  isfinite: 22,
-  zero: 23,
-  erfinv: 24,
-  erf: 25,
-} as const;
-
-/** hlgm_binary / hlgm_binary_scalar / in-place variants; scalar-on-the-left codes are +100. */
-export const BINARY = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  pow: 4,
-  eq: 5,
-  ne: 6,
-  lt: 7,
-  le: 8,
-  gt: 9,
-  ge: 10,
-  maximum: 11,
-  minimum: 12,
-  matmul: 13,
-  remainder: 14,
-  logicalAnd: 15,
-  logicalOr: 16,
-  floorDivide: 17,
-  copy: 50,
-  rsub: 101,
-  rdiv: 103,
-  rpow: 104,
-} as const;
-
+export const UNARY: Codes<"UNARY"> = codes("UNARY");
+/** hlgm_binary / hlgm_binary_scalar / hlgm_binary_ / hlgm_binary_scalar_ */
+export const BINARY: Codes<"BINARY"> = codes("BINARY");
 /** hlgm_reduce */
-export const REDUCE = {
-  sum: 0,
-  mean: 1,
-  amax: 2,
-  amin: 3,
-  logsumexp: 4,
-  prod: 5,
-  all: 6,
-  any: 7,
-} as const;
-
+export const REDUCE: Codes<"REDUCE"> = codes("REDUCE");
+/** hlgm_std_var */
+export const STD_VAR: Codes<"STD_VAR"> = codes("STD_VAR");
+/** hlgm_max_min_dim */
+export const MAX_MIN_DIM: Codes<"MAX_MIN_DIM"> = codes("MAX_MIN_DIM");
+/** hlgm_arg_max_min */
+export const ARG_MAX_MIN: Codes<"ARG_MAX_MIN"> = codes("ARG_MAX_MIN");
 /** hlgm_shape_op */
-export const SHAPE = { reshape: 0, view: 1, permute: 2, expand: 3, repeat: 4, flip: 5 } as const;
-
+export const SHAPE: Codes<"SHAPE"> = codes("SHAPE");
+/** hlgm_addc_ */
+export const ADDC: Codes<"ADDC"> = codes("ADDC");
 /** hlgm_random */
-export const RANDOM = { uniform: 0, normal: 1, integers: 2 } as const;
+export const RANDOM: Codes<"RANDOM"> = codes("RANDOM");
 
-/** at::Reduction */
-export const REDUCTION = { none: 0, mean: 1, sum: 2 } as const;
+export { REDUCTION };

@@ -16,6 +16,7 @@
 export const SHIM_SOURCES = [
   "compat.h",
   "shim.h",
+  "op_dispatch.h",
   "core.cpp",
   "ops.cpp",
   "nn.cpp",

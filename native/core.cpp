@@ -1,5 +1,6 @@
 // Handles, errors, library facts, creation, host copies, RNG and autograd.
 #include "shim.h"
+#include "op_dispatch.h"
 
 #include <malloc.h>
 
@@ -121,17 +122,12 @@ HLGM_EXPORT char* hlgm_arange(double start, double end, double step, int32_t dty
   PROTECT(out[0] = wrap(at::arange(start, end, step, options_of(dtype, device))))
 }
 
-// kind: 0 uniform [lo, hi), 1 normal (mean lo, std hi), 2 integers [lo, hi)
+// RANDOM fill of a new tensor (kinds in ffi/op_table.ts)
 HLGM_EXPORT char* hlgm_random(int32_t kind, const int64_t* shape, int32_t ndim, double lo, double hi,
                               int32_t dtype, int32_t device, Box** out) {
   PROTECT({
     at::Tensor t = at::empty(ints(shape, ndim), options_of(dtype, device));
-    switch (kind) {
-      case 0: t.uniform_(lo, hi); break;
-      case 1: t.normal_(lo, hi); break;
-      case 2: t.random_(static_cast<int64_t>(lo), static_cast<int64_t>(hi)); break;
-      default: unknown_op("random", kind);
-    }
+    hlgm_ops::random_(kind, t, lo, hi);
     out[0] = wrap(t);
   })
 }

@@ -17,6 +17,7 @@
 
 #include "compat.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -75,6 +76,14 @@ inline std::vector<at::Tensor> tensors(Box** p, int32_t n) {
   v.reserve(static_cast<size_t>(n));
   for (int32_t i = 0; i < n; i++) v.push_back(p[i]->t);
   return v;
+}
+
+// Reduces over several dims one at a time, highest first (for ops that take one dim).
+template <class F>
+inline at::Tensor over_dims(at::Tensor r, std::vector<int64_t> d, bool keepdim, F f) {
+  std::sort(d.rbegin(), d.rend());
+  for (int64_t i : d) r = f(r, i, keepdim);
+  return r;
 }
 
 [[noreturn]] inline void unknown_op(const char* family, int32_t op) {

@@ -9,6 +9,7 @@
  */
 
 import { flagTableMarkdown } from "../cli/train_flags.ts";
+import { writeOrCheck } from "./generated_file.ts";
 
 const START = "<!-- train-flags:start -->";
 const END = "<!-- train-flags:end -->";
@@ -22,15 +23,6 @@ export function withFlagTable(readme: string): string {
 
 if (import.meta.main) {
   const path = new URL("../README.md", import.meta.url);
-  const text = Deno.readTextFileSync(path);
-  const next = withFlagTable(text);
-  if (Deno.args.includes("--check")) {
-    if (next !== text) {
-      console.error("README.md's flag table is stale: run deno run -A scripts/readme-flags.ts");
-      Deno.exit(1);
-    }
-  } else if (next !== text) {
-    Deno.writeTextFileSync(path, next);
-    console.log("README.md: flag table updated");
-  }
+  const next = withFlagTable(Deno.readTextFileSync(path));
+  writeOrCheck(path, next, "deno run -A scripts/readme-flags.ts", Deno.args);
 }

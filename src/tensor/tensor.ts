@@ -6,7 +6,18 @@
  * @module
  */
 
-import { BINARY, check, lib, REDUCE, SHAPE, UNARY } from "../../ffi/mod.ts";
+import {
+  ADDC,
+  ARG_MAX_MIN,
+  BINARY,
+  check,
+  lib,
+  MAX_MIN_DIM,
+  REDUCE,
+  SHAPE,
+  STD_VAR,
+  UNARY,
+} from "../../ffi/mod.ts";
 import { type Device, deviceCode, deviceName } from "./device.ts";
 import {
   allocTyped,
@@ -596,7 +607,7 @@ export class Tensor implements Tracked {
   }
   /** Fills with a value. */
   fill_(value: number): this {
-    check(lib.hlgm_binary_scalar_(BINARY.copy, this.handle, value), "fill_");
+    check(lib.hlgm_binary_scalar_(BINARY.fill, this.handle, value), "fill_");
     return this;
   }
   /** Fills with zeros. */
@@ -612,12 +623,12 @@ export class Tensor implements Tracked {
   }
   /** this += value * a * b */
   addcmul_(a: Tensor, b: Tensor, value = 1): this {
-    check(lib.hlgm_addc_(0, this.handle, a.handle, b.handle, value), "addcmul_");
+    check(lib.hlgm_addc_(ADDC.addcmul, this.handle, a.handle, b.handle, value), "addcmul_");
     return this;
   }
   /** this += value * a / b */
   addcdiv_(a: Tensor, b: Tensor, value = 1): this {
-    check(lib.hlgm_addc_(1, this.handle, a.handle, b.handle, value), "addcdiv_");
+    check(lib.hlgm_addc_(ADDC.addcdiv, this.handle, a.handle, b.handle, value), "addcdiv_");
     return this;
   }
 
@@ -678,7 +689,7 @@ export class Tensor implements Tracked {
   max(dim?: number, keepdim = false): Tensor | ValuesIndices {
     if (dim === undefined) return this.amax();
     const [values, indices] = out2(
-      lib.hlgm_max_min_dim(0, this.handle, dim, keepdim ? 1 : 0, OUT_BUF),
+      lib.hlgm_max_min_dim(MAX_MIN_DIM.max, this.handle, dim, keepdim ? 1 : 0, OUT_BUF),
       "max",
     );
     return { values: new Tensor(values), indices: new Tensor(indices) };
@@ -690,7 +701,7 @@ export class Tensor implements Tracked {
   min(dim?: number, keepdim = false): Tensor | ValuesIndices {
     if (dim === undefined) return this.amin();
     const [values, indices] = out2(
-      lib.hlgm_max_min_dim(1, this.handle, dim, keepdim ? 1 : 0, OUT_BUF),
+      lib.hlgm_max_min_dim(MAX_MIN_DIM.min, this.handle, dim, keepdim ? 1 : 0, OUT_BUF),
       "min",
     );
     return { values: new Tensor(values), indices: new Tensor(indices) };
@@ -698,7 +709,7 @@ export class Tensor implements Tracked {
   /** Index of the maximum along `dim` (of the flattened tensor when omitted). */
   argmax(dim?: number, keepdim = false): Tensor {
     const err = lib.hlgm_arg_max_min(
-      0,
+      ARG_MAX_MIN.argmax,
       this.handle,
       dim ?? 0,
       dim === undefined ? 0 : 1,
@@ -710,7 +721,7 @@ export class Tensor implements Tracked {
   /** Index of the minimum along `dim` (of the flattened tensor when omitted). */
   argmin(dim?: number, keepdim = false): Tensor {
     const err = lib.hlgm_arg_max_min(
-      1,
+      ARG_MAX_MIN.argmin,
       this.handle,
       dim ?? 0,
       dim === undefined ? 0 : 1,
@@ -721,21 +732,21 @@ export class Tensor implements Tracked {
   }
   /** Standard deviation over `dim` (all when omitted); unbiased (Bessel) by default. */
   std(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
-    return this.#stdVar(0, dim, unbiased, keepdim);
+    return this.#stdVar("std", dim, unbiased, keepdim);
   }
   /** Variance over `dim` (all when omitted); unbiased (Bessel) by default. */
   var(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
-    return this.#stdVar(1, dim, unbiased, keepdim);
+    return this.#stdVar("var", dim, unbiased, keepdim);
   }
   #stdVar(
-    op: number,
+    op: keyof typeof STD_VAR,
     dim: number | readonly number[] | undefined,
     unbiased: boolean,
     keepdim: boolean,
   ): Tensor {
     const dims = dimList(dim);
     const err = lib.hlgm_std_var(
-      op,
+      STD_VAR[op],
       this.handle,
       intList(dims),
       dims.length,
@@ -743,7 +754,7 @@ export class Tensor implements Tracked {
       keepdim ? 1 : 0,
       OUT_BUF,
     );
-    return new Tensor(out1(err, op === 0 ? "std" : "var"));
+    return new Tensor(out1(err, op));
   }
 
   // ---- shape ----
