@@ -81,10 +81,13 @@ function glob(pattern: string): string[] {
   return found;
 }
 
+// torch/version.h holds the numbers up to 2.9; from 2.10 it includes torch/headeronly/version.h.
+const VERSION_HEADERS = ["torch/version.h", "torch/headeronly/version.h"];
+
 function readVersion(includeDirs: string[]): string | undefined {
-  for (const dir of includeDirs) {
+  for (const file of includeDirs.flatMap((d) => VERSION_HEADERS.map((h) => `${d}/${h}`))) {
     try {
-      const text = Deno.readTextFileSync(`${dir}/torch/version.h`);
+      const text = Deno.readTextFileSync(file);
       const get = (name: string) => text.match(new RegExp(`#define ${name} (\\d+)`))?.[1];
       const [major, minor, patch] = [
         get("TORCH_VERSION_MAJOR"),
@@ -93,7 +96,7 @@ function readVersion(includeDirs: string[]): string | undefined {
       ];
       if (major && minor) return `${major}.${minor}.${patch ?? 0}`;
     } catch {
-      // try the next folder
+      // try the next place
     }
   }
   return undefined;
@@ -104,7 +107,7 @@ function fromRoot(root: string, source: Libtorch["source"]): Libtorch | undefine
   const libDir = `${root}/lib`;
   if (!exists(`${root}/include/ATen/ATen.h`)) return undefined;
   if (!exists(`${libDir}/libtorch_cpu.so`) && !exists(`${libDir}/libtorch.so`)) return undefined;
-  const version = readVersion(includeDirs.slice(1));
+  const version = readVersion(includeDirs);
   if (!version) return undefined;
   return { source, root, includeDirs, libDir, version, cuda: exists(`${libDir}/libtorch_cuda.so`) };
 }
@@ -136,7 +139,7 @@ function systemLibtorch(): Libtorch | undefined {
   const includeDirs = ["/usr/include", `/usr/include/${API_INCLUDE}`];
   const libDir = libDirs.find((d) => exists(`${d}/libtorch_cpu.so`));
   if (!libDir || !exists("/usr/include/ATen/ATen.h")) return undefined;
-  const version = readVersion(includeDirs.slice(1));
+  const version = readVersion(includeDirs);
   if (!version) return undefined;
   const root = libDir.replace(/\/lib[^/]*(\/[^/]+)?$/, "") || "/usr";
   return {
@@ -208,11 +211,18 @@ export function cxx11Abi(libtorch: Pick<Libtorch, "root" | "libDir">): 0 | 1 {
   }
 }
 
+/** The C++ standard for a libtorch version: ATen's headers require C++20 from 2.14 on. */
+export function cxxStandard(version: string): "c++17" | "c++20" {
+  const [major, minor] = version.split(".").map(Number);
+  // from 2.12, as PyTorch itself moved to C++20 then; the shim is C++17 and C++20 clean
+  return major > 2 || (major === 2 && minor >= 12) ? "c++20" : "c++17";
+}
+
 /** Compiler and linker arguments for one libtorch (without sources and output). */
 export function compileFlags(libtorch: Libtorch): { compile: string[]; link: string[] } {
   const abi = cxx11Abi(libtorch);
   const compile = [
-    "-std=c++17",
+    `-std=${cxxStandard(libtorch.version)}`,
     "-O2",
     "-fPIC",
     "-fvisibility=hidden",

@@ -4,6 +4,7 @@ import {
   cachedLibraryPath,
   compileFlags,
   cxx11Abi,
+  cxxStandard,
   findLibtorch,
   readSources,
   SHIM_SOURCES,
@@ -86,18 +87,26 @@ Deno.test("build: a missing compiler is a clear error that says how to install o
 /** A pip-style torch/ folder: include/, lib/ and (optionally) share/cmake/Torch. */
 function fakeTorch(
   dir: string,
-  opts: { version: string; c10: string; cmakeAbi?: 0 | 1; cuda?: boolean },
+  opts: { version: string; c10: string; cmakeAbi?: 0 | 1; cuda?: boolean; headeronly?: boolean },
 ): void {
   const [major, minor, patch] = opts.version.split(".");
+  const numbers = `#define TORCH_VERSION_MAJOR ${major}\n#define TORCH_VERSION_MINOR ${minor}\n` +
+    `#define TORCH_VERSION_PATCH ${patch}\n`;
   Deno.mkdirSync(`${dir}/include/ATen`, { recursive: true });
   Deno.mkdirSync(`${dir}/include/torch/csrc/api/include/torch`, { recursive: true });
   Deno.mkdirSync(`${dir}/lib`);
   Deno.writeTextFileSync(`${dir}/include/ATen/ATen.h`, "");
-  Deno.writeTextFileSync(
-    `${dir}/include/torch/csrc/api/include/torch/version.h`,
-    `#define TORCH_VERSION_MAJOR ${major}\n#define TORCH_VERSION_MINOR ${minor}\n` +
-      `#define TORCH_VERSION_PATCH ${patch}\n`,
-  );
+  if (opts.headeronly) {
+    // 2.10+: the api folder's version.h only includes the header-only one
+    Deno.mkdirSync(`${dir}/include/torch/headeronly`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/include/torch/headeronly/version.h`, numbers);
+    Deno.writeTextFileSync(
+      `${dir}/include/torch/csrc/api/include/torch/version.h`,
+      "#pragma once\n#include <torch/headeronly/version.h>\n",
+    );
+  } else {
+    Deno.writeTextFileSync(`${dir}/include/torch/csrc/api/include/torch/version.h`, numbers);
+  }
   Deno.writeTextFileSync(`${dir}/lib/libtorch_cpu.so`, "");
   Deno.writeTextFileSync(`${dir}/lib/libc10.so`, `\x7fELF...${opts.c10}...`);
   if (opts.cuda) Deno.writeTextFileSync(`${dir}/lib/libtorch_cuda.so`, "");
@@ -167,4 +176,21 @@ Deno.test("build: the loaded shim compiled without a warning (-Wall -Wextra) on 
   if (Deno.env.get("HLGM_NATIVE_LIB")) return; // built elsewhere
   assert.equal(buildWarnings(loaded.path), "");
   assert.ok(compileFlags(findLibtorch()).compile.includes("-Wextra"));
+});
+
+Deno.test("build: PyTorch 2.10+ layouts (torch/headeronly/version.h) are found; 2.12+ builds as C++20", () => {
+  const venv = Deno.makeTempDirSync();
+  try {
+    const torch = `${venv}/lib/python3.13/site-packages/torch`;
+    fakeTorch(torch, { version: "2.14.1", c10: NEW_ABI_NAME, cmakeAbi: 1, headeronly: true });
+    const lt = withEnv({ LIBTORCH: undefined, VIRTUAL_ENV: venv }, () => findLibtorch());
+    assert.equal(lt.version, "2.14.1");
+    assert.ok(compileFlags(lt).compile.includes("-std=c++20"));
+    assert.deepEqual(
+      ["1.13.1", "2.6.0", "2.11.0", "2.12.0", "3.0.0"].map(cxxStandard),
+      ["c++17", "c++17", "c++17", "c++20", "c++20"],
+    );
+  } finally {
+    Deno.removeSync(venv, { recursive: true });
+  }
 });
