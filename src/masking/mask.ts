@@ -7,9 +7,8 @@
  * @module
  */
 
-import { lib } from "../../ffi/mod.ts";
-import { out2, OUT_BUF } from "../tensor/native.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { maskBySaliencyFused } from "../tensor/fused.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 
 /** What replaces a masked entry. */
 export type MaskFill = "random" | "zero" | "mean" | number;
@@ -36,8 +35,6 @@ export interface Masked {
   /** bool (B, C, H, W): true where filled. */
   mask: Tensor;
 }
-
-const FILL_CODES = { zero: 0, mean: 1, random: 2 } as const;
 
 /** Entries per sample that `saliency` ranks: H*W for (B, H, W) maps, C*H*W for (B, C, H, W). */
 function entries(x: Tensor, saliency: Tensor): number {
@@ -80,22 +77,18 @@ export function maskBySaliency(
   try {
     const k = maskCount(options, entries(x, map));
     const fill = options.fill ?? "random";
-    const code = typeof fill === "number" ? 3 : FILL_CODES[fill];
-    if (code === undefined) {
+    if (typeof fill !== "number" && !["zero", "mean", "random"].includes(fill)) {
       throw new TypeError(`unknown mask fill "${fill}"; expected random, zero, mean or a number`);
     }
-    const err = lib.hlgm_mask_by_saliency(
-      x.handle,
-      map.handle,
+    return maskBySaliencyFused(
+      x,
+      map,
       k,
-      which === "top" ? 1 : 0,
-      code,
+      which === "top",
+      typeof fill === "number" ? "value" : fill,
       typeof fill === "number" ? fill : 0,
-      options.perChannel ? 1 : 0,
-      OUT_BUF,
+      options.perChannel ?? false,
     );
-    const [masked, mask] = out2(err, "mask");
-    return { masked: new Tensor(masked), mask: new Tensor(mask) };
   } finally {
     if (map !== saliency) map.dispose();
   }

@@ -7,7 +7,7 @@
  */
 
 import { Parameter } from "./parameter.ts";
-import { check, lib } from "../../ffi/mod.ts";
+import { zeroGrads } from "../tensor/fused.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { type Device, deviceCode, deviceName } from "../tensor/device.ts";
 import { keep, tidy } from "../tensor/engine.ts";
@@ -153,11 +153,7 @@ export abstract class Module {
 
   /** Clears every parameter's gradient (set to none) in one native call. */
   zeroGrad(): void {
-    const params = this.parameters();
-    check(
-      lib.hlgm_zero_grads(BigUint64Array.from(params, (p) => p.handle), params.length),
-      "zeroGrad",
-    );
+    zeroGrads(this.parameters());
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 
 import { num, Optimizer } from "./optimizer.ts";
-import { check, lib } from "../../ffi/mod.ts";
+import { adadeltaStep } from "../tensor/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** Adadelta hyper-parameters (torch's defaults). */
@@ -46,20 +46,7 @@ export class Adadelta extends Optimizer {
   }
   /** One Adadelta update. */
   step(): void {
-    const b = this.buffers();
-    check(
-      lib.hlgm_adadelta_step(
-        b.params,
-        this.params.length,
-        b.slots,
-        this.lr,
-        this.rho,
-        this.eps,
-        this.weightDecay,
-        this.maximize ? 1 : 0,
-      ),
-      "Adadelta.step",
-    );
+    adadeltaStep(this.buffers(), this);
     this.adoptSlots();
   }
   /** Hyper-parameters for the state dict. */

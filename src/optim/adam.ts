@@ -6,7 +6,7 @@
  */
 
 import { num, Optimizer } from "./optimizer.ts";
-import { check, lib } from "../../ffi/mod.ts";
+import { adamStep } from "../tensor/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** Adam/AdamW hyper-parameters. */
@@ -60,22 +60,18 @@ export class Adam extends Optimizer {
   }
   /** One Adam update. */
   step(): void {
-    const b = this.buffers();
-    check(
-      lib.hlgm_adam_step(
-        b.params,
-        this.params.length,
-        b.slots,
-        b.steps,
-        this.lr,
-        this.beta1,
-        this.beta2,
-        this.eps,
-        this.weightDecay,
-        this.decoupled ? 1 : 0,
-        this.amsgrad ? 1 : 0,
-        this.maximize ? 1 : 0,
-      ),
+    adamStep(
+      this.buffers(),
+      {
+        lr: this.lr,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        weightDecay: this.weightDecay,
+        decoupled: this.decoupled,
+        amsgrad: this.amsgrad,
+        maximize: this.maximize,
+      },
       `${this.constructor.name}.step`,
     );
     this.adoptSlots();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { check, lib } from "../../ffi/mod.ts";
+import { clipGradNormFused } from "../tensor/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /**
@@ -14,16 +14,5 @@ import type { Tensor } from "../tensor/tensor.ts";
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType = 2): number {
   const list = [...params];
   if (!(maxNorm > 0)) throw new RangeError(`maxNorm must be positive, got ${maxNorm}`);
-  const total = new Float64Array(1);
-  check(
-    lib.hlgm_clip_grad_norm(
-      new Uint8Array(BigUint64Array.from(list, (p) => p.handle).buffer),
-      list.length,
-      maxNorm,
-      normType === Infinity ? 0 : normType,
-      new Uint8Array(total.buffer),
-    ),
-    "clipGradNorm",
-  );
-  return total[0];
+  return clipGradNormFused(list, maxNorm, normType);
 }

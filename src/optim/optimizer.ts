@@ -6,7 +6,7 @@
  * @module
  */
 
-import { check, lib } from "../../ffi/mod.ts";
+import { type FusedState, zeroGrads } from "../tensor/fused.ts";
 import { keep } from "../tensor/engine.ts";
 import { Tensor } from "../tensor/tensor.ts";
 
@@ -52,7 +52,7 @@ export abstract class Optimizer {
   abstract step(): void;
 
   /** Buffers as passed to the shim, after checking that no parameter was disposed. */
-  protected buffers(): { params: Uint8Array; slots: Uint8Array; steps: Uint8Array } {
+  protected buffers(): FusedState {
     for (const p of this.params) {
       if (p.isDisposed) {
         throw new Error("an optimizer parameter was disposed; create a new optimizer");
@@ -60,6 +60,7 @@ export abstract class Optimizer {
     }
     return {
       params: new Uint8Array(this.handles.buffer),
+      n: this.params.length,
       slots: new Uint8Array(this.slots.buffer),
       steps: new Uint8Array(this.steps.buffer),
     };
@@ -77,7 +78,7 @@ export abstract class Optimizer {
   /** Clears the gradients of all parameters (set to none) in one native call. */
   zeroGrad(): void {
     this.buffers();
-    check(lib.hlgm_zero_grads(new Uint8Array(this.handles.buffer), this.params.length), "zeroGrad");
+    zeroGrads(this.params);
   }
 
   /** Hyper-parameters for the state dict. */

@@ -6,7 +6,7 @@
  */
 
 import { num, Optimizer } from "./optimizer.ts";
-import { check, lib } from "../../ffi/mod.ts";
+import { sgdStep } from "../tensor/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** SGD hyper-parameters (torch.optim.SGD's defaults except lr, which is required). */
@@ -54,21 +54,7 @@ export class SGD extends Optimizer {
   }
   /** p -= lr * (momentum-smoothed, weight-decayed) grad */
   step(): void {
-    const b = this.buffers();
-    check(
-      lib.hlgm_sgd_step(
-        b.params,
-        this.params.length,
-        b.slots,
-        this.lr,
-        this.momentum,
-        this.dampening,
-        this.weightDecay,
-        this.nesterov ? 1 : 0,
-        this.maximize ? 1 : 0,
-      ),
-      "SGD.step",
-    );
+    sgdStep(this.buffers(), this);
     this.adoptSlots();
   }
   /** Hyper-parameters for the state dict. */
