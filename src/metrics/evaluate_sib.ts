@@ -11,13 +11,14 @@ import { type ImageDataset, permutation } from "../data/dataset.ts";
 import { DataLoader, type Transforms } from "../data/loader.ts";
 import { loadDataset } from "../data/registry.ts";
 import type { Model } from "../models/factory.ts";
-import type { Module } from "../nn/module.ts";
-import { GradCAM } from "../saliency/grad_cam.ts";
-import { InputXGradient } from "../saliency/input_x_gradient.ts";
-import { IntegratedGradients } from "../saliency/integrated_gradients.ts";
-import { NoiseTunnel } from "../saliency/noise_tunnel.ts";
-import { pixelSaliency } from "../saliency/pixel_map.ts";
-import { Saliency } from "../saliency/saliency.ts";
+import {
+  ATTRIBUTION_DEFAULTS,
+  ATTRIBUTION_METHODS,
+  type AttributionMethod,
+  DEFAULT_GRADCAM_LAYER,
+  gradcamLayer,
+  pixelSaliencyFn as registrySaliencyFn,
+} from "../saliency/registry.ts";
 import { manualSeed } from "../tensor/create.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -27,37 +28,13 @@ import type { RunInfo } from "../train/run_dir.ts";
 import { loadSplits } from "../train/trainer.ts";
 import { DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "./sib.ts";
 
-/** Attribution methods for SIB (Captum's names; smoothgrad = NoiseTunnel(Saliency)). */
-export const SIB_METHODS = [
-  "saliency",
-  "input_x_gradient",
-  "integrated_gradients",
-  "smoothgrad",
-  "gradcam",
-] as const;
-
-/** An attribution method name. */
-export type SibMethod = typeof SIB_METHODS[number];
-
-/**
- * Settings of each method beyond Captum's call (recorded in sib.json): IntegratedGradients with
- * Captum's defaults (zero baseline, 50 Gauss-Legendre steps); SmoothGrad with 10 noisy copies
- * of std 0.15 of the normalised input; Grad-CAM keeping positive evidence, upsampled nearest.
- */
-export const SIB_METHOD_SETTINGS: Readonly<
-  Record<SibMethod, Readonly<Record<string, number | string | boolean>>>
-> = {
-  saliency: { abs: true },
-  input_x_gradient: {},
-  integrated_gradients: { baselines: 0, n_steps: 50, method: "gausslegendre" },
-  smoothgrad: { nt_type: "smoothgrad", nt_samples: 10, stdevs: 0.15 },
-  gradcam: { relu_attributions: true, interpolate_mode: "nearest" },
-};
-
-/** Grad-CAM's layer per model when none is given. */
-export const DEFAULT_GRADCAM_LAYER: Readonly<Record<string, string>> = {
-  "shallow-cnn": "conv2",
-  "resnet18": "layer4",
+// The attribution registry (one set of defaults) lives in saliency/registry.ts; SIB's names for it.
+export {
+  ATTRIBUTION_DEFAULTS as SIB_METHOD_SETTINGS,
+  ATTRIBUTION_METHODS as SIB_METHODS,
+  type AttributionMethod as SibMethod,
+  DEFAULT_GRADCAM_LAYER,
+  gradcamLayer,
 };
 
 /** Indices of the images with at least one usable box (inside the image, non-empty). */
@@ -112,10 +89,10 @@ export function evalTransforms(info: RunInfo, ds: ImageDataset, label = "the run
   return resize !== undefined && (resize !== ds.height || resize !== ds.width) ? { resize } : {};
 }
 
-/** How attributions are computed and reduced to pixels. */
+/** How SIB computes attributions and reduces them to pixels. */
 export interface AttributionChoice {
   /** Method (default saliency). */
-  method?: SibMethod;
+  method?: AttributionMethod;
   /** Grad-CAM layer (default per model). */
   layer?: string;
   /** Channel reduction of attributions to pixels (default mean). */
@@ -124,70 +101,23 @@ export interface AttributionChoice {
   batchSize?: number;
 }
 
-/** The Grad-CAM layer for a model: `layer`, else the model's default, else an error. */
-export function gradcamLayer(model: string, layer?: string): string {
-  const l = layer ?? DEFAULT_GRADCAM_LAYER[model];
-  if (!l) throw new RangeError(`gradcam on ${model} needs a layer with (B, C, h, w) output`);
-  return l;
-}
-
 /**
- * A function from (images on the device, int64 labels) to detached pixel saliency maps
- * (B, H, W) of the labels' logits, for the model and method.
+ * The registry's pixel saliency with the registry's defaults, passing at most about
+ * `batchSize` images through the model at once inside IntegratedGradients and SmoothGrad.
  */
 export function pixelSaliencyFn(
   model: Model,
   modelName: string,
   choice: AttributionChoice = {},
 ): (x: Tensor, y: Tensor) => Tensor {
-  const reduction = choice.reduction ?? "mean";
   const per = choice.batchSize ?? 100;
-  let attribute: (x: Tensor, y: Tensor) => Tensor;
-  switch (choice.method ?? "saliency") {
-    case "saliency": {
-      const m = new Saliency(model);
-      attribute = (x, y) => m.attribute(x, { target: y });
-      break;
-    }
-    case "input_x_gradient": {
-      const m = new InputXGradient(model);
-      attribute = (x, y) => m.attribute(x, { target: y });
-      break;
-    }
-    case "integrated_gradients": {
-      const m = new IntegratedGradients(model);
-      attribute = (x, y) =>
-        m.attribute(x, {
-          target: y,
-          nSteps: 50,
-          method: "gausslegendre",
-          internalBatchSize: Math.max(per, x.shape[0]),
-        });
-      break;
-    }
-    case "smoothgrad": {
-      const m = new NoiseTunnel(new Saliency(model));
-      attribute = (x, y) =>
-        m.attribute(x, {
-          target: y,
-          ntType: "smoothgrad",
-          nSamples: 10,
-          stdevs: 0.15,
-          nSamplesBatchSize: Math.max(1, Math.floor((per * 4) / x.shape[0])),
-        });
-      break;
-    }
-    case "gradcam": {
-      const m = new GradCAM(model as unknown as Module, gradcamLayer(modelName, choice.layer));
-      attribute = (x, y) => m.attribute(x, { target: y, relu: true });
-      break;
-    }
-    default:
-      throw new RangeError(
-        `unknown attribution method "${choice.method}"; expected one of ${SIB_METHODS.join(", ")}`,
-      );
-  }
-  return (x, y) => tidy(() => pixelSaliency(attribute(x, y), { reduction }));
+  return registrySaliencyFn(model, modelName, {
+    method: choice.method,
+    layer: choice.layer,
+    reduction: choice.reduction,
+    internalBatchSize: (b) => Math.max(per, b),
+    nSamplesBatchSize: (b) => Math.max(1, Math.floor((per * 4) / b)),
+  });
 }
 
 /** Options of {@link evaluateSib}. */
@@ -215,7 +145,7 @@ export interface SibEvaluation {
   /** Always "test". */
   split: "test";
   /** Attribution method. */
-  method: SibMethod;
+  method: AttributionMethod;
   /** The method's settings. */
   method_settings: Readonly<Record<string, number | string | boolean>>;
   /** Grad-CAM layer (gradcam only). */
@@ -254,9 +184,9 @@ export async function evaluateSib(
   const n = options.n ?? 1000;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
   const method = options.method ?? "saliency";
-  if (!(SIB_METHODS as readonly string[]).includes(method)) {
+  if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) {
     throw new RangeError(
-      `unknown attribution method "${method}"; expected one of ${SIB_METHODS.join(", ")}`,
+      `unknown attribution method "${method}"; expected one of ${ATTRIBUTION_METHODS.join(", ")}`,
     );
   }
   const seed = options.seed ?? 0;
@@ -306,8 +236,8 @@ export async function evaluateSib(
     return {
       dataset: ds.name,
       split: "test",
-      method: method as SibMethod,
-      method_settings: SIB_METHOD_SETTINGS[method as SibMethod],
+      method: method as AttributionMethod,
+      method_settings: ATTRIBUTION_DEFAULTS[method as AttributionMethod],
       ...(method === "gradcam" ? { layer: gradcamLayer(config.model, options.layer) } : {}),
       reduction,
       percents,

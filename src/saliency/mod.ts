@@ -17,3 +17,13 @@ export {
 export { NoiseTunnel, type NoiseTunnelOptions } from "./noise_tunnel.ts";
 export { GradCAM, type GradCAMOptions } from "./grad_cam.ts";
 export { type PixelMapOptions, pixelSaliency } from "./pixel_map.ts";
+export {
+  ATTRIBUTION_DEFAULTS,
+  ATTRIBUTION_METHODS,
+  type AttributionChoice,
+  type AttributionFn,
+  attributionFn,
+  type AttributionMethod,
+  DEFAULT_GRADCAM_LAYER,
+  gradcamLayer,
+} from "./registry.ts";

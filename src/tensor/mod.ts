@@ -72,3 +72,13 @@ export {
   stack,
   where,
 } from "./functional.ts";
+export {
+  adadeltaStep,
+  adamStep,
+  clipGradNormFused,
+  type FusedState,
+  MASK_FILL,
+  maskBySaliencyFused,
+  sgdStep,
+  zeroGrads,
+} from "./fused.ts";

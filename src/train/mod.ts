@@ -18,14 +18,22 @@ export {
   type ScheduleState,
 } from "./schedule.ts";
 export {
+  CONFIG_FIELDS,
+  type ConfigField,
   configProblems,
   defaultConfig,
+  FILLS,
+  flagName,
   MASK_SALIENCY,
+  METHODS,
   MODEL_DEFAULTS,
+  MONITORS,
   OPTIMIZERS,
+  REDUCTIONS,
   scheduleOf,
   TRAIN_DATASETS,
   type TrainConfig,
+  unknownKeyProblems,
 } from "./config.ts";
 export { evaluate, type StepContext, type StepResult, trainStep } from "./steps.ts";
 export {

@@ -1,0 +1,140 @@
+/**
+ * The one registry of attribution methods by name (Captum's names; smoothgrad =
+ * NoiseTunnel(Saliency)) with one set of defaults. SIB, the saliency figures and the trainer's
+ * masking all build their attributions here; a caller that needs other settings (the trainer's
+ * cheaper masking saliency) passes them explicitly, and SIB records them in sib.json.
+ *
+ * @module
+ */
+
+import type { Module } from "../nn/module.ts";
+import { tidy } from "../tensor/engine.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { Target } from "./common.ts";
+import { GradCAM } from "./grad_cam.ts";
+import { InputXGradient } from "./input_x_gradient.ts";
+import { IntegratedGradients } from "./integrated_gradients.ts";
+import { NoiseTunnel } from "./noise_tunnel.ts";
+import { pixelSaliency } from "./pixel_map.ts";
+import { Saliency } from "./saliency.ts";
+
+/** Attribution methods by name. */
+export const ATTRIBUTION_METHODS = [
+  "saliency",
+  "input_x_gradient",
+  "integrated_gradients",
+  "smoothgrad",
+  "gradcam",
+] as const;
+
+/** An attribution method name. */
+export type AttributionMethod = typeof ATTRIBUTION_METHODS[number];
+
+/**
+ * The defaults, as Captum names them (recorded in sib.json): IntegratedGradients with a zero
+ * baseline and 50 Gauss-Legendre steps; SmoothGrad with 10 noisy copies of std 0.15 of the
+ * normalised input; Grad-CAM keeping positive evidence, upsampled nearest.
+ */
+export const ATTRIBUTION_DEFAULTS: Readonly<
+  Record<AttributionMethod, Readonly<Record<string, number | string | boolean>>>
+> = {
+  saliency: { abs: true },
+  input_x_gradient: {},
+  integrated_gradients: { baselines: 0, n_steps: 50, method: "gausslegendre" },
+  smoothgrad: { nt_type: "smoothgrad", nt_samples: 10, stdevs: 0.15 },
+  gradcam: { relu_attributions: true, interpolate_mode: "nearest" },
+};
+
+/** Grad-CAM's layer per model when none is given. */
+export const DEFAULT_GRADCAM_LAYER: Readonly<Record<string, string>> = {
+  "shallow-cnn": "conv2",
+  "resnet18": "layer4",
+};
+
+/** The Grad-CAM layer for a model: `layer`, else the model's default, else an error. */
+export function gradcamLayer(model: string, layer?: string): string {
+  const l = layer ?? DEFAULT_GRADCAM_LAYER[model];
+  if (!l) throw new RangeError(`gradcam on ${model} needs a layer with (B, C, h, w) output`);
+  return l;
+}
+
+/** Which attribution, and settings that differ from {@link ATTRIBUTION_DEFAULTS}. */
+export interface AttributionChoice {
+  /** Method (default saliency). */
+  method?: AttributionMethod;
+  /** Grad-CAM layer (default per model). */
+  layer?: string;
+  /** IntegratedGradients steps (default 50). */
+  nSteps?: number;
+  /** SmoothGrad samples (default 10). */
+  nSamples?: number;
+  /** Images per pass inside IntegratedGradients (default: the whole batch at once). */
+  internalBatchSize?: (batch: number) => number;
+  /** Noisy copies per pass inside SmoothGrad (default: all at once). */
+  nSamplesBatchSize?: (batch: number) => number;
+}
+
+/** Attributions (same shape as x) of the logits `target` of `model`, by the chosen method. */
+export type AttributionFn = (x: Tensor, target: Target) => Tensor;
+
+/** Builds the attribution function of `choice` for a model (`modelName` picks Grad-CAM's layer). */
+export function attributionFn(
+  model: Module,
+  modelName: string,
+  choice: AttributionChoice = {},
+): AttributionFn {
+  const method = choice.method ?? "saliency";
+  switch (method) {
+    case "saliency": {
+      const m = new Saliency(model);
+      return (x, y) => m.attribute(x, { target: y });
+    }
+    case "input_x_gradient": {
+      const m = new InputXGradient(model);
+      return (x, y) => m.attribute(x, { target: y });
+    }
+    case "integrated_gradients": {
+      const m = new IntegratedGradients(model);
+      return (x, y) =>
+        m.attribute(x, {
+          target: y,
+          nSteps: choice.nSteps ?? 50,
+          method: "gausslegendre",
+          internalBatchSize: choice.internalBatchSize?.(x.shape[0]),
+        });
+    }
+    case "smoothgrad": {
+      const m = new NoiseTunnel(new Saliency(model));
+      return (x, y) =>
+        m.attribute(x, {
+          target: y,
+          ntType: "smoothgrad",
+          nSamples: choice.nSamples ?? 10,
+          stdevs: 0.15,
+          nSamplesBatchSize: choice.nSamplesBatchSize?.(x.shape[0]),
+        });
+    }
+    case "gradcam": {
+      const m = new GradCAM(model, gradcamLayer(modelName, choice.layer));
+      return (x, y) => m.attribute(x, { target: y, relu: true });
+    }
+    default:
+      throw new RangeError(
+        `unknown attribution method "${method}"; expected one of ${ATTRIBUTION_METHODS.join(", ")}`,
+      );
+  }
+}
+
+/**
+ * A function from (images on the device, int64 labels) to detached pixel saliency maps
+ * (B, H, W) of the labels' logits: the attribution reduced over channels.
+ */
+export function pixelSaliencyFn(
+  model: Module,
+  modelName: string,
+  choice: AttributionChoice & { reduction?: "mean" | "sum" | "max" } = {},
+): (x: Tensor, y: Tensor) => Tensor {
+  const attribute = attributionFn(model, modelName, choice);
+  const reduction = choice.reduction ?? "mean";
+  return (x, y) => tidy(() => pixelSaliency(attribute(x, y), { reduction }));
+}
