@@ -55,13 +55,22 @@ Deno.test("architecture: no import cycles between the project's modules", async 
   assert.deepEqual(found.map((c) => c.join(" -> ")), []);
 });
 
-Deno.test("architecture: data/ draws nothing; src/ never imports cli/; only src/tensor/ calls ffi/", async () => {
+Deno.test("architecture: layers import downwards only (data draws nothing, algorithms never import train/ or runs/, report trains nothing, only src/tensor/ calls ffi/)", async () => {
   const graph = await moduleGraph(["mod.ts", "cli/main.ts"]);
   const bad: string[] = [];
   for (const [m, deps] of graph) {
     for (const d of deps) {
       if (m.startsWith("src/data/") && d.startsWith("src/report/")) bad.push(`${m} -> ${d}`);
       if (m.startsWith("src/") && d.startsWith("cli/")) bad.push(`${m} -> ${d}`);
+      // algorithms never reach up into the engine or the application layer
+      const algorithm = ["src/metrics/", "src/saliency/", "src/masking/"].some((l) =>
+        m.startsWith(l)
+      );
+      if (algorithm && (d.startsWith("src/train/") || d.startsWith("src/runs/"))) {
+        bad.push(`${m} -> ${d}`);
+      }
+      // report/ renders; it trains nothing
+      if (m.startsWith("src/report/") && d === "src/train/trainer.ts") bad.push(`${m} -> ${d}`);
       // only the tensor layer reaches the shim (fused native steps included)
       const outside = !m.startsWith("src/tensor/") && !m.startsWith("ffi/");
       if (outside && d.startsWith("ffi/") && m !== "mod.ts") bad.push(`${m} -> ${d}`);

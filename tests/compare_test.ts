@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { compareMethods } from "../src/report/compare.ts";
+import { compareMethods } from "../src/runs/compare.ts";
 import { summarize } from "../src/metrics/sib.ts";
 import type { EpochMetrics } from "../src/train/run_dir.ts";
 import { device, writeFakeFashionMnist } from "./helpers.ts";

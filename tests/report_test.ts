@@ -12,7 +12,7 @@ import { PNG } from "pngjs";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import type { ImageDataset } from "../src/data/dataset.ts";
 import { DataLoader } from "../src/data/loader.ts";
-import { evaluateSib, loadTestSplit } from "../src/metrics/evaluate_sib.ts";
+import { evaluateSib, loadTestSplit } from "../src/runs/sib.ts";
 import { sib } from "../src/metrics/sib.ts";
 import {
   accuracyCurveSvg,

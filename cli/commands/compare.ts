@@ -1,7 +1,7 @@
 /**
  * `hlgm compare`: trains every method x seed with the same settings (reusing finished runs,
  * resuming stopped ones), prints Table II (and Table III on datasets with boxes), and writes
- * compare.json, compare.md and the plots. The work is src/report/compare.ts; this file parses
+ * compare.json, compare.md and the plots. The work is src/runs/compare.ts; this file parses
  * and prints.
  *
  * @module
@@ -10,8 +10,8 @@
 import { UsageError } from "../errors.ts";
 import { ProgressLine } from "../progress.ts";
 import { resolveConfig } from "./train.ts";
-import { compareMethods, type CompareResult } from "../../src/report/compare.ts";
-import { SIB_METHODS, type SibMethod } from "../../src/metrics/evaluate_sib.ts";
+import { compareMethods, type CompareResult } from "../../src/runs/compare.ts";
+import { SIB_METHODS, type SibMethod } from "../../src/runs/sib.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 import type { Method } from "../../src/train/schedule.ts";
 

@@ -17,7 +17,7 @@ import {
   readRunInfos,
   transformsFor,
 } from "./sib.ts";
-import { drawIndices, pixelSaliencyFn } from "../../src/metrics/evaluate_sib.ts";
+import { drawIndices, pixelSaliencyFn } from "../../src/runs/sib.ts";
 import { encodePng } from "../../src/report/png.ts";
 import { DataLoader } from "../../src/data/loader.ts";
 import { sib } from "../../src/metrics/sib.ts";

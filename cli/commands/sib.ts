@@ -2,7 +2,7 @@
  * `hlgm sib RUNDIR...`: the paper's Saliency-In-the-Box evaluation (Section V, Table III,
  * Fig. 8). For each run, the saliency of the true label is computed for the same N test images
  * (drawn with a seed among the images that have a box), reduced to pixel maps and scored with
- * SIB(x) for every x, batched on the device (src/metrics/evaluate_sib.ts). Prints Table III
+ * SIB(x) for every x, batched on the device (src/runs/sib.ts). Prints Table III
  * (median SIB per x and run), writes DIR/sib.json with every per-image value, RUNDIR/sib.json
  * per run (read by the report), and per x a box plot and a paired scatter, as SVG and PNG.
  *
@@ -27,7 +27,7 @@ import {
   SIB_METHODS,
   type SibEvaluation,
   type SibMethod,
-} from "../../src/metrics/evaluate_sib.ts";
+} from "../../src/runs/sib.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
 import { boxPlotSvg, pairedScatterSvg } from "../../src/report/charts.ts";
 import { svgToPng } from "../../src/report/render.ts";

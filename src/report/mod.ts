@@ -1,7 +1,7 @@
 /**
  * Plots and reports: accuracy/loss curves with the training phases shaded (Fig. 2), saliency
  * grids (Fig. 6), SIB box plots and paired scatter (Fig. 8) as SVG, SVG to PNG, the HTML report
- * of run folders, and the method comparison behind Tables II and III.
+ * of run folders.
  *
  * @module
  */
@@ -52,14 +52,3 @@ export {
   type SibFile,
   writeReport,
 } from "./report.ts";
-export {
-  compareConfig,
-  compareMethods,
-  type CompareOptions,
-  type CompareResult,
-  type CompareRun,
-  configDifferences,
-  formatMeanSd,
-  hasBoxes,
-  type SeedStats,
-} from "./compare.ts";

@@ -10,7 +10,7 @@
  */
 
 import type { ImageDataset } from "../data/dataset.ts";
-import { loadTestSplit } from "../metrics/evaluate_sib.ts";
+import { loadTestSplit } from "../runs/sib.ts";
 import { loadRun } from "../train/load_run.ts";
 import type { EpochMetrics, RunInfo } from "../train/run_dir.ts";
 import {

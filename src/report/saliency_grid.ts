@@ -8,11 +8,7 @@
 
 import type { ImageDataset } from "../data/dataset.ts";
 import { DataLoader } from "../data/loader.ts";
-import {
-  type AttributionChoice,
-  evalTransforms,
-  pixelSaliencyFn,
-} from "../metrics/evaluate_sib.ts";
+import { type AttributionChoice, evalTransforms, pixelSaliencyFn } from "../runs/sib.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { LoadedRun } from "../train/load_run.ts";

@@ -26,7 +26,7 @@ import type { TrainConfig } from "../train/config.ts";
 import { type LoadedRun, loadRun } from "../train/load_run.ts";
 import type { RunInfo } from "../train/run_dir.ts";
 import { loadSplits } from "../train/trainer.ts";
-import { DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "./sib.ts";
+import { DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "../metrics/sib.ts";
 
 // The attribution registry (one set of defaults) lives in saliency/registry.ts; SIB's names for it.
 export {

@@ -12,16 +12,16 @@
 
 import { datasetSpec } from "../data/registry.ts";
 import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
-import { evaluateSib, type SibEvaluation, type SibMethod } from "../metrics/evaluate_sib.ts";
+import { evaluateSib, type SibEvaluation, type SibMethod } from "./sib.ts";
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { type EpochMetrics, RunDir } from "../train/run_dir.ts";
 import type { Method } from "../train/schedule.ts";
 import { train, type TrainHooks } from "../train/trainer.ts";
-import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "./charts.ts";
-import { readSibFile } from "./report.ts";
-import { svgToPng } from "./render.ts";
-import { accuracyStats } from "./summary.ts";
-import { meanSd } from "./svg.ts";
+import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
+import { readSibFile } from "../report/report.ts";
+import { svgToPng } from "../report/render.ts";
+import { accuracyStats } from "../report/summary.ts";
+import { meanSd } from "../report/svg.ts";
 
 /** Datasets whose test images have object boxes (Table III). */
 export function hasBoxes(dataset: string): boolean {
