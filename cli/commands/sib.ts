@@ -29,6 +29,7 @@ import {
   type SibMethod,
 } from "../../src/runs/sib.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
+import { writeJsonAtomic, writeSibFile } from "../../src/runs/sib_file.ts";
 import { boxPlotSvg, pairedScatterSvg } from "../../src/report/charts.ts";
 import { svgToPng } from "../../src/report/render.ts";
 import type { Transforms } from "../../src/data/loader.ts";
@@ -222,12 +223,6 @@ export function formatTable(
   return [line(head), ...rows.map(line)].join("\n");
 }
 
-function writeJson(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(value, null, 1) + "\n");
-  Deno.renameSync(tmp, path);
-}
-
 /** `hlgm sib RUNDIR...`: computes, prints and writes everything; returns the results. */
 export async function runSib(paths: string[], opts: SibOptions = {}): Promise<SibResult> {
   // ---- arguments: usage errors before any heavy work
@@ -302,7 +297,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   Deno.mkdirSync(out, { recursive: true });
   const files: string[] = [];
   const { per_image: _p, summary: _s, epoch: _e, name: _n, path: _path, ...common } = runs[0];
-  writeJson(`${out}/sib.json`, {
+  writeJsonAtomic(`${out}/sib.json`, {
     ...common,
     created: new Date().toISOString(),
     method_settings: SIB_METHOD_SETTINGS[method],
@@ -317,9 +312,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   files.push(`${out}/sib.json`);
   for (const r of runs) {
     const { name: _name, path, ...own } = r;
-    const file = `${path.replace(/\/+$/, "")}/sib.json`;
-    writeJson(file, own);
-    files.push(file);
+    files.push(writeSibFile(path, own));
   }
 
   // ---- plots per x: box plot (one box per run) and the paired scatter (Fig. 8)

@@ -45,10 +45,4 @@ export {
   saliencyPanels,
 } from "./saliency_grid.ts";
 export { accuracyStats, type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
-export {
-  readSibFile,
-  type ReportOptions,
-  type ReportResult,
-  type SibFile,
-  writeReport,
-} from "./report.ts";
+export { type ReportOptions, type ReportResult, writeReport } from "./report.ts";

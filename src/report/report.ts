@@ -26,47 +26,7 @@ import { svgToPng } from "./render.ts";
 import { saliencyGridSvg, type SaliencyPanel, saliencyPanels } from "./saliency_grid.ts";
 import { pct, type RunSummary, slug, summarizeRun, uniqueRunNames } from "./summary.ts";
 import { esc, PALETTE } from "./svg.ts";
-
-/** A run's sib.json as the report reads it (the fields it needs). */
-export interface SibFile {
-  /** The x values. */
-  percents: number[];
-  /** Attribution method. */
-  method?: string;
-  /** Number of images. */
-  n?: number;
-  /** Test indices of the images (when recorded). */
-  indices?: number[];
-  /** Epoch of the checkpoint scored. */
-  epoch?: number;
-  /** Values per image for each x (keys String(x)). */
-  per_image: Record<string, number[]>;
-}
-
-/** Reads RUNDIR/sib.json, or null when absent; a malformed file is an error naming it. */
-export function readSibFile(runDir: string): SibFile | null {
-  const file = `${runDir.replace(/\/+$/, "")}/sib.json`;
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  let j: SibFile;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: not JSON (${(e as Error).message})`);
-  }
-  if (
-    !Array.isArray(j.percents) || typeof j.per_image !== "object" || j.per_image === null ||
-    j.percents.some((p) => !Array.isArray(j.per_image[String(p)]))
-  ) {
-    throw new Error(`${file}: expected { percents: [...], per_image: { "<x>": [values] } }`);
-  }
-  return j;
-}
+import { readSibFile, type SibFile } from "../runs/sib_file.ts";
 
 /** Options of {@link writeReport}. */
 export interface ReportOptions {

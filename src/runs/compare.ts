@@ -18,7 +18,7 @@ import { type EpochMetrics, RunDir } from "../train/run_dir.ts";
 import type { Method } from "../train/schedule.ts";
 import { train, type TrainHooks } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
-import { readSibFile } from "../report/report.ts";
+import { readSibFile, writeJsonAtomic, writeSibFile } from "./sib_file.ts";
 import { svgToPng } from "../report/render.ts";
 import { accuracyStats } from "../report/summary.ts";
 import { meanSd } from "../report/svg.ts";
@@ -174,12 +174,6 @@ async function writeFigure(base: string, svg: string, files: string[]): Promise<
   files.push(`${base}.svg`, `${base}.png`);
 }
 
-function writeJson(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(value, null, 1) + "\n");
-  Deno.renameSync(tmp, path);
-}
-
 /** The configuration of one method x seed (validated; throws listing the problems). */
 export function compareConfig(
   base: Partial<TrainConfig>,
@@ -312,8 +306,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
         which: "best",
         device: c0.device,
       });
-      writeJson(`${r.dir}/sib.json`, ev);
-      files.push(`${r.dir}/sib.json`);
+      files.push(writeSibFile(r.dir, ev));
       sibOf.set(r.dir, ev);
     }
     const med: Record<string, Record<string, number>> = {};
@@ -439,6 +432,6 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
   Deno.writeTextFileSync(`${out}/compare.md`, markdown);
   files.push(`${out}/compare.md`, `${out}/compare.json`);
   const { text: _t, markdown: _md, ...json } = result;
-  writeJson(`${out}/compare.json`, json);
+  writeJsonAtomic(`${out}/compare.json`, json);
   return result;
 }

@@ -28,3 +28,4 @@ export {
   pixelSaliencyFn,
   type SibEvaluation,
 } from "./sib.ts";
+export { readSibFile, type SibFile, writeJsonAtomic, writeSibFile } from "./sib_file.ts";

@@ -1,0 +1,61 @@
+/**
+ * A run's sib.json: the one writer and the one reader (the sib command, compare and the report
+ * use these). Files are written atomically (temporary file, then rename).
+ *
+ * @module
+ */
+
+/** A run's sib.json as readers need it (the writer stores a SibEvaluation). */
+export interface SibFile {
+  /** The x values. */
+  percents: number[];
+  /** Attribution method. */
+  method?: string;
+  /** Number of images. */
+  n?: number;
+  /** Test indices of the images (when recorded). */
+  indices?: number[];
+  /** Epoch of the checkpoint scored. */
+  epoch?: number;
+  /** Values per image for each x (keys String(x)). */
+  per_image: Record<string, number[]>;
+}
+
+/** Reads RUNDIR/sib.json, or null when absent; a malformed file is an error naming it. */
+export function readSibFile(runDir: string): SibFile | null {
+  const file = `${runDir.replace(/\/+$/, "")}/sib.json`;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  let j: SibFile;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${(e as Error).message})`);
+  }
+  if (
+    !Array.isArray(j.percents) || typeof j.per_image !== "object" || j.per_image === null ||
+    j.percents.some((p) => !Array.isArray(j.per_image[String(p)]))
+  ) {
+    throw new Error(`${file}: expected { percents: [...], per_image: { "<x>": [values] } }`);
+  }
+  return j;
+}
+
+/** Writes `value` as JSON to `path` through a temporary file and a rename. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  Deno.writeTextFileSync(tmp, JSON.stringify(value, null, 1) + "\n");
+  Deno.renameSync(tmp, path);
+}
+
+/** Writes RUNDIR/sib.json; returns its path. */
+export function writeSibFile(runDir: string, value: object): string {
+  const file = `${runDir.replace(/\/+$/, "")}/sib.json`;
+  writeJsonAtomic(file, value);
+  return file;
+}
