@@ -70,9 +70,11 @@ enter() {
   dir="$(deno_dir)"
   [ -n "$dir" ] || dir="$HOME/.cache/deno"
   mkdir -p "$dir" && bind "$dir" /var/cache/deno || return 1
-  # TLS for apt (https mirrors) and for Deno inside, with the host's trust store.
-  mkdir -p "$root/etc/ssl/certs"
+  # TLS for apt (https mirrors) and for Deno inside, with the host's trust store. Deno reads
+  # a copy apt leaves alone: installing ca-certificates in the root rewrites the system bundle.
+  mkdir -p "$root/etc/ssl/certs" "$root/etc/hlgm"
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/hlgm/host-ca.crt"
   cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null
   # The host's Deno runs there too (trixie's glibc is newer than the one it needs).
   local deno_bin
@@ -87,10 +89,10 @@ in_root() {
   for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
     [ -n "${!v:-}" ] && pass+=("$v=${!v}")
   done
-  # Deno trusts its own roots plus the system store, which holds the host's bundle (enter()).
+  # Deno trusts its own roots, the system store and the host's bundle (copied by enter()).
   chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
     PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin DENO_DIR=/var/cache/deno \
-    DENO_TLS_CA_STORE=mozilla,system "${pass[@]}" \
+    DENO_TLS_CA_STORE=mozilla,system DENO_CERT=/etc/hlgm/host-ca.crt "${pass[@]}" \
     /bin/bash -c 'cd /hlgm && "$@"' in_root "$@"
 }
 
