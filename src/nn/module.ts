@@ -153,7 +153,7 @@ export abstract class Module {
 
   /** Clears every parameter's gradient (set to none) in one native call. */
   zeroGrad(): void {
-    zeroGrads(this.parameters());
+    zeroGrads(BigUint64Array.from(this.parameters(), (p) => p.handle));
   }
 
   /**

@@ -77,8 +77,8 @@ export abstract class Optimizer {
 
   /** Clears the gradients of all parameters (set to none) in one native call. */
   zeroGrad(): void {
-    this.buffers();
-    zeroGrads(this.params);
+    this.buffers(); // checks that no parameter was disposed
+    zeroGrads(this.handles);
   }
 
   /** Hyper-parameters for the state dict. */

@@ -108,10 +108,9 @@ export function adamStep(
   );
 }
 
-/** Clears the gradients of `params` (set to none). */
-export function zeroGrads(params: readonly Tensor[]): void {
-  const handles = BigUint64Array.from(params, (p) => p.handle);
-  check(lib.hlgm_zero_grads(new Uint8Array(handles.buffer), params.length), "zeroGrad");
+/** Clears the gradients (set to none) of the tensors whose native handles are given. */
+export function zeroGrads(handles: BigUint64Array): void {
+  check(lib.hlgm_zero_grads(new Uint8Array(handles.buffer), handles.length), "zeroGrad");
 }
 
 /**

@@ -17,19 +17,7 @@ import {
   TRAIN_DATASETS,
 } from "./config_fields.ts";
 
-export {
-  CONFIG_FIELDS,
-  type ConfigField,
-  FILLS,
-  flagName,
-  MASK_SALIENCY,
-  METHODS,
-  MONITORS,
-  OPTIMIZERS,
-  REDUCTIONS,
-  TRAIN_DATASETS,
-  unknownKeyProblems,
-} from "./config_fields.ts";
+export * from "./config_fields.ts";
 
 /** Everything a run needs; saved as config.json in the run folder. */
 export interface TrainConfig {
