@@ -13,6 +13,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { VERSION } from "../src/version.ts";
 import { addTrainFlags, flagsToConfig } from "./train_flags.ts";
 import { UsageError } from "./errors.ts";
+import { COLORMAPS, DEFAULT_COLORMAP } from "../src/report/colormap.ts";
+import { ATTRIBUTION_METHODS } from "../src/saliency/names.ts";
 
 export { UsageError };
 
@@ -154,13 +156,11 @@ function program(): Command {
       (await import("./commands/data.ts")).runDataShow(await knownDataset(name), opts)
     );
 
-  const methods = [
-    "saliency",
-    "input_x_gradient",
-    "integrated_gradients",
-    "smoothgrad",
-    "gradcam",
-  ];
+  const methods = [...ATTRIBUTION_METHODS];
+  const colormapOption = () =>
+    new Option("--colormap <name>", "heat-map colours").choices([...COLORMAPS]).default(
+      DEFAULT_COLORMAP,
+    );
   const checkpointOption = () =>
     new Option("--checkpoint <which>", "best or last").choices(["best", "last"]).default("best");
   cli.command("sib")
@@ -242,6 +242,8 @@ function program(): Command {
       ])
         .default("mean"),
     )
+    .addOption(colormapOption())
+    .option("--scale <n>", "whole-pixel upscaling of the panels", positiveInt("--scale"))
     .action(async (runDir: string, opts) => {
       const { runSaliency } = await import("./commands/saliency.ts");
       await runSaliency(runDir, opts);
@@ -250,22 +252,20 @@ function program(): Command {
   cli.command("report")
     .description(
       "HTML report of run folders: summary, accuracy/loss curves with the phases shaded, " +
-        "saliency grids, SIB plots (where sib.json exists)",
+        "saliency figures, SIB plots (where sib.json exists)",
     )
     .argument("<rundir...>", "run folders")
     .option(
       "--out <dir>",
       "output folder (default RUNDIR/report for one run, ./report for several)",
     )
-    .option("--n <n>", "test images in the saliency grids (the first N)", positiveInt("--n"), 8)
+    .option("--n <n>", "test images in the saliency figures (the first N)", positiveInt("--n"), 8)
     .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
     .option("--data-dir <dir>", "dataset root, if it moved since training")
     .addOption(
-      new Option("--colormap <name>", "heat-map colours").choices(["hot", "viridis"]).default(
-        "hot",
-      ),
+      colormapOption(),
     )
-    .option("--no-saliency", "leave the saliency grids out (no weights or data needed)")
+    .option("--no-saliency", "leave the saliency figures out (no weights or data needed)")
     .action(async (runDirs: string[], opts) => {
       const { runReport } = await import("./commands/report.ts");
       await runReport(runDirs, opts);

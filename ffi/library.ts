@@ -1,6 +1,7 @@
 /**
- * Locates, builds if needed, and opens the native shim. This is the only module that calls
- * `Deno.dlopen`.
+ * Locates, builds if needed, and opens the native shim, on first use: importing the library
+ * (mod.ts, the settings tables, `--help`) never needs libtorch. This is the only module that
+ * calls `Deno.dlopen`.
  *
  * Location: `HLGM_NATIVE_LIB` when set; otherwise the shim is compiled from the sources next to
  * this module (local files, or fetched over HTTP when mod.ts was imported from a URL) into a
@@ -9,7 +10,7 @@
  * @module
  */
 
-import { ensureShim, findLibtorch, type Libtorch } from "../native/build.ts";
+import { ensureShimSync, findLibtorch, type Libtorch } from "../native/build.ts";
 import { type Symbols, symbols } from "./symbols.ts";
 
 /** Where the loaded shim came from. */
@@ -20,10 +21,10 @@ export interface LoadedLibrary {
   libtorch?: Libtorch;
 }
 
-async function locate(): Promise<LoadedLibrary> {
+function locate(): LoadedLibrary {
   const explicit = Deno.env.get("HLGM_NATIVE_LIB");
   if (explicit) return { path: explicit };
-  const path = await ensureShim(new URL("../native/", import.meta.url));
+  const path = ensureShimSync(new URL("../native/", import.meta.url));
   return { path, libtorch: findLibtorch() };
 }
 
@@ -40,8 +41,30 @@ function open(loaded: LoadedLibrary): Deno.DynamicLibrary<typeof symbols> {
   }
 }
 
-/** Facts about the loaded library. */
-export const loaded: LoadedLibrary = await locate();
+let opened: LoadedLibrary | null = null;
 
-/** The shim's functions. */
-export const lib: Symbols = open(loaded).symbols;
+/** Opens the shim (once) and returns where it came from. */
+export function loadLibrary(): LoadedLibrary {
+  if (opened) return opened;
+  const where = locate();
+  const real = open(where).symbols;
+  // libtorch may start with a single intra-op thread; use every core unless told otherwise
+  const fromEnv = Number(Deno.env.get("HLGM_NUM_THREADS") ?? "");
+  real.hlgm_set_num_threads(
+    Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : navigator.hardwareConcurrency || 1,
+  );
+  lib = real; // importers' live binding now reaches the functions directly
+  opened = where;
+  return where;
+}
+
+/**
+ * The shim's functions. Until the first call this is a stand-in that opens the library on
+ * the first property read; from then on it is the opened library's symbol table itself.
+ */
+export let lib: Symbols = new Proxy({} as Symbols, {
+  get(_target, key) {
+    loadLibrary();
+    return lib[key as keyof Symbols];
+  },
+});

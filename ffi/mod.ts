@@ -4,7 +4,7 @@
  * @module
  */
 
-export { lib, loaded, type LoadedLibrary } from "./library.ts";
+export { lib, type LoadedLibrary, loadLibrary } from "./library.ts";
 export { check, TorchError } from "./errors.ts";
 export { type Symbols, symbols } from "./symbols.ts";
 export {

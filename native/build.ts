@@ -12,6 +12,8 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** The shim's source files, relative to this folder, in the order they are hashed. */
 export const SHIM_SOURCES = [
   "compat.h",
@@ -252,10 +254,8 @@ export function compileFlags(libtorch: Libtorch): { compile: string[]; link: str
   return { compile, link };
 }
 
-async function sha256(parts: string[]): Promise<string> {
-  const data = new TextEncoder().encode(parts.join("\0"));
-  const digest = await crypto.subtle.digest("SHA-256", data);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+function sha256(parts: string[]): string {
+  return createHash("sha256").update(parts.join("\0")).digest("hex");
 }
 
 /** The cache folder for built shims: HLGM_CACHE_DIR, else $XDG_CACHE_HOME/hlgm, else ~/.cache/hlgm. */
@@ -268,12 +268,12 @@ export function cacheDir(): string {
 }
 
 /** The path the shim for these sources and this libtorch is cached at. */
-export async function cachedLibraryPath(
+export function cachedLibraryPath(
   sources: Record<string, string>,
   libtorch: Libtorch,
-): Promise<string> {
+): string {
   const flags = compileFlags(libtorch);
-  const key = await sha256([
+  const key = sha256([
     ...SHIM_SOURCES.map((name) => `${name}\n${sources[name]}`),
     libtorch.version,
     libtorch.root,
@@ -367,7 +367,7 @@ export async function readSources(base: URL): Promise<Record<string, string>> {
 export async function ensureShim(base: URL, force = false): Promise<string> {
   const libtorch = findLibtorch();
   const sources = await readSources(base);
-  const path = await cachedLibraryPath(sources, libtorch);
+  const path = cachedLibraryPath(sources, libtorch);
   if (force || !exists(path)) {
     console.error(
       `hlgm: building the libtorch shim (libtorch ${libtorch.version} ${
@@ -376,6 +376,45 @@ export async function ensureShim(base: URL, force = false): Promise<string> {
     );
     await buildShim(sources, libtorch, path);
   }
+  return path;
+}
+
+/**
+ * The path of the shim for the sources at `base`, without awaiting (the library opens on first
+ * use, from synchronous code): a cached build is found in-process when the sources are local
+ * files; otherwise this module runs as a child Deno process that builds (or, for sources at a
+ * URL, fetches and looks up) the shim and prints its path, its messages going to stderr.
+ */
+export function ensureShimSync(base: URL): string {
+  if (base.protocol === "file:") {
+    const sources: Record<string, string> = {};
+    for (const name of SHIM_SOURCES) sources[name] = Deno.readTextFileSync(new URL(name, base));
+    const path = cachedLibraryPath(sources, findLibtorch());
+    if (exists(path)) return path;
+  }
+  const script = new URL("build.ts", base).href;
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--quiet", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (e) {
+    throw new Error(`cannot run ${Deno.execPath()} to build the hlgm shim: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const err = new TextDecoder().decode(out.stderr).trim();
+  if (!out.success) {
+    // the child's own message, without Deno's "error: Uncaught (in promise)" wrapping or stack
+    const message = err.split("\n").filter((l) => !/^\s+at /.test(l)).join("\n")
+      .replace(/^error: Uncaught (\(in promise\) )?(Error: )?/m, "").trim();
+    throw new Error(message || "building the hlgm shim failed");
+  }
+  if (err) console.error(err);
+  const path = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+  if (!exists(path)) throw new Error(`the shim build printed "${path}", which is not a file`);
   return path;
 }
 

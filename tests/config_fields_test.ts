@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
 import { addTrainFlags, flagsToConfig } from "../cli/train_flags.ts";
-import { resolveConfig } from "../cli/commands/train.ts";
+import { resolveConfig } from "../cli/train_config.ts";
 import { CONFIG_FIELDS, defaultConfig, flagName } from "../src/train/config.ts";
 import { withFlagTable } from "../scripts/readme-flags.ts";
 

@@ -53,3 +53,26 @@ Deno.test("ffi: the shim's handle counter matches live tensors", () => {
   ts.forEach((t) => t.dispose());
   assert.deepEqual(memory(), before);
 });
+
+Deno.test("ffi: libtorch opens on first use: importing the library and its tables needs no shim", async () => {
+  const script = `
+    const h = await import(${JSON.stringify(new URL("../mod.ts", import.meta.url).href)});
+    console.log(h.CONFIG_FIELDS.length, h.MODEL_NAMES.join(","));
+    try {
+      h.tensor([1, 2]);
+      console.log("opened");
+    } catch (e) {
+      console.log("first use: " + e.message);
+    }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    env: { HLGM_NATIVE_LIB: "/nonexistent/libhlgm.so" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const [tables, first] = text.trim().split("\n");
+  assert.match(tables, /^\d+ shallow-cnn,resnet18,deit-tiny$/);
+  assert.match(first, /^first use: cannot open the hlgm shim \/nonexistent\/libhlgm\.so/);
+});

@@ -23,9 +23,14 @@ import {
   phaseBands,
   testAccuracyComparisonSvg,
 } from "../src/report/charts.ts";
-import { colormap, imageGridSvg, type RgbImage } from "../src/report/images.ts";
+import { colormap } from "../src/report/colormap.ts";
+import { renderPanelGrid } from "../src/report/panel_grid.ts";
+import { encodePng, type RgbImage } from "../src/report/png.ts";
+import { TEXT_COLOR } from "../src/report/raster.ts";
+import { saliencyFigureSize } from "../src/report/saliency_figure.ts";
+import { drawSaliencyFigure, runSaliency } from "../src/runs/saliency.ts";
 import { svgToPng } from "../src/report/render.ts";
-import { writeReport } from "../src/report/report.ts";
+import { writeReport } from "../src/runs/report.ts";
 import { niceTicks } from "../src/report/svg.ts";
 import { pixelSaliency } from "../src/saliency/pixel_map.ts";
 import { Saliency } from "../src/saliency/saliency.ts";
@@ -245,42 +250,51 @@ Deno.test("charts: paired scatter sorts images by the first series", () => {
   );
 });
 
-Deno.test("images: colour maps and the image grid", async () => {
+Deno.test("images: colour maps and the panel grid", () => {
   assert.deepEqual(colormap(0, "hot"), [0, 0, 0]);
   assert.deepEqual(colormap(1, "hot"), [255, 255, 255]);
   assert.deepEqual(colormap(0.5, "hot"), [255, 85, 0]);
   assert.deepEqual(colormap(0, "viridis"), [68, 1, 84]);
   assert.deepEqual(colormap(1, "viridis"), [253, 231, 37]);
+  assert.deepEqual(colormap(NaN, "blues"), [247, 251, 255]);
   const solid = (w: number, h: number, rgb: number[]): RgbImage => ({
     width: w,
     height: h,
     data: Uint8Array.from({ length: w * h * 3 }, (_, i) => rgb[i % 3]),
   });
-  const svg = imageGridSvg([
-    { label: "image", images: [solid(20, 10, [255, 0, 0]), solid(20, 10, [0, 0, 255])] },
-    {
-      label: "saliency",
-      images: [solid(20, 10, [0, 255, 0]), solid(20, 10, [0, 255, 0])],
-      captions: ["a", "b"],
-    },
-  ], { title: "grid", columnLabels: ["#0", "#1"] });
-  const els = elements(svg);
-  const tiles = els.filter((e) => e.tag === "image");
-  assert.equal(tiles.length, 4);
-  const tilePng = decodePng(
-    Uint8Array.from(Buffer.from(tiles[0].attrs.href.split(",")[1], "base64")),
+  const { image, layout } = renderPanelGrid(
+    [
+      [{ image: solid(20, 10, [255, 0, 0]), caption: "a long caption over two panels" }, {
+        image: solid(20, 10, [0, 0, 255]),
+      }],
+      [{ image: solid(20, 10, [0, 255, 0]), caption: "b" }, {
+        image: solid(20, 10, [0, 255, 0]),
+        caption: "c",
+      }],
+    ],
+    20,
+    10,
+    { scale: 2, titles: ["#0", ["two", "lines"]] },
   );
-  assert.equal(tilePng.width, 20);
-  assert.deepEqual(pixel(tilePng, 3, 3), [255, 0, 0, 255]);
-  assert.equal(byClass(els, "caption").length, 2);
-  assert.equal(byClass(els, "column-label").length, 2);
-  // the embedded tiles come through the renderer at their place
-  const png = decodePng(await svgToPng(svg));
-  const tile = tiles[1];
-  assert.deepEqual(
-    pixel(png, Number(tile.attrs.x) + 10, Number(tile.attrs.y) + 5),
-    [0, 0, 255, 255],
-  );
+  // two title lines of 9 px and 2 px below them; 40 x 20 tiles, 11 px caption bands, 4 px gaps
+  assert.equal(layout.header, 20);
+  assert.deepEqual(layout.cells[1][1], { x: 4 + 44, y: 4 + 20 + 20 + 11 + 4 });
+  assert.equal(image.width, 4 + 2 * 44);
+  assert.equal(image.height, 4 + 20 + 2 * (20 + 11 + 4));
+  const png = decodePng(encodePng(image));
+  const at = (x: number, y: number) => pixel(png, x, y).slice(0, 3);
+  assert.deepEqual(at(layout.cells[0][1]!.x + 10, layout.cells[0][1]!.y + 5), [0, 0, 255]);
+  assert.deepEqual(at(layout.cells[1][0]!.x + 39, layout.cells[1][0]!.y + 19), [0, 255, 0]);
+  // the first caption runs on under the caption-less second panel; "b" stays in its own
+  const captionRow = (y: number, x0: number, x1: number) =>
+    Array.from({ length: x1 - x0 }, (_, k) => at(x0 + k, y)).some((c) =>
+      c.every((v, i) => v === TEXT_COLOR[i])
+    );
+  const textY = (r: number) => layout.cells[r][0]!.y + 20 + 2;
+  const inkIn = (r: number, x0: number, x1: number) =>
+    Array.from({ length: 7 }, (_, dy) => captionRow(textY(r) + dy, x0, x1)).some((v) => v);
+  assert.ok(inkIn(0, 48, 88), "the long caption continues under panel 2");
+  assert.ok(!inkIn(1, 4 + 8, 44), "a one-letter caption stays short");
 });
 
 Deno.test("svgToPng: size, colours and text", async () => {
@@ -399,9 +413,7 @@ Deno.test("report: one run: index.html, curves, loss, saliency grid and SIB plot
     assert.equal(res.out, `${run}/report`);
     const html = Deno.readTextFileSync(res.index);
     const refs = references(html, res.out);
-    for (
-      const base of ["hlgm-run-accuracy", "hlgm-run-loss", "hlgm-run-saliency", "hlgm-run-sib-box"]
-    ) {
+    for (const base of ["hlgm-run-accuracy", "hlgm-run-loss", "hlgm-run-sib-box"]) {
       assert.ok(refs.includes(`${base}.png`), `${base}.png referenced`);
       assert.ok(refs.includes(`${base}.svg`), `${base}.svg referenced`);
       const png = decodePng(Deno.readFileSync(`${res.out}/${base}.png`));
@@ -424,11 +436,33 @@ Deno.test("report: one run: index.html, curves, loss, saliency grid and SIB plot
       "regularize",
     ]);
     assert.ok(html.includes('data-mode="regularize"'), "charts are inline");
-    // the saliency grid: the first 4 test images, image / saliency / overlay rows
-    const grid = elements(Deno.readTextFileSync(`${res.out}/hlgm-run-saliency.svg`));
-    assert.equal(grid.filter((e) => e.tag === "image").length, 12);
-    assert.equal(byClass(grid, "column-label").length, 4);
-    assert.ok(Deno.readTextFileSync(`${res.out}/hlgm-run-saliency.svg`).includes("#3 "));
+    // the saliency figure: the first 4 test images, a row each of image, heat map, blended,
+    // top 10%; the same pixels as drawn in-process from the same maps
+    assert.ok(refs.includes("hlgm-run-saliency.png"));
+    const fig = decodePng(Deno.readFileSync(`${res.out}/hlgm-run-saliency.png`));
+    const split = await loadTestSplit(loadRunInfo(run));
+    assert.deepEqual(
+      { width: fig.width, height: fig.height },
+      saliencyFigureSize(4, 1, split.width, split.height),
+    );
+    const loaded = loadRun(run, { which: "best", device });
+    let expected;
+    try {
+      const maps = runSaliency(loaded, split, [0, 1, 2, 3]);
+      expected = drawSaliencyFigure([maps], ["hlgm-run"], split.classes);
+      // the shown image is the stored one (normalisation undone)
+      for (const [i, img] of maps.shown.images.entries()) {
+        const bytes = split.images.subarray(i * img.length, (i + 1) * img.length);
+        img.forEach((v, k) => assert.ok(Math.abs(255 * v - bytes[k]) < 0.01, `image ${i}`));
+      }
+    } finally {
+      loaded.model.dispose();
+    }
+    assert.deepEqual(
+      Array.from(decodePng(expected.png).data),
+      Array.from(fig.data),
+      "report figure = in-process figure",
+    );
     assert.deepEqual(res.notes, []);
 
     // two runs (the same folder copied): comparison figures, SIB box plots and scatter
@@ -444,6 +478,7 @@ Deno.test("report: one run: index.html, curves, loss, saliency grid and SIB plot
       const f of [
         "compare-test-accuracy.png",
         "compare-saliency.png",
+        "copy_hlgm-run-saliency.png",
         "compare-sib-1-box.png",
         "compare-sib-5-scatter.png",
         "copy_hlgm-run-accuracy.png",
@@ -451,6 +486,14 @@ Deno.test("report: one run: index.html, curves, loss, saliency grid and SIB plot
     ) {
       assert.ok(refs2.includes(f), `${f} referenced: ${refs2}`);
     }
+    const side = decodePng(Deno.readFileSync(`${out}/compare-saliency.png`));
+    const split2 = await loadTestSplit(loadRunInfo(run));
+    assert.deepEqual(
+      { width: side.width, height: side.height },
+      saliencyFigureSize(2, 2, split2.width, split2.height, {
+        panels: ["heat_map", "blended_heat_map"],
+      }),
+    );
     assert.equal(two.runs.length, 2);
     assert.equal(two.runs[1].name, "copy/hlgm-run");
   } finally {

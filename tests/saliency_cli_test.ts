@@ -10,14 +10,13 @@ import { Buffer } from "node:buffer";
 import { PNG } from "npm:pngjs@7.0.0";
 import { BOX_COLOR } from "../src/report/dataset_grid.ts";
 import { loadDataset } from "../src/data/registry.ts";
+import { colormap, normalizeAttribution } from "../src/report/colormap.ts";
 import {
-  blues,
   defaultScale,
-  normalizeAttribution,
-  renderSaliencyGrid,
-  saliencyGridSize,
+  renderSaliencyFigure,
+  saliencyFigureSize,
   topMask,
-} from "../src/report/heatmap.ts";
+} from "../src/report/saliency_figure.ts";
 import { defaultConfig } from "../src/train/config.ts";
 import { train } from "../src/train/trainer.ts";
 import { device, writeFakeFashionMnist } from "./helpers.ts";
@@ -93,7 +92,7 @@ Deno.test("saliency: a grid of rows x 4 panels with the box drawn on each panel"
   const png = PNG.sync.read(Buffer.from(Deno.readFileSync(out)));
   const scale = defaultScale(64, 64);
   assert.equal(scale, 2);
-  assert.deepEqual({ width: png.width, height: png.height }, saliencyGridSize(3, 64, 64, scale));
+  assert.deepEqual({ width: png.width, height: png.height }, saliencyFigureSize(3, 1, 64, 64));
   // 4 panels of 128 px and 3 rows, with 4 px gaps and 11 px text bands
   assert.equal(png.width, 4 * 128 + 5 * 4);
   assert.equal(png.height, 4 + 11 + 3 * (128 + 11 + 4));
@@ -139,7 +138,7 @@ Deno.test("saliency: --n draws random images, gradcam works on the shallow CNN",
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim().split("\n").length, 2);
   const png = PNG.sync.read(Buffer.from(Deno.readFileSync(out)));
-  assert.deepEqual({ width: png.width, height: png.height }, saliencyGridSize(2, 64, 64, 2));
+  assert.deepEqual({ width: png.width, height: png.height }, saliencyFigureSize(2, 1, 64, 64));
 });
 
 Deno.test("saliency: usage errors exit 2, a missing dataset exits 1", async () => {
@@ -178,23 +177,54 @@ Deno.test("heat map helpers: Captum's normalisation, the top-x% mask, the colour
   assert.deepEqual(Array.from(topMask([1, 5, 5, 2], 50)), [0, 1, 1, 0]);
   assert.deepEqual(Array.from(topMask([3, 3, 3, 3], 25)), [1, 0, 0, 0]);
   assert.deepEqual(Array.from(topMask([3, 1, 2, 0], 1)), [1, 0, 0, 0]);
-  assert.deepEqual(blues(0), [247, 251, 255]);
-  assert.deepEqual(blues(1), [8, 48, 107]);
+  assert.deepEqual(colormap(0, "blues"), [247, 251, 255]);
+  assert.deepEqual(colormap(1, "blues"), [8, 48, 107]);
   // rendering checks its inputs
+  const one = (map: number[]) => [{ name: "run", maps: [map] }];
   assert.throws(
-    () => renderSaliencyGrid([{ image: new Float32Array(3), channels: 1, map: [1, 2] }], 2, 2),
-    /row 0/,
+    () =>
+      renderSaliencyFigure(
+        [{ image: new Float32Array(3), channels: 1, label: "x" }],
+        one([1, 2, 3, 4]),
+        2,
+        2,
+      ),
+    /image "x": 3 values/,
   );
-  const { image, layout } = renderSaliencyGrid(
-    [{ image: new Float32Array(4).fill(1), channels: 1, map: [0, 0, 0, 9], boxes: [[0, 0, 1, 1]] }],
+  assert.throws(
+    () =>
+      renderSaliencyFigure(
+        [{ image: new Float32Array(4), channels: 1, label: "x" }],
+        one([1, 2]),
+        2,
+        2,
+      ),
+    /run, image 0: map of 2 values/,
+  );
+  const { image, layout } = renderSaliencyFigure(
+    [{ image: new Float32Array(4).fill(1), channels: 1, boxes: [[0, 0, 1, 1]], label: "x" }],
+    one([0, 0, 0, 9]),
     2,
     2,
     { scale: 3, percent: 25, titles: false },
   );
-  assert.deepEqual({ width: image.width, height: image.height }, saliencyGridSize(1, 2, 2, 3));
-  assert.equal(layout.panels[0].length, 4);
+  assert.deepEqual(
+    { width: image.width, height: image.height },
+    saliencyFigureSize(1, 1, 2, 2, { scale: 3, titles: false }),
+  );
+  assert.equal(layout.cells[0].length, 4);
   // the heat map's most salient pixel (bottom right) is the darkest blue
-  const { x, y } = layout.panels[0][1];
+  const { x, y } = layout.cells[0][1]!;
   const o = ((y + 4) * image.width + x + 4) * 3;
   assert.deepEqual(Array.from(image.data.subarray(o, o + 3)), [8, 48, 107]);
+  // blended: half the heat colour, half the grey image (white here)
+  const b = layout.cells[0][2]!;
+  const ob = ((b.y + 4) * image.width + b.x + 4) * 3;
+  assert.deepEqual(Array.from(image.data.subarray(ob, ob + 3)), [132, 152, 181]);
+  // top 25% of 4 pixels: the bottom-right one, half yellow; the rest dimmed to a quarter
+  const m = layout.cells[0][3]!;
+  const om = ((m.y + 4) * image.width + m.x + 4) * 3;
+  assert.deepEqual(Array.from(image.data.subarray(om, om + 3)), [255, 238, 128]);
+  const od = ((m.y + 1) * image.width + m.x + 4) * 3;
+  assert.deepEqual(Array.from(image.data.subarray(od, od + 3)), [64, 64, 64]);
 });

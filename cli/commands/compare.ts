@@ -8,8 +8,9 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
-import { resolveConfig } from "./train.ts";
+import { resolveConfig } from "../train_config.ts";
 import { compareMethods, type CompareResult } from "../../src/runs/compare.ts";
 import { SIB_METHODS, type SibMethod } from "../../src/runs/sib.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
@@ -104,17 +105,8 @@ export async function runCompare(
   );
 
   const progress = new ProgressLine();
-  let stop = false;
-  const onSignal = () => {
-    if (stop) Deno.exit(130);
-    stop = true;
-    progress.done();
-    console.error("stopping after this batch (Ctrl-C again to quit at once)...");
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  let result: CompareResult;
-  try {
-    result = await compareMethods({
+  const result: CompareResult = await withInterrupt(progress, (stopping) =>
+    compareMethods({
       base: common as Partial<TrainConfig>,
       methods,
       seeds,
@@ -126,7 +118,7 @@ export async function runCompare(
         console.log(s);
       },
       hooks: (method, seed) => ({
-        shouldStop: () => stop,
+        shouldStop: stopping,
         onBatch: (p) =>
           progress.update(
             `${method} seed ${seed}: epoch ${p.epoch}/${p.epochs} ${p.plan.mode} batch ${p.batch}/${p.batches} ` +
@@ -143,11 +135,7 @@ export async function runCompare(
           );
         },
       }),
-    });
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    progress.done();
-  }
+    }));
   console.log("");
   console.log(result.text);
   console.log("");

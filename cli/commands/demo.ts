@@ -8,7 +8,8 @@
  */
 
 import { runInfo } from "./info.ts";
-import { epochLine, resolveConfig, runTraining } from "./train.ts";
+import { resolveConfig } from "../train_config.ts";
+import { epochLine, runTraining } from "../training.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
 import { locateDataset } from "../../src/data/registry.ts";
 

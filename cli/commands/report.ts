@@ -1,6 +1,6 @@
 /**
- * `hlgm report RUNDIR...`: the HTML report of run folders (src/report/report.ts): summary
- * tables, accuracy and loss curves with the phases shaded, saliency grids, SIB plots where a
+ * `hlgm report RUNDIR...`: the HTML report of run folders (src/runs/report.ts, rendered by src/report/report.ts): summary
+ * tables, accuracy and loss curves with the phases shaded, saliency figures, SIB plots where a
  * sib.json exists. Prints where the report is.
  *
  * @module
@@ -8,21 +8,22 @@
 
 import { UsageError } from "../errors.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
-import { type ReportResult, writeReport } from "../../src/report/report.ts";
+import type { Colormap } from "../../src/report/colormap.ts";
+import { type ReportResult, writeReport } from "../../src/runs/report.ts";
 
 /** Flags of `report`. */
 export interface ReportFlags {
   /** Output folder. */
   out?: string;
-  /** Images in the saliency grids. */
+  /** Images in the saliency figures. */
   n?: number;
   /** Device for the saliency maps. */
   device?: string;
   /** Dataset root. */
   dataDir?: string;
   /** Heat-map colours. */
-  colormap?: "hot" | "viridis";
-  /** Leave the saliency grids out. */
+  colormap?: Colormap;
+  /** Leave the saliency figures out. */
   saliency?: boolean;
 }
 
@@ -42,7 +43,11 @@ export async function runReport(paths: string[], opts: ReportFlags = {}): Promis
     onProgress: (m) => console.error(m),
   });
   for (const note of result.notes) console.error(`note: ${note}`);
-  const pngs = result.files.filter((f) => f.endsWith(".png")).length;
-  console.log(`report: ${result.index} (${pngs} PNG and ${pngs} SVG files in ${result.out})`);
+  const count = (ext: string) => result.files.filter((f) => f.endsWith(ext)).length;
+  console.log(
+    `report: ${result.index} (${count(".png")} PNG and ${
+      count(".svg")
+    } SVG files in ${result.out})`,
+  );
   return result;
 }

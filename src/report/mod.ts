@@ -1,7 +1,8 @@
 /**
- * Plots and reports: accuracy/loss curves with the training phases shaded (Fig. 2), saliency
- * grids (Fig. 6), SIB box plots and paired scatter (Fig. 8) as SVG, SVG to PNG, the HTML report
- * of run folders.
+ * Rendering only (data in, pictures and pages out): accuracy/loss curves with the training
+ * phases shaded (Fig. 2), the one raster grid of images (dataset grids and the saliency figure,
+ * Fig. 6), SIB box plots and paired scatter (Fig. 8) as SVG, SVG to PNG, tables, the HTML
+ * report page.
  *
  * @module
  */
@@ -23,26 +24,46 @@ export {
   testAccuracyComparisonSvg,
 } from "./charts.ts";
 export {
+  checkColormap,
   type Colormap,
   colormap,
-  datasetImage,
-  drawBox,
-  encodePng,
-  type GridRow,
-  heatmapImage,
-  type ImageGridOptions,
-  imageGridSvg,
-  normalizeSaliency,
-  overlayImage,
-  type RgbImage,
-  upscale,
-} from "./images.ts";
+  COLORMAPS,
+  DEFAULT_COLORMAP,
+  normalizeAttribution,
+} from "./colormap.ts";
+export { encodePng, type RgbImage } from "./png.ts";
 export { loadSvgRenderer, svgToPng, type SvgToPngOptions } from "./render.ts";
 export {
-  type SaliencyGridOptions,
-  saliencyGridSvg,
-  type SaliencyPanel,
-  saliencyPanels,
-} from "./saliency_grid.ts";
-export { accuracyStats, type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
-export { type ReportOptions, type ReportResult, writeReport } from "./report.ts";
+  type Panel,
+  type PanelGridLayout,
+  type PanelGridOptions,
+  panelGridSize,
+  renderPanelGrid,
+} from "./panel_grid.ts";
+export { type GridLayout, type GridOptions, renderGrid } from "./dataset_grid.ts";
+export {
+  defaultScale,
+  type FigureImage,
+  type FigureRun,
+  renderSaliencyFigure,
+  SALIENCY_PANELS,
+  type SaliencyFigureOptions,
+  saliencyFigureSize,
+  type SaliencyPanelMode,
+  topMask,
+} from "./saliency_figure.ts";
+export {
+  formatSibTable,
+  type RunSummary,
+  type SibColumn,
+  sibTableHtml,
+  summaryTableHtml,
+} from "./tables.ts";
+export {
+  type PngFigure,
+  renderReport,
+  type ReportFiles,
+  type ReportPage,
+  type ReportRun,
+  type ReportSib,
+} from "./report.ts";

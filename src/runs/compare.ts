@@ -20,7 +20,7 @@ import { train, type TrainHooks } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
 import { readSibFile, writeJsonAtomic, writeSibFile } from "./sib_file.ts";
 import { svgToPng } from "../report/render.ts";
-import { accuracyStats } from "../report/summary.ts";
+import { accuracyStats } from "./summary.ts";
 import { meanSd } from "../report/svg.ts";
 
 /** Datasets whose test images have object boxes (Table III). */

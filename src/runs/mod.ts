@@ -1,7 +1,8 @@
 /**
  * The application layer: run-level work over run folders, built on the library layers.
- * SIB of a run (sib.json's fields) and the comparison of methods x seeds behind Tables II and
- * III (trains or resumes the runs, scores them, renders through report/).
+ * a run's evaluation, its SIB (sib.json's fields) and the SIB of several runs, the saliency
+ * figure, the report, and the comparison of methods x seeds behind Tables II and III (trains
+ * or resumes the runs, scores them, renders through report/).
  *
  * @module
  */
@@ -20,12 +21,27 @@ export {
 export {
   type AttributionChoice,
   drawIndices,
-  evalTransforms,
   evaluateSib,
   type EvaluateSibOptions,
   imagesWithBoxes,
   loadTestSplit,
   pixelSaliencyFn,
+  runTransforms,
   type SibEvaluation,
 } from "./sib.ts";
 export { readSibFile, type SibFile, writeJsonAtomic, writeSibFile } from "./sib_file.ts";
+export { evaluateRun, type EvaluateRunOptions, type RunEvaluation } from "./eval.ts";
+export { type ReportOptions, type ReportResult, writeReport } from "./report.ts";
+export {
+  drawSaliencyFigure,
+  type ImageSaliency,
+  type RunSaliency,
+  runSaliency,
+  type RunSaliencyOptions,
+  type SaliencyFigure,
+  saliencyFigure,
+  type SaliencyFigureOptions,
+  type ShownImages,
+} from "./saliency.ts";
+export { type SibOfRuns, sibOfRuns, type SibOfRunsOptions, type SibRunResult } from "./sib_runs.ts";
+export { accuracyStats, type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";

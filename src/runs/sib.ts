@@ -9,7 +9,6 @@
 
 import { type ImageDataset, permutation } from "../data/dataset.ts";
 import { DataLoader, type Transforms } from "../data/loader.ts";
-import { loadDataset } from "../data/registry.ts";
 import type { Model } from "../models/factory.ts";
 import {
   ATTRIBUTION_DEFAULTS,
@@ -22,10 +21,11 @@ import {
 import { manualSeed } from "../tensor/create.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { TrainConfig } from "../train/config.ts";
 import { type LoadedRun, loadRun } from "../train/load_run.ts";
 import type { RunInfo } from "../train/run_dir.ts";
-import { loadSplits } from "../train/trainer.ts";
+import { evalTransforms, loadTestSplit } from "../train/setup.ts";
+
+export { loadTestSplit };
 import { DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "../metrics/sib.ts";
 
 // The attribution registry (one set of defaults) lives in saliency/registry.ts; SIB's names for it.
@@ -55,22 +55,11 @@ export function drawIndices(pool: readonly number[], n: number, seed: number): n
   return Array.from(p.subarray(0, Math.min(n, pool.length)), (i) => pool[i]).sort((a, b) => a - b);
 }
 
-/** The test split the trainer used for a run's config (its data dir and seed). */
-export async function loadTestSplit(
-  config: TrainConfig,
-  options: { dataDir?: string } = {},
-): Promise<ImageDataset> {
-  const c = options.dataDir ? { ...config, dataDir: options.dataDir } : config;
-  if (c.dataset === "synthetic") return (await loadSplits(c)).test; // generated: cheap
-  // as the trainer builds it: generated datasets use their fixed seed and the run's canvas
-  return await loadDataset(c.dataset, { dataDir: c.dataDir, split: "test", canvas: c.canvas });
-}
-
 /**
- * The eval transforms feeding `ds` to a run's model: a resize when the run was trained with
- * an image size other than the data's. Throws when the images or classes cannot fit.
+ * The eval transforms feeding `ds` to a run's model (train/setup.ts's), after checking that
+ * its images and classes fit the model; throws a RangeError naming both when they do not.
  */
-export function evalTransforms(info: RunInfo, ds: ImageDataset, label = "the run"): Transforms {
+export function runTransforms(info: RunInfo, ds: ImageDataset, label = "the run"): Transforms {
   const [channels, size] = info.data.shape;
   const resize = info.config.imageSize;
   const fits = ds.channels === channels &&
@@ -86,7 +75,7 @@ export function evalTransforms(info: RunInfo, ds: ImageDataset, label = "the run
       `${label} has ${info.data.classes.length} classes, ${ds.name} has ${ds.classes.length}`,
     );
   }
-  return resize !== undefined && (resize !== ds.height || resize !== ds.width) ? { resize } : {};
+  return evalTransforms(info.config, ds);
 }
 
 /** How SIB computes attributions and reduces them to pixels. */
@@ -204,7 +193,7 @@ export async function evaluateSib(
         `${ds.name} has no object boxes; SIB needs a dataset with boxes (cluttered-fmnist, oxford-pet)`,
       );
     }
-    const transforms = evalTransforms(loaded.info, ds, loaded.path);
+    const transforms = runTransforms(loaded.info, ds, loaded.path);
     const pool = imagesWithBoxes(ds);
     if (pool.length === 0) throw new RangeError(`${ds.name}: no image has a box`);
     const indices = drawIndices(pool, n, seed);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { check, lib, loaded } from "../../ffi/mod.ts";
+import { check, lib, loadLibrary } from "../../ffi/mod.ts";
 import { VERSION } from "../version.ts";
 import { cudaAvailable, cudaDeviceCount, getDefaultDevice } from "./device.ts";
 import { type KernelCheck, kernelCheck } from "./kernel_check.ts";
@@ -37,6 +37,7 @@ export { VERSION };
 
 /** The libtorch version, CUDA availability, thread count and shim location. */
 export function info(): Info {
+  const loaded = loadLibrary();
   const versionPtr = lib.hlgm_torch_version();
   return {
     version: VERSION,
@@ -71,9 +72,3 @@ export function getNumThreads(): number {
 export function synchronize(device = -1): void {
   check(lib.hlgm_cuda_synchronize(device), "synchronize");
 }
-
-// libtorch may start with a single intra-op thread; use every core unless told otherwise.
-const fromEnv = Number(Deno.env.get("HLGM_NUM_THREADS") ?? "");
-setNumThreads(
-  Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : navigator.hardwareConcurrency || 1,
-);

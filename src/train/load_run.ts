@@ -5,7 +5,8 @@
  * @module
  */
 
-import { createModel, type Model } from "../models/factory.ts";
+import type { Model } from "../models/factory.ts";
+import { createRunModel } from "./setup.ts";
 import { deviceCode, deviceName } from "../tensor/device.ts";
 import type { EpochMetrics, RunInfo } from "./run_dir.ts";
 import { RunDir } from "./run_dir.ts";
@@ -34,14 +35,11 @@ export function loadRun(
   const info = dir.readInfo();
   const device = deviceName(deviceCode(options.device ?? "auto"));
   const [channels, size] = info.data.shape;
-  const model = createModel(info.config.model, {
-    numClasses: info.data.classes.length,
-    inChannels: channels,
+  const model = createRunModel(info.config, {
+    channels,
     imageSize: size,
-    cifarStem: info.config.model === "resnet18" && size <= 64,
-    patchSize: size >= 224 ? 16 : 4,
-    device,
-  });
+    classes: info.data.classes.length,
+  }, device);
   try {
     const ck = dir.loadCheckpoint(options.which ?? "best", device);
     try {

@@ -7,11 +7,8 @@
  * @module
  */
 
-import { type ImageDataset, randomSubset, splitTrainVal } from "../data/dataset.ts";
-import { DataLoader, type Transforms } from "../data/loader.ts";
-import { loadDataset } from "../data/registry.ts";
-import { syntheticImages } from "../data/synthetic.ts";
-import { createModel, type Model } from "../models/factory.ts";
+import { DataLoader } from "../data/loader.ts";
+import type { Model } from "../models/factory.ts";
 import { Adadelta } from "../optim/adadelta.ts";
 import { Adam, AdamW } from "../optim/adam.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
@@ -32,6 +29,9 @@ import {
   type ScheduleState,
 } from "./schedule.ts";
 import { evaluate, trainStep } from "./steps.ts";
+import { createRunModel, evalTransforms, loadSplits, trainTransforms } from "./setup.ts";
+
+export { loadSplits };
 
 /** Progress within an epoch, for progress bars. */
 export interface TrainProgress {
@@ -75,26 +75,6 @@ export interface TrainResult {
   message?: string;
 }
 
-/** Loads train (+ validation carved from it) and test splits for a config. */
-export async function loadSplits(
-  c: TrainConfig,
-): Promise<{ train: ImageDataset; val: ImageDataset | null; test: ImageDataset }> {
-  let train: ImageDataset;
-  let test: ImageDataset;
-  if (c.dataset === "synthetic") {
-    train = { ...syntheticImages(c.subset ?? 2048, 1 + c.seed), name: "synthetic", split: "train" };
-    test = { ...syntheticImages(512, 100_003), name: "synthetic", split: "test" };
-  } else {
-    // generated datasets (cluttered-fmnist) use their fixed default seed: every run sees the same images
-    const opts = { dataDir: c.dataDir, canvas: c.canvas };
-    train = await loadDataset(c.dataset, { ...opts, split: "train" });
-    test = await loadDataset(c.dataset, { ...opts, split: "test" });
-  }
-  if (c.subset !== undefined) train = randomSubset(train, c.subset, c.seed);
-  const { train: tr, val } = splitTrainVal(train, c.valFraction, c.seed + 1);
-  return { train: tr, val, test };
-}
-
 function makeOptimizer(c: TrainConfig, params: Tensor[]): Optimizer {
   switch (c.optimizer) {
     case "sgd":
@@ -123,15 +103,6 @@ function makeSaliency(c: TrainConfig, model: Model): Attribution {
   return { attribute: (x, o) => attribute(x, o.target) };
 }
 
-function transformsFor(c: TrainConfig, ds: ImageDataset): Transforms {
-  const augment = c.augment ?? (ds.name.startsWith("cifar") || ds.name === "oxford-pet");
-  const t: Transforms = {};
-  if (augment && ds.name.startsWith("cifar")) t.randomCropPadding = 4;
-  if (augment) t.horizontalFlip = true;
-  if (c.imageSize && c.imageSize !== ds.height) t.resize = c.imageSize;
-  return t;
-}
-
 /** Trains according to `config` into `runDir`, or continues that run when `resume` is set. */
 export async function train(
   config: TrainConfig,
@@ -154,26 +125,20 @@ export async function train(
   const device = deviceName(deviceCode(c.device));
   manualSeed(c.seed);
   const data = await loadSplits(c);
-  const classes = data.train.classes.length;
   const imageSize = c.imageSize ?? data.train.height;
-  const model = createModel(c.model, {
-    numClasses: classes,
-    inChannels: data.train.channels,
+  const model = createRunModel(c, {
+    channels: data.train.channels,
     imageSize,
-    cifarStem: c.model === "resnet18" && imageSize <= 64,
-    patchSize: imageSize >= 224 ? 16 : 4,
-    device,
-  });
+    classes: data.train.classes.length,
+  }, device);
   const optimizer = makeOptimizer(c, model.parameters());
   const trainLoader = new DataLoader(data.train, {
     batchSize: c.batchSize,
     seed: c.seed,
     device,
-    transforms: transformsFor(c, data.train),
+    transforms: trainTransforms(c, data.train),
   });
-  const evalT: Transforms = c.imageSize && c.imageSize !== data.train.height
-    ? { resize: c.imageSize }
-    : {};
+  const evalT = evalTransforms(c, data.test);
   const valLoader = data.val
     ? new DataLoader(data.val, { batchSize: 1000, shuffle: false, device, transforms: evalT })
     : null;

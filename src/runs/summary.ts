@@ -1,48 +1,15 @@
 /**
- * What a report says about a run folder without loading its weights: configuration, epochs
+ * What the report and compare say about a run folder without loading its weights: configuration, epochs
  * done, maximum and final test accuracy (the paper's two numbers), the best checkpoint's
  * epoch, time; and short unique names for several run folders.
  *
  * @module
  */
 
+import type { RunSummary } from "../report/tables.ts";
 import { type EpochMetrics, RunDir, type RunInfo } from "../train/run_dir.ts";
 
-/** One run's numbers for the summary tables. */
-export interface RunSummary {
-  /** Short unique name (folder name). */
-  name: string;
-  /** The folder. */
-  path: string;
-  /** baseline, sgt or hlgm. */
-  method: string;
-  /** Model name. */
-  model: string;
-  /** Dataset name. */
-  dataset: string;
-  /** Seed. */
-  seed: number;
-  /** Epochs in metrics.jsonl. */
-  epochs: number;
-  /** Epochs configured. */
-  configuredEpochs: number;
-  /** True when every configured epoch is logged. */
-  complete: boolean;
-  /** Maximum test accuracy over epochs (fraction), or null without epochs. */
-  maxTestAcc: number | null;
-  /** Epoch of the maximum (the first, on ties). */
-  maxTestEpoch: number | null;
-  /** Test accuracy of the last epoch. */
-  finalTestAcc: number | null;
-  /** Epoch of the best checkpoint (best.json; chosen by validation accuracy). */
-  bestEpoch: number | null;
-  /** Metric that chose the best checkpoint. */
-  bestMetric: string | null;
-  /** Epoch HLGM switched to its SGT phase (first non-plain epoch), if any. */
-  switchEpoch: number | null;
-  /** Training seconds over all epochs. */
-  seconds: number;
-}
+export type { RunSummary };
 
 /** Max/final test accuracy and their epochs from metrics lines. */
 export function accuracyStats(
@@ -125,14 +92,4 @@ export function uniqueRunNames(paths: readonly string[]): string[] {
     seen.set(n, k);
     return k > 1 ? `${n}#${k}` : n;
   });
-}
-
-/** A file-name-safe version of a run name. */
-export function slug(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "run";
-}
-
-/** A percentage with 2 decimals ("85.21"), or "-" for null. */
-export function pct(v: number | null | undefined): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? "-" : (100 * v).toFixed(2);
 }

@@ -1,0 +1,107 @@
+/**
+ * Checks of the arguments that name runs, datasets and attribution methods, shared by the
+ * commands that open runs (`sib`, `saliency`): every problem is a UsageError (exit 2) raised
+ * before any heavy work.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+import type { ImageDataset } from "../src/data/dataset.ts";
+import type { Transforms } from "../src/data/loader.ts";
+import { datasetSpec } from "../src/data/registry.ts";
+import { runTransforms } from "../src/runs/sib.ts";
+import {
+  ATTRIBUTION_METHODS,
+  type AttributionMethod,
+  DEFAULT_GRADCAM_LAYER,
+} from "../src/saliency/names.ts";
+import { loadTestSplit } from "../src/train/setup.ts";
+import { RunDir, type RunInfo } from "../src/train/run_dir.ts";
+
+/** Checks a method name (UsageError listing the choices). */
+export function checkMethod(method: string | undefined): AttributionMethod {
+  const m = method ?? "saliency";
+  if (!(ATTRIBUTION_METHODS as readonly string[]).includes(m)) {
+    throw new UsageError(
+      `unknown method "${m}"; expected one of ${ATTRIBUTION_METHODS.join(", ")}`,
+    );
+  }
+  return m as AttributionMethod;
+}
+
+/** Checks that Grad-CAM has a layer for the model (UsageError otherwise). */
+export function checkLayer(
+  method: AttributionMethod,
+  model: string,
+  layer: string | undefined,
+): void {
+  if (method === "gradcam" && layer === undefined && !DEFAULT_GRADCAM_LAYER[model]) {
+    throw new UsageError(`gradcam on ${model} needs --layer (a layer with (B, C, h, w) output)`);
+  }
+}
+
+/** Reads every run's config.json; a folder without one is a usage error. */
+export function readRunInfos(paths: readonly string[]): RunInfo[] {
+  return paths.map((p) => {
+    const dir = new RunDir(p.replace(/\/+$/, "") || "/");
+    if (!dir.exists()) throw new UsageError(`${p}: not a run folder (no config.json)`);
+    return dir.readInfo();
+  });
+}
+
+/** Dataset to evaluate on: --dataset, else the first run's; with boxes when `needBoxes`. */
+export function chooseDataset(
+  name: string | undefined,
+  infos: readonly RunInfo[],
+  needBoxes: boolean,
+): string {
+  const chosen = name ?? infos[0].config.dataset;
+  const noBoxes = () =>
+    new UsageError(
+      `dataset ${chosen} has no object boxes; SIB needs one with boxes (cluttered-fmnist, ` +
+        `oxford-pet)${name === undefined ? ": pass --dataset" : ""}`,
+    );
+  if (chosen === "synthetic") {
+    if (needBoxes) throw noBoxes();
+    return chosen;
+  }
+  let spec;
+  try {
+    spec = datasetSpec(chosen);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (needBoxes && !spec.hasBoxes) throw noBoxes();
+  return chosen;
+}
+
+/**
+ * The test split of `name` as the trainer made it for the run (its data dir and seed), with
+ * --data-dir checked to be a folder.
+ */
+export async function loadSplitFor(
+  name: string,
+  info: RunInfo,
+  dataDir: string | undefined,
+): Promise<ImageDataset> {
+  if (dataDir !== undefined) {
+    let isDir = false;
+    try {
+      isDir = Deno.statSync(dataDir).isDirectory;
+    } catch {
+      // reported below
+    }
+    if (!isDir) throw new UsageError(`--data-dir ${dataDir} is not a folder`);
+  }
+  return await loadTestSplit({ ...info.config, dataset: name }, { dataDir });
+}
+
+/** The eval transforms of a run on `ds`; a run that cannot take the images is a usage error. */
+export function transformsFor(path: string, info: RunInfo, ds: ImageDataset): Transforms {
+  try {
+    return runTransforms(info, ds, path);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/ images are /, " test images are "));
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * A training configuration from the command line: defaults (with the model's Table I optimizer
+ * and learning rate), then a --config JSON file, then the flags; every problem a UsageError.
+ * Used by `train`, `compare` and `demo`.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+import {
+  configProblems,
+  defaultConfig,
+  MODEL_DEFAULTS,
+  type TrainConfig,
+  unknownKeyProblems,
+} from "../src/train/config.ts";
+
+/**
+ * Reads a --config JSON file: an object of settings, or a run folder's config.json (settings
+ * under "config"). Errors name the file and every unknown key.
+ */
+export function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UsageError(`--config ${path}: cannot read (${(e as Error).message})`);
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--config ${path}: invalid JSON (${(e as Error).message})`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(j)) {
+    throw new UsageError(`--config ${path}: expected a JSON object of settings, got ${kindOf(j)}`);
+  }
+  const runFile = "config" in j && "versions" in j; // a run folder's config.json
+  const settings = runFile ? j.config : j;
+  if (!isObject(settings)) {
+    throw new UsageError(`--config ${path}: "config" must be an object, got ${kindOf(settings)}`);
+  }
+  const unknown = unknownKeyProblems(settings);
+  if (unknown.length) throw new UsageError(`--config ${path}: ${unknown.join("; ")}`);
+  return settings as Partial<TrainConfig>;
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
+}
+
+/** Defaults, then the config file, then the flags; throws UsageError listing every problem. */
+export function resolveConfig(flags: Record<string, unknown>, configFile?: string): TrainConfig {
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
+  // a model change moves the optimizer/lr defaults unless they were given
+  const model = merged.model ?? "shallow-cnn";
+  const d = MODEL_DEFAULTS[model];
+  const config = defaultConfig({ ...(d ?? {}), ...merged });
+  const problems = configProblems(config);
+  if (problems.length) throw new UsageError(problems.join("; "));
+  if (config.dataDir) {
+    try {
+      if (!Deno.statSync(config.dataDir).isDirectory) throw new Error("not a folder");
+    } catch {
+      throw new UsageError(`data-dir ${config.dataDir} does not exist`);
+    }
+  }
+  return config;
+}

@@ -1,0 +1,133 @@
+/**
+ * The tables of runs, as text and HTML: the run summary (the paper's max and final test
+ * accuracy) and Table III (median SIB(x) per run).
+ *
+ * @module
+ */
+
+import { summarize } from "../metrics/sib.ts";
+import { esc } from "./svg.ts";
+
+/** One run's numbers for the summary tables. */
+export interface RunSummary {
+  /** Short unique name (folder name). */
+  name: string;
+  /** The folder. */
+  path: string;
+  /** baseline, sgt or hlgm. */
+  method: string;
+  /** Model name. */
+  model: string;
+  /** Dataset name. */
+  dataset: string;
+  /** Seed. */
+  seed: number;
+  /** Epochs in metrics.jsonl. */
+  epochs: number;
+  /** Epochs configured. */
+  configuredEpochs: number;
+  /** True when every configured epoch is logged. */
+  complete: boolean;
+  /** Maximum test accuracy over epochs (fraction), or null without epochs. */
+  maxTestAcc: number | null;
+  /** Epoch of the maximum (the first, on ties). */
+  maxTestEpoch: number | null;
+  /** Test accuracy of the last epoch. */
+  finalTestAcc: number | null;
+  /** Epoch of the best checkpoint (best.json; chosen by validation accuracy). */
+  bestEpoch: number | null;
+  /** Metric that chose the best checkpoint. */
+  bestMetric: string | null;
+  /** Epoch HLGM switched to its SGT phase (first non-plain epoch), if any. */
+  switchEpoch: number | null;
+  /** Training seconds over all epochs. */
+  seconds: number;
+}
+
+/** Per-image SIB values of a run, as sib.json holds them. */
+export interface SibColumn {
+  /** Column title. */
+  name: string;
+  /** Values per image for each x (keys String(x)). */
+  per_image: Readonly<Record<string, readonly number[]>>;
+}
+
+/** A percentage with 2 decimals ("85.21"), or "-" for null. */
+export function pct(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? "-" : (100 * v).toFixed(2);
+}
+
+/** A file-name-safe version of a run name. */
+export function slug(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "run";
+}
+
+/** Table III's cells: per x, the median SIB(x) of each run (3 decimals, "-" when missing). */
+export function sibMedianRows(
+  percents: readonly number[],
+  runs: readonly SibColumn[],
+): string[][] {
+  return percents.map((p) => [
+    String(p),
+    ...runs.map((r) => {
+      const v = r.per_image[String(p)];
+      return v ? summarize(v).median.toFixed(3) : "-";
+    }),
+  ]);
+}
+
+/** Table III as aligned text: rows x, columns runs, cells median SIB. */
+export function formatSibTable(percents: readonly number[], runs: readonly SibColumn[]): string {
+  const head = ["top x%", ...runs.map((r) => r.name)];
+  const rows = sibMedianRows(percents, runs);
+  const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ");
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+function htmlTable(cls: string, head: readonly string[], rows: readonly string[][]): string {
+  return `<div class="scroll"><table class="${cls}"><thead><tr>${
+    head.map((h) => `<th>${esc(h)}</th>`).join("")
+  }</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")
+  }</tbody></table></div>`;
+}
+
+/** Table III as HTML. */
+export function sibTableHtml(percents: readonly number[], runs: readonly SibColumn[]): string {
+  return htmlTable("sib", ["x (%)", ...runs.map((r) => r.name)], sibMedianRows(percents, runs));
+}
+
+/** The summary of runs as HTML: configuration, epochs, max and final test accuracy, time. */
+export function summaryTableHtml(runs: readonly RunSummary[]): string {
+  const head = [
+    "run",
+    "method",
+    "model",
+    "dataset",
+    "seed",
+    "epochs",
+    "max test acc (%)",
+    "epoch of max",
+    "final test acc (%)",
+    "best checkpoint",
+    "SGT phase from",
+    "training time",
+  ];
+  const rows = runs.map((r) => [
+    r.name,
+    r.method,
+    r.model,
+    r.dataset,
+    String(r.seed),
+    r.complete ? String(r.epochs) : `${r.epochs} of ${r.configuredEpochs}`,
+    pct(r.maxTestAcc),
+    r.maxTestEpoch === null ? "-" : String(r.maxTestEpoch),
+    pct(r.finalTestAcc),
+    r.bestEpoch === null ? "-" : `epoch ${r.bestEpoch}${r.bestMetric ? ` (${r.bestMetric})` : ""}`,
+    r.switchEpoch === null ? "-" : `epoch ${r.switchEpoch}`,
+    `${r.seconds.toFixed(1)} s`,
+  ]);
+  return htmlTable("summary", head, rows);
+}

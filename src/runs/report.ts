@@ -1,0 +1,125 @@
+/**
+ * The report of run folders (`hlgm report`): reads each run's config, metrics and sib.json,
+ * computes the saliency figures from the best checkpoints and the first N test images, and
+ * hands it all to report/report.ts, which renders the page.
+ *
+ * @module
+ */
+
+import type { ImageDataset } from "../data/dataset.ts";
+import type { Colormap } from "../report/colormap.ts";
+import { type PngFigure, renderReport, type ReportRun } from "../report/report.ts";
+import { loadRun } from "../train/load_run.ts";
+import { loadTestSplit } from "../train/setup.ts";
+import { drawSaliencyFigure, type RunSaliency, runSaliency } from "./saliency.ts";
+import { readSibFile } from "./sib_file.ts";
+import { type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
+
+/** Options of {@link writeReport}. */
+export interface ReportOptions {
+  /** Output folder (default: RUNDIR/report for one run, ./report for several). */
+  out?: string;
+  /** Test images in the saliency figures (default 8: the first N of the test split). */
+  n?: number;
+  /** Device for the saliency maps (default auto). */
+  device?: string;
+  /** Dataset root, when the data moved since training. */
+  dataDir?: string;
+  /** Heat-map colours (default blues). */
+  colormap?: Colormap;
+  /** Skip the saliency figures (no weights or data needed). */
+  noSaliency?: boolean;
+  /** Progress messages. */
+  onProgress?: (message: string) => void;
+}
+
+/** What {@link writeReport} wrote. */
+export interface ReportResult {
+  /** The output folder. */
+  out: string;
+  /** DIR/index.html. */
+  index: string;
+  /** Every file written (index.html included). */
+  files: string[];
+  /** What was left out and why (e.g. no sib.json, dataset not found). */
+  notes: string[];
+  /** The runs' summaries. */
+  runs: RunSummary[];
+}
+
+/**
+ * Writes the report of the run folders `paths` (see the module notes). Runs without sib.json
+ * get no SIB plots; saliency figures need the run's best checkpoint and its test data, and
+ * are left out with a note when either is missing.
+ */
+export async function writeReport(
+  paths: readonly string[],
+  options: ReportOptions = {},
+): Promise<ReportResult> {
+  if (paths.length === 0) throw new RangeError("give at least one run folder");
+  const n = options.n ?? 8;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+  const names = uniqueRunNames(paths);
+  const runs: ReportRun[] = paths.map((p, i) => ({
+    ...summarizeRun(p, names[i]),
+    sib: readSibFile(p),
+  }));
+  const out =
+    (options.out ?? (paths.length === 1 ? `${paths[0].replace(/\/+$/, "")}/report` : "report"))
+      .replace(/\/+$/, "") || ".";
+  const notes: string[] = [];
+  const progress = options.onProgress ?? (() => {});
+  let compareSaliency: PngFigure | undefined;
+  if (!options.noSaliency) {
+    // runs on the same test split share one figure; the first split's runs are compared
+    const groups = new Map<string, { ds: ImageDataset; members: RunSaliency[]; names: string[] }>();
+    for (const r of runs) {
+      const c = r.info.config;
+      const key = JSON.stringify([c.dataset, options.dataDir ?? c.dataDir ?? null, c.canvas]);
+      let group = groups.get(key);
+      try {
+        if (!group) {
+          progress(`loading the ${c.dataset} test split`);
+          const ds = await loadTestSplit(c, { dataDir: options.dataDir });
+          group = { ds, members: [], names: [] };
+          groups.set(key, group);
+        }
+        const { ds } = group;
+        const indices = Array.from({ length: Math.min(n, ds.n) }, (_, k) => k);
+        progress(`${r.summary.name}: saliency of ${indices.length} test images`);
+        const run = loadRun(r.summary.path, { which: "best", device: options.device });
+        let result: RunSaliency;
+        try {
+          result = runSaliency(run, ds, indices);
+        } finally {
+          run.model.dispose();
+        }
+        const fig = drawSaliencyFigure([result], [r.summary.name], ds.classes, {
+          colormap: options.colormap,
+        });
+        r.saliency = {
+          png: fig.png,
+          caption: `the first ${indices.length} test images: saliency of the true label (Fig. 6)`,
+        };
+        group.members.push(result);
+        group.names.push(r.summary.name);
+      } catch (e) {
+        notes.push(`${r.summary.name}: no saliency figure (${(e as Error).message})`);
+      }
+    }
+    // runs on the same test split as the first are also shown side by side
+    const first = [...groups.values()][0];
+    if (runs.length > 1 && first && first.members.length > 1) {
+      const fig = drawSaliencyFigure(first.members, first.names, first.ds.classes, {
+        colormap: options.colormap,
+        panels: ["heat_map", "blended_heat_map"],
+      });
+      compareSaliency = {
+        png: fig.png,
+        caption: "saliency of the same test images, side by side (Fig. 6)",
+      };
+    }
+  }
+  const page = await renderReport(out, { runs, compareSaliency, notes, onProgress: progress });
+  return { ...page, runs: runs.map((r) => r.summary) };
+}

@@ -1,0 +1,146 @@
+/**
+ * SIB of several runs on the same test images (`hlgm sib`, the paper's Section V): each run's
+ * SIB(x) per image (sib.ts), the combined DIR/sib.json and RUNDIR/sib.json per run (one
+ * writer, sib_file.ts), and per x a box plot and a paired scatter (Fig. 8) as SVG and PNG.
+ *
+ * @module
+ */
+
+import type { ImageDataset } from "../data/dataset.ts";
+import { boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
+import { svgToPng } from "../report/render.ts";
+import { ATTRIBUTION_DEFAULTS } from "../saliency/names.ts";
+import { type AttributionChoice, drawIndices, evaluateSib, type SibEvaluation } from "./sib.ts";
+import { writeJsonAtomic, writeSibFile } from "./sib_file.ts";
+
+/** Options of {@link sibOfRuns}. */
+export interface SibOfRunsOptions extends AttributionChoice {
+  /** The x values in percent. */
+  percents: readonly number[];
+  /** Number of test images with a box (all of them when fewer). */
+  n: number;
+  /** Seed of the image draw and of SmoothGrad's noise. */
+  seed: number;
+  /** Which checkpoint of each run (default best). */
+  which?: "best" | "last";
+  /** Device (default auto). */
+  device?: string;
+  /** Output folder of the combined sib.json and the plots. */
+  out: string;
+  /** Images in the paired scatter (default 120, as the paper). */
+  scatterN?: number;
+  /** Called after every batch with (run index, images done, total). */
+  onProgress?: (run: number, done: number, total: number) => void;
+  /** Called when a run is scored, with its evaluation and the seconds it took. */
+  onRun?: (run: number, result: SibEvaluation, seconds: number) => void;
+}
+
+/** One run's column. */
+export interface SibRunResult extends SibEvaluation {
+  /** Column name. */
+  name: string;
+  /** Run folder. */
+  path: string;
+}
+
+/** What {@link sibOfRuns} computed and wrote. */
+export interface SibOfRuns {
+  /** The x values. */
+  percents: number[];
+  /** Test-set indices of the images, ascending. */
+  indices: number[];
+  /** Per run. */
+  runs: SibRunResult[];
+  /** Output folder. */
+  out: string;
+  /** Files written. */
+  files: string[];
+}
+
+/**
+ * Scores the runs `paths` (named `names`) on the same images of `ds` and writes sib.json files
+ * and plots (see the module notes).
+ */
+export async function sibOfRuns(
+  paths: readonly string[],
+  names: readonly string[],
+  ds: ImageDataset,
+  options: SibOfRunsOptions,
+): Promise<SibOfRuns> {
+  const method = options.method ?? "saliency";
+  const which = options.which ?? "best";
+  const runs: SibRunResult[] = [];
+  for (const [r, path] of paths.entries()) {
+    const t0 = performance.now();
+    const e = await evaluateSib(path, ds, {
+      ...options,
+      method,
+      which,
+      onProgress: (done, total) => options.onProgress?.(r, done, total),
+    });
+    options.onRun?.(r, e, (performance.now() - t0) / 1000);
+    runs.push({ ...e, name: names[r], path });
+  }
+  const { out, seed } = options;
+  const percents = [...options.percents];
+  const indices = runs[0].indices;
+
+  // sib.json: combined, and per run
+  Deno.mkdirSync(out, { recursive: true });
+  const files: string[] = [];
+  const { per_image: _p, summary: _s, epoch: _e, name: _n, path: _path, ...common } = runs[0];
+  writeJsonAtomic(`${out}/sib.json`, {
+    ...common,
+    created: new Date().toISOString(),
+    method_settings: ATTRIBUTION_DEFAULTS[method],
+    runs: runs.map((r) => ({
+      name: r.name,
+      path: r.path,
+      epoch: r.epoch,
+      summary: r.summary,
+      per_image: r.per_image,
+    })),
+  });
+  files.push(`${out}/sib.json`);
+  for (const r of runs) {
+    const { name: _name, path, ...own } = r;
+    files.push(writeSibFile(path, own));
+  }
+
+  // per x: box plot (one box per run) and the paired scatter (Fig. 8)
+  const datasetName = ds.name;
+  const boxTitle = (key: string) =>
+    `SIB(${key}), ${method}, ${indices.length} ${datasetName} test images`;
+  const scatterN = Math.min(options.scatterN ?? 120, indices.length);
+  const scatterIdx = drawIndices(indices.map((_, i) => i), scatterN, seed + 1);
+  for (const p of percents) {
+    const key = String(p);
+    const svgs: [string, string][] = [
+      [
+        `sib_box_${key}`,
+        boxPlotSvg(runs.map((r) => ({ label: r.name, values: r.per_image[key] })), {
+          title: boxTitle(key),
+          yLabel: `SIB(${key})`,
+          width: Math.max(360, 100 + 120 * runs.length, 40 + 8.5 * boxTitle(key).length),
+        }),
+      ],
+      [
+        `sib_scatter_${key}`,
+        pairedScatterSvg(
+          runs.map((r) => ({ label: r.name, values: scatterIdx.map((i) => r.per_image[key][i]) })),
+          {
+            title: `SIB(${key}), ${method}, ${scatterN} random ${datasetName} test images`,
+            yLabel: `SIB(${key})`,
+            maxPoints: scatterN,
+          },
+        ),
+      ],
+    ];
+    for (const [base, svg] of svgs) {
+      Deno.writeTextFileSync(`${out}/${base}.svg`, svg);
+      Deno.writeFileSync(`${out}/${base}.png`, await svgToPng(svg));
+      files.push(`${out}/${base}.svg`, `${out}/${base}.png`);
+    }
+  }
+  return { percents, indices, runs, out, files };
+}
