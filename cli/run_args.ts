@@ -105,3 +105,27 @@ export function transformsFor(path: string, info: RunInfo, ds: ImageDataset): Tr
     throw new UsageError((e as Error).message.replace(/ images are /, " test images are "));
   }
 }
+
+/**
+ * The runs and the test split a command scores them on, every argument checked in order:
+ * the folders are runs, Grad-CAM has a layer for each model, the dataset exists (with boxes
+ * when `needBoxes`), --data-dir is a folder, and every run can take the split's images.
+ */
+export async function runsAndSplit(
+  paths: readonly string[],
+  opts: {
+    method: AttributionMethod;
+    layer?: string;
+    dataset?: string;
+    dataDir?: string;
+    needBoxes: boolean;
+  },
+): Promise<{ infos: RunInfo[]; dataset: string; ds: ImageDataset }> {
+  if (paths.length === 0) throw new UsageError("give at least one run folder");
+  const infos = readRunInfos(paths);
+  for (const info of infos) checkLayer(opts.method, info.config.model, opts.layer);
+  const dataset = chooseDataset(opts.dataset, infos, opts.needBoxes);
+  const ds = await loadSplitFor(dataset, infos[0], opts.dataDir);
+  infos.forEach((info, i) => transformsFor(paths[i], info, ds));
+  return { infos, dataset, ds };
+}

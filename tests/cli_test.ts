@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
+import { runCli } from "./helpers.ts";
 
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (...args: string[]) => runCli(args);
 
 Deno.test("cli: --help lists the commands and exits 0", async () => {
   const r = await cli("--help");

@@ -9,20 +9,9 @@ import assert from "node:assert/strict";
 import { compareMethods } from "../src/runs/compare.ts";
 import { summarize } from "../src/metrics/sib.ts";
 import type { EpochMetrics } from "../src/train/run_dir.ts";
-import { device, writeFakeFashionMnist } from "./helpers.ts";
+import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    env: { HLGM_DATA: "/nonexistent/hlgm-data", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (args: string[]) => runCli(args, NO_DATA);
 
 function tempDir(prefix: string): string {
   const dir = Deno.makeTempDirSync({ prefix });

@@ -9,23 +9,11 @@ import { permutation } from "../src/data/dataset.ts";
 import { BOX_COLOR, renderGrid, TEXT_COLOR } from "../src/report/dataset_grid.ts";
 import { encodeIdx } from "../src/data/idx.ts";
 import { loadDataset } from "../src/data/registry.ts";
-
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
+import { NO_DATA, runCli } from "./helpers.ts";
 
 /** Runs the CLI with HLGM_DATA pointing at an empty folder (nothing touches ~/.cache). */
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    env: { HLGM_DATA: "/nonexistent/hlgm-data", NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { ...NO_DATA, ...env });
 
 /** Colour pixel value of generated CIFAR image i at channel c, row y, column x. */
 const px = (i: number, c: number, y: number, x: number) => (i * 29 + c * 80 + y * 5 + x * 2) & 0xff;

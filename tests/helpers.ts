@@ -148,3 +148,32 @@ export function writeFakeFashionMnist(root: string, nTrain = 300, nTest = 100): 
     Deno.writeFileSync(`${dir}/${prefix}-labels-idx1-ubyte.gz`, gzipSync(encodeIdx([n], labels)));
   }
 }
+
+/** What a CLI run printed and its exit code. */
+export interface CliResult {
+  /** Exit code. */
+  code: number;
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+}
+
+/** A data root that does not exist: the CLI finds no dataset unless told where. */
+export const NO_DATA: Record<string, string> = {
+  HLGM_DATA: "/nonexistent/hlgm-data",
+  NO_COLOR: "1",
+};
+
+/** Runs `deno run -A cli/main.ts ARGS` in a child process with `env` added to this one's. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const main = new URL("../cli/main.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

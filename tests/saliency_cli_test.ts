@@ -19,20 +19,9 @@ import {
 } from "../src/report/saliency_figure.ts";
 import { defaultConfig } from "../src/train/config.ts";
 import { train } from "../src/train/trainer.ts";
-import { device, writeFakeFashionMnist } from "./helpers.ts";
+import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    env: { HLGM_DATA: "/nonexistent/hlgm-data", NO_COLOR: "1", HLGM_NUM_THREADS: "2" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (args: string[]) => runCli(args, { ...NO_DATA, HLGM_NUM_THREADS: "2" });
 
 let fixture: Promise<{ root: string; data: string; run: string }> | undefined;
 

@@ -25,8 +25,8 @@ export async function runEval(
         checkpoint: r.checkpoint,
         epoch: r.epoch,
         split: r.split,
-        acc: r.acc,
         loss: r.loss,
+        acc: r.acc,
         n: r.n,
       }),
     );

@@ -9,14 +9,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import {
-  checkLayer,
-  checkMethod,
-  chooseDataset,
-  loadSplitFor,
-  readRunInfos,
-  transformsFor,
-} from "../run_args.ts";
+import { checkMethod, runsAndSplit } from "../run_args.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
 import { saliencyFigure } from "../../src/runs/saliency.ts";
 import { drawIndices } from "../../src/runs/sib.ts";
@@ -83,11 +76,13 @@ export async function runSaliency(
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--n must be a positive integer`);
   const seed = opts.seed ?? 0;
   const requested = opts.indices !== undefined ? parseIndices(opts.indices) : undefined;
-  const [info] = readRunInfos([runDir]);
-  checkLayer(method, info.config.model, opts.layer);
-  const datasetName = chooseDataset(opts.dataset, [info], false);
-  const ds = await loadSplitFor(datasetName, info, opts.dataDir);
-  transformsFor(runDir, info, ds);
+  const { ds } = await runsAndSplit([runDir], {
+    method,
+    layer: opts.layer,
+    dataset: opts.dataset,
+    dataDir: opts.dataDir,
+    needBoxes: false,
+  });
   const indices = requested ?? drawIndices(Array.from({ length: ds.n }, (_, i) => i), n, seed);
   const outside = indices.find((i) => i >= ds.n);
   if (outside !== undefined) {

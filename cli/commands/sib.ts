@@ -14,14 +14,7 @@
 
 import { UsageError } from "../errors.ts";
 import { ProgressLine } from "../progress.ts";
-import {
-  checkLayer,
-  checkMethod,
-  chooseDataset,
-  loadSplitFor,
-  readRunInfos,
-  transformsFor,
-} from "../run_args.ts";
+import { checkMethod, runsAndSplit } from "../run_args.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
 import { formatSibTable } from "../../src/report/tables.ts";
 import { imagesWithBoxes } from "../../src/runs/sib.ts";
@@ -90,22 +83,22 @@ function stamp(): string {
 /** `hlgm sib RUNDIR...`: checks the arguments, scores the runs, prints Table III. */
 export async function runSib(paths: string[], opts: SibOptions = {}): Promise<SibResult> {
   // ---- arguments: usage errors before any heavy work
-  if (paths.length === 0) throw new UsageError("give at least one run folder");
   const method = checkMethod(opts.method);
   const percents = parsePercents(opts.percents);
   const n = opts.n ?? 1000;
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--n must be a positive integer`);
   const which = opts.checkpoint ?? "best";
-  const infos = readRunInfos(paths);
-  for (const info of infos) checkLayer(method, info.config.model, opts.layer);
-  const datasetName = chooseDataset(opts.dataset, infos, true);
   const log = (s: string) => {
     if (!opts.quiet) console.error(s);
   };
-
-  // ---- the data, loaded once: every run sees the same images
-  const ds = await loadSplitFor(datasetName, infos[0], opts.dataDir);
-  infos.forEach((info, i) => transformsFor(paths[i], info, ds));
+  // the data, loaded once: every run sees the same images
+  const { infos, dataset: datasetName, ds } = await runsAndSplit(paths, {
+    method,
+    layer: opts.layer,
+    dataset: opts.dataset,
+    dataDir: opts.dataDir,
+    needBoxes: true,
+  });
   infos.forEach((info, i) => {
     if (info.config.dataset !== datasetName) {
       log(`note: ${paths[i]} was trained on ${info.config.dataset}, scored on ${datasetName}`);

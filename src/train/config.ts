@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Method, Monitor, ScheduleConfig } from "./schedule.ts";
+import type { ScheduleConfig } from "./schedule.ts";
 import { MODEL_NAMES } from "../models/names.ts";
 import {
   FILLS,
@@ -19,10 +19,8 @@ import {
 
 export * from "./config_fields.ts";
 
-/** Everything a run needs; saved as config.json in the run folder. */
-export interface TrainConfig {
-  /** baseline, sgt or hlgm. */
-  method: Method;
+/** Everything a run needs (the schedule's settings and the rest); saved as config.json in the run folder. */
+export interface TrainConfig extends ScheduleConfig {
   /** shallow-cnn, resnet18 or deit-tiny. */
   model: string;
   /** Dataset name. */
@@ -51,22 +49,6 @@ export interface TrainConfig {
   seed: number;
   /** KL weight lambda. */
   lambda: number;
-  /** Fraction masked at the bottom (sgt, denoise). */
-  kBottom: number;
-  /** Initial fraction masked at the top (regularize). */
-  kTop: number;
-  /** kTop drop per regularize epoch. */
-  alpha: number;
-  /** SGT episode size S. */
-  episodeSize: number;
-  /** Initial denoising epochs per episode. */
-  de: number;
-  /** Plateau patience (epochs). */
-  patience: number;
-  /** Plateau monitor. */
-  monitor: Monitor;
-  /** Plain epochs before the switch (instead of the plateau rule). */
-  switchEpoch?: number;
   /** Saliency method for masking. */
   saliency: typeof MASK_SALIENCY[number];
   /** Channel reduction of attributions. */
