@@ -1,32 +1,66 @@
 /**
- * Ctrl-C during long commands (`train`, `compare`): the first asks the work to stop after the
- * current batch (its checkpoint kept), a second exits at once with 130.
+ * Ctrl-C (SIGINT) and SIGTERM during long commands (`train`, `compare`, `sib`, `demo`): the
+ * first signal asks the work to stop after the current batch, keeping what is already written
+ * (checkpoints and metrics are written atomically); a second exits at once. The exit code is
+ * 128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM.
  *
  * @module
  */
 
 import type { ProgressLine } from "./progress.ts";
 
+const CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The signal that stopped the work, if any. */
+export type StopSignal = keyof typeof CODES;
+
+/** What the work sees: whether to stop, and why. */
+export interface Interrupt {
+  /** True once a signal came: stop after the current batch. */
+  stopping: () => boolean;
+  /** The signal that came first, if one did. */
+  signal: () => StopSignal | null;
+}
+
+/** The exit code for a stop by `signal` (130 for SIGINT, 143 for SIGTERM). */
+export function exitCodeFor(signal: StopSignal): number {
+  return CODES[signal];
+}
+
 /**
- * Runs `work` with a SIGINT listener; `work` receives `stopping()`, true once Ctrl-C was
- * pressed, to check between batches. The progress line is ended before the message.
+ * Runs `work` with listeners for SIGINT and SIGTERM. On the first signal the progress line is
+ * ended and one line says what happens; `work` sees `stopping()` turn true. A second signal
+ * exits at once. When the work returns after a signal, the process exit code is set to the
+ * signal's (130 or 143); the caller prints where things stand.
  */
 export async function withInterrupt<T>(
   progress: ProgressLine,
-  work: (stopping: () => boolean) => Promise<T>,
+  work: (interrupt: Interrupt) => Promise<T>,
 ): Promise<T> {
-  let stop = false;
-  const onSignal = () => {
-    if (stop) Deno.exit(130);
-    stop = true;
-    progress.done();
-    console.error("stopping after this batch (Ctrl-C again to quit at once)...");
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
+  let first: StopSignal | null = null;
+  const listeners = (Object.keys(CODES) as StopSignal[]).map((sig) => {
+    const listener = () => {
+      if (first !== null) {
+        progress.done();
+        console.error("stopped at once");
+        Deno.exit(exitCodeFor(sig));
+      }
+      first = sig;
+      progress.done();
+      const name = sig === "SIGINT" ? "Ctrl-C" : sig;
+      console.error(
+        `${name}: stopping once the current batch, and any checkpoint due, is done ` +
+          `(${name} again quits at once)...`,
+      );
+    };
+    Deno.addSignalListener(sig, listener);
+    return [sig, listener] as const;
+  });
   try {
-    return await work(() => stop);
+    return await work({ stopping: () => first !== null, signal: () => first });
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const [sig, listener] of listeners) Deno.removeSignalListener(sig, listener);
     progress.done();
+    if (first !== null) Deno.exitCode = exitCodeFor(first);
   }
 }

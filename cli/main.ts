@@ -13,6 +13,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { VERSION } from "../src/version.ts";
 import { addTrainFlags, flagsToConfig } from "./train_flags.ts";
 import { UsageError } from "./errors.ts";
+import { InterruptedError } from "../src/util/event_loop.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../src/report/colormap.ts";
 import { ATTRIBUTION_METHODS } from "../src/saliency/names.ts";
 
@@ -301,11 +302,15 @@ function program(): Command {
 export async function main(args: string[]): Promise<number> {
   try {
     await program().parseAsync(args, { from: "user" });
-    return 0;
+    return Deno.exitCode; // a command may set it (130/143 after Ctrl-C or SIGTERM, 1 on divergence)
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version exit 0; every parse error was already printed as one line
       return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof InterruptedError) {
+      console.error(e.message); // where things stand and how to go on
+      return Deno.exitCode || 130;
     }
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}`);
@@ -313,7 +318,7 @@ export async function main(args: string[]): Promise<number> {
     }
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     if (Deno.env.get("HLGM_DEBUG") && e instanceof Error) console.error(e.stack);
-    return 1;
+    return Deno.exitCode || 1; // 130/143 when a signal stopped the work
   }
 }
 

@@ -34,7 +34,7 @@ export async function runTraining(
   quiet = false,
 ): Promise<TrainResult> {
   const progress = new ProgressLine();
-  return await withInterrupt(progress, (stopping) =>
+  return await withInterrupt(progress, ({ stopping }) =>
     train(config, out, {
       resume,
       shouldStop: stopping,

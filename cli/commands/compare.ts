@@ -105,7 +105,7 @@ export async function runCompare(
   );
 
   const progress = new ProgressLine();
-  const result: CompareResult = await withInterrupt(progress, (stopping) =>
+  const result: CompareResult = await withInterrupt(progress, ({ stopping }) =>
     compareMethods({
       base: common as Partial<TrainConfig>,
       methods,
@@ -113,6 +113,7 @@ export async function runCompare(
       out,
       sibN,
       sibMethod: sibMethod as SibMethod,
+      shouldStop: stopping,
       onMessage: (s) => {
         progress.done();
         console.log(s);

@@ -13,6 +13,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
 import { checkMethod, runsAndSplit } from "../run_args.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
@@ -110,9 +111,8 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
 
   const names = uniqueRunNames(paths);
   const progress = new ProgressLine();
-  let result: SibOfRuns;
-  try {
-    result = await sibOfRuns(paths, names, ds, {
+  const result = await withInterrupt(progress, ({ stopping }) =>
+    sibOfRuns(paths, names, ds, {
       method,
       layer: opts.layer,
       reduction: opts.reduction,
@@ -124,6 +124,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
       device: opts.device,
       out: opts.out ?? `sib-${stamp()}`,
       scatterN: opts.scatterN,
+      shouldStop: stopping,
       onProgress: (r, done, total) =>
         progress.update(`${names[r]}: ${done}/${total} images`, done / total),
       onRun: (r, e, seconds) => {
@@ -134,10 +135,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
           } s`,
         );
       },
-    });
-  } finally {
-    progress.done();
-  }
+    }));
   const table = formatSibTable(percents, result.runs);
   console.log(
     `Median SIB (${method}, ${result.indices.length} ${datasetName} test images, ${which} checkpoints)`,

@@ -64,8 +64,7 @@ export async function runTrain(
   const result = await runTraining(config, out, !!resumeDir);
   if (result.status !== "completed") {
     console.error(result.message);
-    if (result.status === "diverged") Deno.exitCode = 1;
-    else Deno.exitCode = 130;
+    if (result.status === "diverged") Deno.exitCode = 1; // interrupted: 130/143, set by the handler
     return;
   }
   const best = Math.max(...result.metrics.map((m) => m.test_acc));

@@ -12,6 +12,7 @@
 
 import { datasetSpec } from "../data/registry.ts";
 import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
+import { InterruptedError } from "../util/event_loop.ts";
 import { evaluateSib, type SibEvaluation, type SibMethod } from "./sib.ts";
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { type EpochMetrics, RunDir } from "../train/run_dir.ts";
@@ -50,6 +51,8 @@ export interface CompareOptions {
   percents?: readonly number[];
   /** Messages (runs starting, reused, resumed, SIB progress). */
   onMessage?: (message: string) => void;
+  /** Checked between SIB batches: when it returns true, an InterruptedError is thrown. */
+  shouldStop?: () => boolean;
   /** Training hooks, called with the run's method and seed. */
   hooks?: (method: Method, seed: number) => TrainHooks;
 }
@@ -244,7 +247,10 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
         final_test_acc: acc.final,
       });
       if (status === "interrupted") {
-        throw new Error(`interrupted; run the same command again to resume`);
+        throw new InterruptedError(
+          `${method} seed ${seed} interrupted; the runs done and this run's last checkpoint are ` +
+            `kept in ${options.out}: run the same command again to continue`,
+        );
       }
     }
   }
@@ -305,6 +311,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
         percents,
         which: "best",
         device: c0.device,
+        shouldStop: options.shouldStop,
       });
       files.push(writeSibFile(r.dir, ev));
       sibOf.set(r.dir, ev);

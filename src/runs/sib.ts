@@ -19,6 +19,7 @@ import {
   pixelSaliencyFn as registrySaliencyFn,
 } from "../saliency/registry.ts";
 import { manualSeed } from "../tensor/create.ts";
+import { InterruptedError, Yielder } from "../util/event_loop.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type LoadedRun, loadRun } from "../train/load_run.ts";
@@ -125,6 +126,8 @@ export interface EvaluateSibOptions extends AttributionChoice {
   dataDir?: string;
   /** Called after every batch with (images done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Checked after every batch: when it returns true, an InterruptedError is thrown. */
+  shouldStop?: () => boolean;
 }
 
 /** A run's SIB: the fields of its sib.json. */
@@ -207,6 +210,7 @@ export async function evaluateSib(
     const values = percents.map(() => new Float64Array(indices.length));
     using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
     manualSeed(seed); // SmoothGrad's noise is the same for every run
+    const yielder = new Yielder();
     for (let s = 0; s < indices.length; s += batchSize) {
       const idx = indices.slice(s, s + batchSize);
       const batch = tidy(() => {
@@ -214,7 +218,14 @@ export async function evaluateSib(
         return sib(saliencyOf(b.x, b.y), b.boxes!, percents);
       });
       batch.forEach((v, j) => values[j].set(v, s));
-      options.onProgress?.(Math.min(s + batchSize, indices.length), indices.length);
+      const done = Math.min(s + batchSize, indices.length);
+      options.onProgress?.(done, indices.length);
+      await yielder.tick(); // lets Ctrl-C's listener run
+      if (options.shouldStop?.()) {
+        throw new InterruptedError(
+          `SIB of ${loaded.path} interrupted after ${done} of ${indices.length} images`,
+        );
+      }
     }
     const perImage: Record<string, number[]> = {};
     const summary: Record<string, Summary> = {};

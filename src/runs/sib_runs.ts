@@ -1,7 +1,8 @@
 /**
  * SIB of several runs on the same test images (`hlgm sib`, the paper's Section V): each run's
- * SIB(x) per image (sib.ts), the combined DIR/sib.json and RUNDIR/sib.json per run (one
- * writer, sib_file.ts), and per x a box plot and a paired scatter (Fig. 8) as SVG and PNG.
+ * SIB(x) per image (sib.ts), RUNDIR/sib.json per run as soon as it is scored and the combined
+ * DIR/sib.json (one writer, sib_file.ts), and per x a box plot and a paired scatter (Fig. 8) as
+ * SVG and PNG. A stop (`shouldStop`) keeps the runs already scored.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { svgToPng } from "../report/render.ts";
 import { ATTRIBUTION_DEFAULTS } from "../saliency/names.ts";
 import { type AttributionChoice, drawIndices, evaluateSib, type SibEvaluation } from "./sib.ts";
 import { writeJsonAtomic, writeSibFile } from "./sib_file.ts";
+import { InterruptedError } from "../util/event_loop.ts";
 
 /** Options of {@link sibOfRuns}. */
 export interface SibOfRunsOptions extends AttributionChoice {
@@ -31,6 +33,8 @@ export interface SibOfRunsOptions extends AttributionChoice {
   scatterN?: number;
   /** Called after every batch with (run index, images done, total). */
   onProgress?: (run: number, done: number, total: number) => void;
+  /** Checked after every batch: when it returns true, an InterruptedError is thrown. */
+  shouldStop?: () => boolean;
   /** Called when a run is scored, with its evaluation and the seconds it took. */
   onRun?: (run: number, result: SibEvaluation, seconds: number) => void;
 }
@@ -70,24 +74,33 @@ export async function sibOfRuns(
   const method = options.method ?? "saliency";
   const which = options.which ?? "best";
   const runs: SibRunResult[] = [];
+  const files: string[] = [];
   for (const [r, path] of paths.entries()) {
     const t0 = performance.now();
-    const e = await evaluateSib(path, ds, {
-      ...options,
-      method,
-      which,
-      onProgress: (done, total) => options.onProgress?.(r, done, total),
-    });
+    let e: SibEvaluation;
+    try {
+      e = await evaluateSib(path, ds, {
+        ...options,
+        method,
+        which,
+        onProgress: (done, total) => options.onProgress?.(r, done, total),
+      });
+    } catch (err) {
+      if (!(err instanceof InterruptedError) || r === 0) throw err;
+      throw new InterruptedError(
+        `${err.message}; sib.json written in the ${r} run folder(s) scored before it`,
+      );
+    }
     options.onRun?.(r, e, (performance.now() - t0) / 1000);
     runs.push({ ...e, name: names[r], path });
+    files.push(writeSibFile(path, e)); // written as soon as it is scored: kept if stopped later
   }
   const { out, seed } = options;
   const percents = [...options.percents];
   const indices = runs[0].indices;
 
-  // sib.json: combined, and per run
+  // the combined sib.json
   Deno.mkdirSync(out, { recursive: true });
-  const files: string[] = [];
   const { per_image: _p, summary: _s, epoch: _e, name: _n, path: _path, ...common } = runs[0];
   writeJsonAtomic(`${out}/sib.json`, {
     ...common,
@@ -102,10 +115,6 @@ export async function sibOfRuns(
     })),
   });
   files.push(`${out}/sib.json`);
-  for (const r of runs) {
-    const { name: _name, path, ...own } = r;
-    files.push(writeSibFile(path, own));
-  }
 
   // per x: box plot (one box per run) and the paired scatter (Fig. 8)
   const datasetName = ds.name;

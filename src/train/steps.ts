@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Yielder } from "../util/event_loop.ts";
 import { maskBySaliency, type MaskFill } from "../masking/mask.ts";
 import type { Module } from "../nn/module.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
@@ -92,31 +93,55 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
   });
 }
 
+type EvalBatch = { x: Tensor; y: Tensor; boxes?: Tensor };
+
+/** Summed cross-entropy and correct predictions of one batch (disposed after). */
+function scoreBatch(model: Module, b: EvalBatch): [number, number] {
+  const r = tidy(() =>
+    noGrad(() => {
+      const logits = model.forward(b.x);
+      return [
+        crossEntropy(logits, b.y, { reduction: "sum" }).item(),
+        logits.argmax(1).eq(b.y).sum().item(),
+      ] as [number, number];
+    })
+  );
+  b.x.dispose();
+  b.y.dispose();
+  b.boxes?.dispose();
+  return r;
+}
+
 /** Mean cross-entropy and accuracy of a model in eval mode over batches. */
 export function evaluate(
   model: Module,
-  batches: Iterable<{ x: Tensor; y: Tensor; boxes?: Tensor }>,
+  batches: Iterable<EvalBatch>,
 ): { loss: number; acc: number; n: number } {
   model.eval();
-  let lossSum = 0;
-  let correct = 0;
-  let n = 0;
+  let lossSum = 0, correct = 0, n = 0;
   for (const b of batches) {
-    const [l, c] = tidy(() =>
-      noGrad(() => {
-        const logits = model.forward(b.x);
-        return [
-          crossEntropy(logits, b.y, { reduction: "sum" }).item(),
-          logits.argmax(1).eq(b.y).sum().item(),
-        ];
-      })
-    );
+    n += b.y.shape[0];
+    const [l, c] = scoreBatch(model, b);
     lossSum += l;
     correct += c;
+  }
+  return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, n };
+}
+
+/** {@link evaluate}, giving the event loop a turn between batches through `yielder`. */
+export async function evaluateAsync(
+  model: Module,
+  batches: Iterable<EvalBatch>,
+  yielder: Yielder,
+): Promise<{ loss: number; acc: number; n: number }> {
+  model.eval();
+  let lossSum = 0, correct = 0, n = 0;
+  for (const b of batches) {
     n += b.y.shape[0];
-    b.x.dispose();
-    b.y.dispose();
-    b.boxes?.dispose();
+    const [l, c] = scoreBatch(model, b);
+    lossSum += l;
+    correct += c;
+    await yielder.tick();
   }
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, n };
 }

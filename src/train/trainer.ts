@@ -28,7 +28,8 @@ import {
   planEpoch,
   type ScheduleState,
 } from "./schedule.ts";
-import { evaluate, trainStep } from "./steps.ts";
+import { evaluateAsync, trainStep } from "./steps.ts";
+import { Yielder } from "../util/event_loop.ts";
 import { createRunModel, evalTransforms, loadSplits, trainTransforms } from "./setup.ts";
 
 export { loadSplits };
@@ -101,6 +102,16 @@ function makeSaliency(c: TrainConfig, model: Model): Attribution {
     internalBatchSize: (b) => b * 4,
   });
   return { attribute: (x, o) => attribute(x, o.target) };
+}
+
+/** Where an interrupted run stands and what to do next. */
+function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: string): string {
+  const last = metrics.at(-1);
+  return last
+    ? `interrupted ${where}; the checkpoint of epoch ${last.epoch} is kept in ${runDir}; ` +
+      `continue with --resume ${runDir}`
+    : `interrupted ${where}, before the first checkpoint; nothing to resume in ${runDir} ` +
+      `(start again with the same flags)`;
 }
 
 /** Trains according to `config` into `runDir`, or continues that run when `resume` is set. */
@@ -197,6 +208,7 @@ export async function train(
       reduction: c.reduction,
       fill: c.fill,
     };
+    const yielder = new Yielder();
     for (let epoch = startEpoch; epoch <= c.epochs; epoch++) {
       const plan = planEpoch(schedule, state);
       let loss = 0, ce = 0, kl = 0, correct = 0, seen = 0, batch = 0;
@@ -234,18 +246,20 @@ export async function train(
           acc: correct / seen,
           imagesPerSecond: seen / ((performance.now() - t0) / 1000),
         });
+        await yielder.tick(); // or signal listeners (Ctrl-C) never run
         if (options.shouldStop?.()) {
           return {
             runDir,
             metrics,
             status: "interrupted",
-            message: `interrupted in epoch ${epoch}; resume with --resume ${runDir}`,
+            message: interruptedMessage(runDir, metrics, `in epoch ${epoch}, batch ${batch}`),
           };
         }
       }
       const seconds = (performance.now() - t0) / 1000;
-      const val = valLoader ? evaluate(model, valLoader.epoch(0, false)) : null;
-      const test = evaluate(model, testLoader.epoch(0, false));
+      // a stop asked for during the evaluation comes after this epoch's metrics and checkpoint
+      const val = valLoader ? await evaluateAsync(model, valLoader.epoch(0, false), yielder) : null;
+      const test = await evaluateAsync(model, testLoader.epoch(0, false), yielder);
       const line: EpochMetrics = {
         epoch,
         phase: plan.phase,
@@ -306,7 +320,7 @@ export async function train(
           runDir,
           metrics,
           status: "interrupted",
-          message: `interrupted after epoch ${epoch}; resume with --resume ${runDir}`,
+          message: interruptedMessage(runDir, metrics, `after epoch ${epoch}`),
         };
       }
     }

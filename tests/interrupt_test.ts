@@ -1,0 +1,169 @@
+// Ctrl-C and SIGTERM as a user sends them: real signals to a real `hlgm train` child process.
+import assert from "node:assert/strict";
+import { writeFakeFashionMnist } from "./helpers.ts";
+
+const main = new URL("../cli/main.ts", import.meta.url).pathname;
+
+interface Child {
+  process: Deno.ChildProcess;
+  /** Resolves with the first line of stdout or stderr matching `pattern`. */
+  waitFor: (pattern: RegExp) => Promise<string>;
+  /** All of stdout and stderr once the process ends, and its exit code. */
+  finish: () => Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+function train(args: string[]): Child {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "train", ...args],
+    env: { HLGM_NUM_THREADS: "1", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = { stdout: [] as string[], stderr: [] as string[] };
+  const waiters: { pattern: RegExp; resolve: (l: string) => void }[] = [];
+  const read = async (stream: ReadableStream<Uint8Array>, lines: string[]) => {
+    let pending = "";
+    const take = (line: string) => {
+      lines.push(line);
+      for (const w of waiters.filter((w) => w.pattern.test(line))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    };
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (pending + text).split("\n");
+      pending = parts.pop() ?? "";
+      parts.forEach(take);
+    }
+    if (pending) take(pending);
+  };
+  const done = Promise.all([read(process.stdout, out.stdout), read(process.stderr, out.stderr)]);
+  return {
+    process,
+    waitFor: (pattern) => {
+      const seen = [...out.stdout, ...out.stderr].find((l) => pattern.test(l));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ pattern, resolve }));
+    },
+    finish: async () => {
+      const { code } = await process.status;
+      await done;
+      return { code, stdout: out.stdout.join("\n"), stderr: out.stderr.join("\n") };
+    },
+  };
+}
+
+const metricsOf = (run: string) =>
+  Deno.readTextFileSync(`${run}/metrics.jsonl`).trim().split("\n").filter((l) => l)
+    .map((l) => JSON.parse(l));
+
+/** Baseline on `subset` synthetic images in batches of 32, on one thread. */
+const slow = (subset: number) => [
+  "--device",
+  "cpu",
+  "--dataset",
+  "synthetic",
+  "--subset",
+  String(subset),
+  "--batch-size",
+  "32",
+  "--method",
+  "baseline",
+];
+
+Deno.test("train: Ctrl-C stops after the batch, keeps the epoch's checkpoint, exits 130; --resume goes on", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-interrupt-" });
+  try {
+    const run = `${root}/run`;
+    const child = train([...slow(4000), "--epochs", "3", "--out", run]);
+    await child.waitFor(/^epoch 1\/3 /);
+    child.process.kill("SIGINT");
+    const r = await child.finish();
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(
+      r.stderr,
+      /^Ctrl-C: stopping once the current batch, and any checkpoint due, is done/,
+    );
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `interrupted in epoch 2, batch \\d+; the checkpoint of epoch 1 is kept in ${run}; continue with .*--resume ${run}`,
+      ),
+    );
+    assert.equal(r.stderr.trim().split("\n").length, 2, r.stderr);
+    assert.equal(metricsOf(run).length, 1);
+    assert.equal(JSON.parse(Deno.readTextFileSync(`${run}/checkpoints/last.json`)).epoch, 1);
+    // resuming runs epochs 2 and 3 only
+    const again = train(["--resume", run]);
+    const done = await again.finish();
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /^epoch 2\/3 /m);
+    assert.ok(!/^epoch 1\/3 /m.test(done.stdout), done.stdout);
+    assert.deepEqual(metricsOf(run).map((m) => m.epoch), [1, 2, 3]);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("train: SIGTERM before the first checkpoint exits 143 and says there is nothing to resume", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-interrupt-" });
+  try {
+    const run = `${root}/run`;
+    const child = train([...slow(32000), "--epochs", "2", "--out", run]);
+    await child.waitFor(/^training /);
+    await new Promise((r) => setTimeout(r, 1500));
+    child.process.kill("SIGTERM");
+    const r = await child.finish();
+    assert.equal(r.code, 143, r.stderr);
+    assert.match(r.stderr, /^SIGTERM: stopping once the current batch/);
+    assert.match(
+      r.stderr,
+      /interrupted in epoch 1, batch \d+, before the first checkpoint; nothing to resume/,
+    );
+    assert.equal(metricsOf(run).length, 0);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("train: a second Ctrl-C quits at once, leaving every written file whole", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-interrupt-" });
+  try {
+    // epochs of one training batch and a long evaluation on 30,000 test images: the first
+    // Ctrl-C lands in epoch 2's evaluation, after which the run would write its checkpoint
+    const data = `${root}/data`;
+    writeFakeFashionMnist(data, 300, 30000);
+    const run = `${root}/run`;
+    const child = train([
+      "--device",
+      "cpu",
+      "--dataset",
+      "fashion-mnist",
+      "--data-dir",
+      data,
+      "--batch-size",
+      "300",
+      "--epochs",
+      "3",
+      "--method",
+      "baseline",
+      "--out",
+      run,
+    ]);
+    await child.waitFor(/^epoch 1\/3 /);
+    await new Promise((r) => setTimeout(r, 300));
+    child.process.kill("SIGINT");
+    await child.waitFor(/^Ctrl-C: stopping/);
+    child.process.kill("SIGINT");
+    const r = await child.finish();
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /^stopped at once$/m);
+    // config and metrics parse; a checkpoint pointer, if written, names a whole checkpoint
+    JSON.parse(Deno.readTextFileSync(`${run}/config.json`));
+    assert.deepEqual(metricsOf(run).map((m) => m.epoch), [1]);
+    assert.equal(JSON.parse(Deno.readTextFileSync(`${run}/checkpoints/last.json`)).epoch, 1);
+    assert.ok(!r.stderr.includes("interrupted"), "it did not wait for the epoch to end");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
