@@ -88,6 +88,10 @@ function program(): Command {
       .option(
         "--resume <rundir>",
         "continue a stopped run exactly where its last checkpoint left off",
+      )
+      .option(
+        "--force",
+        "with --resume: start a run that has no checkpoint yet over, in its folder, with its saved settings",
       ),
   ).action(async (opts) => {
     const { runTrain } = await import("./commands/train.ts");

@@ -1,20 +1,27 @@
 /**
- * One training job on the terminal (`train`, `demo`): the engine with a progress line (a TTY)
- * or plain per-epoch lines, and Ctrl-C handling (cli/interrupt.ts).
+ * One training job on the terminal (`train`, `demo`): a line saying what the run will do (the
+ * device used, the data, the schedule), an estimate of its length after the first batches, a
+ * progress line (a TTY) with elapsed time and the epoch's and run's ETA that fits the
+ * terminal, plain per-epoch lines, and Ctrl-C handling (cli/interrupt.ts).
  *
  * @module
  */
 
 import { withInterrupt } from "./interrupt.ts";
-import { ProgressLine } from "./progress.ts";
-import type { TrainConfig } from "../src/train/config.ts";
+import { formatDuration, ProgressLine } from "./progress.ts";
+import { MASKED_EPOCH_COST, RunClock } from "./run_clock.ts";
+import { scheduleOf, type TrainConfig } from "../src/train/config.ts";
 import type { EpochMetrics } from "../src/train/run_dir.ts";
-import { train, type TrainResult } from "../src/train/trainer.ts";
+import { previewSchedule } from "../src/train/schedule.ts";
+import {
+  type RunStart,
+  train,
+  type TrainProgress,
+  type TrainResult,
+} from "../src/train/trainer.ts";
 
 /** A percentage with 2 decimals and a "%" sign, or a blank for null. */
-export const pct = (
-  v: number | null,
-): string => (v === null ? "   -  " : `${(100 * v).toFixed(2)}%`);
+export const pct = (v: number | null): string => v === null ? "   -  " : `${(100 * v).toFixed(2)}%`;
 
 /** One plain line per epoch. */
 export function epochLine(m: EpochMetrics, epochs: number): string {
@@ -26,6 +33,43 @@ export function epochLine(m: EpochMetrics, epochs: number): string {
     `test ${pct(m.test_acc)} | ${m.seconds.toFixed(1)} s, ${m.images_per_s.toFixed(0)} img/s`;
 }
 
+const PLURALS: Record<string, string> = { batch: "batches" };
+const plural = (n: number, word: string) => `${n} ${n === 1 ? word : PLURALS[word] ?? `${word}s`}`;
+
+/** The lines printed before the first batch: what, on what, how, where. */
+export function startLines(config: TrainConfig, out: string, s: RunStart): string[] {
+  const [c, h, w] = s.shape;
+  const epochs = s.firstEpoch > 1
+    ? `epochs ${s.firstEpoch}-${s.epochs} of ${s.epochs}`
+    : plural(s.epochs, "epoch");
+  return [
+    `${s.firstEpoch > 1 ? "resuming" : "training"} ${config.method} on ${config.model} / ` +
+    `${config.dataset}: ${s.images.train} train, ${s.images.val} val, ${s.images.test} test ` +
+    `images (${c}x${h}x${w}), ${plural(s.batches, "batch")} of ${config.batchSize}; ${epochs} ` +
+    `on ${s.device} (${plural(s.threads, "thread")}), ${config.optimizer} lr ${config.lr}, ` +
+    `seed ${config.seed} -> ${out}`,
+    `schedule: ${s.schedule}`,
+  ];
+}
+
+/** The progress line's fields, most important first to stay. */
+function progressFields(p: TrainProgress, clock: RunClock) {
+  const k = p.plan.k === null ? "" : ` k=${p.plan.k.toFixed(2)}`;
+  const epochLeft = clock.epochLeft(p.batch);
+  const runLeft = clock.runLeft(p.epoch, p.batch);
+  return [
+    { text: `epoch ${p.epoch}/${p.epochs}`, drop: 0 },
+    { text: `${p.plan.mode}${k}`, drop: 6 },
+    { text: `batch ${p.batch}/${p.batches}`, drop: 2 },
+    { text: `loss ${p.loss.toFixed(4)}`, drop: 5 },
+    { text: `acc ${(100 * p.acc).toFixed(1)}%`, drop: 4 },
+    { text: `${p.imagesPerSecond.toFixed(0)} img/s`, drop: 8 },
+    { text: `elapsed ${formatDuration(clock.elapsed())}`, drop: 7 },
+    { text: `epoch ETA ${epochLeft === null ? "?" : formatDuration(epochLeft)}`, drop: 3 },
+    { text: `run ETA ${runLeft === null ? "?" : formatDuration(runLeft)}`, drop: 1 },
+  ];
+}
+
 /** Runs one training job; returns the engine's result. */
 export async function runTraining(
   config: TrainConfig,
@@ -34,22 +78,46 @@ export async function runTraining(
   quiet = false,
 ): Promise<TrainResult> {
   const progress = new ProgressLine();
+  const plans = previewSchedule(scheduleOf(config), config.epochs);
+  let clock: RunClock | null = null;
+  let estimated = false;
   return await withInterrupt(progress, ({ stopping }) =>
     train(config, out, {
       resume,
       shouldStop: stopping,
+      onStart: (s) => {
+        clock = new RunClock(s, plans);
+        for (const line of startLines(config, out, s)) console.log(line);
+        if (s.warning) console.error(`warning: ${s.warning}`);
+      },
       onBatch: (p) => {
-        const eta = ((p.batches - p.batch) * config.batchSize) / Math.max(p.imagesPerSecond, 1e-9);
-        progress.update(
-          `epoch ${p.epoch}/${p.epochs} ${p.plan.phase}/${p.plan.mode} batch ${p.batch}/${p.batches} ` +
-            `loss ${p.loss.toFixed(4)} acc ${(100 * p.acc).toFixed(1)}% ${
-              p.imagesPerSecond.toFixed(0)
-            } img/s ` +
-            `ETA ${eta.toFixed(0)}s`,
-          p.batch / p.batches,
-        );
+        if (!clock) return;
+        clock.batch(p.batch, p.plan);
+        // one estimate of the whole run, from the first batches (or the first epoch if short)
+        if (!estimated && (clock.elapsed() >= 3 || p.batch === p.batches || p.batch >= 50)) {
+          estimated = true;
+          const left = clock.runLeft(p.epoch, p.batch);
+          const masked = clock.maskedEpochs();
+          progress.done();
+          console.log(
+            `estimate: about ${left === null ? "?" : formatDuration(clock.elapsed() + left)} ` +
+              `in all (from ${plural(p.batch, "batch")}${
+                masked
+                  ? `; ${
+                    plural(masked, "masked epoch")
+                  } counted at ${MASKED_EPOCH_COST}x a plain one`
+                  : ""
+              }${
+                masked && config.method === "hlgm" && config.switchEpoch === undefined
+                  ? `; the plateau switch taken at its earliest, after epoch ${config.patience + 1}`
+                  : ""
+              })`,
+          );
+        }
+        progress.update(progressFields(p, clock), p.batch / p.batches);
       },
       onEpoch: (m) => {
+        clock?.epochDone(m);
         progress.done();
         if (!quiet) console.log(epochLine(m, config.epochs));
       },

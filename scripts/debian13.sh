@@ -116,7 +116,7 @@ cmd_cuda_build() {
 }
 
 cmd_bench() {
-  apt_in_root libtorch-dev g++ libopenblas0-pthread python3-torch || { say "apt-get failed"; return 1; }
+  apt_in_root libtorch-dev g++ libopenblas0-pthread python3-torch tmux || { say "apt-get failed"; return 1; }
   in_root deno run -A bench/run.ts "$@"
 }
 

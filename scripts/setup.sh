@@ -29,9 +29,9 @@ as_root() {
   else return 1; fi
 }
 
-ensure_apt_packages() {
+ensure_apt_packages() { # ensure_apt_packages [EXTRA...]: the project's packages and EXTRA
   command -v dpkg >/dev/null 2>&1 || return 0
-  local wanted=(libopenblas0-pthread dataset-fashion-mnist)
+  local wanted=(libopenblas0-pthread dataset-fashion-mnist "$@")
   command -v g++ >/dev/null 2>&1 || wanted+=(g++)
   # A libtorch from LIBTORCH or a PyTorch install is used when present; else Debian's.
   [ -n "${LIBTORCH:-}" ] || wanted+=(libtorch-dev)
@@ -47,9 +47,9 @@ ensure_apt_packages() {
   fi
 }
 
-hlgm_setup() {
+hlgm_setup() { # hlgm_setup [EXTRA_APT_PACKAGE...]
   ensure_deno || return 1
-  if [ "${HLGM_SKIP_SETUP:-0}" != 1 ]; then ensure_apt_packages; fi
+  if [ "${HLGM_SKIP_SETUP:-0}" != 1 ]; then ensure_apt_packages "$@"; fi
   # Fetches the npm packages once (so no command prints download lines later), then builds the
   # shim once into the cache (prints its path); later runs find both there.
   (cd "$hlgm_root" && deno cache --quiet mod.ts cli/main.ts bench/*.ts tests/*.ts) ||

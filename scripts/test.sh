@@ -38,7 +38,8 @@ summary() { echo "$([ "${HLGM_PART_SUMMARY:-0}" = 1 ] && echo part || echo tests
 host_suite() {
   passed=0
   failed=0
-  if ! hlgm_setup; then
+  # tmux: the progress line is tested in a real terminal
+  if ! hlgm_setup tmux; then
     failed=1
     return
   fi

@@ -13,7 +13,8 @@ import { ProgressLine } from "../progress.ts";
 import { resolveConfig } from "../train_config.ts";
 import { compareMethods, type CompareResult } from "../../src/runs/compare.ts";
 import { SIB_METHODS, type SibMethod } from "../../src/runs/sib.ts";
-import type { TrainConfig } from "../../src/train/config.ts";
+import { scheduleOf, type TrainConfig } from "../../src/train/config.ts";
+import { unreachableSwitch } from "../../src/train/schedule.ts";
 import type { Method } from "../../src/train/schedule.ts";
 
 const METHODS: readonly Method[] = ["baseline", "sgt", "hlgm"];
@@ -92,6 +93,10 @@ export async function runCompare(
   // every configuration is checked before anything trains (usage errors exit 2)
   const base = resolveConfig({ ...shared, method: methods[0], seed: seeds[0] }, opts.config);
   for (const m of methods) for (const s of seeds) resolveConfig({ ...base, method: m, seed: s });
+  if (methods.includes("hlgm")) {
+    const why = unreachableSwitch(scheduleOf({ ...base, method: "hlgm" }), base.epochs);
+    if (why) console.error(`warning: hlgm: ${why}`);
+  }
   const { method: _bm, seed: _bs, ...common } = base;
   const out = opts.out ?? `runs/compare-${base.dataset}-${base.model}`;
   console.log(

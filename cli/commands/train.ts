@@ -25,7 +25,7 @@ export async function runTrain(
   opts: Record<string, unknown>,
   flags: Record<string, unknown>,
 ): Promise<void> {
-  const resumeDir = opts.resume as string | undefined;
+  let resumeDir = opts.resume as string | undefined;
   let config: TrainConfig;
   let out: string;
   if (resumeDir) {
@@ -43,6 +43,23 @@ export async function runTrain(
       );
     }
     out = resumeDir;
+    const last = new RunDir(out).readLast();
+    if (last && last.epoch >= config.epochs) {
+      console.log(
+        `${out} is complete (${last.epoch} of ${config.epochs} epochs): nothing to resume`,
+      );
+      return;
+    }
+    if (!last) {
+      if (!opts.force) {
+        throw new UsageError(
+          `--resume ${out}: the run has no checkpoint yet (it stopped before its first epoch ` +
+            `ended), so there is nothing to continue; start it again with its flags, or add ` +
+            `--force to start it over in ${out} with its saved settings`,
+        );
+      }
+      resumeDir = undefined; // a fresh start in the same folder, with the saved settings
+    }
   } else {
     config = resolveConfig(flags, opts.config as string | undefined);
     out = (opts.out as string | undefined) ?? defaultOut(config);
@@ -52,15 +69,6 @@ export async function runTrain(
       );
     }
   }
-  console.log(
-    `${
-      resumeDir ? "resuming" : "training"
-    } ${config.method} on ${config.model} / ${config.dataset}` +
-      `${
-        config.subset ? ` (subset ${config.subset})` : ""
-      }: ${config.epochs} epochs, batch ${config.batchSize}, ` +
-      `${config.optimizer} lr ${config.lr}, device ${config.device}, seed ${config.seed} -> ${out}`,
-  );
   const result = await runTraining(config, out, !!resumeDir);
   if (result.status !== "completed") {
     console.error(result.message);

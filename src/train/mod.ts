@@ -13,9 +13,11 @@ export {
   type Method,
   type Monitor,
   planEpoch,
+  describeSchedule,
   previewSchedule,
   type ScheduleConfig,
   type ScheduleState,
+  unreachableSwitch,
 } from "./schedule.ts";
 export {
   CONFIG_FIELDS,
@@ -42,6 +44,7 @@ export {
   type TrainHooks,
   type TrainProgress,
   type TrainResult,
+  type RunStart,
 } from "./trainer.ts";
 export { type EpochMetrics, RunDir, type RunInfo, type TrainerState } from "./run_dir.ts";
 export { type LoadedRun, loadRun } from "./load_run.ts";

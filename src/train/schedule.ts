@@ -179,3 +179,48 @@ export function previewSchedule(config: ScheduleConfig, epochs: number): EpochPl
   }
   return plans;
 }
+
+const pctOf = (k: number) => `${Math.round(k * 1000) / 10}%`;
+
+/**
+ * The schedule in words, for the line printed before a run: what the plain phase is, when the
+ * switch comes, and what the episodes do.
+ */
+export function describeSchedule(config: ScheduleConfig, epochs: number): string {
+  const n = `${epochs} epoch${epochs === 1 ? "" : "s"}`;
+  switch (config.method) {
+    case "baseline":
+      return `baseline: plain cross-entropy for ${n}`;
+    case "sgt":
+      return `sgt: every epoch masks the ${pctOf(config.kBottom)} least salient pixels, ${n}`;
+    case "hlgm": {
+      const until = config.switchEpoch !== undefined
+        ? `plain until epoch ${config.switchEpoch}`
+        : `plain until ${config.monitor} stops improving for ${config.patience} epochs`;
+      return `hlgm: ${until}, then episodes of ${config.episodeSize} epochs (regularize: mask ` +
+        `the ${pctOf(config.kTop)} most salient pixels, falling by ${pctOf(config.alpha)} an ` +
+        `epoch; then ${config.de}+ denoise epochs masking the ${
+          pctOf(config.kBottom)
+        } least salient); at most ${n}`;
+    }
+  }
+}
+
+/**
+ * Why an hlgm schedule can never reach its masked phase within `epochs`, or null when it can:
+ * the plateau rule needs patience + 1 epochs before the switch, a fixed switch its epoch.
+ */
+export function unreachableSwitch(config: ScheduleConfig, epochs: number): string | null {
+  if (config.method !== "hlgm") return null;
+  if (config.switchEpoch !== undefined) {
+    return config.switchEpoch >= epochs
+      ? `switch-epoch ${config.switchEpoch} is not before the last epoch (${epochs}): ` +
+        `the run is all plain training, the same as baseline`
+      : null;
+  }
+  return config.patience + 1 >= epochs
+    ? `with patience ${config.patience}, the earliest plateau switch comes after epoch ` +
+      `${config.patience + 1}, and the run has ${epochs}: it is all plain training, the same ` +
+      `as baseline (lower --patience or give --switch-epoch)`
+    : null;
+}

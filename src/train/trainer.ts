@@ -17,16 +17,18 @@ import type { Attribution } from "../saliency/common.ts";
 import { attributionFn } from "../saliency/registry.ts";
 import { getRngState, manualSeed, setRngState } from "../tensor/create.ts";
 import { deviceCode, deviceName } from "../tensor/device.ts";
-import { info } from "../tensor/runtime.ts";
+import { getNumThreads, info } from "../tensor/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { configProblems, scheduleOf, type TrainConfig } from "./config.ts";
 import { type EpochMetrics, RunDir, type RunInfo } from "./run_dir.ts";
 import {
   advance,
+  describeSchedule,
   type EpochPlan,
   initialState,
   planEpoch,
   type ScheduleState,
+  unreachableSwitch,
 } from "./schedule.ts";
 import { evaluateAsync, trainStep } from "./steps.ts";
 import { Yielder } from "../util/event_loop.ts";
@@ -54,8 +56,32 @@ export interface TrainProgress {
   imagesPerSecond: number;
 }
 
+/** What a run is about to do, reported once its data and model are ready. */
+export interface RunStart {
+  /** The device actually used ("cpu", "cuda:0"). */
+  device: string;
+  /** libtorch's intra-op threads. */
+  threads: number;
+  /** Images per split. */
+  images: { train: number; val: number; test: number };
+  /** Input shape the model sees (C, H, W). */
+  shape: [number, number, number];
+  /** Training batches per epoch. */
+  batches: number;
+  /** The epoch this process starts with (after a resume, the one after the checkpoint). */
+  firstEpoch: number;
+  /** The last epoch. */
+  epochs: number;
+  /** The schedule in words (describeSchedule). */
+  schedule: string;
+  /** Why an hlgm run can never reach its masked phase, or null (unreachableSwitch). */
+  warning: string | null;
+}
+
 /** Callbacks and controls of a run. */
 export interface TrainHooks {
+  /** Once, before the first batch. */
+  onStart?: (s: RunStart) => void;
   /** After every batch. */
   onBatch?: (p: TrainProgress) => void;
   /** After every epoch (the line just written to metrics.jsonl). */
@@ -208,6 +234,17 @@ export async function train(
       reduction: c.reduction,
       fill: c.fill,
     };
+    options.onStart?.({
+      device,
+      threads: getNumThreads(),
+      images: { train: data.train.n, val: data.val?.n ?? 0, test: data.test.n },
+      shape: [data.train.channels, imageSize, imageSize],
+      batches: trainLoader.length,
+      firstEpoch: startEpoch,
+      epochs: c.epochs,
+      schedule: describeSchedule(schedule, c.epochs),
+      warning: unreachableSwitch(schedule, c.epochs),
+    });
     const yielder = new Yielder();
     for (let epoch = startEpoch; epoch <= c.epochs; epoch++) {
       const plan = planEpoch(schedule, state);

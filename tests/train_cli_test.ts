@@ -1,0 +1,129 @@
+// `hlgm train` as a user meets it: the lines before a run, the warning of an unreachable
+// switch, --resume without a checkpoint, and the progress line in a real 80-column terminal.
+import assert from "node:assert/strict";
+import { fitFields, formatDuration } from "../cli/progress.ts";
+import { defaultConfig, scheduleOf } from "../src/train/config.ts";
+import { describeSchedule, previewSchedule, unreachableSwitch } from "../src/train/schedule.ts";
+import { runCli } from "./helpers.ts";
+
+const main = new URL("../cli/main.ts", import.meta.url).pathname;
+const cli = (args: string[]) => runCli(args, { HLGM_NUM_THREADS: "2", NO_COLOR: "1" });
+const tiny = ["--dataset", "synthetic", "--subset", "600", "--device", "cpu"];
+
+Deno.test("progress fields: the least important go first; durations read as a person writes them", () => {
+  const fields = [
+    { text: "epoch 3/100", drop: 0 },
+    { text: "loss 1.1376", drop: 5 },
+    { text: "812 img/s", drop: 8 },
+    { text: "run ETA 2h10m", drop: 1 },
+  ];
+  assert.equal(fitFields(fields, 80), "epoch 3/100 loss 1.1376 812 img/s run ETA 2h10m");
+  assert.equal(fitFields(fields, 40), "epoch 3/100 loss 1.1376 run ETA 2h10m");
+  assert.equal(fitFields(fields, 30), "epoch 3/100 run ETA 2h10m");
+  assert.equal(fitFields(fields, 5), "epoch");
+  assert.deepEqual([42, 725, 16320, NaN].map(formatDuration), ["42s", "12m05s", "4h32m", "?"]);
+});
+
+Deno.test("schedule: described in words; an hlgm run that cannot switch is named", () => {
+  const hlgm = defaultConfig({ method: "hlgm", epochs: 4 });
+  assert.match(
+    describeSchedule(scheduleOf(hlgm), 4),
+    /^hlgm: plain until val_acc stops improving for 20 epochs, then episodes of 5 epochs/,
+  );
+  assert.match(
+    unreachableSwitch(scheduleOf(hlgm), 4)!,
+    /earliest plateau switch comes after epoch 21, and the run has 4/,
+  );
+  // patience 2: plain epochs 1-3 at the earliest, the switch after epoch 3 leaves epoch 4 masked
+  assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, patience: 2 }), 4), null);
+  assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, patience: 3 }), 4) !== null, true);
+  assert.match(
+    unreachableSwitch(scheduleOf({ ...hlgm, switchEpoch: 4 }), 4)!,
+    /switch-epoch 4 is not before the last epoch/,
+  );
+  assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, switchEpoch: 3 }), 4), null);
+  assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, method: "baseline" }), 4), null);
+  assert.equal(
+    describeSchedule(scheduleOf({ ...hlgm, method: "baseline" }), 1),
+    "baseline: plain cross-entropy for 1 epoch",
+  );
+});
+
+Deno.test("train: the lines before a run name the device used, the data, the schedule; one warning", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-train-cli-" });
+  try {
+    const r = await cli(["train", ...tiny, "--epochs", "2", "--out", `${root}/run`]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.match(
+      lines[0],
+      /^training hlgm on shallow-cnn \/ synthetic: 540 train, 60 val, 512 test images \(1x28x28\), 3 batches of 256; 2 epochs on cpu \(2 threads\), adadelta lr 0\.1, seed 0 -> /,
+    );
+    assert.match(lines[1], /^schedule: hlgm: plain until val_acc stops improving for 20 epochs/);
+    assert.match(lines[2], /^estimate: about \d+s in all \(from 3 batches\)$/);
+    assert.match(lines[3], /^epoch 1\/2 /);
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning:"));
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.match(warnings[0], /the run has 2: it is all plain training, the same as baseline/);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("train: --resume of a run with no checkpoint says so (exit 2); --force starts it over; a complete run has nothing to resume", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-train-cli-" });
+  try {
+    const done = `${root}/done`;
+    assert.equal((await cli(["train", ...tiny, "--epochs", "1", "--out", done])).code, 0);
+    const complete = await cli(["train", "--resume", done]);
+    assert.equal(complete.code, 0, complete.stderr);
+    assert.equal(complete.stdout.trim(), `${done} is complete (1 of 1 epochs): nothing to resume`);
+    // a folder whose run stopped before its first checkpoint: config.json only
+    const early = `${root}/early`;
+    Deno.mkdirSync(early);
+    Deno.copyFileSync(`${done}/config.json`, `${early}/config.json`);
+    const refused = await cli(["train", "--resume", early]);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /^error: --resume .*early: the run has no checkpoint yet .* add --force to start it over/,
+    );
+    const forced = await cli(["train", "--resume", early, "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /^training hlgm /);
+    assert.match(Deno.readTextFileSync(`${early}/metrics.jsonl`), /"epoch":1/);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("train: in an 80-column terminal the progress line fits and keeps the epoch and the run's ETA", async () => {
+  const hasTmux = await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+    .output().then((o) => o.success, () => false);
+  assert.ok(hasTmux, "tmux is needed (scripts/test.sh installs it)");
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-train-tmux-" });
+  const session = `hlgm-test-${Deno.pid}`;
+  const tmux = (...args: string[]) =>
+    new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
+  try {
+    const command =
+      `HLGM_NUM_THREADS=1 ${Deno.execPath()} run -A ${main} train --device cpu --dataset synthetic ` +
+      `--subset 20000 --batch-size 32 --method baseline --epochs 2 --out ${root}/run; sleep 30`;
+    const started = await tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command);
+    assert.ok(started.success, new TextDecoder().decode(started.stderr));
+    let bar = "";
+    for (let i = 0; i < 100 && !bar; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const pane = new TextDecoder().decode(
+        (await tmux("capture-pane", "-p", "-t", session)).stdout,
+      );
+      bar = pane.split("\n").find((l) => /^\[[#-]+\] epoch 1\/2 .*run ETA \d/.test(l)) ?? "";
+    }
+    assert.ok(bar, "a progress line with the run's ETA appeared");
+    assert.ok(bar.length <= 80, `${bar.length} columns: ${bar}`);
+    assert.match(bar, /^\[[#-]{10}\] epoch 1\/2 batch \d+\/563 .*epoch ETA \S+ run ETA \S+$/);
+  } finally {
+    await tmux("kill-session", "-t", session);
+    Deno.removeSync(root, { recursive: true });
+  }
+});
