@@ -90,3 +90,47 @@ Deno.test("cli: a missing dataset is a clear error with exit code 1", async () =
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli: the installed `hlgm` command runs, and its messages suggest `hlgm ...`", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-install-" });
+  try {
+    const repo = new URL("../", import.meta.url).pathname;
+    // what `deno task install` runs, into a temporary root instead of ~/.deno
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "install",
+        "-g",
+        "-f",
+        "-A",
+        "-n",
+        "hlgm",
+        "--root",
+        root,
+        "--config",
+        "deno.json",
+        "cli/hlgm.ts",
+      ],
+      cwd: repo,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(install.success, new TextDecoder().decode(install.stderr));
+    const hlgm = (...args: string[]) =>
+      new Deno.Command(`${root}/bin/hlgm`, { args, cwd: root, stdout: "piped", stderr: "piped" })
+        .output();
+    const help = await hlgm("--help");
+    assert.equal(help.code, 0);
+    assert.match(new TextDecoder().decode(help.stdout), /^Usage: hlgm /);
+    const missing = await hlgm("data", "show", "mnist", "--data-dir", root);
+    assert.equal(missing.code, 1);
+    assert.match(
+      new TextDecoder().decode(missing.stderr),
+      /get it with `hlgm data download mnist`/,
+    );
+    // run from the repository the other way, the suggestion is the command that works there
+    const direct = await cli("data", "show", "mnist", "--data-dir", root);
+    assert.match(direct.stderr, /get it with `deno run -A cli\/main\.ts data download mnist`/);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});

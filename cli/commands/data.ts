@@ -5,6 +5,7 @@
  * @module
  */
 
+import { hlgmCommand } from "../../src/util/command.ts";
 import { type ImageDataset, permutation, validateDataset } from "../../src/data/dataset.ts";
 import { downloadDataset, downloadName, DOWNLOADS } from "../../src/data/download.ts";
 import { renderGrid } from "../../src/report/dataset_grid.ts";
@@ -21,7 +22,7 @@ import { ProgressLine } from "../progress.ts";
 function howToGet(name: string): string {
   const source = downloadName(name);
   return DOWNLOADS[source]
-    ? `deno run -A cli/main.ts data download ${source}`
+    ? `${hlgmCommand()} data download ${source}`
     : `place its files in <data dir>/${name}/`;
 }
 

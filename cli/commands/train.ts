@@ -14,6 +14,7 @@ import { resolveConfig } from "../train_config.ts";
 import { pct, runTraining } from "../training.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
+import { hlgmCommand } from "../../src/util/command.ts";
 
 function defaultOut(c: TrainConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
@@ -65,7 +66,8 @@ export async function runTrain(
     out = (opts.out as string | undefined) ?? defaultOut(config);
     if (new RunDir(out).readLast()) {
       throw new UsageError(
-        `${out} already holds a run; continue it with --resume ${out} or choose another --out`,
+        `${out} already holds a run; continue it with \`${hlgmCommand()} train --resume ${out}\` ` +
+          `or choose another --out`,
       );
     }
   }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { hlgmCommand } from "../util/command.ts";
 import { makeCluttered } from "./cluttered.ts";
 import type { ImageDataset } from "./dataset.ts";
 import type { DatasetLoadOptions, DatasetSpec } from "./spec.ts";
@@ -143,7 +144,7 @@ export async function loadDataset(
     ];
     throw new Error(
       `${name} not found (looked in ${places.join(", ")}); get it with ` +
-        `\`deno run -A cli/main.ts data download ${
+        `\`${hlgmCommand()} data download ${
           name === "cluttered-fmnist" ? "fashion-mnist" : name
         }\``,
     );

@@ -268,8 +268,6 @@ export async function renderReport(out: string, page: ReportPage): Promise<Repor
           files,
         ),
       );
-    } else {
-      notes.push(`${s.name}: no sib.json (run \`hlgm sib ${s.path}\` for SIB plots)`);
     }
   }
   if (notes.length) {

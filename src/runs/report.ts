@@ -12,7 +12,9 @@ import { type PngFigure, renderReport, type ReportRun } from "../report/report.t
 import { loadRun } from "../train/load_run.ts";
 import { loadTestSplit } from "../train/setup.ts";
 import { drawSaliencyFigure, type RunSaliency, runSaliency } from "./saliency.ts";
+import { hasBoxes } from "./compare.ts";
 import { readSibFile } from "./sib_file.ts";
+import { hlgmCommand } from "../util/command.ts";
 import { type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
 
 /** Options of {@link writeReport}. */
@@ -68,6 +70,15 @@ export async function writeReport(
     (options.out ?? (paths.length === 1 ? `${paths[0].replace(/\/+$/, "")}/report` : "report"))
       .replace(/\/+$/, "") || ".";
   const notes: string[] = [];
+  for (const r of runs.filter((r) => !r.sib)) {
+    const { name, path, dataset } = r.summary;
+    notes.push(
+      hasBoxes(dataset)
+        ? `${name}: no sib.json (\`${hlgmCommand()} sib ${path}\` scores it for SIB plots)`
+        : `${name}: no SIB plots: ${dataset} has no object boxes (SIB needs a dataset with ` +
+          `boxes, such as cluttered-fmnist or oxford-pet)`,
+    );
+  }
   const progress = options.onProgress ?? (() => {});
   let compareSaliency: PngFigure | undefined;
   if (!options.noSaliency) {

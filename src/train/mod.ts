@@ -7,13 +7,13 @@
 
 export {
   advance,
+  describeSchedule,
   type EpochPlan,
   type EpochValues,
   initialState,
   type Method,
   type Monitor,
   planEpoch,
-  describeSchedule,
   previewSchedule,
   type ScheduleConfig,
   type ScheduleState,
@@ -40,11 +40,11 @@ export {
 export { evaluate, type StepContext, type StepResult, trainStep } from "./steps.ts";
 export {
   loadSplits,
+  type RunStart,
   train,
   type TrainHooks,
   type TrainProgress,
   type TrainResult,
-  type RunStart,
 } from "./trainer.ts";
 export { type EpochMetrics, RunDir, type RunInfo, type TrainerState } from "./run_dir.ts";
 export { type LoadedRun, loadRun } from "./load_run.ts";

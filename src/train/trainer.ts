@@ -31,6 +31,7 @@ import {
   unreachableSwitch,
 } from "./schedule.ts";
 import { evaluateAsync, trainStep } from "./steps.ts";
+import { hlgmCommand } from "../util/command.ts";
 import { Yielder } from "../util/event_loop.ts";
 import { createRunModel, evalTransforms, loadSplits, trainTransforms } from "./setup.ts";
 
@@ -135,7 +136,7 @@ function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: stri
   const last = metrics.at(-1);
   return last
     ? `interrupted ${where}; the checkpoint of epoch ${last.epoch} is kept in ${runDir}; ` +
-      `continue with --resume ${runDir}`
+      `continue with \`${hlgmCommand()} train --resume ${runDir}\``
     : `interrupted ${where}, before the first checkpoint; nothing to resume in ${runDir} ` +
       `(start again with the same flags)`;
 }
@@ -156,7 +157,7 @@ export async function train(
   if (problems.length) throw new Error(`invalid configuration: ${problems.join("; ")}`);
   if (!options.resume && dir.exists() && dir.readLast()) {
     throw new Error(
-      `${runDir} already holds a run; use --resume ${runDir} to continue it or choose another --out`,
+      `${runDir} already holds a run; continue it with \`${hlgmCommand()} train --resume ${runDir}\` or choose another --out`,
     );
   }
   const device = deviceName(deviceCode(c.device));
