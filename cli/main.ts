@@ -57,7 +57,29 @@ async function knownDataset(name: string): Promise<string> {
   return name;
 }
 
-function program(): Command {
+/**
+ * An option's help line, one way for every command: the description, its choices (unless the
+ * description lists them) and "(default X)" (unless it already says).
+ */
+function describeOption(o: Option): string {
+  let text = o.description;
+  if (o.argChoices && !text.includes(o.argChoices.join(", "))) {
+    text += `: ${o.argChoices.join(", ")}`;
+  }
+  const given = o.defaultValueDescription ?? o.defaultValue;
+  if (given !== undefined && typeof given !== "boolean" && !text.includes("(default ")) {
+    text += ` (default ${given})`;
+  }
+  return text;
+}
+
+/** The "Examples:" block at the end of a command's help. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
+}
+
+/** The command line, for `main` and for tests that walk its commands and their help. */
+export function program(): Command {
   const cli = new Command("hlgm")
     .description(
       "Saliency-guided training (baseline, SGT, HLGM) of image classifiers on libtorch.",
@@ -65,9 +87,14 @@ function program(): Command {
     .version(VERSION)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.trim().split("\n")[0] + "\n") });
+    // one line: the error and commander's "(Did you mean ...?)"
+    .configureOutput({
+      outputError: (text, write) =>
+        write(text.trim().split("\n").map((l) => l.trim()).join(" ") + "\n"),
+    })
+    .configureHelp({ optionDescription: describeOption });
 
-  cli.command("info")
+  cli.command("info").addHelpText("after", examples("hlgm info", "hlgm info --json"))
     .description("show the libtorch version, CUDA devices, threads and the shim's path")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
@@ -76,7 +103,14 @@ function program(): Command {
     });
 
   addTrainFlags(
-    cli.command("train")
+    cli.command("train").addHelpText(
+      "after",
+      examples(
+        "hlgm train --dataset fashion-mnist --epochs 30 --switch-epoch 15",
+        "hlgm train --method sgt --model resnet18 --dataset cifar10 --epochs 50 --device cuda",
+        "hlgm train --resume runs/fashion-mnist-shallow-cnn-hlgm-seed0-20261129-101500",
+      ),
+    )
       .description(
         "train baseline, SGT or HLGM (defaults: hlgm, shallow-cnn, fashion-mnist, Table I)",
       )
@@ -98,11 +132,19 @@ function program(): Command {
     await runTrain(opts, flagsToConfig(opts));
   });
 
-  cli.command("eval")
+  cli.command("eval").addHelpText(
+    "after",
+    examples(
+      "hlgm eval runs/demo/hlgm",
+      "hlgm eval runs/demo/hlgm --checkpoint last --split val --json",
+    ),
+  )
     .description("accuracy and loss of a run's checkpoint on a split")
     .argument("<rundir>", "run folder")
     .addOption(
-      new Option("--checkpoint <which>", "best or last").choices(["best", "last"]).default("best"),
+      new Option("--checkpoint <which>", "which checkpoint").choices(["best", "last"]).default(
+        "best",
+      ),
     )
     .addOption(
       new Option("--split <name>", "test, val or train").choices(["test", "val", "train"]).default(
@@ -118,12 +160,16 @@ function program(): Command {
     });
 
   addTrainFlags(
-    cli.command("demo")
+    cli.command("demo").addHelpText(
+      "after",
+      examples("hlgm demo", "hlgm demo --epochs 12 --out runs/demo-long"),
+    )
       .description(
         "the quick-start job: baseline and HLGM on a compressed schedule showing every phase, " +
           "then SIB and the report",
       )
       .option("--out <dir>", "demo folder (default runs/demo)"),
+    ["method"], // the demo trains baseline and hlgm
   ).action(async (opts) => {
     const { runDemo } = await import("./commands/demo.ts");
     await runDemo(opts, flagsToConfig(opts));
@@ -131,10 +177,16 @@ function program(): Command {
 
   const data = cli.command("data").description("datasets: list, download, verify, show");
   const dataDir = "folder holding the datasets (else $HLGM_DATA, ~/.cache/hlgm/datasets)";
-  data.command("list").description("each dataset: where it is, images per split, or how to get it")
+  data.command("list").addHelpText(
+    "after",
+    examples("hlgm data list", "hlgm data list --data-dir /data --json"),
+  ).description("each dataset: where it is, images per split, or how to get it")
     .option("--data-dir <dir>", dataDir).option("--json", "print JSON")
     .action(async (opts) => (await import("./commands/data.ts")).runDataList(opts));
-  data.command("download").description("download a dataset (resumable, MD5-checked)")
+  data.command("download").addHelpText(
+    "after",
+    examples("hlgm data download fashion-mnist", "hlgm data download cifar10 --data-dir /data"),
+  ).description("download a dataset (resumable, MD5-checked)")
     .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
     .option("--force", "download even if it is already present")
     .option("--mirror <url>", "fetch each file from <url>/<file name> ($HLGM_DATA_MIRROR)")
@@ -144,12 +196,21 @@ function program(): Command {
         mirror: opts.mirror ?? Deno.env.get("HLGM_DATA_MIRROR"),
       })
     );
-  data.command("verify").description("load every split and check images, labels and boxes")
+  data.command("verify").addHelpText(
+    "after",
+    examples("hlgm data verify fashion-mnist", "hlgm data verify oxford-pet --data-dir /data"),
+  ).description("load every split and check images, labels and boxes")
     .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
     .action(async (name, opts) =>
       (await import("./commands/data.ts")).runDataVerify(await knownDataset(name), opts)
     );
-  data.command("show").description("write a PNG grid of images with labels (and boxes)")
+  data.command("show").addHelpText(
+    "after",
+    examples(
+      "hlgm data show cluttered-fmnist --n 16 --out grid.png",
+      "hlgm data show synthetic --columns 8 --scale 4",
+    ),
+  ).description("write a PNG grid of images with labels (and boxes)")
     .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
     .option("--n <n>", "number of images", positiveInt("--n"), 16)
     .option("--out <file>", "PNG file to write", "grid.png")
@@ -167,8 +228,16 @@ function program(): Command {
       DEFAULT_COLORMAP,
     );
   const checkpointOption = () =>
-    new Option("--checkpoint <which>", "best or last").choices(["best", "last"]).default("best");
-  cli.command("sib")
+    new Option("--checkpoint <which>", "which checkpoint").choices(["best", "last"]).default(
+      "best",
+    );
+  cli.command("sib").addHelpText(
+    "after",
+    examples(
+      "hlgm sib runs/demo/baseline runs/demo/hlgm",
+      "hlgm sib runs/demo/hlgm --method integrated_gradients --n 200 --percents 1,5",
+    ),
+  )
     .description(
       "Saliency-In-the-Box of runs on the same test images: Table III, sib.json, box plots and " +
         "paired scatter (Fig. 8)",
@@ -176,11 +245,11 @@ function program(): Command {
     .argument("<rundir...>", "run folders")
     .option(
       "--dataset <name>",
-      "dataset with boxes: cluttered-fmnist or oxford-pet (default: the run's)",
+      "dataset with boxes: cluttered-fmnist or oxford-pet (default the run's)",
     )
     .option(
       "--data-dir <dir>",
-      "dataset root (default: the run's, else $HLGM_DATA, ~/.cache/hlgm/datasets)",
+      "dataset root (default the run's, else $HLGM_DATA, ~/.cache/hlgm/datasets)",
     )
     .addOption(
       new Option("--method <name>", "attribution method").choices(methods).default("saliency"),
@@ -212,16 +281,22 @@ function program(): Command {
       await runSib(runDirs, opts);
     });
 
-  cli.command("saliency")
+  cli.command("saliency").addHelpText(
+    "after",
+    examples(
+      "hlgm saliency runs/demo/hlgm --indices 0,1,2",
+      "hlgm saliency runs/demo/hlgm --n 6 --method gradcam --colormap hot --out gradcam.png",
+    ),
+  )
     .description(
-      "PNG grid of saliency maps: image, heat map, blended overlay and top-x% mask per row, " +
-        "with the object box",
+      "the saliency figure (PNG): image, heat map, blended and top-x% mask for each test image, " +
+        "with the object's box",
     )
     .argument("<rundir>", "run folder")
-    .option("--dataset <name>", "dataset (default: the run's)")
+    .option("--dataset <name>", "dataset (default the run's)")
     .option(
       "--data-dir <dir>",
-      "dataset root (default: the run's, else $HLGM_DATA, ~/.cache/hlgm/datasets)",
+      "dataset root (default the run's, else $HLGM_DATA, ~/.cache/hlgm/datasets)",
     )
     .option("--indices <list>", "test images to show, e.g. 0,1,2")
     .option(
@@ -254,7 +329,13 @@ function program(): Command {
       await runSaliency(runDir, opts);
     });
 
-  cli.command("report")
+  cli.command("report").addHelpText(
+    "after",
+    examples(
+      "hlgm report runs/demo/hlgm",
+      "hlgm report runs/demo/baseline runs/demo/hlgm --out report",
+    ),
+  )
     .description(
       "HTML report of run folders: summary, accuracy/loss curves with the phases shaded, " +
         "saliency figures, SIB plots (where sib.json exists)",
@@ -277,7 +358,13 @@ function program(): Command {
     });
 
   addTrainFlags(
-    cli.command("compare")
+    cli.command("compare").addHelpText(
+      "after",
+      examples(
+        "hlgm compare --dataset cluttered-fmnist --subset 6000 --epochs 8 --switch-epoch 2 --seeds 0,1",
+        "hlgm compare --methods baseline,hlgm --epochs 30 --out runs/compare-fmnist",
+      ),
+    )
       .description(
         "train every method x seed with the same settings, then Table II (max/final test " +
           "accuracy, mean ± sd) and Table III (median SIB, datasets with boxes)",
@@ -294,6 +381,7 @@ function program(): Command {
           .default("saliency"),
       )
       .option("--config <file>", "JSON file of settings (flags override it)"),
+    ["method", "seed"], // compare takes --methods and --seeds
   ).action(async (opts) => {
     const { runCompare } = await import("./commands/compare.ts");
     await runCompare(opts, flagsToConfig(opts));

@@ -36,8 +36,8 @@ const ARG: Record<ConfigField["kind"], string> = {
 };
 
 /** Adds every training flag to a command. No defaults here: unset flags keep config values. */
-export function addTrainFlags(c: Command): Command {
-  for (const f of CONFIG_FIELDS) {
+export function addTrainFlags(c: Command, exclude: readonly string[] = []): Command {
+  for (const f of CONFIG_FIELDS.filter((f) => !exclude.includes(f.key))) {
     const flag = `--${flagName(f.key)}`;
     const parser = parse(f.kind);
     if (f.kind === "flag") {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Command } from "commander";
 import { runCli } from "./helpers.ts";
 
 const cli = (...args: string[]) => runCli(args);
@@ -133,4 +134,62 @@ Deno.test("cli: the installed `hlgm` command runs, and its messages suggest `hlg
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
+});
+
+Deno.test("cli: every command's help ends with examples that parse, writes defaults one way, and lists only what it takes", async () => {
+  const { program } = await import("../cli/main.ts");
+  const root = program();
+  const all: Command[] = [];
+  const walk = (c: Command) => {
+    for (const sub of c.commands) {
+      all.push(sub);
+      walk(sub);
+    }
+  };
+  walk(root);
+  const leaves = all.filter((c) => c.commands.length === 0);
+  assert.ok(leaves.length >= 12, `${leaves.length} commands`);
+  for (const c of leaves) {
+    let help = "";
+    c.configureOutput({ writeOut: (s) => (help += s) });
+    c.outputHelp();
+    const name = c.parent === root ? c.name() : `${c.parent!.name()} ${c.name()}`;
+    assert.ok(!help.includes("(default: "), `${name}: defaults are written "(default X)"`);
+    const examples = help.split("Examples:\n")[1]?.trim().split("\n").map((l) => l.trim()) ?? [];
+    assert.ok(examples.length >= 2, `${name}: at least two examples`);
+    for (const example of examples) {
+      assert.ok(example.startsWith(`hlgm ${name} `) || example === `hlgm ${name}`, example);
+      // the example parses: every flag exists and every value is accepted (nothing runs)
+      const parsed = program();
+      const stub = (cmd: Command) => {
+        cmd.action(() => {});
+        cmd.commands.forEach(stub);
+      };
+      stub(parsed);
+      parsed.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      parsed.commands.forEach((cmd) => cmd.exitOverride());
+      for (const d of parsed.commands) for (const s of d.commands) s.exitOverride();
+      await parsed.parseAsync(example.split(" ").slice(1), { from: "user" });
+    }
+  }
+  // compare takes --methods and --seeds, and does not list --method or --seed
+  let compareHelp = "";
+  const compare = root.commands.find((c) => c.name() === "compare")!;
+  compare.configureOutput({ writeOut: (s) => (compareHelp += s) });
+  compare.outputHelp();
+  assert.ok(!/--method </.test(compareHelp) && !/--seed </.test(compareHelp), compareHelp);
+});
+
+Deno.test("cli: mistyped commands and flags get a suggestion; values are echoed as typed", async () => {
+  const typo = await cli("trian");
+  assert.equal(typo.code, 2);
+  assert.equal(typo.stderr, "error: unknown command 'trian' (Did you mean train?)\n");
+  const flag = await cli("train", "--epoch", "3");
+  assert.equal(flag.stderr, "error: unknown option '--epoch' (Did you mean --epochs?)\n");
+  const value = await cli("train", "--epochs", "two");
+  assert.equal(value.code, 2);
+  assert.match(value.stderr, /^error: .*epochs must be a positive integer, got "two"\n$/);
+  const demo = await cli("demo", "--method", "sgt");
+  assert.equal(demo.code, 2);
+  assert.match(demo.stderr, /unknown option '--method'/);
 });

@@ -63,10 +63,6 @@ export interface CompareFlags {
   sibMethod?: string;
   /** JSON settings file. */
   config?: string;
-  /** Given by mistake: compare takes --seeds/--methods. */
-  method?: string;
-  /** Given by mistake. */
-  seed?: number;
 }
 
 /** `compare` command: returns what it computed (after printing the tables). */
@@ -74,9 +70,6 @@ export async function runCompare(
   opts: CompareFlags,
   flags: Record<string, unknown>,
 ): Promise<CompareResult> {
-  if (opts.method !== undefined || opts.seed !== undefined) {
-    throw new UsageError("compare trains every method and seed: use --methods and --seeds");
-  }
   const methods = parseMethods(opts.methods ?? METHODS.join(","));
   const seeds = parseSeeds(opts.seeds ?? "0,1,2");
   const sibN = opts.sibN ?? 1000;
