@@ -3,9 +3,9 @@
  * (mod.ts, the settings tables, `--help`) never needs libtorch. This is the only module that
  * calls `Deno.dlopen`.
  *
- * Location: `HLGM_NATIVE_LIB` when set; otherwise the shim is compiled from the sources next to
- * this module (local files, or fetched over HTTP when mod.ts was imported from a URL) into a
- * cache folder keyed by the sources' hash and the libtorch version, once.
+ * Location: `HLGM_NATIVE_LIB` when set; otherwise the shim is compiled from its sources (which
+ * come with the module graph: native/sources.ts) into a cache folder keyed by the sources' hash
+ * and the libtorch version, once.
  *
  * @module
  */
@@ -24,7 +24,7 @@ export interface LoadedLibrary {
 function locate(): LoadedLibrary {
   const explicit = Deno.env.get("HLGM_NATIVE_LIB");
   if (explicit) return { path: explicit };
-  const path = ensureShimSync(new URL("../native/", import.meta.url));
+  const path = ensureShimSync();
   return { path, libtorch: findLibtorch() };
 }
 

@@ -14,18 +14,9 @@
 
 import { createHash } from "node:crypto";
 
-/** The shim's source files, relative to this folder, in the order they are hashed. */
-export const SHIM_SOURCES = [
-  "compat.h",
-  "shim.h",
-  "op_dispatch.h",
-  "core.cpp",
-  "ops.cpp",
-  "nn.cpp",
-  "optim.cpp",
-  "masking.cpp",
-  "selfcheck.cpp",
-] as const;
+import { SHIM_SOURCE_TEXTS, SHIM_SOURCES } from "./sources.ts";
+
+export { SHIM_SOURCES };
 
 /** Where a libtorch was found and what it is. */
 export interface Libtorch {
@@ -344,55 +335,34 @@ export async function buildShim(
   }
 }
 
-/** Reads the shim's sources from a folder or URL next to this module (file:, http:, https:). */
-export async function readSources(base: URL): Promise<Record<string, string>> {
-  const sources: Record<string, string> = {};
-  for (const name of SHIM_SOURCES) {
-    const url = new URL(name, base);
-    if (url.protocol === "file:") {
-      sources[name] = await Deno.readTextFile(url);
-    } else {
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`fetching the hlgm shim source ${url} failed: HTTP ${res.status}`);
-      sources[name] = await res.text();
-    }
-  }
-  return sources;
-}
-
 /**
- * Returns the path of a shim built for the sources at `base` and the libtorch found here,
+ * Returns the path of a shim built from the sources (sources.ts) for the libtorch found here,
  * building it first (one line on stderr) when the cache has none.
  */
-export async function ensureShim(base: URL, force = false): Promise<string> {
+export async function ensureShim(force = false): Promise<string> {
   const libtorch = findLibtorch();
-  const sources = await readSources(base);
-  const path = cachedLibraryPath(sources, libtorch);
+  const path = cachedLibraryPath(SHIM_SOURCE_TEXTS, libtorch);
   if (force || !exists(path)) {
     console.error(
       `hlgm: building the libtorch shim (libtorch ${libtorch.version} ${
         libtorch.cuda ? "cuda" : "cpu"
       } from ${libtorch.root}) into ${path} ...`,
     );
-    await buildShim(sources, libtorch, path);
+    await buildShim(SHIM_SOURCE_TEXTS, libtorch, path);
   }
   return path;
 }
 
 /**
- * The path of the shim for the sources at `base`, without awaiting (the library opens on first
- * use, from synchronous code): a cached build is found in-process when the sources are local
- * files; otherwise this module runs as a child Deno process that builds (or, for sources at a
- * URL, fetches and looks up) the shim and prints its path, its messages going to stderr.
+ * The path of the shim, without awaiting (the library opens on first use, from synchronous
+ * code): a cached build is found in-process; a missing one is built by this module run as a
+ * child Deno process, which prints the path (its messages go to stderr). The sources come with
+ * the module graph, so a project imported from a URL and built once runs offline.
  */
-export function ensureShimSync(base: URL): string {
-  if (base.protocol === "file:") {
-    const sources: Record<string, string> = {};
-    for (const name of SHIM_SOURCES) sources[name] = Deno.readTextFileSync(new URL(name, base));
-    const path = cachedLibraryPath(sources, findLibtorch());
-    if (exists(path)) return path;
-  }
-  const script = new URL("build.ts", base).href;
+export function ensureShimSync(): string {
+  const cached = cachedLibraryPath(SHIM_SOURCE_TEXTS, findLibtorch());
+  if (exists(cached)) return cached;
+  const script = new URL("build.ts", import.meta.url).href;
   let out: Deno.CommandOutput;
   try {
     out = new Deno.Command(Deno.execPath(), {
@@ -419,6 +389,6 @@ export function ensureShimSync(base: URL): string {
 }
 
 if (import.meta.main) {
-  const path = await ensureShim(new URL("./", import.meta.url), Deno.args.includes("--force"));
+  const path = await ensureShim(Deno.args.includes("--force"));
   console.log(path);
 }

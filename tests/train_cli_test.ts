@@ -47,6 +47,17 @@ Deno.test("schedule: described in words; an hlgm run that cannot switch is named
     describeSchedule(scheduleOf({ ...hlgm, method: "baseline" }), 1),
     "baseline: plain cross-entropy for 1 epoch",
   );
+  // the rule agrees with the schedule itself (monitored value flat: the earliest switch)
+  for (let patience = 0; patience <= 5; patience++) {
+    for (const switchEpoch of [undefined, 1, 3, 6]) {
+      for (let epochs = 1; epochs <= 8; epochs++) {
+        const c = scheduleOf({ ...hlgm, patience, switchEpoch, epochs });
+        const masked = previewSchedule(c, epochs).some((p) => p.mode !== "plain");
+        const where = JSON.stringify({ patience, switchEpoch, epochs });
+        assert.equal(unreachableSwitch(c, epochs) === null, masked, where);
+      }
+    }
+  }
 });
 
 Deno.test("train: the lines before a run name the device used, the data, the schedule; one warning", async () => {
