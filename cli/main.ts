@@ -132,6 +132,18 @@ export function program(): Command {
     await runTrain(opts, flagsToConfig(opts));
   });
 
+  cli.command("runs").addHelpText(
+    "after",
+    examples("hlgm runs", "hlgm runs runs/compare-cluttered-fmnist-shallow-cnn --json"),
+  )
+    .description("list the run folders under DIR: method, model, dataset, epochs, accuracy, status")
+    .argument("[dir]", "folder to search (default runs)")
+    .option("--json", "print JSON")
+    .action(async (dir: string | undefined, opts: { json?: boolean }) => {
+      const { runRuns } = await import("./commands/runs.ts");
+      runRuns(dir, opts);
+    });
+
   cli.command("eval").addHelpText(
     "after",
     examples(

@@ -61,6 +61,8 @@ export interface TrainConfig extends ScheduleConfig {
   augment?: boolean;
   /** cluttered-fmnist: canvas size (default 64). */
   canvas?: number;
+  /** Also write TensorBoard event files into RUN/tensorboard/ (default off). */
+  tensorboard?: boolean;
 }
 
 /** Paper defaults (Table I) per model: optimizer and learning rate. */

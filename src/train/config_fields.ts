@@ -114,6 +114,12 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     help: "random crop/flip augmentation (--no-augment: none)",
     defaultText: "CIFAR and Oxford Pet",
   },
+  {
+    key: "tensorboard",
+    kind: "flag",
+    help: "also write TensorBoard event files (RUN/tensorboard/) for `tensorboard --logdir`",
+    defaultText: "off",
+  },
 ];
 
 /** The flag of a key: `batchSize` -> `batch-size`. */

@@ -1,5 +1,6 @@
 /**
- * The run folder: config.json, metrics.jsonl (one JSON object per epoch) and checkpoints/.
+ * The run folder: config.json, metrics.jsonl (one JSON object per epoch), metrics.csv (the same
+ * as a table) and checkpoints/.
  * A checkpoint is written as epoch-N.safetensors (the model's state dict, readable by
  * PyTorch's safetensors loader), epoch-N.state.safetensors (optimizer and RNG tensors) and
  * then last.json, which names them: every file is written atomically and last.json last, so a
@@ -50,6 +51,39 @@ export interface EpochMetrics {
   seconds: number;
   /** Training images per second. */
   images_per_s: number;
+}
+
+/** The columns of metrics.csv: every field of an epoch line, in this order. */
+export const METRIC_COLUMNS: readonly (keyof EpochMetrics)[] = Object.keys(
+  {
+    epoch: 1,
+    phase: 1,
+    mode: 1,
+    k: 1,
+    episode: 1,
+    de: 1,
+    lr: 1,
+    train_loss: 1,
+    train_ce: 1,
+    train_kl: 1,
+    train_acc: 1,
+    val_loss: 1,
+    val_acc: 1,
+    test_loss: 1,
+    test_acc: 1,
+    seconds: 1,
+    images_per_s: 1,
+  } satisfies Record<keyof EpochMetrics, 1>,
+) as (keyof EpochMetrics)[];
+
+/** Epoch lines as CSV: a header of {@link METRIC_COLUMNS}, then a row per epoch (null: empty). */
+export function metricsCsv(lines: readonly EpochMetrics[]): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? "" : String(v));
+  return [
+    METRIC_COLUMNS.join(","),
+    ...lines.map((l) => METRIC_COLUMNS.map((c) => cell(l[c])).join(",")),
+  ]
+    .join("\n") + "\n";
 }
 
 /** What config.json holds. */
@@ -143,6 +177,7 @@ export class RunDir {
     writeFileAtomic(`${this.path}/metrics.jsonl`, [
       text.encode(lines.map((l) => JSON.stringify(l) + "\n").join("")),
     ]);
+    this.#writeCsv(lines);
   }
   /** Appends one epoch's metrics and flushes it to disk. */
   appendMetrics(line: EpochMetrics): void {
@@ -153,6 +188,12 @@ export class RunDir {
     } finally {
       f.close();
     }
+    this.#writeCsv(this.readMetrics());
+  }
+
+  /** metrics.csv mirrors metrics.jsonl, for spreadsheets and tools that read CSV. */
+  #writeCsv(lines: readonly EpochMetrics[]): void {
+    writeFileAtomic(`${this.path}/metrics.csv`, [text.encode(metricsCsv(lines))]);
   }
 
   /**

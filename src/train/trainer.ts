@@ -31,6 +31,7 @@ import {
   unreachableSwitch,
 } from "./schedule.ts";
 import { evaluateAsync, trainStep } from "./steps.ts";
+import { EventWriter } from "./tensorboard.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { Yielder } from "../util/event_loop.ts";
 import { createRunModel, evalTransforms, loadSplits, trainTransforms } from "./setup.ts";
@@ -247,6 +248,7 @@ export async function train(
       warning: unreachableSwitch(schedule, c.epochs),
     });
     const yielder = new Yielder();
+    const events = c.tensorboard ? new EventWriter(`${runDir}/tensorboard`) : null;
     for (let epoch = startEpoch; epoch <= c.epochs; epoch++) {
       const plan = planEpoch(schedule, state);
       let loss = 0, ce = 0, kl = 0, correct = 0, seen = 0, batch = 0;
@@ -329,6 +331,20 @@ export async function train(
       if (isBest) best = { epoch, score, metric };
       dir.appendMetrics(line);
       metrics.push(line);
+      events?.scalars(epoch, {
+        "accuracy/train": line.train_acc,
+        "accuracy/val": line.val_acc,
+        "accuracy/test": line.test_acc,
+        "loss/train": line.train_loss,
+        "loss/train_ce": line.train_ce,
+        "loss/train_kl": line.train_kl,
+        "loss/val": line.val_loss,
+        "loss/test": line.test_loss,
+        "schedule/k": line.k,
+        "schedule/lr": line.lr,
+        "time/epoch_seconds": line.seconds,
+        "time/images_per_s": line.images_per_s,
+      });
       const weights = model.stateDict();
       const opt = optimizer.stateDict();
       const stateTensors = new Map<string, Tensor>(

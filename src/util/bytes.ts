@@ -1,5 +1,6 @@
 /**
- * Byte helpers shared by the file formats (PNG, ZIP, tar): concatenation and CRC-32.
+ * Byte helpers shared by the file formats (PNG, ZIP, tar, TensorBoard events): concatenation,
+ * CRC-32 and CRC-32C.
  *
  * @module
  */
@@ -38,6 +39,24 @@ export function crc32js(bytes: Uint8Array): number {
     }
   }
   const table = CRC_TABLE;
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+let CRC32C_TABLE: Uint32Array | undefined;
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as TFRecord files frame records. */
+export function crc32c(bytes: Uint8Array): number {
+  if (!CRC32C_TABLE) {
+    CRC32C_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+      CRC32C_TABLE[n] = c >>> 0;
+    }
+  }
+  const table = CRC32C_TABLE;
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

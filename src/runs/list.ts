@@ -1,0 +1,57 @@
+/**
+ * The run folders under a folder (`hlgm runs`): every folder with a config.json, searched a few
+ * levels deep (compare and demo nest theirs), each summarised (method, model, dataset, epochs
+ * done, max and final test accuracy, whether it is complete).
+ *
+ * @module
+ */
+
+import { relative } from "node:path";
+import { type RunSummary, summarizeRun } from "./summary.ts";
+
+/** One run folder found. */
+export interface ListedRun {
+  /** The folder, relative to the folder searched. */
+  name: string;
+  /** Its summary, or null when its files could not be read. */
+  summary: RunSummary | null;
+  /** "complete", "stopped" (epochs left, a checkpoint to resume), "no checkpoint", or why it is unreadable. */
+  status: string;
+}
+
+/** Run folders under `root` (itself included), at most `depth` levels down, sorted by path. */
+export function listRuns(root: string, depth = 3): ListedRun[] {
+  const found: string[] = [];
+  const walk = (dir: string, level: number) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    if (entries.some((e) => e.isFile && e.name === "config.json")) found.push(dir);
+    if (level >= depth) return;
+    for (const e of entries) {
+      if (e.isDirectory && e.name !== "checkpoints" && !e.name.startsWith(".")) {
+        walk(`${dir}/${e.name}`, level + 1);
+      }
+    }
+  };
+  walk(root.replace(/\/+$/, "") || "/", 0);
+  return found.sort().map((path) => {
+    const name = relative(root, path) || ".";
+    try {
+      const { summary } = summarizeRun(path, name);
+      let hasCheckpoint = false;
+      try {
+        hasCheckpoint = Deno.statSync(`${path}/checkpoints/last.json`).isFile;
+      } catch {
+        // none
+      }
+      const status = summary.complete ? "complete" : hasCheckpoint ? "stopped" : "no checkpoint";
+      return { name, summary, status };
+    } catch (e) {
+      return { name, summary: null, status: `unreadable: ${(e as Error).message}` };
+    }
+  });
+}
