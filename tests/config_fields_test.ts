@@ -48,6 +48,7 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
       imageSize: [["--image-size", "40"], 40],
       canvas: [["--canvas", "40"], 40],
       augment: [["--augment"], true],
+      tensorboard: [["--tensorboard"], true],
     };
     assert.deepEqual(Object.keys(samples).sort(), CONFIG_FIELDS.map((f) => f.key).sort());
     const defaults = defaultConfig() as unknown as Record<string, unknown>;
