@@ -62,10 +62,6 @@ export function chooseDataset(
       `dataset ${chosen} has no object boxes; SIB needs one with boxes (cluttered-fmnist, ` +
         `oxford-pet)${name === undefined ? ": pass --dataset" : ""}`,
     );
-  if (chosen === "synthetic") {
-    if (needBoxes) throw noBoxes();
-    return chosen;
-  }
   let spec;
   try {
     spec = datasetSpec(chosen);

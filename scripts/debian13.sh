@@ -108,7 +108,7 @@ apt_in_root() { # apt_in_root PACKAGE...: installs the missing ones
 cmd_test() {
   # scripts/test.sh inside installs what it needs itself (libtorch-dev, OpenBLAS, g++, the
   # dataset) as it does on any Debian machine; static checks do not depend on libtorch.
-  in_root env HLGM_SKIP_STATIC=1 HLGM_PART_SUMMARY=1 ./scripts/test.sh "$@"
+  in_root env HLGM_SKIP_STATIC=1 HLGM_PART_SUMMARY=1 HLGM_IN_ROOT=1 ./scripts/test.sh "$@"
 }
 
 cmd_cuda_build() {

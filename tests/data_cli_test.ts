@@ -322,3 +322,32 @@ Deno.test("data download: present, no network, and checksum mismatch", async () 
     Deno.removeSync(root, { recursive: true });
   }
 });
+
+Deno.test("data: synthetic is listed, verified and shown like the others; nothing to download", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "hlgm-synthetic-" });
+  try {
+    const list = await cli(["data", "list", "--data-dir", dir]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^synthetic\s+\(generated, no files\): train 2048, test 512$/m);
+    const verify = await cli(["data", "verify", "synthetic"]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /test: 512 images 1x28x28, 10\/10 classes present/);
+    const show = await cli(["data", "show", "synthetic", "--n", "4", "--out", `${dir}/s.png`]);
+    assert.equal(show.code, 0, show.stderr);
+    const png = PNG.sync.read(Buffer.from(Deno.readFileSync(`${dir}/s.png`)));
+    const ds = await loadDataset("synthetic", { split: "test" });
+    const { image } = renderGrid(
+      ds,
+      show.stdout.trim().split("\n").slice(1).map((l) => Number(l.trim().match(/^#(\d+):/)![1])),
+    );
+    assert.deepEqual({ width: png.width, height: png.height }, {
+      width: image.width,
+      height: image.height,
+    });
+    const dl = await cli(["data", "download", "synthetic"]);
+    assert.equal(dl.code, 0);
+    assert.match(dl.stdout, /synthetic is generated when it is used: nothing to download/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -514,3 +514,46 @@ Deno.test("report: a run without sib.json and without data still gets a report",
   );
   await assert.rejects(() => writeReport([`${root}/nothing`], { out }), /not a run folder/);
 });
+
+// The HTML report as a browser shows it: headless Chromium at 700 px wide. Scripts/test.sh
+// installs chromium on the host; inside the Debian 13 root (HLGM_IN_ROOT) it is not installed.
+Deno.test({
+  name: "report: readable from 700 px wide (no sideways overflow; Chromium screenshot)",
+  ignore: Deno.env.get("HLGM_IN_ROOT") === "1",
+  fn: async () => {
+    const { root, run } = await tinyRun();
+    const out = `${root}/narrow`;
+    const res = await writeReport([run], { out, n: 2, device });
+    // a copy of the page that records its widths once laid out
+    const probe = `${out}/probe.html`;
+    Deno.writeTextFileSync(
+      probe,
+      Deno.readTextFileSync(res.index).replace(
+        "</body>",
+        `<script>addEventListener("load", () => { const d = document.documentElement; ` +
+          `document.body.dataset.widths = d.scrollWidth + "/" + d.clientWidth; });</script></body>`,
+      ),
+    );
+    const chromium = (...args: string[]) =>
+      new Deno.Command("chromium", {
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=700,1200", ...args],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+    const dom = await chromium("--virtual-time-budget=3000", "--dump-dom", `file://${probe}`);
+    assert.ok(dom.success, "chromium runs (scripts/test.sh installs it)");
+    const widths = new TextDecoder().decode(dom.stdout).match(/data-widths="(\d+)\/(\d+)"/);
+    assert.ok(widths, "the probe ran");
+    const [scroll, client] = [Number(widths[1]), Number(widths[2])];
+    assert.ok(client > 600 && client <= 700, `viewport ${client}`);
+    assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
+    const shot = `${out}/shot.png`;
+    assert.ok((await chromium(`--screenshot=${shot}`, `file://${res.index}`)).success);
+    const png = decodePng(Deno.readFileSync(shot));
+    assert.equal(png.width, 700);
+    // the summary table is drawn (dark text on the page's white), not an empty page
+    let dark = 0;
+    for (let i = 0; i < png.data.length; i += 4) if (png.data[i] < 80) dark++;
+    assert.ok(dark > 1000, `${dark} dark pixels`);
+  },
+});

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { GENERATED } from "../../src/data/synthetic.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
 import { type ImageDataset, permutation, validateDataset } from "../../src/data/dataset.ts";
 import { downloadDataset, downloadName, DOWNLOADS } from "../../src/data/download.ts";
@@ -93,6 +94,10 @@ export async function runDataDownload(
   opts: { dataDir?: string; force?: boolean; mirror?: string },
 ): Promise<void> {
   const source = downloadName(name);
+  if (locateDataset(name) === GENERATED) {
+    console.log(`${name} is generated when it is used: nothing to download`);
+    return;
+  }
   if (!DOWNLOADS[source]) {
     throw new Error(
       `${name} cannot be downloaded; downloadable: ${Object.keys(DOWNLOADS).join(", ")}`,

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { syntheticSpec } from "./synthetic.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { makeCluttered } from "./cluttered.ts";
 import type { ImageDataset } from "./dataset.ts";
@@ -102,6 +103,7 @@ export const DATASETS: DatasetSpec[] = [
   cifar100,
   cifar100Coarse,
   oxfordPetSpec,
+  syntheticSpec,
 ];
 
 /** The spec for a CLI name, or a clear error listing the known ones. */

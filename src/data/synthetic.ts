@@ -7,6 +7,7 @@
  */
 
 import type { ImageDataset } from "./dataset.ts";
+import type { DatasetSpec } from "./spec.ts";
 import { mulberry32 } from "./random.ts";
 
 /** `n` generated 28x28 images over 10 classes. */
@@ -47,3 +48,26 @@ export function syntheticImages(n: number, seed: number): ImageDataset {
     source: "generated",
   };
 }
+
+/** Where a generated dataset "is": it has no files, every data root has it. */
+export const GENERATED = "(generated, no files)";
+
+/** Images per split of the registry's synthetic set (training runs draw `--subset` instead). */
+export const SYNTHETIC_COUNTS = { train: 2048, test: 512 } as const;
+
+/** The synthetic split a training run of seed `seed` uses when it asks for `n` images. */
+export function syntheticSplit(split: "train" | "test", n?: number, seed = 0): ImageDataset {
+  return split === "train"
+    ? { ...syntheticImages(n ?? SYNTHETIC_COUNTS.train, 1 + seed), name: "synthetic", split }
+    : { ...syntheticImages(SYNTHETIC_COUNTS.test, 100_003), name: "synthetic", split };
+}
+
+/** The registry's entry: always present, generated on load. */
+export const syntheticSpec: DatasetSpec = {
+  name: "synthetic",
+  description: "generated 28x28 bars at 10 angles on noise (no files, no boxes): for trying things",
+  hasBoxes: false,
+  find: () => GENERATED,
+  load: (_dir, o) => Promise.resolve(syntheticSplit(o.split, undefined, o.seed ?? 0)),
+  counts: () => Promise.resolve({ ...SYNTHETIC_COUNTS }),
+};

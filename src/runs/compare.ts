@@ -29,7 +29,7 @@ export function hasBoxes(dataset: string): boolean {
   try {
     return datasetSpec(dataset).hasBoxes;
   } catch {
-    return false; // "synthetic" and other generated sets
+    return false; // not a dataset name
   }
 }
 

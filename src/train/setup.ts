@@ -8,7 +8,7 @@
 import { type ImageDataset, randomSubset, splitTrainVal } from "../data/dataset.ts";
 import type { Transforms } from "../data/loader.ts";
 import { loadDataset } from "../data/registry.ts";
-import { syntheticImages } from "../data/synthetic.ts";
+import { syntheticSplit } from "../data/synthetic.ts";
 import { createModel, type Model } from "../models/factory.ts";
 import type { Device } from "../tensor/device.ts";
 import type { TrainConfig } from "./config.ts";
@@ -20,8 +20,8 @@ export async function loadSplits(
   let train: ImageDataset;
   let test: ImageDataset;
   if (c.dataset === "synthetic") {
-    train = { ...syntheticImages(c.subset ?? 2048, 1 + c.seed), name: "synthetic", split: "train" };
-    test = syntheticTest();
+    train = syntheticSplit("train", c.subset, c.seed);
+    test = syntheticSplit("test");
   } else {
     // generated datasets (cluttered-fmnist) use their fixed default seed: every run sees the same images
     const opts = { dataDir: c.dataDir, canvas: c.canvas };
@@ -33,10 +33,6 @@ export async function loadSplits(
   return { train: tr, val, test };
 }
 
-function syntheticTest(): ImageDataset {
-  return { ...syntheticImages(512, 100_003), name: "synthetic", split: "test" };
-}
-
 /**
  * The test split of a config alone (no training data loaded): what the trainer evaluates on,
  * for the run's data dir (or `dataDir`) and canvas.
@@ -45,7 +41,7 @@ export async function loadTestSplit(
   config: TrainConfig,
   options: { dataDir?: string } = {},
 ): Promise<ImageDataset> {
-  if (config.dataset === "synthetic") return syntheticTest();
+  if (config.dataset === "synthetic") return syntheticSplit("test");
   return await loadDataset(config.dataset, {
     dataDir: options.dataDir ?? config.dataDir,
     split: "test",
