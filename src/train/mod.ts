@@ -37,7 +37,14 @@ export {
   type TrainConfig,
   unknownKeyProblems,
 } from "./config.ts";
-export { evaluate, type StepContext, type StepResult, trainStep } from "./steps.ts";
+export {
+  type EvalBatch,
+  evaluate,
+  evaluateAsync,
+  type StepContext,
+  type StepResult,
+  trainStep,
+} from "./steps.ts";
 export {
   loadSplits,
   type RunStart,
@@ -48,3 +55,4 @@ export {
 } from "./trainer.ts";
 export { type EpochMetrics, RunDir, type RunInfo, type TrainerState } from "./run_dir.ts";
 export { type LoadedRun, loadRun } from "./load_run.ts";
+export { InterruptedError, Yielder, yieldToEventLoop } from "../util/event_loop.ts";

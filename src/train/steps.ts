@@ -93,7 +93,15 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
   });
 }
 
-type EvalBatch = { x: Tensor; y: Tensor; boxes?: Tensor };
+/** A batch to evaluate on: inputs, labels, and boxes that are only disposed. */
+export interface EvalBatch {
+  /** Inputs. */
+  x: Tensor;
+  /** Labels. */
+  y: Tensor;
+  /** Boxes, if the data has them. */
+  boxes?: Tensor;
+}
 
 /** Summed cross-entropy and correct predictions of one batch (disposed after). */
 function scoreBatch(model: Module, b: EvalBatch): [number, number] {
