@@ -5,7 +5,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { pct } from "../../src/report/tables.ts";
+import { runsTable } from "../../src/report/tables.ts";
 import { type ListedRun, listRuns } from "../../src/runs/list.ts";
 
 /** Prints the runs under `dir`; returns them. */
@@ -25,37 +25,6 @@ export function runRuns(dir: string | undefined, opts: { json?: boolean }): List
     console.log(`no run folders under ${root}`);
     return runs;
   }
-  const head = [
-    "run",
-    "method",
-    "model",
-    "dataset",
-    "seed",
-    "epochs",
-    "max test %",
-    "final %",
-    "status",
-  ];
-  const rows = runs.map(({ name, summary: s, status }) =>
-    s
-      ? [
-        name,
-        s.method,
-        s.model,
-        s.dataset,
-        String(s.seed),
-        `${s.epochs}/${s.configuredEpochs}`,
-        pct(s.maxTestAcc),
-        pct(s.finalTestAcc),
-        status,
-      ]
-      : [name, "-", "-", "-", "-", "-", "-", "-", status]
-  );
-  const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-  const right = new Set([4, 5, 6, 7]);
-  const line = (cells: string[]) =>
-    cells.map((c, j) => (right.has(j) ? c.padStart(widths[j]) : c.padEnd(widths[j]))).join("  ")
-      .trimEnd();
-  console.log([line(head), ...rows.map(line)].join("\n"));
+  console.log(runsTable(runs));
   return runs;
 }

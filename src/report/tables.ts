@@ -76,14 +76,52 @@ export function sibMedianRows(
   ]);
 }
 
+/**
+ * An aligned text table: columns two spaces apart, the columns in `right` right-aligned
+ * (numbers), the others left-aligned; no trailing spaces.
+ */
+export function textTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: (column: number) => boolean,
+): string {
+  const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, j) => (right(j) ? c.padStart(widths[j]) : c.padEnd(widths[j]))).join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
 /** Table III as aligned text: rows x, columns runs, cells median SIB. */
 export function formatSibTable(percents: readonly number[], runs: readonly SibColumn[]): string {
-  const head = ["top x%", ...runs.map((r) => r.name)];
-  const rows = sibMedianRows(percents, runs);
-  const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ");
-  return [line(head), ...rows.map(line)].join("\n");
+  return textTable(
+    ["top x%", ...runs.map((r) => r.name)],
+    sibMedianRows(percents, runs),
+    (j) => j > 0,
+  );
+}
+
+/** Run folders as listed by `hlgm runs`: a row each, or its status when it is unreadable. */
+export function runsTable(
+  runs: readonly { name: string; summary: RunSummary | null; status: string }[],
+): string {
+  const head = ["run", "method", "model", "dataset", "seed", "epochs", "max test %", "final %"];
+  const rows = runs.map(({ name, summary: s, status }) => [
+    ...(s
+      ? [
+        name,
+        s.method,
+        s.model,
+        s.dataset,
+        String(s.seed),
+        `${s.epochs}/${s.configuredEpochs}`,
+        pct(s.maxTestAcc),
+        pct(s.finalTestAcc),
+      ]
+      : [name, "-", "-", "-", "-", "-", "-", "-"]),
+    status,
+  ]);
+  return textTable([...head, "status"], rows, (j) => j >= 4 && j <= 7);
 }
 
 function htmlTable(cls: string, head: readonly string[], rows: readonly string[][]): string {

@@ -18,7 +18,25 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** The lookup table of a reflected CRC-32 polynomial. */
+function crcTable(polynomial: number): Uint32Array {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? polynomial ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+}
+
+function crcWith(table: Uint32Array, bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
 let CRC_TABLE: Uint32Array | undefined;
+let CRC32C_TABLE: Uint32Array | undefined;
 
 const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 
@@ -30,34 +48,10 @@ export function crc32(bytes: Uint8Array): number {
 
 /** CRC-32 computed in JS with a lookup table. */
 export function crc32js(bytes: Uint8Array): number {
-  if (!CRC_TABLE) {
-    CRC_TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      CRC_TABLE[n] = c >>> 0;
-    }
-  }
-  const table = CRC_TABLE;
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return crcWith(CRC_TABLE ??= crcTable(0xedb88320), bytes);
 }
-
-let CRC32C_TABLE: Uint32Array | undefined;
 
 /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as TFRecord files frame records. */
 export function crc32c(bytes: Uint8Array): number {
-  if (!CRC32C_TABLE) {
-    CRC32C_TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-      CRC32C_TABLE[n] = c >>> 0;
-    }
-  }
-  const table = CRC32C_TABLE;
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return crcWith(CRC32C_TABLE ??= crcTable(0x82f63b78), bytes);
 }
