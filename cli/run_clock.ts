@@ -72,7 +72,7 @@ export class RunClock {
     const plainTrain = (batches * this.#batchSeconds) / factor(this.#batchKind);
     const evaluation = (images.val + images.test) * (perImage / factor(this.#batchKind)) *
       EVAL_COST;
-    return (plainTrain + evaluation) * factor(kind);
+    return plainTrain * factor(kind) + evaluation; // masking costs in training, not evaluation
   }
 
   /** Seconds left in the current epoch after `batch` batches (with its evaluation). */

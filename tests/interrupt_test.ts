@@ -1,6 +1,8 @@
 // Ctrl-C and SIGTERM as a user sends them: real signals to a real `hlgm train` child process.
 import assert from "node:assert/strict";
-import { writeFakeFashionMnist } from "./helpers.ts";
+import { device, writeFakeFashionMnist } from "./helpers.ts";
+import { defaultConfig } from "../src/train/config.ts";
+import { train } from "../src/train/trainer.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
 
@@ -12,9 +14,9 @@ interface Child {
   finish: () => Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-function train(args: string[]): Child {
+function spawnCli(args: string[]): Child {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "train", ...args],
+    args: ["run", "-A", main, ...args],
     env: { HLGM_NUM_THREADS: "1", NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -75,7 +77,7 @@ Deno.test("train: Ctrl-C stops after the batch, keeps the epoch's checkpoint, ex
   const root = Deno.makeTempDirSync({ prefix: "hlgm-interrupt-" });
   try {
     const run = `${root}/run`;
-    const child = train([...slow(4000), "--epochs", "3", "--out", run]);
+    const child = spawnCli(["train", ...slow(4000), "--epochs", "3", "--out", run]);
     await child.waitFor(/^epoch 1\/3 /);
     child.process.kill("SIGINT");
     const r = await child.finish();
@@ -94,7 +96,7 @@ Deno.test("train: Ctrl-C stops after the batch, keeps the epoch's checkpoint, ex
     assert.equal(metricsOf(run).length, 1);
     assert.equal(JSON.parse(Deno.readTextFileSync(`${run}/checkpoints/last.json`)).epoch, 1);
     // resuming runs epochs 2 and 3 only
-    const again = train(["--resume", run]);
+    const again = spawnCli(["train", "--resume", run]);
     const done = await again.finish();
     assert.equal(done.code, 0, done.stderr);
     assert.match(done.stdout, /^epoch 2\/3 /m);
@@ -109,7 +111,7 @@ Deno.test("train: SIGTERM before the first checkpoint exits 143 and says there i
   const root = Deno.makeTempDirSync({ prefix: "hlgm-interrupt-" });
   try {
     const run = `${root}/run`;
-    const child = train([...slow(32000), "--epochs", "2", "--out", run]);
+    const child = spawnCli(["train", ...slow(32000), "--epochs", "2", "--out", run]);
     await child.waitFor(/^training /);
     await new Promise((r) => setTimeout(r, 1500));
     child.process.kill("SIGTERM");
@@ -134,7 +136,8 @@ Deno.test("train: a second Ctrl-C quits at once, leaving every written file whol
     const data = `${root}/data`;
     writeFakeFashionMnist(data, 300, 30000);
     const run = `${root}/run`;
-    const child = train([
+    const child = spawnCli([
+      "train",
       "--device",
       "cpu",
       "--dataset",
@@ -164,6 +167,59 @@ Deno.test("train: a second Ctrl-C quits at once, leaving every written file whol
     assert.deepEqual(metricsOf(run).map((m) => m.epoch), [1]);
     assert.equal(JSON.parse(Deno.readTextFileSync(`${run}/checkpoints/last.json`)).epoch, 1);
     assert.ok(!r.stderr.includes("interrupted"), "it did not wait for the epoch to end");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("sib: Ctrl-C between batches keeps the runs already scored and exits 130", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-interrupt-" });
+  try {
+    const data = `${root}/data`;
+    writeFakeFashionMnist(data, 300, 100);
+    const runs = [`${root}/a`, `${root}/b`];
+    for (const [i, run] of runs.entries()) {
+      const config = defaultConfig({
+        method: "baseline",
+        dataset: "cluttered-fmnist",
+        dataDir: data,
+        subset: 128,
+        epochs: 1,
+        batchSize: 64,
+        device,
+        seed: i,
+      });
+      assert.equal((await train(config, run)).status, "completed");
+    }
+    // integrated gradients (50 steps) on 100 images in batches of 10: seconds per run
+    const child = spawnCli([
+      "sib",
+      ...runs,
+      "--data-dir",
+      data,
+      "--method",
+      "integrated_gradients",
+      "--n",
+      "100",
+      "--batch-size",
+      "10",
+      "--device",
+      "cpu",
+      "--out",
+      `${root}/sib`,
+    ]);
+    await child.waitFor(/^a: best checkpoint \(epoch 1\), 100 images in /);
+    child.process.kill("SIGINT");
+    const r = await child.finish();
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /^Ctrl-C: stopping/m);
+    assert.match(
+      r.stderr,
+      /^SIB of .*\/b interrupted after \d+ of 100 images; sib\.json written in the 1 run folder\(s\) scored before it$/m,
+    );
+    assert.equal(JSON.parse(Deno.readTextFileSync(`${runs[0]}/sib.json`)).n, 100);
+    assert.throws(() => Deno.statSync(`${runs[1]}/sib.json`), Deno.errors.NotFound);
+    assert.throws(() => Deno.statSync(`${root}/sib/sib.json`), Deno.errors.NotFound);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
