@@ -120,11 +120,11 @@ function scoreBatch(model: Module, b: EvalBatch): [number, number] {
   return r;
 }
 
-/** Mean cross-entropy and accuracy of a model in eval mode over batches. */
-export function evaluate(
-  model: Module,
-  batches: Iterable<EvalBatch>,
-): { loss: number; acc: number; n: number } {
+/** Mean cross-entropy, accuracy and count of what {@link scoring} has seen. */
+type EvalResult = { loss: number; acc: number; n: number };
+
+/** Scores the batches one by one (yielding after each); returns the totals as means. */
+function* scoring(model: Module, batches: Iterable<EvalBatch>): Generator<void, EvalResult> {
   model.eval();
   let lossSum = 0, correct = 0, n = 0;
   for (const b of batches) {
@@ -132,8 +132,21 @@ export function evaluate(
     const [l, c] = scoreBatch(model, b);
     lossSum += l;
     correct += c;
+    yield;
   }
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, n };
+}
+
+/** Mean cross-entropy and accuracy of a model in eval mode over batches. */
+export function evaluate(
+  model: Module,
+  batches: Iterable<EvalBatch>,
+): { loss: number; acc: number; n: number } {
+  const steps = scoring(model, batches);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 /** {@link evaluate}, giving the event loop a turn between batches through `yielder`. */
@@ -142,14 +155,10 @@ export async function evaluateAsync(
   batches: Iterable<EvalBatch>,
   yielder: Yielder,
 ): Promise<{ loss: number; acc: number; n: number }> {
-  model.eval();
-  let lossSum = 0, correct = 0, n = 0;
-  for (const b of batches) {
-    n += b.y.shape[0];
-    const [l, c] = scoreBatch(model, b);
-    lossSum += l;
-    correct += c;
+  const steps = scoring(model, batches);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
     await yielder.tick();
   }
-  return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, n };
 }
