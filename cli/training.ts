@@ -76,6 +76,7 @@ export async function runTraining(
   out: string,
   resume: boolean,
   quiet = false,
+  epochs?: number,
 ): Promise<TrainResult> {
   const progress = new ProgressLine();
   const plans = previewSchedule(scheduleOf(config), config.epochs);
@@ -84,6 +85,7 @@ export async function runTraining(
   return await withInterrupt(progress, ({ stopping }) =>
     train(config, out, {
       resume,
+      epochs,
       shouldStop: stopping,
       onStart: (s) => {
         clock = new RunClock(s, plans);

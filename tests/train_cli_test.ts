@@ -138,3 +138,60 @@ Deno.test("train: in an 80-column terminal the progress line fits and keeps the 
     Deno.removeSync(root, { recursive: true });
   }
 });
+
+Deno.test("train: --resume RUN --epochs N extends a run to what an uninterrupted N-epoch run gives; other changes are refused, named", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-extend-" });
+  const strip = (run: string) =>
+    Deno.readTextFileSync(`${run}/metrics.jsonl`).trim().split("\n").map((l) => {
+      const { seconds: _s, images_per_s: _i, ...rest } = JSON.parse(l);
+      return rest;
+    });
+  try {
+    const flags = [...tiny, "--switch-epoch", "1", "--episode-size", "2"];
+    assert.equal(
+      (await cli(["train", ...flags, "--epochs", "4", "--out", `${root}/whole`])).code,
+      0,
+    );
+    assert.equal(
+      (await cli(["train", ...flags, "--epochs", "2", "--out", `${root}/short`])).code,
+      0,
+    );
+    const refused = await cli([
+      "train",
+      "--resume",
+      `${root}/short`,
+      "--epochs",
+      "4",
+      "--lr",
+      "0.5",
+    ]);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /cannot change --lr \(saved 0\.1, given 0\.5\); only --epochs can be raised/,
+    );
+    const same = await cli(["train", "--resume", `${root}/short`, "--epochs", "2"]);
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, /--epochs 2: .* already has 2 epochs done/);
+    const extended = await cli([
+      "train",
+      "--resume",
+      `${root}/short`,
+      "--epochs",
+      "4",
+      "--seed",
+      "0",
+    ]);
+    assert.equal(extended.code, 0, extended.stderr);
+    assert.match(extended.stdout, /^resuming hlgm .*; epochs 3-4 of 4 on cpu/m);
+    assert.deepEqual(strip(`${root}/short`), strip(`${root}/whole`));
+    assert.equal(JSON.parse(Deno.readTextFileSync(`${root}/short/config.json`)).config.epochs, 4);
+    const done = await cli(["train", "--resume", `${root}/short`]);
+    assert.match(
+      done.stdout,
+      /is complete \(4 of 4 epochs\): nothing to resume \(`--epochs N` with N > 4 extends it\)/,
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});

@@ -11,6 +11,7 @@
 
 import { UsageError } from "../errors.ts";
 import { resolveConfig } from "../train_config.ts";
+import { flagName } from "../../src/train/config_fields.ts";
 import { pct, runTraining } from "../training.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
@@ -29,6 +30,7 @@ export async function runTrain(
   let resumeDir = opts.resume as string | undefined;
   let config: TrainConfig;
   let out: string;
+  let extendTo: number | undefined;
   if (resumeDir) {
     try {
       const j = JSON.parse(Deno.readTextFileSync(`${resumeDir}/config.json`));
@@ -36,21 +38,36 @@ export async function runTrain(
     } catch {
       throw new UsageError(`--resume ${resumeDir}: not a run folder (no readable config.json)`);
     }
-    if (Object.keys(flags).length) {
+    // only --epochs may change (it extends the run); a flag equal to the saved value is fine
+    const { epochs, ...others } = flags as Partial<TrainConfig>;
+    const saved = config as unknown as Record<string, unknown>;
+    const changed = Object.entries(others)
+      .filter(([k, v]) => JSON.stringify(saved[k]) !== JSON.stringify(v))
+      .map(([k, v]) =>
+        `--${flagName(k)} (saved ${JSON.stringify(saved[k] ?? null)}, given ${JSON.stringify(v)})`
+      );
+    if (changed.length) {
       throw new UsageError(
-        `--resume continues a run with its saved configuration; drop ${
-          Object.keys(flags).join(", ")
-        }`,
+        `--resume continues ${resumeDir} with its saved settings; it cannot change ` +
+          `${changed.join(", ")}; only --epochs can be raised`,
       );
     }
     out = resumeDir;
     const last = new RunDir(out).readLast();
-    if (last && last.epoch >= config.epochs) {
+    if (epochs !== undefined && last && epochs <= last.epoch) {
+      throw new UsageError(
+        `--epochs ${epochs}: ${out} already has ${last.epoch} epochs done; give more to extend it`,
+      );
+    }
+    extendTo = epochs;
+    if (last && last.epoch >= (epochs ?? config.epochs)) {
       console.log(
-        `${out} is complete (${last.epoch} of ${config.epochs} epochs): nothing to resume`,
+        `${out} is complete (${last.epoch} of ${config.epochs} epochs): nothing to resume ` +
+          `(\`--epochs N\` with N > ${last.epoch} extends it)`,
       );
       return;
     }
+    if (epochs !== undefined) config = { ...config, epochs };
     if (!last) {
       if (!opts.force) {
         throw new UsageError(
@@ -71,7 +88,7 @@ export async function runTrain(
       );
     }
   }
-  const result = await runTraining(config, out, !!resumeDir);
+  const result = await runTraining(config, out, !!resumeDir, false, extendTo);
   if (result.status !== "completed") {
     console.error(result.message);
     if (result.status === "diverged") Deno.exitCode = 1; // interrupted: 130/143, set by the handler

@@ -146,14 +146,31 @@ function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: stri
 export async function train(
   config: TrainConfig,
   runDir: string,
-  options: TrainHooks & { resume?: boolean } = {},
+  options: TrainHooks & {
+    /** Continue the run in `runDir` from its last checkpoint, with its saved settings. */
+    resume?: boolean;
+    /** With `resume`: run to this many epochs instead of the saved count (extends a run). */
+    epochs?: number;
+  } = {},
 ): Promise<TrainResult> {
   const dir = new RunDir(runDir);
   const last = options.resume ? dir.readLast() : null;
   if (options.resume && !dir.exists()) {
     throw new Error(`${runDir}: not a run folder (no config.json) to resume`);
   }
-  const c = options.resume ? dir.readInfo().config : config;
+  const saved = options.resume ? dir.readInfo() : null;
+  let c = saved ? saved.config : config;
+  if (saved && options.epochs !== undefined && options.epochs !== c.epochs) {
+    // extending (or shortening what is left of) a run: its record says how long it now is
+    const done = last?.epoch ?? 0;
+    if (!Number.isInteger(options.epochs) || options.epochs <= done) {
+      throw new RangeError(
+        `${runDir} has ${done} epochs done; --epochs must be more than that, got ${options.epochs}`,
+      );
+    }
+    c = { ...c, epochs: options.epochs };
+    dir.writeInfo({ ...saved, config: c });
+  }
   const problems = configProblems(c);
   if (problems.length) throw new Error(`invalid configuration: ${problems.join("; ")}`);
   if (!options.resume && dir.exists() && dir.readLast()) {
