@@ -88,7 +88,10 @@ Deno.test("train: --resume of a run with no checkpoint says so (exit 2); --force
     assert.equal((await cli(["train", ...tiny, "--epochs", "1", "--out", done])).code, 0);
     const complete = await cli(["train", "--resume", done]);
     assert.equal(complete.code, 0, complete.stderr);
-    assert.equal(complete.stdout.trim(), `${done} is complete (1 of 1 epochs): nothing to resume`);
+    assert.equal(
+      complete.stdout.trim(),
+      `${done} is complete (1 of 1 epochs): nothing to resume (\`--epochs N\` with N > 1 extends it)`,
+    );
     // a folder whose run stopped before its first checkpoint: config.json only
     const early = `${root}/early`;
     Deno.mkdirSync(early);
