@@ -156,6 +156,17 @@ Deno.test("charts: accuracy curve has a band per phase stretch, at the right epo
   assert.ok(svg.includes("max 78.00% (epoch 8)"));
   // deterministic
   assert.equal(accuracyCurveSvg(hlgmMetrics, { title: "hlgm <test> & co" }), svg);
+  // with accuracy on the masked inputs logged, a dashed line with a gap over the plain epochs
+  const withMasked = hlgmMetrics.map((m) => ({
+    ...m,
+    train_masked_acc: m.mode === "plain" ? null : m.train_acc - 0.2,
+  }));
+  const els2 = elements(accuracyCurveSvg(withMasked));
+  const masked = byClass(els2, "series").find((e) => e.attrs["data-series"] === "train_masked_acc");
+  assert.ok(masked, "a masked-accuracy line");
+  assert.ok(masked.attrs["stroke-dasharray"], "dashed");
+  const pts = masked.attrs.d.split(/[ML]/).filter((p) => p.trim()).length;
+  assert.equal(pts, HLGM_MODES.filter((m) => m !== "plain").length, "one point per masked epoch");
 });
 
 Deno.test("charts: baseline curves are not shaded; overlays add dashed test lines", () => {

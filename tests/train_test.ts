@@ -10,6 +10,16 @@ import {
   train,
 } from "../mod.ts";
 import { device } from "./helpers.ts";
+import { Flatten, Linear } from "../src/nn/layers.ts";
+import { Sequential } from "../src/nn/module.ts";
+import { SGD } from "../src/optim/sgd.ts";
+import { maskBySaliency } from "../src/masking/mask.ts";
+import { pixelSaliency } from "../src/saliency/pixel_map.ts";
+import { Saliency } from "../src/saliency/saliency.ts";
+import { manualSeed, randn, tensor } from "../src/tensor/create.ts";
+import { crossEntropy } from "../src/tensor/functional.ts";
+import { noGrad } from "../src/tensor/autograd.ts";
+import { trainStep } from "../src/train/steps.ts";
 
 const hlgm = (over: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
   method: "hlgm",
@@ -147,6 +157,19 @@ for (const method of ["baseline", "sgt", "hlgm"] as const) {
       if (method !== "baseline") {
         assert.ok(lines.at(-1)!.train_kl > 0, "masked epochs add a KL term");
       }
+      // accuracy and loss on the masked inputs: numbers in masked epochs, null in plain ones
+      for (const l of lines) {
+        if (l.mode === "plain") {
+          assert.equal(l.train_masked_acc, null);
+          assert.equal(l.train_masked_loss, null);
+        } else {
+          assert.ok(l.train_masked_acc! >= 0 && l.train_masked_acc! <= 1, `${l.train_masked_acc}`);
+          assert.ok(
+            l.train_masked_loss! > 0 && Number.isFinite(l.train_masked_loss),
+            `${l.train_masked_loss}`,
+          );
+        }
+      }
       assert.ok(lines.at(-1)!.test_acc > 0.2, `learns above chance: ${lines.at(-1)!.test_acc}`);
       const info = run.readInfo();
       assert.equal(info.config.method, method);
@@ -248,4 +271,40 @@ Deno.test("train: a NaN/Inf loss stops the run with a clear message and keeps th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("train step: the masked inputs' cross-entropy and hits are those of the masked batch the step trains on", () => {
+  manualSeed(5);
+  // no dropout or batch norm: the train-mode forward is deterministic
+  const model = new Sequential(new Flatten(), new Linear(16, 3));
+  const x = randn([6, 1, 4, 4]);
+  const y = tensor([0, 1, 2, 0, 1, 2], { dtype: "int64" });
+  const saliency = new Saliency(model);
+  // what the step will see, computed before it changes the weights
+  const map = pixelSaliency(saliency.attribute(x, { target: y }), { reduction: "mean" });
+  const masked = maskBySaliency(x, map, "bottom", { fraction: 0.5, fill: "zero" }).masked;
+  model.train();
+  const [ce, hits] = noGrad(() => {
+    const logits = model.forward(masked);
+    return [crossEntropy(logits, y).item(), logits.argmax(1).eq(y).sum().item()];
+  });
+  const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+  const r = trainStep(
+    { model, optimizer, lambda: 1, saliency, reduction: "mean", fill: "zero" },
+    x,
+    y,
+    { phase: "sgt", mode: "sgt", k: 0.5, de: null, episode: null },
+  );
+  assert.ok(Math.abs(r.maskedCe - ce) < 1e-6, `${r.maskedCe} vs ${ce}`);
+  assert.equal(r.maskedCorrect, hits);
+  const plain = trainStep(
+    { model, optimizer, lambda: 1, saliency, reduction: "mean", fill: "zero" },
+    x,
+    y,
+    { phase: "train", mode: "plain", k: null, de: null, episode: null },
+  );
+  assert.ok(Number.isNaN(plain.maskedCe));
+  assert.equal(plain.maskedCorrect, 0);
+  optimizer.dispose();
+  model.dispose();
 });

@@ -30,19 +30,21 @@ import {
 } from "./svg.ts";
 
 /** The epoch fields a curve can plot (the metrics.jsonl lines). */
-export type CurveMetrics = Pick<
-  EpochMetrics,
-  | "epoch"
-  | "mode"
-  | "train_acc"
-  | "test_acc"
-  | "val_acc"
-  | "train_loss"
-  | "train_ce"
-  | "train_kl"
-  | "val_loss"
-  | "test_loss"
->;
+export type CurveMetrics =
+  & Pick<
+    EpochMetrics,
+    | "epoch"
+    | "mode"
+    | "train_acc"
+    | "test_acc"
+    | "val_acc"
+    | "train_loss"
+    | "train_ce"
+    | "train_kl"
+    | "val_loss"
+    | "test_loss"
+  >
+  & Partial<Pick<EpochMetrics, "train_masked_acc" | "train_masked_loss">>;
 
 /** Another run's curve drawn over a chart (e.g. the baseline's test accuracy, as in Fig. 2). */
 export interface OverlayCurve {
@@ -241,7 +243,8 @@ function curveChart(
 const pct = (v: number | null) => (v === null ? null : 100 * v);
 
 /**
- * Train and test accuracy (%) per epoch, with the phases shaded: plain training light grey,
+ * Train and test accuracy (%) per epoch (and, in masked epochs, train accuracy on the masked
+ * inputs, dashed: the paper's Fig. 2 dip at the switch), with the phases shaded: plain training light grey,
  * regularizing epochs purple, denoising (and SGT) epochs light yellow, and a legend. Bands are
  * drawn only when some epoch is not plain (a baseline run has nothing to shade). The maximum
  * test accuracy is marked. `others` adds other runs' test accuracy, dashed.
@@ -259,6 +262,15 @@ export function accuracyCurveSvg(
       points: sorted.map((m) => [m.epoch, pct(m.train_acc)]),
     },
   ];
+  if (sorted.some((m) => (m.train_masked_acc ?? null) !== null)) {
+    series.push({
+      key: "train_masked_acc",
+      label: "train accuracy, masked inputs",
+      color: "#1f77b4",
+      dashed: true,
+      points: sorted.map((m) => [m.epoch, pct(m.train_masked_acc ?? null)]),
+    });
+  }
   if (options.val && sorted.some((m) => m.val_acc !== null)) {
     series.push({
       key: "val_acc",
@@ -288,7 +300,8 @@ export function accuracyCurveSvg(
 }
 
 /**
- * Training loss (CE + lambda KL), its cross-entropy part when masking added a KL term, and the
+ * Training loss (CE + lambda KL), its cross-entropy part when masking added a KL term, the
+ * cross-entropy on the masked inputs, and the
  * test (and validation) loss per epoch, with the phases shaded as in {@link accuracyCurveSvg}.
  */
 export function lossCurveSvg(metrics: readonly CurveMetrics[], options: CurveOptions = {}): string {
@@ -308,6 +321,15 @@ export function lossCurveSvg(metrics: readonly CurveMetrics[], options: CurveOpt
       color: "#1f77b4",
       dashed: true,
       points: sorted.map((m) => [m.epoch, m.train_ce]),
+    });
+  }
+  if (sorted.some((m) => (m.train_masked_loss ?? null) !== null)) {
+    series.push({
+      key: "train_masked_loss",
+      label: "train cross-entropy, masked inputs",
+      color: "#9467bd",
+      dashed: true,
+      points: sorted.map((m) => [m.epoch, m.train_masked_loss ?? null]),
     });
   }
   if ((options.val ?? true) && sorted.some((m) => m.val_loss !== null)) {

@@ -39,6 +39,10 @@ export interface EpochMetrics {
   train_kl: number;
   /** Training accuracy (on unmasked inputs). */
   train_acc: number;
+  /** Mean cross-entropy on the masked training inputs (null for plain epochs). */
+  train_masked_loss: number | null;
+  /** Training accuracy on the masked inputs (null for plain epochs). */
+  train_masked_acc: number | null;
   /** Validation loss / accuracy (null without a validation split). */
   val_loss: number | null;
   /** Validation accuracy. */
@@ -67,6 +71,8 @@ export const METRIC_COLUMNS: readonly (keyof EpochMetrics)[] = Object.keys(
     train_ce: 1,
     train_kl: 1,
     train_acc: 1,
+    train_masked_loss: 1,
+    train_masked_acc: 1,
     val_loss: 1,
     val_acc: 1,
     test_loss: 1,

@@ -46,6 +46,10 @@ export interface StepResult {
   kl: number;
   /** Correct predictions on the unmasked batch. */
   correct: number;
+  /** Mean cross-entropy on the masked batch (NaN for plain steps). */
+  maskedCe: number;
+  /** Correct predictions on the masked batch (0 for plain steps). */
+  maskedCorrect: number;
 }
 
 /** Trains on one batch according to the epoch's plan. */
@@ -65,23 +69,28 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
     const ce = crossEntropy(logits, y);
     let loss = ce;
     let kl: Tensor | undefined;
+    let logitsMasked: Tensor | undefined;
     if (masked) {
-      const logitsMasked = model.forward(masked);
+      logitsMasked = model.forward(masked);
       kl = klDiv(logitsMasked.logSoftmax(1), logits.softmax(1), { reduction: "batchmean" });
       loss = ce.add(kl.mul(ctx.lambda));
     }
     optimizer.zeroGrad();
     loss.backward();
-    // one host copy per step (a device sync on CUDA): loss, its parts and the hit count
+    // one host copy per step (a device sync on CUDA): loss, its parts, the hit counts, and how
+    // the model does on the masked inputs it is trained to agree on (the paper's Fig. 2 dip)
+    const none = () => zeros([], { device: loss.device });
     const stats = noGrad(() =>
       stack([
         loss.detach(),
         ce.detach(),
-        kl ? kl.detach() : zeros([], { device: loss.device }),
+        kl ? kl.detach() : none(),
         logits.argmax(1).eq(y).sum().to("float32"),
+        logitsMasked ? crossEntropy(logitsMasked.detach(), y) : none(),
+        logitsMasked ? logitsMasked.argmax(1).eq(y).sum().to("float32") : none(),
       ]).to("float64").data() as Float64Array
     );
-    const [lossValue, ceValue, klValue, correct] = stats;
+    const [lossValue, ceValue, klValue, correct, maskedCe, maskedCorrect] = stats;
     // a NaN/Inf loss must not reach the weights: the caller stops the run
     if (Number.isFinite(lossValue)) optimizer.step();
     return {
@@ -89,6 +98,8 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
       ce: ceValue,
       kl: klValue,
       correct: Number.isFinite(lossValue) ? correct : 0,
+      maskedCe: logitsMasked ? maskedCe : NaN,
+      maskedCorrect: logitsMasked && Number.isFinite(lossValue) ? maskedCorrect : 0,
     };
   });
 }

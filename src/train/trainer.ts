@@ -269,6 +269,7 @@ export async function train(
     for (let epoch = startEpoch; epoch <= c.epochs; epoch++) {
       const plan = planEpoch(schedule, state);
       let loss = 0, ce = 0, kl = 0, correct = 0, seen = 0, batch = 0;
+      let maskedCe = 0, maskedCorrect = 0;
       const t0 = performance.now();
       for (const b of trainLoader.epoch(epoch)) {
         const r = trainStep(ctx, b.x, b.y, plan);
@@ -292,6 +293,8 @@ export async function train(
         ce += r.ce * n;
         kl += r.kl * n;
         correct += r.correct;
+        maskedCe += r.maskedCe * n;
+        maskedCorrect += r.maskedCorrect;
         seen += n;
         options.onBatch?.({
           epoch,
@@ -329,6 +332,8 @@ export async function train(
         train_ce: ce / seen,
         train_kl: kl / seen,
         train_acc: correct / seen,
+        train_masked_loss: plan.mode === "plain" ? null : maskedCe / seen,
+        train_masked_acc: plan.mode === "plain" ? null : maskedCorrect / seen,
         val_loss: val?.loss ?? null,
         val_acc: val?.acc ?? null,
         test_loss: test.loss,
@@ -350,11 +355,13 @@ export async function train(
       metrics.push(line);
       events?.scalars(epoch, {
         "accuracy/train": line.train_acc,
+        "accuracy/train_masked": line.train_masked_acc,
         "accuracy/val": line.val_acc,
         "accuracy/test": line.test_acc,
         "loss/train": line.train_loss,
         "loss/train_ce": line.train_ce,
         "loss/train_kl": line.train_kl,
+        "loss/train_masked": line.train_masked_loss,
         "loss/val": line.val_loss,
         "loss/test": line.test_loss,
         "schedule/k": line.k,
