@@ -92,7 +92,15 @@ export function program(): Command {
       outputError: (text, write) =>
         write(text.trim().split("\n").map((l) => l.trim()).join(" ") + "\n"),
     })
-    .configureHelp({ optionDescription: describeOption });
+    .configureHelp({ optionDescription: describeOption })
+    .addHelpText(
+      "after",
+      examples(
+        "hlgm demo",
+        "hlgm train --dataset fashion-mnist --epochs 30 --switch-epoch 15",
+        "hlgm sib runs/demo/baseline runs/demo/hlgm && hlgm report runs/demo/baseline runs/demo/hlgm",
+      ),
+    );
 
   cli.command("info").addHelpText("after", examples("hlgm info", "hlgm info --json"))
     .description("show the libtorch version, CUDA devices, threads and the shim's path")
