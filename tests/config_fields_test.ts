@@ -40,6 +40,8 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
       episodeSize: [["--episode-size", "4"], 4],
       de: [["--de", "2"], 2],
       patience: [["--patience", "9"], 9],
+      kTopDecay: [["--k-top-decay", "before"], "before"],
+      minDelta: [["--min-delta", "0.001"], 0.001],
       monitor: [["--monitor", "val_loss"], "val_loss"],
       switchEpoch: [["--switch-epoch", "5"], 5],
       saliency: [["--saliency", "smoothgrad"], "smoothgrad"],

@@ -53,6 +53,48 @@ Deno.test("schedule: HLGM's exact (phase, mode, k) sequence for S=3, de=1, alpha
   assert.deepEqual(phases, ["train", "train", "sgt", "sgt"]);
 });
 
+Deno.test("schedule: --k-top-decay before drops k_t by alpha before each regularize epoch masks (Algorithm 2)", () => {
+  const got = previewSchedule(hlgm({ switchEpoch: 2, kTopDecay: "before" }), 8)
+    .map((p) => `${p.mode}:${p.k}`);
+  assert.deepEqual(got, [
+    "plain:null",
+    "plain:null",
+    "regularize:0.18", // k_t = 0.2 - 0.02, then mask
+    "regularize:0.16",
+    "denoise:0.5",
+    "regularize:0.14",
+    "denoise:0.5",
+    "denoise:0.5",
+  ]);
+  // the default reads the prose: mask with k_t, then drop it
+  assert.deepEqual(
+    previewSchedule(hlgm({ switchEpoch: 2, kTopDecay: "after" }), 8).map((p) => p.k),
+    previewSchedule(hlgm({ switchEpoch: 2 }), 8).map((p) => p.k),
+  );
+});
+
+Deno.test("schedule: --min-delta counts only improvements larger than it toward the plateau", () => {
+  const run = (minDelta: number, values: number[]) => {
+    const c = hlgm({ patience: 2, minDelta });
+    let s = initialState(c);
+    const plateaus: number[] = [];
+    values.forEach((v, i) => {
+      s = advance(c, s, planEpoch(c, s), { epoch: i + 1, valAcc: v, valLoss: 1, trainLoss: 1 });
+      plateaus.push(s.plateau);
+    });
+    return { plateaus, phase: s.phase, best: s.best };
+  };
+  // small steps: all improvements with min-delta 0; with 0.01 only the jump past 0.81 counts
+  const rising = [0.8, 0.805, 0.812, 0.817];
+  assert.deepEqual(run(0, rising), { plateaus: [0, 0, 0, 0], phase: "train", best: 0.817 });
+  assert.deepEqual(run(0.01, rising), { plateaus: [0, 1, 0, 1], phase: "train", best: 0.812 });
+  assert.equal(
+    run(0.01, [0.8, 0.805, 0.809, 0.8095]).phase,
+    "sgt",
+    "two epochs under 0.01: switch",
+  );
+});
+
 Deno.test("schedule: k_top never goes below 0; S=5, de=0 starts with 5 regularize epochs", () => {
   const plans = previewSchedule(hlgm({ switchEpoch: 1, episodeSize: 5, de: 0, alpha: 0.08 }), 6);
   assert.deepEqual(plans.map((p) => p.k), [null, 0.2, 0.12, 0.04, 0, 0]);

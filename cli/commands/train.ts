@@ -13,7 +13,7 @@ import { UsageError } from "../errors.ts";
 import { resolveConfig } from "../train_config.ts";
 import { flagName } from "../../src/train/config_fields.ts";
 import { pct, runTraining } from "../training.ts";
-import type { TrainConfig } from "../../src/train/config.ts";
+import { defaultConfig, type TrainConfig } from "../../src/train/config.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
 
@@ -40,7 +40,8 @@ export async function runTrain(
     }
     // only --epochs may change (it extends the run); a flag equal to the saved value is fine
     const { epochs, ...others } = flags as Partial<TrainConfig>;
-    const saved = config as unknown as Record<string, unknown>;
+    // settings added since the run was saved compare as their defaults (the old behaviour)
+    const saved = defaultConfig(config) as unknown as Record<string, unknown>;
     const changed = Object.entries(others)
       .filter(([k, v]) => JSON.stringify(saved[k]) !== JSON.stringify(v))
       .map(([k, v]) =>

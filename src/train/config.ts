@@ -9,6 +9,7 @@ import type { ScheduleConfig } from "./schedule.ts";
 import { MODEL_NAMES } from "../models/names.ts";
 import {
   FILLS,
+  K_TOP_DECAYS,
   MASK_SALIENCY,
   METHODS,
   MONITORS,
@@ -95,7 +96,9 @@ export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
     alpha: 0.02,
     episodeSize: 5,
     de: 1,
+    kTopDecay: "after",
     patience: 20,
+    minDelta: 0,
     monitor: "val_acc",
     saliency: "saliency",
     reduction: "mean",
@@ -130,6 +133,13 @@ export function configProblems(c: TrainConfig): string[] {
   oneOf("saliency", c.saliency, MASK_SALIENCY);
   oneOf("reduction", c.reduction, REDUCTIONS);
   oneOf("fill", c.fill, FILLS);
+  if (c.kTopDecay !== undefined) oneOf("k-top-decay", c.kTopDecay, K_TOP_DECAYS);
+  if (
+    c.minDelta !== undefined &&
+    !(typeof c.minDelta === "number" && c.minDelta >= 0 && Number.isFinite(c.minDelta))
+  ) {
+    p.push(`min-delta must be a non-negative number, got ${JSON.stringify(c.minDelta)}`);
+  }
   posInt("epochs", c.epochs);
   posInt("batch-size", c.batchSize);
   posInt("episode-size", c.episodeSize);
@@ -191,5 +201,7 @@ export function scheduleOf(c: TrainConfig): ScheduleConfig {
     patience: c.patience,
     monitor: c.monitor,
     switchEpoch: c.switchEpoch,
+    kTopDecay: c.kTopDecay,
+    minDelta: c.minDelta,
   };
 }

@@ -38,6 +38,9 @@ export const REDUCTIONS = ["mean", "sum", "max"] as const;
 /** Mask fills. */
 export const FILLS = ["random", "zero", "mean"] as const;
 
+/** When k-top falls by alpha: after each regularize epoch, or before its masking. */
+export const K_TOP_DECAYS = ["after", "before"] as const;
+
 /** One setting: its config key, flag, value kind, help text and (when fixed) allowed values. */
 export interface ConfigField {
   /** The TrainConfig key (also the --config file key); config.ts imports this table. */
@@ -90,7 +93,20 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   { key: "alpha", kind: "number", help: "drop of k-top per regularize epoch" },
   { key: "episodeSize", kind: "int", help: "SGT episode size S" },
   { key: "de", kind: "int", help: "denoising epochs in the first episode" },
+  {
+    key: "kTopDecay",
+    kind: "string",
+    help: "when k-top falls by alpha: after each regularize epoch (the paper's prose), or " +
+      "before the epoch masks (its Algorithm 2: k_t = k_t - alpha, then mask)",
+    choices: K_TOP_DECAYS,
+  },
   { key: "patience", kind: "int", help: "plateau patience in epochs" },
+  {
+    key: "minDelta",
+    kind: "number",
+    help: "least change of the monitored value that counts as an improvement for the plateau " +
+      "rule (the paper watches 'the rate of change in loss'; 0: any improvement)",
+  },
   { key: "monitor", kind: "string", help: "plateau monitor", choices: MONITORS },
   {
     key: "switchEpoch",

@@ -40,6 +40,13 @@ export interface ScheduleConfig {
   monitor: Monitor;
   /** Plain epochs before switching, instead of the plateau rule. */
   switchEpoch?: number;
+  /**
+   * When kTop falls by alpha (default "after"): after each regularize epoch (the paper's prose),
+   * or before the epoch masks (Algorithm 2: k_t = k_t - alpha, then mask).
+   */
+  kTopDecay?: "after" | "before";
+  /** Least change of the monitored value that counts as an improvement (default 0). */
+  minDelta?: number;
 }
 
 /** Where the schedule stands (saved in checkpoints). */
@@ -98,8 +105,24 @@ export function planEpoch(config: ScheduleConfig, state: ScheduleState): EpochPl
   const s = config.episodeSize;
   const de = Math.min(config.de + state.episode, s);
   return state.epochInEpisode < s - de
-    ? { phase: "sgt", mode: "regularize", k: state.kTop, de, episode: state.episode }
+    ? {
+      phase: "sgt",
+      mode: "regularize",
+      k: regularizeK(config, state),
+      de,
+      episode: state.episode,
+    }
     : { phase: "sgt", mode: "denoise", k: config.kBottom, de, episode: state.episode };
+}
+
+/** k of a regularize epoch: kTop, or kTop - alpha when the drop comes before the masking. */
+function regularizeK(config: ScheduleConfig, state: ScheduleState): number {
+  return config.kTopDecay === "before" ? dropped(state.kTop, config.alpha) : state.kTop;
+}
+
+/** k - alpha, at least 0, without float dust (0.2 - 0.02 is 0.18). */
+function dropped(k: number, alpha: number): number {
+  return Math.max(0, Math.round((k - alpha) * 1e12) / 1e12);
 }
 
 /** Values an epoch reports to the schedule. */
@@ -122,9 +145,7 @@ export function advance(
   values: EpochValues,
 ): ScheduleState {
   const next = { ...state };
-  if (plan.mode === "regularize") {
-    next.kTop = Math.max(0, Math.round((state.kTop - config.alpha) * 1e12) / 1e12);
-  }
+  if (plan.mode === "regularize") next.kTop = dropped(state.kTop, config.alpha);
   if (config.method !== "hlgm") return next;
   if (state.phase === "sgt") {
     next.epochInEpisode++;
@@ -138,7 +159,9 @@ export function advance(
   const value = monitored(config.monitor, values);
   const higherIsBetter = config.monitor === "val_acc";
   if (value !== null) {
-    const improved = next.best === null || (higherIsBetter ? value > next.best : value < next.best);
+    const delta = config.minDelta ?? 0;
+    const improved = next.best === null ||
+      (higherIsBetter ? value > next.best + delta : value < next.best - delta);
     if (improved) {
       next.best = value;
       next.plateau = 0;
