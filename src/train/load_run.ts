@@ -8,7 +8,7 @@
 import type { Model } from "../models/factory.ts";
 import { createRunModel } from "./setup.ts";
 import { deviceCode, deviceName } from "../tensor/device.ts";
-import type { EpochMetrics, RunInfo } from "./run_dir.ts";
+import type { CheckpointRule, EpochMetrics, RunInfo } from "./run_dir.ts";
 import { RunDir } from "./run_dir.ts";
 
 /** A run folder opened for evaluation, saliency or reports. */
@@ -23,12 +23,16 @@ export interface LoadedRun {
   model: Model;
   /** Epoch of the loaded checkpoint. */
   epoch: number;
+  /** The checkpoint rule that chose it. */
+  checkpoint: CheckpointRule;
+  /** Set when the rule fell back to another checkpoint (why). */
+  checkpointNote: string | null;
 }
 
 /** Rebuilds the run's model on `device` and loads its `which` checkpoint (default "best"). */
 export function loadRun(
   path: string,
-  options: { which?: "last" | "best"; device?: string } = {},
+  options: { which?: CheckpointRule; device?: string } = {},
 ): LoadedRun {
   const dir = new RunDir(path);
   if (!dir.exists()) throw new Error(`${path}: not a run folder (no config.json)`);
@@ -41,14 +45,23 @@ export function loadRun(
     classes: info.data.classes.length,
   }, device);
   try {
-    const ck = dir.loadCheckpoint(options.which ?? "best", device);
+    const which = options.which ?? "best";
+    const ck = dir.loadCheckpoint(which, device);
     try {
       model.loadStateDict(ck.weights);
     } finally {
       for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
     }
     model.eval();
-    return { path, info, metrics: dir.readMetrics(), model, epoch: ck.epoch };
+    return {
+      path,
+      info,
+      metrics: dir.readMetrics(),
+      model,
+      epoch: ck.epoch,
+      checkpoint: which,
+      checkpointNote: ck.note,
+    };
   } catch (e) {
     model.dispose();
     throw e;

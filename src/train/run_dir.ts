@@ -5,7 +5,7 @@
  * PyTorch's safetensors loader), epoch-N.state.safetensors (optimizer and RNG tensors) and
  * then last.json, which names them: every file is written atomically and last.json last, so a
  * crash at any point leaves the previous checkpoint intact. best.json names the best epoch's
- * weights.
+ * weights, best-after-switch.json the best epoch's among the masked ones (SGT's phase).
  *
  * @module
  */
@@ -106,6 +106,27 @@ export interface RunInfo {
   created: string;
 }
 
+/**
+ * Which checkpoint of a run to load: the best validation accuracy over all epochs, the last
+ * epoch, or the best among the masked (SGT-phase) epochs. HLGM's best checkpoint can be a model
+ * from before its switch, i.e. a baseline model; best-after-switch scores what the masking
+ * made. Runs that never mask (baseline, an HLGM run that never switched) have no switch: their
+ * best-after-switch is their best.
+ */
+export const CHECKPOINT_RULES = ["best", "last", "best-after-switch"] as const;
+/** One of CHECKPOINT_RULES. */
+export type CheckpointRule = typeof CHECKPOINT_RULES[number];
+
+/** A best epoch and its score. */
+export interface BestEpoch {
+  /** 1-based epoch. */
+  epoch: number;
+  /** Its score. */
+  score: number;
+  /** The metric scored (val_acc, or test_acc without a validation split). */
+  metric: string;
+}
+
 /** The trainer state saved in last.json. */
 export interface TrainerState {
   /** Last completed epoch. */
@@ -119,7 +140,9 @@ export interface TrainerState {
   /** Optimizer type, options and step counts. */
   optimizer: { type: string; options: Record<string, number | boolean>; steps: number[] };
   /** Best epoch so far and its score. */
-  best: { epoch: number; score: number; metric: string } | null;
+  best: BestEpoch | null;
+  /** Best masked (SGT-phase) epoch so far (absent in runs saved before it was kept). */
+  bestAfterSwitch?: BestEpoch | null;
 }
 
 const text = new TextEncoder();
@@ -204,14 +227,15 @@ export class RunDir {
 
   /**
    * Saves a checkpoint: weights, extra state tensors, then last.json (the commit point), and
-   * best.json when `isBest`. Files no pointer names any more are removed.
+   * the pointer of each rule in `newBest` (the epoch is the new best of that rule). Files no
+   * pointer names any more are removed.
    */
   saveCheckpoint(
     epoch: number,
     weights: Map<string, Tensor>,
     stateTensors: Map<string, Tensor>,
     trainer: Omit<TrainerState, "epoch" | "weights" | "state">,
-    isBest: boolean,
+    newBest: readonly ("best" | "best-after-switch")[],
     metadata: Record<string, string>,
   ): void {
     const tag = `epoch-${String(epoch).padStart(4, "0")}`;
@@ -231,15 +255,11 @@ export class RunDir {
     writeFileAtomic(`${this.checkpoints}/last.json`, [
       text.encode(JSON.stringify(last, null, 2) + "\n"),
     ]);
-    if (isBest) {
-      const best = {
-        epoch,
-        weights: `${tag}.safetensors`,
-        score: trainer.best?.score,
-        metric: trainer.best?.metric,
-      };
-      writeFileAtomic(`${this.checkpoints}/best.json`, [
-        text.encode(JSON.stringify(best, null, 2) + "\n"),
+    for (const rule of newBest) {
+      const b = rule === "best" ? trainer.best : trainer.bestAfterSwitch;
+      const pointer = { epoch, weights: `${tag}.safetensors`, score: b?.score, metric: b?.metric };
+      writeFileAtomic(`${this.checkpoints}/${rule}.json`, [
+        text.encode(JSON.stringify(pointer, null, 2) + "\n"),
       ]);
     }
     this.#prune();
@@ -247,7 +267,7 @@ export class RunDir {
 
   #prune(): void {
     const keep = new Set<string>();
-    for (const name of ["last.json", "best.json"]) {
+    for (const name of CHECKPOINT_RULES.map((r) => `${r}.json`)) {
       try {
         const j = JSON.parse(Deno.readTextFileSync(`${this.checkpoints}/${name}`));
         keep.add(j.weights);
@@ -272,23 +292,52 @@ export class RunDir {
     }
   }
 
-  /** Loads the tensors a checkpoint pointer names. */
+  /**
+   * Where `rule`'s checkpoint is: the pointer file to read, and a note when the rule falls back
+   * to another (best-after-switch of a run that never masked is its best).
+   */
+  checkpointPointer(rule: CheckpointRule): { file: string; note: string | null } {
+    const file = (r: CheckpointRule) => `${this.checkpoints}/${r}.json`;
+    if (rule !== "best-after-switch") return { file: file(rule), note: null };
+    try {
+      Deno.statSync(file(rule));
+      return { file: file(rule), note: null };
+    } catch {
+      // no masked epoch yet, or a run saved before this pointer was kept
+    }
+    const masked = this.readMetrics().filter((m) => m.phase === "sgt");
+    if (masked.length > 0) {
+      throw new Error(
+        `${file(rule)}: missing, though ${this.path} has masked epochs (from ` +
+          `${masked[0].epoch}): the run was saved before hlgm kept this checkpoint; ` +
+          `use --checkpoint best or last`,
+      );
+    }
+    return { file: file("best"), note: "no masked epoch: its best checkpoint" };
+  }
+
+  /** Loads the tensors the checkpoint of `rule` names. */
   loadCheckpoint(
-    which: "last" | "best",
+    rule: CheckpointRule,
     device?: string,
-  ): { weights: Map<string, Tensor>; state?: Map<string, Tensor>; epoch: number } {
-    const file = `${this.checkpoints}/${which}.json`;
+  ): {
+    weights: Map<string, Tensor>;
+    state?: Map<string, Tensor>;
+    epoch: number;
+    note: string | null;
+  } {
+    const { file, note } = this.checkpointPointer(rule);
     let ptr: { epoch: number; weights: string; state?: string };
     try {
       ptr = JSON.parse(Deno.readTextFileSync(file));
     } catch (e) {
-      throw new Error(`${file}: no ${which} checkpoint in ${this.path} (${(e as Error).message})`);
+      throw new Error(`${file}: no ${rule} checkpoint in ${this.path} (${(e as Error).message})`);
     }
     const weights =
       loadSafetensors(`${this.checkpoints}/${ptr.weights}`, { device: device as "cpu" }).tensors;
     const state = ptr.state
       ? loadSafetensors(`${this.checkpoints}/${ptr.state}`, { device: "cpu" }).tensors
       : undefined;
-    return { weights, state, epoch: ptr.epoch };
+    return { weights, state, epoch: ptr.epoch, note };
   }
 }

@@ -20,7 +20,7 @@ import { deviceCode, deviceName } from "../tensor/device.ts";
 import { getNumThreads, info } from "../tensor/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { configProblems, scheduleOf, type TrainConfig } from "./config.ts";
-import { type EpochMetrics, RunDir, type RunInfo } from "./run_dir.ts";
+import { type BestEpoch, type EpochMetrics, RunDir, type RunInfo } from "./run_dir.ts";
 import {
   advance,
   describeSchedule,
@@ -207,7 +207,8 @@ export async function train(
   const schedule = scheduleOf(c);
   let state: ScheduleState = initialState(schedule);
   let metrics: EpochMetrics[] = [];
-  let best: { epoch: number; score: number; metric: string } | null = null;
+  let best: BestEpoch | null = null;
+  let bestAfterSwitch: BestEpoch | null = null;
   let startEpoch = 1;
   try {
     if (last) {
@@ -223,6 +224,7 @@ export async function train(
       for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
       state = last.schedule as unknown as ScheduleState;
       best = last.best;
+      bestAfterSwitch = last.bestAfterSwitch ?? null;
       startEpoch = last.epoch + 1;
       metrics = dir.readMetrics().filter((m) => m.epoch <= last.epoch);
       dir.writeMetrics(metrics);
@@ -349,8 +351,15 @@ export async function train(
       });
       const metric = val ? "val_acc" : "test_acc";
       const score = val ? val.acc : test.acc;
-      const isBest = best === null || score > best.score;
-      if (isBest) best = { epoch, score, metric };
+      const newBest: ("best" | "best-after-switch")[] = [];
+      if (best === null || score > best.score) {
+        best = { epoch, score, metric };
+        newBest.push("best");
+      }
+      if (plan.phase === "sgt" && (bestAfterSwitch === null || score > bestAfterSwitch.score)) {
+        bestAfterSwitch = { epoch, score, metric };
+        newBest.push("best-after-switch");
+      }
       dir.appendMetrics(line);
       metrics.push(line);
       events?.scalars(epoch, {
@@ -385,8 +394,9 @@ export async function train(
             schedule: state as unknown as Record<string, unknown>,
             optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
             best,
+            bestAfterSwitch,
           },
-          isBest,
+          newBest,
           { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
         );
       } finally {
