@@ -16,6 +16,7 @@ import { UsageError } from "./errors.ts";
 import { InterruptedError } from "../src/util/event_loop.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../src/report/colormap.ts";
 import { ATTRIBUTION_METHODS } from "../src/saliency/names.ts";
+import { CHECKPOINT_RULES } from "../src/train/checkpoint_rules.ts";
 
 export { UsageError };
 
@@ -28,6 +29,20 @@ function positiveInt(name: string) {
     return n;
   };
 }
+
+/** A positive integer, or "all". */
+function countOrAll(name: string) {
+  const count = positiveInt(name);
+  return (value: string): number | "all" => value === "all" ? "all" : count(value);
+}
+
+/** --checkpoint, the same on every command that loads a run. */
+const checkpointOption = () =>
+  new Option(
+    "--checkpoint <rule>",
+    "which checkpoint: the best validation accuracy, the last epoch, or the best among the " +
+      "masked epochs (HLGM after its switch; a run that never masked: its best)",
+  ).choices([...CHECKPOINT_RULES]).default("best");
 
 function nonNegativeInt(name: string) {
   return (value: string): number => {
@@ -161,11 +176,7 @@ export function program(): Command {
   )
     .description("accuracy and loss of a run's checkpoint on a split")
     .argument("<rundir>", "run folder")
-    .addOption(
-      new Option("--checkpoint <which>", "which checkpoint").choices(["best", "last"]).default(
-        "best",
-      ),
-    )
+    .addOption(checkpointOption())
     .addOption(
       new Option("--split <name>", "test, val or train").choices(["test", "val", "train"]).default(
         "test",
@@ -247,10 +258,6 @@ export function program(): Command {
     new Option("--colormap <name>", "heat-map colours").choices([...COLORMAPS]).default(
       DEFAULT_COLORMAP,
     );
-  const checkpointOption = () =>
-    new Option("--checkpoint <which>", "which checkpoint").choices(["best", "last"]).default(
-      "best",
-    );
   cli.command("sib").addHelpText(
     "after",
     examples(
@@ -276,7 +283,12 @@ export function program(): Command {
     )
     .option("--layer <name>", "gradcam layer (default conv2 for shallow-cnn, layer4 for resnet18)")
     .option("--percents <list>", "x values of SIB(x), in (0, 100]", "0.5,1,2,5,10")
-    .option("--n <n>", "test images (drawn among those with a box)", positiveInt("--n"), 1000)
+    .option(
+      "--n <n>",
+      "test images (drawn among those with a box), or all (the paper's protocol)",
+      countOrAll("--n"),
+      1000,
+    )
     .option(
       "--seed <n>",
       "seed of the image draw (and SmoothGrad's noise)",
@@ -368,9 +380,8 @@ export function program(): Command {
     .option("--n <n>", "test images in the saliency figures (the first N)", positiveInt("--n"), 8)
     .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
     .option("--data-dir <dir>", "dataset root, if it moved since training")
-    .addOption(
-      colormapOption(),
-    )
+    .addOption(colormapOption())
+    .addOption(checkpointOption())
     .option("--no-saliency", "leave the saliency figures out (no weights or data needed)")
     .action(async (runDirs: string[], opts) => {
       const { runReport } = await import("./commands/report.ts");
@@ -395,7 +406,13 @@ export function program(): Command {
         "--out <dir>",
         "folder of the runs and tables (default runs/compare-<dataset>-<model>)",
       )
-      .option("--sib-n <n>", "test images for Table III", positiveInt("--sib-n"), 1000)
+      .option(
+        "--sib-n <n>",
+        "test images for Table III, or all (the paper's protocol)",
+        countOrAll("--sib-n"),
+        1000,
+      )
+      .addOption(checkpointOption())
       .addOption(
         new Option("--sib-method <name>", "attribution method for Table III").choices(methods)
           .default("saliency"),

@@ -58,10 +58,13 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
   const lines = r.stdout.split("\n");
   const head = lines.findIndex((l) => l.startsWith("Table II"));
   assert.ok(head >= 0, r.stdout);
-  assert.match(lines[head + 1], /^method\s+max test acc \(%\)\s+final test acc \(%\)$/);
+  assert.match(
+    lines[head + 1],
+    /^method\s+max test acc \(%\)\s+final test acc \(%\)\s+best ckpt test acc \(%\)$/,
+  );
   const rows = lines.slice(head + 2, head + 5);
   assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), ["baseline", "sgt", "hlgm"]);
-  for (const row of rows) assert.match(row, /\d+\.\d\d ± \d+\.\d\d\s+\d+\.\d\d ± \d+\.\d\d$/);
+  for (const row of rows) assert.match(row, /(\d+\.\d\d ± \d+\.\d\d\s+){2}\d+\.\d\d ± \d+\.\d\d$/);
 
   const json = JSON.parse(Deno.readTextFileSync(`${out}/compare.json`));
   assert.deepEqual(json.methods, ["baseline", "sgt", "hlgm"]);
@@ -71,11 +74,14 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
   for (const method of ["baseline", "sgt", "hlgm"]) {
     const max: number[] = [];
     const final: number[] = [];
+    const atBest: number[] = [];
     for (const seed of [0, 1]) {
       const m = readMetrics(`${out}/${method}-seed${seed}`);
       assert.equal(m.length, 2);
       max.push(Math.max(...m.map((x) => x.test_acc)));
       final.push(m[1].test_acc);
+      // the best checkpoint: the first epoch with the highest validation accuracy
+      atBest.push(m.reduce((a, x) => (x.val_acc! > a.val_acc! ? x : a)).test_acc);
       const cfg = JSON.parse(Deno.readTextFileSync(`${out}/${method}-seed${seed}/config.json`));
       assert.equal(cfg.config.method, method);
       assert.equal(cfg.config.seed, seed);
@@ -83,6 +89,7 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
     const t = json.table2[method];
     assert.deepEqual(t.max_test_acc.values, max);
     assert.deepEqual(t.final_test_acc.values, final);
+    assert.deepEqual(t.checkpoint_test_acc.values, atBest);
     assert.ok(close(t.max_test_acc.mean, meanSd(max).mean));
     assert.ok(close(t.max_test_acc.sd, meanSd(max).sd));
     assert.ok(close(t.final_test_acc.mean, meanSd(final).mean));
@@ -98,7 +105,12 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
   assert.deepEqual(readMetrics(`${out}/hlgm-seed0`).map((m) => m.mode), ["plain", "regularize"]);
   assert.deepEqual(readMetrics(`${out}/sgt-seed0`).map((m) => m.mode), ["sgt", "sgt"]);
   const md = Deno.readTextFileSync(`${out}/compare.md`);
-  assert.match(md, /\| method \| max test acc \(%\) \| final test acc \(%\) \|/);
+  assert.match(
+    md,
+    /\| method \| max test acc \(%\) \| final test acc \(%\) \| best ckpt test acc \(%\) \|/,
+  );
+  assert.match(md, /\| hlgm-seed0 \| trained \| 2 \| 1 \|/); // switched after epoch 1
+  assert.match(md, /\| baseline-seed0 \| trained \| 2 \| - \|/);
   assert.match(md, /\| hlgm \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \|/);
 
   // again: every run is reused, the tables are the same
@@ -212,6 +224,40 @@ Deno.test("compare: Table III on a dataset with boxes matches the runs' sib.json
   const again = await compareMethods({ ...options, onMessage: (m) => messages.push(m) });
   assert.equal(messages.filter((m) => m.includes("SIB from")).length, 2);
   assert.deepEqual(again.table3, r.table3);
+
+  // another rule and every test image: scored again, each run on the epoch its rule picks
+  const testImages = 100; // writeFakeFashionMnist's test split, every image with a box
+  const all = await compareMethods({ ...options, sibN: "all", checkpoint: "best-after-switch" });
+  assert.equal(all.checkpoint, "best-after-switch");
+  assert.equal(all.table3!.n, testImages);
+  assert.equal(all.table3!.checkpoint, "best-after-switch");
+  const byMethod = Object.fromEntries(all.runs.map((x) => [x.method, x]));
+  assert.equal(byMethod.hlgm.checkpoint_epoch, 2, "hlgm's only masked epoch");
+  assert.equal(byMethod.hlgm.switch_epoch, 1);
+  const baselineMetrics = readMetrics(`${root}/cmp/baseline-seed0`);
+  assert.equal(
+    byMethod.baseline.checkpoint_epoch,
+    baselineMetrics.reduce((a, x) => (x.val_acc! > a.val_acc! ? x : a)).epoch,
+  );
+  assert.match(byMethod.baseline.checkpoint_note!, /no masked epoch/);
+  for (const m of ["baseline", "hlgm"]) {
+    const sib = JSON.parse(Deno.readTextFileSync(`${root}/cmp/${m}-seed0/sib.json`));
+    assert.equal(sib.checkpoint, "best-after-switch");
+    assert.equal(sib.epoch, byMethod[m].checkpoint_epoch);
+    assert.equal(sib.n, testImages);
+  }
+  assert.match(
+    all.text,
+    /images per run \(saliency of the true label, best-after-switch checkpoints\)/,
+  );
+  const cachedAll: string[] = [];
+  await compareMethods({
+    ...options,
+    sibN: "all",
+    checkpoint: "best-after-switch",
+    onMessage: (m) => cachedAll.push(m),
+  });
+  assert.equal(cachedAll.filter((m) => m.includes("SIB from")).length, 2);
 });
 
 Deno.test("compare/report: bad flags exit 2 with one line", async () => {

@@ -11,6 +11,7 @@ import { PNG } from "npm:pngjs@7.0.0";
 import { loadDataset } from "../src/data/registry.ts";
 import { DataLoader } from "../src/data/loader.ts";
 import { sib, summarize } from "../src/metrics/sib.ts";
+import { imagesWithBoxes } from "../src/runs/sib.ts";
 import { pixelSaliency } from "../src/saliency/pixel_map.ts";
 import { Saliency } from "../src/saliency/saliency.ts";
 import { tidy } from "../src/tensor/engine.ts";
@@ -91,12 +92,15 @@ Deno.test("sib: Table III, sib.json per run and combined, plots", async () => {
   const lines = r.stdout.trim().split("\n");
   assert.match(lines[0], /Median SIB \(saliency, 60 cluttered-fmnist test images/);
   assert.deepEqual(lines[1].trim().split(/\s+/), ["top", "x%", "baseline", "other"]);
-  assert.equal(lines.length, 2 + 5);
-  const cells = lines.slice(2).map((l) => l.trim().split(/\s+/));
+  assert.equal(lines.length, 2 + 5 + 1);
+  // the last row names the weights each column scored
+  assert.match(lines[7], /^checkpoint\s+best, epoch 1\s+best, epoch 1$/);
+  const cells = lines.slice(2, 7).map((l) => l.trim().split(/\s+/));
   assert.deepEqual(cells.map((c) => c[0]), PERCENTS);
 
   const combined = JSON.parse(Deno.readTextFileSync(`${out}/sib.json`));
   assert.equal(combined.n, 60);
+  assert.equal(combined.checkpoint, "best");
   assert.equal(combined.method, "saliency");
   assert.deepEqual(combined.percents, [0.5, 1, 2, 5, 10]);
   assert.equal(combined.indices.length, 60);
@@ -225,4 +229,70 @@ Deno.test("sib: a run whose input shape differs from the dataset's is refused", 
   const r = await cli(["sib", flat, "--dataset", "cluttered-fmnist", "--data-dir", data]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /takes 1x28x28 inputs, but cluttered-fmnist test images are 1x64x64/);
+});
+
+Deno.test("sib: --n all scores every test image with a box; --checkpoint picks the rule's epoch", async () => {
+  const { root, data, runs } = await setup();
+  // hlgm: one plain epoch, then three masked ones; best-after-switch is the best of epochs 2-4
+  const hlgm = `${root}/hlgm`;
+  const t = await train(
+    defaultConfig({
+      method: "hlgm",
+      dataset: "cluttered-fmnist",
+      dataDir: data,
+      subset: 256,
+      epochs: 4,
+      switchEpoch: 1,
+      batchSize: 64,
+      device,
+      seed: 0,
+    }),
+    hlgm,
+  );
+  assert.equal(t.status, "completed");
+  const argmax = (ms: typeof t.metrics) =>
+    ms.reduce((a, m) => (m.val_acc! > a.val_acc! ? m : a)).epoch;
+  const expected = {
+    best: argmax(t.metrics),
+    last: 4,
+    "best-after-switch": argmax(t.metrics.filter((m) => m.phase === "sgt")),
+  };
+  const test = await loadDataset("cluttered-fmnist", { split: "test", dataDir: data, seed: 0 });
+  const withBox = imagesWithBoxes(test);
+  assert.ok(withBox.length > 60);
+  for (const [rule, epoch] of Object.entries(expected)) {
+    const out = `${root}/sib-${rule}`;
+    const r = await cli([
+      "sib",
+      hlgm,
+      runs[0],
+      "--data-dir",
+      data,
+      "--n",
+      "all",
+      "--percents",
+      "5",
+      "--checkpoint",
+      rule,
+      "--device",
+      device,
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(Deno.readTextFileSync(`${out}/sib.json`));
+    assert.equal(j.checkpoint, rule);
+    assert.equal(j.n, withBox.length, "every test image with a box");
+    assert.equal(j.n_requested, "all");
+    assert.deepEqual(j.indices, [...withBox].sort((a, b) => a - b));
+    assert.equal(j.runs[0].epoch, epoch, `${rule}: hlgm's epoch`);
+    assert.equal(j.runs[1].epoch, 1);
+    // the baseline never masked: its best-after-switch is its best, and says so
+    if (rule === "best-after-switch") {
+      assert.match(j.runs[1].checkpoint_note, /no masked epoch: its best checkpoint/);
+      assert.match(r.stderr, /baseline: best-after-switch checkpoint \(epoch 1; no masked epoch/);
+    }
+    assert.match(r.stdout, new RegExp(`checkpoint\\s+${rule}, epoch ${epoch}\\s+${rule}, epoch 1`));
+    assert.equal(JSON.parse(Deno.readTextFileSync(`${hlgm}/sib.json`)).epoch, epoch);
+  }
 });

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { CheckpointRule } from "../../src/train/run_dir.ts";
 import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
@@ -57,8 +58,10 @@ export interface CompareFlags {
   methods?: string;
   /** Output folder (default runs/compare-<dataset>-<model>). */
   out?: string;
-  /** Test images for Table III. */
-  sibN?: number;
+  /** Test images for Table III, or "all". */
+  sibN?: number | "all";
+  /** The checkpoint rule every run is scored on (default best). */
+  checkpoint?: CheckpointRule;
   /** Attribution method for Table III. */
   sibMethod?: string;
   /** JSON settings file. */
@@ -73,8 +76,8 @@ export async function runCompare(
   const methods = parseMethods(opts.methods ?? METHODS.join(","));
   const seeds = parseSeeds(opts.seeds ?? "0,1,2");
   const sibN = opts.sibN ?? 1000;
-  if (!Number.isInteger(sibN) || sibN < 1) {
-    throw new UsageError(`--sib-n must be a positive integer, got "${opts.sibN}"`);
+  if (sibN !== "all" && (!Number.isInteger(sibN) || sibN < 1)) {
+    throw new UsageError(`--sib-n must be a positive integer or all, got "${opts.sibN}"`);
   }
   const sibMethod = opts.sibMethod ?? "saliency";
   if (!(SIB_METHODS as readonly string[]).includes(sibMethod)) {
@@ -110,6 +113,7 @@ export async function runCompare(
       seeds,
       out,
       sibN,
+      checkpoint: opts.checkpoint,
       sibMethod: sibMethod as SibMethod,
       shouldStop: stopping,
       onMessage: (s) => {

@@ -4,13 +4,14 @@
  * @module
  */
 
+import type { CheckpointRule } from "../../src/train/run_dir.ts";
 import { evaluateRun, type RunEvaluation } from "../../src/runs/eval.ts";
 
 /** Prints (and returns) the accuracy and mean cross-entropy of the checkpoint on the split. */
 export async function runEval(
   runDir: string,
   opts: {
-    checkpoint?: "best" | "last";
+    checkpoint?: CheckpointRule;
     split?: "train" | "val" | "test";
     device?: string;
     dataDir?: string;

@@ -7,7 +7,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { RunDir } from "../../src/train/run_dir.ts";
+import { type CheckpointRule, RunDir } from "../../src/train/run_dir.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
 import { type ReportResult, writeReport } from "../../src/runs/report.ts";
 
@@ -23,6 +23,8 @@ export interface ReportFlags {
   dataDir?: string;
   /** Heat-map colours. */
   colormap?: Colormap;
+  /** The checkpoint of the saliency figures. */
+  checkpoint?: CheckpointRule;
   /** Leave the saliency figures out. */
   saliency?: boolean;
 }
@@ -39,6 +41,7 @@ export async function runReport(paths: string[], opts: ReportFlags = {}): Promis
     device: opts.device,
     dataDir: opts.dataDir,
     colormap: opts.colormap,
+    checkpoint: opts.checkpoint,
     noSaliency: opts.saliency === false,
     onProgress: (m) => console.error(m),
   });

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { CheckpointRule } from "../../src/train/run_dir.ts";
 import { UsageError } from "../errors.ts";
 import { checkMethod, runsAndSplit } from "../run_args.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
@@ -37,7 +38,7 @@ export interface SaliencyCliOptions {
   /** PNG file (default saliency.png). */
   out?: string;
   /** Which checkpoint (default best). */
-  checkpoint?: "best" | "last";
+  checkpoint?: CheckpointRule;
   /** Device (default auto). */
   device?: string;
   /** Channel reduction (default mean). */

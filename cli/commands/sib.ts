@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { CheckpointRule } from "../../src/train/run_dir.ts";
 import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
@@ -51,12 +52,12 @@ export interface SibOptions {
   layer?: string;
   /** Comma-separated x values (default 0.5,1,2,5,10). */
   percents?: string;
-  /** Number of test images (default 1000). */
-  n?: number;
+  /** Number of test images (default 1000), or "all". */
+  n?: number | "all";
   /** Seed of the image draw and of SmoothGrad's noise (default 0). */
   seed?: number;
   /** Which checkpoint (default best). */
-  checkpoint?: "best" | "last";
+  checkpoint?: CheckpointRule;
   /** Device (default auto). */
   device?: string;
   /** Output folder (default ./sib-<timestamp>). */
@@ -87,7 +88,9 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   const method = checkMethod(opts.method);
   const percents = parsePercents(opts.percents);
   const n = opts.n ?? 1000;
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--n must be a positive integer`);
+  if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
+    throw new UsageError(`--n must be a positive integer or all, got ${n}`);
+  }
   const which = opts.checkpoint ?? "best";
   const log = (s: string) => {
     if (!opts.quiet) console.error(s);
@@ -107,7 +110,9 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   });
   const withBox = imagesWithBoxes(ds).length;
   if (withBox === 0) throw new Error(`${datasetName}: no test image has a box`);
-  if (withBox < n) log(`note: ${withBox} ${datasetName} test images have a box; using all`);
+  if (n !== "all" && withBox < n) {
+    log(`note: ${withBox} ${datasetName} test images have a box; using all`);
+  }
 
   const names = uniqueRunNames(paths);
   const progress = new ProgressLine();
@@ -130,9 +135,9 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
       onRun: (r, e, seconds) => {
         progress.done();
         log(
-          `${names[r]}: ${which} checkpoint (epoch ${e.epoch}), ${e.n} images in ${
-            seconds.toFixed(1)
-          } s`,
+          `${names[r]}: ${which} checkpoint (epoch ${e.epoch}${
+            e.checkpoint_note ? `; ${e.checkpoint_note}` : ""
+          }), ${e.n} images in ${seconds.toFixed(1)} s`,
         );
       },
     }));

@@ -19,7 +19,13 @@ import {
   testAccuracyComparisonSvg,
 } from "./charts.ts";
 import { svgToPng } from "./render.ts";
-import { type RunSummary, sibTableHtml, slug, summaryTableHtml } from "./tables.ts";
+import {
+  checkpointLabel,
+  type RunSummary,
+  sibTableHtml,
+  slug,
+  summaryTableHtml,
+} from "./tables.ts";
 import { esc, PALETTE } from "./svg.ts";
 
 /** A run's SIB scores as the report needs them (a sib.json's fields). */
@@ -34,6 +40,10 @@ export interface ReportSib {
   n?: number;
   /** Test indices of the images (when recorded). */
   indices?: number[];
+  /** The checkpoint rule scored (when recorded). */
+  checkpoint?: string;
+  /** Epoch of the checkpoint scored (when recorded). */
+  epoch?: number;
 }
 
 /** A raster figure already drawn (PNG bytes) and what it shows. */
@@ -261,7 +271,7 @@ export async function renderReport(out: string, page: ReportPage): Promise<Repor
           boxPlotSvg(groups, {
             title: `${s.name}: SIB per image (${r.sib.method ?? "saliency"}, n = ${
               r.sib.n ?? groups[0]?.values.length ?? 0
-            })`,
+            }, ${checkpointLabel(r.sib)})`,
             yLabel: "SIB",
             xLabel: "top x% of pixels",
           }),

@@ -50,6 +50,17 @@ export interface SibColumn {
   name: string;
   /** Values per image for each x (keys String(x)). */
   per_image: Readonly<Record<string, readonly number[]>>;
+  /** The checkpoint rule scored (absent in sib.json files written before it was recorded). */
+  checkpoint?: string;
+  /** Epoch of the checkpoint scored. */
+  epoch?: number;
+}
+
+/** "best-after-switch, epoch 12": which weights a SIB column scored ("-" when not recorded). */
+export function checkpointLabel(r: { checkpoint?: string; epoch?: number }): string {
+  if (r.checkpoint === undefined && r.epoch === undefined) return "-";
+  return [r.checkpoint, r.epoch === undefined ? undefined : `epoch ${r.epoch}`]
+    .filter((x) => x !== undefined).join(", ");
 }
 
 /** A percentage with 2 decimals ("85.21"), or "-" for null. */
@@ -62,18 +73,24 @@ export function slug(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "run";
 }
 
-/** Table III's cells: per x, the median SIB(x) of each run (3 decimals, "-" when missing). */
+/**
+ * Table III's cells: per x, the median SIB(x) of each run (3 decimals, "-" when missing), then
+ * a row naming the checkpoint each run was scored on.
+ */
 export function sibMedianRows(
   percents: readonly number[],
   runs: readonly SibColumn[],
 ): string[][] {
-  return percents.map((p) => [
-    String(p),
-    ...runs.map((r) => {
-      const v = r.per_image[String(p)];
-      return v ? summarize(v).median.toFixed(3) : "-";
-    }),
-  ]);
+  return [
+    ...percents.map((p) => [
+      String(p),
+      ...runs.map((r) => {
+        const v = r.per_image[String(p)];
+        return v ? summarize(v).median.toFixed(3) : "-";
+      }),
+    ]),
+    ["checkpoint", ...runs.map(checkpointLabel)],
+  ];
 }
 
 /**

@@ -2,8 +2,8 @@
  * The paper's comparison: every method x seed trained into DIR/<method>-seed<seed>/ (a finished
  * run is reused, a stopped one resumed), then Table II (max and final test accuracy, mean ± sd
  * over seeds, in %) and, for datasets with object boxes, Table III (median SIB per x and
- * method over N test images, saliency of the true label on the best checkpoint, the values of
- * all seeds pooled). Writes DIR/compare.json, DIR/compare.md, each run's sib.json and the
+ * method over N test images, saliency of the true label on the checkpoint that one rule picks
+ * in every run, the values of all seeds pooled). Writes DIR/compare.json, DIR/compare.md, each run's sib.json and the
  * accuracy curves of every method's first seed (with the baseline's test accuracy drawn over
  * the others, as in Fig. 2) and SIB plots into DIR.
  *
@@ -15,7 +15,7 @@ import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import { evaluateSib, type SibEvaluation, type SibMethod } from "./sib.ts";
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
-import { type EpochMetrics, RunDir } from "../train/run_dir.ts";
+import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
 import type { Method } from "../train/schedule.ts";
 import { train, type TrainHooks } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
@@ -43,8 +43,13 @@ export interface CompareOptions {
   seeds?: readonly number[];
   /** Output folder. */
   out: string;
-  /** Test images for Table III (default 1000). */
-  sibN?: number;
+  /** Test images for Table III (default 1000), or "all". */
+  sibN?: number | "all";
+  /**
+   * The checkpoint every run is scored on, for Table III and the checkpoint column of Table II
+   * (default "best").
+   */
+  checkpoint?: CheckpointRule;
   /** Attribution method for Table III (default saliency). */
   sibMethod?: SibMethod;
   /** The x values of Table III (default 0.5, 1, 2, 5, 10). */
@@ -75,6 +80,14 @@ export interface CompareRun {
   max_test_epoch: number | null;
   /** Last epoch's test accuracy (fraction). */
   final_test_acc: number | null;
+  /** The epoch the checkpoint rule picks (null when the run has no such checkpoint). */
+  checkpoint_epoch: number | null;
+  /** Why the rule fell back to another checkpoint, when it did. */
+  checkpoint_note?: string;
+  /** Test accuracy at that epoch (fraction). */
+  checkpoint_test_acc: number | null;
+  /** HLGM: the last plain epoch before the masked phase (null: never switched; absent otherwise). */
+  switch_epoch?: number | null;
   /** Median SIB per x of this run (Table III datasets). */
   sib_median?: Record<string, number>;
 }
@@ -105,12 +118,18 @@ export interface CompareResult {
   config: Omit<TrainConfig, "method" | "seed">;
   /** Every run. */
   runs: CompareRun[];
-  /** Table II: per method, max and final test accuracy over seeds (fractions). */
-  table2: Record<string, { max_test_acc: SeedStats; final_test_acc: SeedStats }>;
+  /** The checkpoint rule of Table III and of Table II's checkpoint column. */
+  checkpoint: CheckpointRule;
+  /** Table II: per method, max, final and checkpoint test accuracy over seeds (fractions). */
+  table2: Record<
+    string,
+    { max_test_acc: SeedStats; final_test_acc: SeedStats; checkpoint_test_acc: SeedStats }
+  >;
   /** Table III (datasets with boxes), else null. */
   table3: {
     method: string;
     n: number;
+    checkpoint: CheckpointRule;
     percents: number[];
     /** Median of the pooled per-image values of all seeds, per method and x. */
     median: Record<string, Record<string, number>>;
@@ -178,6 +197,30 @@ async function writeFigure(base: string, svg: string, files: string[]): Promise<
   files.push(`${base}.svg`, `${base}.png`);
 }
 
+function pctOrDash(v: number | null): string {
+  return v === null ? "-" : (100 * v).toFixed(2);
+}
+
+/** The epoch `rule` picks in a run (null when it has none), and why it fell back, if it did. */
+function checkpointOf(
+  rd: RunDir,
+  rule: CheckpointRule,
+): { epoch: number | null; note: string | null } {
+  if (rule === "last") return { epoch: rd.readLast()?.epoch ?? null, note: null };
+  try {
+    const { file, note } = rd.checkpointPointer(rule);
+    return { epoch: JSON.parse(Deno.readTextFileSync(file)).epoch, note };
+  } catch {
+    return { epoch: null, note: null }; // e.g. saved before best-after-switch was kept
+  }
+}
+
+/** The last plain epoch before HLGM's masked phase, or null when the run never switched. */
+export function switchEpoch(metrics: readonly EpochMetrics[]): number | null {
+  const first = metrics.find((m) => m.phase === "sgt");
+  return first ? first.epoch - 1 : null;
+}
+
 /** The configuration of one method x seed (validated; throws listing the problems). */
 export function compareConfig(
   base: Partial<TrainConfig>,
@@ -196,6 +239,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
   const seeds = [...(options.seeds ?? [0, 1, 2])];
   const out = options.out.replace(/\/+$/, "") || ".";
   const say = options.onMessage ?? (() => {});
+  const rule = options.checkpoint ?? "best";
   const configs = methods.map((m) => seeds.map((s) => compareConfig(options.base, m, s)));
   Deno.mkdirSync(out, { recursive: true });
 
@@ -237,6 +281,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       const metrics = rd.readMetrics();
       metricsOf.set(dir, metrics);
       const acc = accuracyStats(metrics);
+      const ck = checkpointOf(rd, rule);
       runs.push({
         method,
         seed,
@@ -246,6 +291,10 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
         max_test_acc: acc.max,
         max_test_epoch: acc.maxEpoch,
         final_test_acc: acc.final,
+        checkpoint_epoch: ck.epoch,
+        ...(ck.note ? { checkpoint_note: ck.note } : {}),
+        checkpoint_test_acc: metrics.find((m) => m.epoch === ck.epoch)?.test_acc ?? null,
+        ...(method === "hlgm" ? { switch_epoch: switchEpoch(metrics) } : {}),
       });
       if (status === "interrupted") {
         throw new InterruptedError(
@@ -263,14 +312,18 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
     table2[m] = {
       max_test_acc: seedStats(rs.map((r) => r.max_test_acc!)),
       final_test_acc: seedStats(rs.map((r) => r.final_test_acc!)),
+      checkpoint_test_acc: seedStats(
+        rs.filter((r) => r.checkpoint_test_acc !== null).map((r) => r.checkpoint_test_acc!),
+      ),
     };
   }
   const c0 = configs[0][0];
-  const head2 = ["method", "max test acc (%)", "final test acc (%)"];
+  const head2 = ["method", "max test acc (%)", "final test acc (%)", `${rule} ckpt test acc (%)`];
   const rows2 = methods.map((m) => [
     m,
     formatMeanSd(table2[m].max_test_acc),
     formatMeanSd(table2[m].final_test_acc),
+    formatMeanSd(table2[m].checkpoint_test_acc),
   ]);
   const bad = runs.filter((r) => r.status === "diverged");
   const caption2 =
@@ -289,28 +342,25 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
     const method = options.sibMethod ?? "saliency";
     const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
     for (const r of runs) {
-      const best = (() => {
-        try {
-          return JSON.parse(Deno.readTextFileSync(`${r.dir}/checkpoints/best.json`)).epoch;
-        } catch {
-          return null;
-        }
-      })();
       const cached = readSibFile(r.dir) as (SibEvaluation & { checkpoint?: string }) | null;
-      const fresh = cached && cached.method === method && cached.epoch === best &&
-        (cached.checkpoint ?? "best") === "best" && (cached.seed ?? 0) === 0 &&
-        JSON.stringify(cached.percents) === JSON.stringify(percents) && cached.n === n;
+      const fresh = cached && cached.method === method && cached.epoch === r.checkpoint_epoch &&
+        (cached.checkpoint ?? "best") === rule && (cached.seed ?? 0) === 0 &&
+        JSON.stringify(cached.percents) === JSON.stringify(percents) &&
+        (cached.n_requested ?? cached.n) === n;
       if (fresh) {
         say(`${r.method} seed ${r.seed}: SIB from ${r.dir}/sib.json`);
         sibOf.set(r.dir, cached);
         continue;
       }
-      say(`${r.method} seed ${r.seed}: SIB of ${n} test images (${method}, best checkpoint)`);
+      say(
+        `${r.method} seed ${r.seed}: SIB of ${n === "all" ? "all" : n} test images (${method}, ` +
+          `${rule} checkpoint, epoch ${r.checkpoint_epoch})`,
+      );
       const ev = await evaluateSib(r.dir, undefined, {
         n,
         method,
         percents,
-        which: "best",
+        which: rule,
         device: c0.device,
         shouldStop: options.shouldStop,
       });
@@ -336,7 +386,14 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       r.sib_median = Object.fromEntries(percents.map((p) => [String(p), median(v[String(p)])]));
       count = Math.max(count, v[String(percents[0])].length);
     }
-    table3 = { method, n: count, percents, median: med, per_seed_median: perSeed };
+    table3 = {
+      method,
+      n: count,
+      checkpoint: rule,
+      percents,
+      median: med,
+      per_seed_median: perSeed,
+    };
   }
   const head3 = ["x (%)", ...methods];
   const rows3 = table3
@@ -346,7 +403,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
     ])
     : [];
   const caption3 = table3
-    ? `Table III: median SIB(x) over ${table3.n} ${c0.dataset} test images per run (${table3.method} of the true label, best checkpoints), seeds pooled`
+    ? `Table III: median SIB(x) over ${table3.n} ${c0.dataset} test images per run (${table3.method} of the true label, ${rule} checkpoints), seeds pooled`
     : "";
   const text = [
     caption2,
@@ -361,14 +418,31 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
     mdTable(head2, rows2),
     "",
     mdTable(
-      ["run", "status", "epochs", "max test acc (%)", "epoch of max", "final test acc (%)"],
+      [
+        "run",
+        "status",
+        "epochs",
+        "switch after epoch",
+        "max test acc (%)",
+        "epoch of max",
+        "final test acc (%)",
+        `${rule} ckpt epoch`,
+        `${rule} ckpt test acc (%)`,
+      ],
       runs.map((r) => [
         `${r.method}-seed${r.seed}`,
         r.status,
         String(r.epochs),
-        r.max_test_acc === null ? "-" : (100 * r.max_test_acc).toFixed(2),
+        r.switch_epoch === undefined
+          ? "-"
+          : r.switch_epoch === null
+          ? "never"
+          : String(r.switch_epoch),
+        pctOrDash(r.max_test_acc),
         String(r.max_test_epoch ?? "-"),
-        r.final_test_acc === null ? "-" : (100 * r.final_test_acc).toFixed(2),
+        pctOrDash(r.final_test_acc),
+        String(r.checkpoint_epoch ?? "-") + (r.checkpoint_note ? ` (${r.checkpoint_note})` : ""),
+        pctOrDash(r.checkpoint_test_acc),
       ]),
     ),
     ...(table3 ? ["", `${caption3}.`, "", mdTable(head3, rows3)] : []),
@@ -430,6 +504,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
     seeds,
     epochs: c0.epochs,
     config: shared,
+    checkpoint: rule,
     runs,
     table2,
     table3,

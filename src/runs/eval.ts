@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CheckpointRule } from "../train/run_dir.ts";
 import { DataLoader } from "../data/loader.ts";
 import { loadRun } from "../train/load_run.ts";
 import { evalTransforms, loadSplits } from "../train/setup.ts";
@@ -13,7 +14,7 @@ import { evaluate } from "../train/steps.ts";
 /** Options of {@link evaluateRun}. */
 export interface EvaluateRunOptions {
   /** Which checkpoint (default best). */
-  checkpoint?: "best" | "last";
+  checkpoint?: CheckpointRule;
   /** Which split (default test). */
   split?: "train" | "val" | "test";
   /** Device (default auto). */
@@ -37,7 +38,7 @@ export interface RunEvaluation {
   /** The split. */
   split: "train" | "val" | "test";
   /** The checkpoint. */
-  checkpoint: "best" | "last";
+  checkpoint: CheckpointRule;
 }
 
 /** The accuracy and mean cross-entropy of a run's checkpoint on a split. */

@@ -14,6 +14,7 @@ import { loadTestSplit } from "../train/setup.ts";
 import { drawSaliencyFigure, type RunSaliency, runSaliency } from "./saliency.ts";
 import { hasBoxes } from "./compare.ts";
 import { readSibFile } from "./sib_file.ts";
+import type { CheckpointRule } from "../train/run_dir.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
 
@@ -29,6 +30,8 @@ export interface ReportOptions {
   dataDir?: string;
   /** Heat-map colours (default blues). */
   colormap?: Colormap;
+  /** The checkpoint the saliency figures show (default best). */
+  checkpoint?: CheckpointRule;
   /** Skip the saliency figures (no weights or data needed). */
   noSaliency?: boolean;
   /** Progress messages. */
@@ -51,7 +54,7 @@ export interface ReportResult {
 
 /**
  * Writes the report of the run folders `paths` (see the module notes). Runs without sib.json
- * get no SIB plots; saliency figures need the run's best checkpoint and its test data, and
+ * get no SIB plots; saliency figures need the run's checkpoint and its test data, and
  * are left out with a note when either is missing.
  */
 export async function writeReport(
@@ -98,7 +101,11 @@ export async function writeReport(
         const { ds } = group;
         const indices = Array.from({ length: Math.min(n, ds.n) }, (_, k) => k);
         progress(`${r.summary.name}: saliency of ${indices.length} test images`);
-        const run = loadRun(r.summary.path, { which: "best", device: options.device });
+        const run = loadRun(r.summary.path, {
+          which: options.checkpoint ?? "best",
+          device: options.device,
+        });
+        const weights = `${run.checkpoint} checkpoint, epoch ${run.epoch}`;
         let result: RunSaliency;
         try {
           result = runSaliency(run, ds, indices);
@@ -110,7 +117,8 @@ export async function writeReport(
         });
         r.saliency = {
           png: fig.png,
-          caption: `the first ${indices.length} test images: saliency of the true label (Fig. 6)`,
+          caption: `the first ${indices.length} test images: saliency of the true label, ` +
+            `${weights} (Fig. 6)`,
         };
         group.members.push(result);
         group.names.push(r.summary.name);

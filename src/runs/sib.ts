@@ -23,7 +23,7 @@ import { InterruptedError, Yielder } from "../util/event_loop.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type LoadedRun, loadRun } from "../train/load_run.ts";
-import type { RunInfo } from "../train/run_dir.ts";
+import type { CheckpointRule, RunInfo } from "../train/run_dir.ts";
 import { evalTransforms, loadTestSplit } from "../train/setup.ts";
 
 export { loadTestSplit };
@@ -114,12 +114,12 @@ export function pixelSaliencyFn(
 export interface EvaluateSibOptions extends AttributionChoice {
   /** The x values in percent (default 0.5, 1, 2, 5, 10). */
   percents?: readonly number[];
-  /** Number of test images with a box (default 1000; all of them when fewer). */
-  n?: number;
+  /** Number of test images with a box (default 1000; all of them when fewer), or "all". */
+  n?: number | "all";
   /** Seed of the image draw and of SmoothGrad's noise (default 0). */
   seed?: number;
   /** Checkpoint loaded when `run` is a path (default "best"). */
-  which?: "best" | "last";
+  which?: CheckpointRule;
   /** Device when `run` is a path (default auto). */
   device?: string;
   /** Dataset root when the split is loaded here (default: the run's). */
@@ -148,10 +148,14 @@ export interface SibEvaluation {
   percents: number[];
   /** Number of images. */
   n: number;
+  /** The number asked for: a count, or "all" (every test image with a box). */
+  n_requested: number | "all";
   /** Seed of the draw. */
   seed: number;
-  /** "best" or "last" (or "given" for a model loaded by the caller). */
-  checkpoint: string;
+  /** The checkpoint rule that chose the weights (CHECKPOINT_RULES). */
+  checkpoint: CheckpointRule;
+  /** Why the rule fell back to another checkpoint, when it did. */
+  checkpoint_note?: string;
   /** Epoch of the checkpoint. */
   epoch: number;
   /** Test-split indices of the images, ascending. */
@@ -174,7 +178,9 @@ export async function evaluateSib(
 ): Promise<SibEvaluation> {
   const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
   const n = options.n ?? 1000;
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+  if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
+    throw new RangeError(`n must be a positive integer or "all", got ${n}`);
+  }
   const method = options.method ?? "saliency";
   if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) {
     throw new RangeError(
@@ -199,7 +205,7 @@ export async function evaluateSib(
     const transforms = runTransforms(loaded.info, ds, loaded.path);
     const pool = imagesWithBoxes(ds);
     if (pool.length === 0) throw new RangeError(`${ds.name}: no image has a box`);
-    const indices = drawIndices(pool, n, seed);
+    const indices = n === "all" ? pool.slice().sort((a, b) => a - b) : drawIndices(pool, n, seed);
     const device = loaded.model.parameters()[0].device;
     const saliencyOf = pixelSaliencyFn(loaded.model, config.model, {
       method,
@@ -242,8 +248,10 @@ export async function evaluateSib(
       reduction,
       percents,
       n: indices.length,
+      n_requested: n,
       seed,
-      checkpoint: owned ? options.which ?? "best" : "given",
+      checkpoint: loaded.checkpoint,
+      ...(loaded.checkpointNote ? { checkpoint_note: loaded.checkpointNote } : {}),
       epoch: loaded.epoch,
       indices,
       per_image: perImage,

@@ -17,6 +17,8 @@ export interface SibFile {
   indices?: number[];
   /** Epoch of the checkpoint scored. */
   epoch?: number;
+  /** The checkpoint rule scored (absent in files written before it was recorded). */
+  checkpoint?: string;
   /** Values per image for each x (keys String(x)). */
   per_image: Record<string, number[]>;
 }

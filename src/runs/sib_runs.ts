@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { CheckpointRule } from "../train/run_dir.ts";
 import type { ImageDataset } from "../data/dataset.ts";
 import { boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
 import { svgToPng } from "../report/render.ts";
@@ -19,12 +20,12 @@ import { InterruptedError } from "../util/event_loop.ts";
 export interface SibOfRunsOptions extends AttributionChoice {
   /** The x values in percent. */
   percents: readonly number[];
-  /** Number of test images with a box (all of them when fewer). */
-  n: number;
+  /** Number of test images with a box (all of them when fewer), or "all". */
+  n: number | "all";
   /** Seed of the image draw and of SmoothGrad's noise. */
   seed: number;
   /** Which checkpoint of each run (default best). */
-  which?: "best" | "last";
+  which?: CheckpointRule;
   /** Device (default auto). */
   device?: string;
   /** Output folder of the combined sib.json and the plots. */
@@ -101,7 +102,15 @@ export async function sibOfRuns(
 
   // the combined sib.json
   Deno.mkdirSync(out, { recursive: true });
-  const { per_image: _p, summary: _s, epoch: _e, name: _n, path: _path, ...common } = runs[0];
+  const {
+    per_image: _p,
+    summary: _s,
+    epoch: _e,
+    checkpoint_note: _c,
+    name: _n,
+    path: _path,
+    ...common
+  } = runs[0];
   writeJsonAtomic(`${out}/sib.json`, {
     ...common,
     created: new Date().toISOString(),
@@ -110,6 +119,7 @@ export async function sibOfRuns(
       name: r.name,
       path: r.path,
       epoch: r.epoch,
+      ...(r.checkpoint_note ? { checkpoint_note: r.checkpoint_note } : {}),
       summary: r.summary,
       per_image: r.per_image,
     })),

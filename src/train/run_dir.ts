@@ -14,6 +14,9 @@ import { writeFileAtomic } from "../checkpoint/io.ts";
 import { loadSafetensors, saveSafetensors } from "../checkpoint/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { TrainConfig } from "./config.ts";
+import { CHECKPOINT_RULES, type CheckpointRule } from "./checkpoint_rules.ts";
+
+export { CHECKPOINT_RULES, type CheckpointRule };
 
 /** One line of metrics.jsonl. */
 export interface EpochMetrics {
@@ -105,17 +108,6 @@ export interface RunInfo {
   /** When the run started (ISO). */
   created: string;
 }
-
-/**
- * Which checkpoint of a run to load: the best validation accuracy over all epochs, the last
- * epoch, or the best among the masked (SGT-phase) epochs. HLGM's best checkpoint can be a model
- * from before its switch, i.e. a baseline model; best-after-switch scores what the masking
- * made. Runs that never mask (baseline, an HLGM run that never switched) have no switch: their
- * best-after-switch is their best.
- */
-export const CHECKPOINT_RULES = ["best", "last", "best-after-switch"] as const;
-/** One of CHECKPOINT_RULES. */
-export type CheckpointRule = typeof CHECKPOINT_RULES[number];
 
 /** A best epoch and its score. */
 export interface BestEpoch {
