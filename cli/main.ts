@@ -424,6 +424,50 @@ export function program(): Command {
     await runCompare(opts, flagsToConfig(opts));
   });
 
+  addTrainFlags(
+    cli.command("sweep").addHelpText(
+      "after",
+      examples(
+        "hlgm sweep --method hlgm --grid k-top=0.1,0.2,0.3 --grid lambda=0.5,1,2 --seeds 0,1,2",
+        "hlgm sweep --method hlgm --dataset cluttered-fmnist --grid k-top=0.1,0.3 --parallel 2 --sib-n all",
+      ),
+    )
+      .description(
+        "train a grid over training settings x seeds (finished runs reused, stopped ones " +
+          "resumed), then per cell mean ± sd of max/final test accuracy and median SIB, as " +
+          "Markdown, JSON and heat maps",
+      )
+      .option(
+        "--grid <setting=values>",
+        "a setting and its comma-separated values, e.g. k-top=0.1,0.2 (repeat for more settings)",
+        (v: string, all: string[] = []) => [...all, v],
+      )
+      .option("--seeds <list>", "seeds", "0,1,2")
+      .option("--out <dir>", "folder of the runs and tables (default runs/sweep-<dataset>-<method>)")
+      .option(
+        "--parallel <n>",
+        "runs trained at once, each in its own process with its share of the threads",
+        positiveInt("--parallel"),
+        1,
+      )
+      .option(
+        "--sib-n <n>",
+        "test images for SIB (datasets with boxes), or all",
+        countOrAll("--sib-n"),
+        1000,
+      )
+      .addOption(checkpointOption())
+      .addOption(
+        new Option("--sib-method <name>", "attribution method for SIB").choices(methods)
+          .default("saliency"),
+      )
+      .option("--config <file>", "JSON file of settings (flags override it)"),
+    ["seed"], // sweep takes --seeds
+  ).action(async (opts) => {
+    const { runSweep } = await import("./commands/sweep.ts");
+    await runSweep(opts, flagsToConfig(opts));
+  });
+
   return cli;
 }
 

@@ -125,3 +125,16 @@ export async function runsAndSplit(
   infos.forEach((info, i) => transformsFor(paths[i], info, ds));
   return { infos, dataset, ds };
 }
+
+/** Parses "0,1,2": distinct non-negative integers. */
+export function parseSeeds(text: string): number[] {
+  const parts = text.split(",").map((s) => s.trim());
+  if (parts.some((s) => !/^\d+$/.test(s))) {
+    throw new UsageError(`--seeds must be comma-separated non-negative integers, got "${text}"`);
+  }
+  const seeds = parts.map(Number);
+  if (new Set(seeds).size !== seeds.length) {
+    throw new UsageError(`--seeds repeats a seed: "${text}"`);
+  }
+  return seeds;
+}

@@ -12,6 +12,7 @@ import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
 import { resolveConfig } from "../train_config.ts";
+import { parseSeeds } from "../run_args.ts";
 import { compareMethods, type CompareResult } from "../../src/runs/compare.ts";
 import { SIB_METHODS, type SibMethod } from "../../src/runs/sib.ts";
 import { scheduleOf, type TrainConfig } from "../../src/train/config.ts";
@@ -20,18 +21,6 @@ import type { Method } from "../../src/train/schedule.ts";
 
 const METHODS: readonly Method[] = ["baseline", "sgt", "hlgm"];
 
-/** Parses "0,1,2": distinct non-negative integers. */
-export function parseSeeds(text: string): number[] {
-  const parts = text.split(",").map((s) => s.trim());
-  if (parts.some((s) => !/^\d+$/.test(s))) {
-    throw new UsageError(`--seeds must be comma-separated non-negative integers, got "${text}"`);
-  }
-  const seeds = parts.map(Number);
-  if (new Set(seeds).size !== seeds.length) {
-    throw new UsageError(`--seeds repeats a seed: "${text}"`);
-  }
-  return seeds;
-}
 
 /** Parses "baseline,sgt,hlgm": distinct method names. */
 export function parseMethods(text: string): Method[] {

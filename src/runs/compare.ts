@@ -13,13 +13,16 @@
 import { datasetSpec } from "../data/registry.ts";
 import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { InterruptedError } from "../util/event_loop.ts";
-import { evaluateSib, type SibEvaluation, type SibMethod } from "./sib.ts";
+import type { SibEvaluation, SibMethod } from "./sib.ts";
+import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
+export { configDifferences } from "./config_diff.ts";
+export { switchEpoch };
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
 import type { Method } from "../train/schedule.ts";
-import { train, type TrainHooks } from "../train/trainer.ts";
+import { train, type TrainHooks, type TrainStatus } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
-import { readSibFile, writeJsonAtomic, writeSibFile } from "./sib_file.ts";
+import { writeJsonAtomic } from "./sib_file.ts";
 import { svgToPng } from "../report/render.ts";
 import { accuracyStats } from "./summary.ts";
 import { meanSd } from "../report/svg.ts";
@@ -144,18 +147,6 @@ export interface CompareResult {
   markdown: string;
 }
 
-const KEYS_IGNORED = new Set(["device", "dataDir"]);
-
-/** Settings in which a saved run differs from the requested one (device and data dir aside). */
-export function configDifferences(saved: TrainConfig, wanted: TrainConfig): string[] {
-  // settings added since the run was saved take their defaults (which keep the old behaviour)
-  const a = defaultConfig(saved) as unknown as Record<string, unknown>;
-  const b = wanted as unknown as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => !KEYS_IGNORED.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => `${k} ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
-}
-
 function median(values: readonly number[]): number {
   const s = [...values].sort((x, y) => x - y);
   if (!s.length) return NaN;
@@ -201,26 +192,6 @@ function pctOrDash(v: number | null): string {
   return v === null ? "-" : (100 * v).toFixed(2);
 }
 
-/** The epoch `rule` picks in a run (null when it has none), and why it fell back, if it did. */
-function checkpointOf(
-  rd: RunDir,
-  rule: CheckpointRule,
-): { epoch: number | null; note: string | null } {
-  if (rule === "last") return { epoch: rd.readLast()?.epoch ?? null, note: null };
-  try {
-    const { file, note } = rd.checkpointPointer(rule);
-    return { epoch: JSON.parse(Deno.readTextFileSync(file)).epoch, note };
-  } catch {
-    return { epoch: null, note: null }; // e.g. saved before best-after-switch was kept
-  }
-}
-
-/** The last plain epoch before HLGM's masked phase, or null when the run never switched. */
-export function switchEpoch(metrics: readonly EpochMetrics[]): number | null {
-  const first = metrics.find((m) => m.phase === "sgt");
-  return first ? first.epoch - 1 : null;
-}
-
 /** The configuration of one method x seed (validated; throws listing the problems). */
 export function compareConfig(
   base: Partial<TrainConfig>,
@@ -251,37 +222,26 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       const config = configs[i][j];
       const dir = `${out}/${method}-seed${seed}`;
       const rd = new RunDir(dir);
-      const last = rd.exists() ? rd.readLast() : null;
-      let status: string;
       const hooks = options.hooks?.(method, seed) ?? {};
-      if (last) {
-        const saved = rd.readInfo().config;
-        const diff = configDifferences(saved, config);
-        if (diff.length) {
-          throw new Error(
-            `${dir} holds a run with other settings (${diff.join(", ")}); ` +
-              `remove it or choose another --out`,
-          );
-        }
-        if (last.epoch >= saved.epochs) {
-          status = "reused";
-          say(`${method} seed ${seed}: reusing the finished run in ${dir}`);
-        } else {
-          say(`${method} seed ${seed}: resuming ${dir} after epoch ${last.epoch}`);
-          const r = await train(config, dir, { ...hooks, resume: true });
-          status = r.status === "completed" ? "resumed" : r.status;
-          if (r.message) say(`${method} seed ${seed}: ${r.message}`);
-        }
+      const { state, epoch } = runState(dir, config);
+      let trained: TrainStatus | null = null;
+      if (state === "finished") {
+        say(`${method} seed ${seed}: reusing the finished run in ${dir}`);
       } else {
-        say(`${method} seed ${seed}: training into ${dir}`);
-        const r = await train(config, dir, hooks);
-        status = r.status === "completed" ? "trained" : r.status;
+        say(
+          state === "stopped"
+            ? `${method} seed ${seed}: resuming ${dir} after epoch ${epoch}`
+            : `${method} seed ${seed}: training into ${dir}`,
+        );
+        const r = await train(config, dir, { ...hooks, resume: state === "stopped" });
+        trained = r.status;
         if (r.message) say(`${method} seed ${seed}: ${r.message}`);
       }
+      const status = jobStatus(state, trained);
       const metrics = rd.readMetrics();
       metricsOf.set(dir, metrics);
       const acc = accuracyStats(metrics);
-      const ck = checkpointOf(rd, rule);
+      const ck = checkpointOf(dir, rule);
       runs.push({
         method,
         seed,
@@ -342,30 +302,22 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
     const method = options.sibMethod ?? "saliency";
     const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
     for (const r of runs) {
-      const cached = readSibFile(r.dir) as (SibEvaluation & { checkpoint?: string }) | null;
-      const fresh = cached && cached.method === method && cached.epoch === r.checkpoint_epoch &&
-        (cached.checkpoint ?? "best") === rule && (cached.seed ?? 0) === 0 &&
-        JSON.stringify(cached.percents) === JSON.stringify(percents) &&
-        (cached.n_requested ?? cached.n) === n;
-      if (fresh) {
-        say(`${r.method} seed ${r.seed}: SIB from ${r.dir}/sib.json`);
-        sibOf.set(r.dir, cached);
-        continue;
-      }
-      say(
-        `${r.method} seed ${r.seed}: SIB of ${n === "all" ? "all" : n} test images (${method}, ` +
-          `${rule} checkpoint, epoch ${r.checkpoint_epoch})`,
-      );
-      const ev = await evaluateSib(r.dir, undefined, {
+      const { sib, cached } = await sibOfRunCached(r.dir, {
         n,
         method,
         percents,
-        which: rule,
+        checkpoint: rule,
         device: c0.device,
         shouldStop: options.shouldStop,
+        onScoring: (epoch) =>
+          say(
+            `${r.method} seed ${r.seed}: SIB of ${n} test images (${method}, ${rule} checkpoint, ` +
+              `epoch ${epoch})`,
+          ),
       });
-      files.push(writeSibFile(r.dir, ev));
-      sibOf.set(r.dir, ev);
+      if (cached) say(`${r.method} seed ${r.seed}: SIB from ${r.dir}/sib.json`);
+      else files.push(`${r.dir}/sib.json`);
+      sibOf.set(r.dir, sib);
     }
     const med: Record<string, Record<string, number>> = {};
     const perSeed: Record<string, Record<string, number[]>> = {};

@@ -2,7 +2,7 @@
  * The application layer: run-level work over run folders, built on the library layers.
  * a run's evaluation, its SIB (sib.json's fields) and the SIB of several runs, the saliency
  * figure, the report, and the comparison of methods x seeds behind Tables II and III (trains
- * or resumes the runs, scores them, renders through report/).
+ * or resumes the runs, scores them, renders through report/), and sweeps over settings x seeds.
  *
  * @module
  */
@@ -45,3 +45,24 @@ export {
 } from "./saliency.ts";
 export { type SibOfRuns, sibOfRuns, type SibOfRunsOptions, type SibRunResult } from "./sib_runs.ts";
 export { accuracyStats, type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
+export {
+  parseGridArg,
+  type RunningJob,
+  sweep,
+  type SweepAxis,
+  type SweepCell,
+  type SweepCellResult,
+  sweepCells,
+  type SweepOptions,
+  type SweepResult,
+  type SweepRun,
+} from "./sweep.ts";
+export {
+  checkpointOf,
+  type JobStatus,
+  type RunSibChoice,
+  type RunState,
+  runState,
+  sibOfRunCached,
+  switchEpoch,
+} from "./run_jobs.ts";

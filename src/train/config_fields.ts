@@ -156,3 +156,41 @@ export function unknownKeyProblems(settings: Record<string, unknown>): string[] 
     return `unknown setting "${k}"${near ? ` (did you mean "${near.key}"?)` : ""}`;
   });
 }
+
+/** The field a flag name (`k-top`) or config key (`kTop`) names, or undefined. */
+export function fieldByName(name: string): ConfigField | undefined {
+  return CONFIG_FIELDS.find((f) => f.key === name || flagName(f.key) === name);
+}
+
+/** A value as a setting's flag would parse it: numbers for int/number, true/false for flags. */
+export type SettingValue = number | string | boolean;
+
+/**
+ * Parses one value of setting `f` from text, as its flag does; throws a RangeError naming the
+ * flag and the expectation (an integer, a number, one of the choices, true/false).
+ */
+export function parseSettingValue(f: ConfigField, text: string): SettingValue {
+  const flag = `--${flagName(f.key)}`;
+  const t = text.trim();
+  switch (f.kind) {
+    case "int":
+      if (!/^-?\d+$/.test(t)) throw new RangeError(`${flag}: expected an integer, got "${text}"`);
+      return Number(t);
+    case "number":
+      if (t === "" || !Number.isFinite(Number(t))) {
+        throw new RangeError(`${flag}: expected a number, got "${text}"`);
+      }
+      return Number(t);
+    case "flag":
+      if (t !== "true" && t !== "false") {
+        throw new RangeError(`${flag}: expected true or false, got "${text}"`);
+      }
+      return t === "true";
+    default:
+      if (f.choices && !f.choices.includes(t)) {
+        throw new RangeError(`${flag}: expected one of ${f.choices.join(", ")}, got "${text}"`);
+      }
+      if (t === "") throw new RangeError(`${flag}: empty value`);
+      return t;
+  }
+}

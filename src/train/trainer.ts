@@ -92,6 +92,9 @@ export interface TrainHooks {
   shouldStop?: () => boolean;
 }
 
+/** How a training call ended: all epochs done, stopped when asked, or the loss went NaN/Inf. */
+export type TrainStatus = "completed" | "interrupted" | "diverged";
+
 /** How a run ended. */
 export interface TrainResult {
   /** The run folder. */
@@ -99,7 +102,7 @@ export interface TrainResult {
   /** All epochs' metrics (including those before a resume). */
   metrics: EpochMetrics[];
   /** "completed", "interrupted" or "diverged" (NaN/Inf loss). */
-  status: "completed" | "interrupted" | "diverged";
+  status: TrainStatus;
   /** A message for the user when not completed. */
   message?: string;
 }

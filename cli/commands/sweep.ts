@@ -1,0 +1,116 @@
+/**
+ * `hlgm sweep`: a grid over training settings x seeds (src/runs/sweep.ts). Parses the grid and
+ * the flags, checks every cell's settings before anything trains, prints each run as it starts
+ * and ends with a progress line of the runs in training, then the table.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { withInterrupt } from "../interrupt.ts";
+import { ProgressLine } from "../progress.ts";
+import { resolveConfig } from "../train_config.ts";
+import { parseSeeds } from "../run_args.ts";
+import type { SibMethod } from "../../src/runs/sib.ts";
+import { parseGridArg, sweep, type SweepAxis, type SweepResult } from "../../src/runs/sweep.ts";
+import type { CheckpointRule } from "../../src/train/run_dir.ts";
+import type { TrainConfig } from "../../src/train/config.ts";
+import { scheduleOf } from "../../src/train/config.ts";
+import { unreachableSwitch } from "../../src/train/schedule.ts";
+import { textTable } from "../../src/report/tables.ts";
+
+/** Flags of `sweep` besides the training flags. */
+export interface SweepFlags {
+  /** `--grid` arguments, "k-top=0.1,0.2". */
+  grid?: string[];
+  /** Comma-separated seeds (default 0,1,2). */
+  seeds?: string;
+  /** Output folder. */
+  out?: string;
+  /** Runs at once. */
+  parallel?: number;
+  /** SIB test images, or "all". */
+  sibN?: number | "all";
+  /** SIB attribution method. */
+  sibMethod?: string;
+  /** Checkpoint rule. */
+  checkpoint?: CheckpointRule;
+  /** JSON settings file. */
+  config?: string;
+}
+
+/** `sweep` command: returns what it computed (after printing the table). */
+export async function runSweep(
+  opts: SweepFlags,
+  flags: Record<string, unknown>,
+): Promise<SweepResult> {
+  if (!opts.grid?.length) {
+    throw new UsageError("give at least one --grid SETTING=V1,V2 (e.g. --grid k-top=0.1,0.2)");
+  }
+  let axes: SweepAxis[];
+  try {
+    axes = opts.grid.map(parseGridArg);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const repeated = axes.find((a, i) => axes.findIndex((b) => b.key === a.key) !== i);
+  if (repeated) throw new UsageError(`--grid: ${repeated.key} is given twice`);
+  const seeds = parseSeeds(opts.seeds ?? "0,1,2");
+  const { seed: _s, ...shared } = flags;
+  const base = resolveConfig({ ...shared, seed: seeds[0] }, opts.config);
+  const gridKeys = new Set(axes.map((a) => a.key));
+  const given = Object.keys(shared).filter((k) => gridKeys.has(k));
+  if (given.length) {
+    throw new UsageError(`--grid sweeps ${given.join(", ")}: do not also give it as a flag`);
+  }
+  // every cell's settings are checked here (usage errors exit 2) before anything trains
+  const resolve = (s: Partial<TrainConfig>) => resolveConfig({ ...shared, ...s }, opts.config);
+  const out = opts.out ?? `runs/sweep-${base.dataset}-${base.method}`;
+  let warned = false;
+  const progress = new ProgressLine();
+  const result = await withInterrupt(progress, ({ stopping }) =>
+    sweep({
+      base: {},
+      grid: axes,
+      seeds,
+      out,
+      parallel: opts.parallel,
+      resolve: (s) => {
+        const c = resolve(s);
+        const why = c.method === "hlgm" ? unreachableSwitch(scheduleOf(c), c.epochs) : null;
+        if (why && !warned) {
+          warned = true;
+          console.error(`warning: hlgm: ${why}`);
+        }
+        return c;
+      },
+      sibN: opts.sibN,
+      sibMethod: opts.sibMethod as SibMethod | undefined,
+      checkpoint: opts.checkpoint,
+      shouldStop: stopping,
+      onMessage: (m) => {
+        progress.done();
+        console.log(m);
+      },
+      onProgress: (running) =>
+        progress.update(
+          running.map((r) => `${r.cell} seed ${r.seed}: epoch ${r.epoch}/${r.epochs}`).join(" | "),
+          running.reduce((a, r) => a + r.epoch / r.epochs, 0) / Math.max(1, running.length),
+        ),
+    }));
+  console.log("");
+  console.log(textTable(result.table.head, result.table.rows, (j) => j >= axes.length));
+  console.log("");
+  console.log(`wrote ${out}/sweep.json, ${out}/sweep.md and the heat maps in ${out}`);
+  const bad = result.runs.filter((r) => r.status === "failed" || r.status === "diverged");
+  if (bad.length) {
+    console.error(
+      `${bad.length} run(s) did not finish: ${
+        bad.map((r) => `${r.cell} seed ${r.seed} ${r.status}${r.error ? ` (${r.error})` : ""}`)
+          .join("; ")
+      }`,
+    );
+    Deno.exitCode = 1;
+  }
+  return result;
+}

@@ -1,0 +1,21 @@
+/**
+ * The settings in which a saved run differs from a requested one: what resume, compare and
+ * sweep refuse to mix.
+ *
+ * @module
+ */
+
+import { defaultConfig, type TrainConfig } from "../train/config.ts";
+
+const KEYS_IGNORED = new Set(["device", "dataDir"]);
+
+/** Settings in which a saved run differs from the requested one (device and data dir aside). */
+export function configDifferences(saved: TrainConfig, wanted: TrainConfig): string[] {
+  // settings added since the run was saved take their defaults (which keep the old behaviour)
+  const a = defaultConfig(saved) as unknown as Record<string, unknown>;
+  const b = wanted as unknown as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => !KEYS_IGNORED.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k} ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
+}
+

@@ -1,0 +1,113 @@
+/**
+ * What compare and sweep do with each run folder: train it, resume it when it stopped, reuse it
+ * when finished with the same settings (a folder with other settings is refused), and score its
+ * SIB on a checkpoint rule, reusing a sib.json that scored the same thing.
+ *
+ * @module
+ */
+
+import { configDifferences } from "./config_diff.ts";
+import { evaluateSib, type SibEvaluation, type SibMethod } from "./sib.ts";
+import { readSibFile, writeSibFile } from "./sib_file.ts";
+import type { TrainConfig } from "../train/config.ts";
+import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
+import type { TrainStatus } from "../train/trainer.ts";
+
+/** What a run folder holds before the job starts: nothing, a stopped run, or a finished one. */
+export type RunState = "new" | "stopped" | "finished";
+
+/**
+ * The state of `dir` for `config`; throws naming the differences when it holds a run with
+ * other settings (device and data folder aside).
+ */
+export function runState(dir: string, config: TrainConfig): { state: RunState; epoch: number } {
+  const rd = new RunDir(dir);
+  const last = rd.exists() ? rd.readLast() : null;
+  if (!last) return { state: "new", epoch: 0 };
+  const saved = rd.readInfo().config;
+  const diff = configDifferences(saved, config);
+  if (diff.length) {
+    throw new Error(
+      `${dir} holds a run with other settings (${diff.join(", ")}); ` +
+        `remove it or choose another --out`,
+    );
+  }
+  return { state: last.epoch >= saved.epochs ? "finished" : "stopped", epoch: last.epoch };
+}
+
+/** How a job ended: "trained", "resumed", "reused", or the trainer's "diverged"/"interrupted". */
+export type JobStatus = "trained" | "resumed" | "reused" | "diverged" | "interrupted";
+
+/** The job status of a finished training call that started in `state`. */
+export function jobStatus(state: RunState, trained: TrainStatus | null): JobStatus {
+  if (state === "finished" || trained === null) return "reused";
+  if (trained !== "completed") return trained;
+  return state === "stopped" ? "resumed" : "trained";
+}
+
+/** The epoch `rule` picks in a run (null when it has none), and why it fell back, if it did. */
+export function checkpointOf(
+  dir: string,
+  rule: CheckpointRule,
+): { epoch: number | null; note: string | null } {
+  const rd = new RunDir(dir);
+  if (rule === "last") return { epoch: rd.readLast()?.epoch ?? null, note: null };
+  try {
+    const { file, note } = rd.checkpointPointer(rule);
+    return { epoch: JSON.parse(Deno.readTextFileSync(file)).epoch, note };
+  } catch {
+    return { epoch: null, note: null }; // e.g. saved before best-after-switch was kept
+  }
+}
+
+/** The last plain epoch before HLGM's masked phase, or null when the run never switched. */
+export function switchEpoch(metrics: readonly EpochMetrics[]): number | null {
+  const first = metrics.find((m) => m.phase === "sgt");
+  return first ? first.epoch - 1 : null;
+}
+
+/** What to score in {@link sibOfRunCached}. */
+export interface RunSibChoice {
+  /** Test images, or "all". */
+  n: number | "all";
+  /** Attribution method. */
+  method: SibMethod;
+  /** The x values. */
+  percents: readonly number[];
+  /** Checkpoint rule. */
+  checkpoint: CheckpointRule;
+  /** Device. */
+  device?: string;
+  /** Checked between batches. */
+  shouldStop?: () => boolean;
+  /** Called when the run is scored now (not cached), with the checkpoint's epoch. */
+  onScoring?: (epoch: number | null) => void;
+}
+
+/**
+ * The run's SIB on `choice`: its sib.json when that scored the same method, images, x values
+ * and checkpoint epoch, else scored now and written to RUNDIR/sib.json. `cached` says which.
+ */
+export async function sibOfRunCached(
+  dir: string,
+  choice: RunSibChoice,
+): Promise<{ sib: SibEvaluation; cached: boolean; epoch: number | null }> {
+  const { epoch } = checkpointOf(dir, choice.checkpoint);
+  const old = readSibFile(dir) as SibEvaluation | null;
+  const fresh = old !== null && old.method === choice.method && old.epoch === epoch &&
+    (old.checkpoint ?? "best") === choice.checkpoint && (old.seed ?? 0) === 0 &&
+    JSON.stringify(old.percents) === JSON.stringify(choice.percents) &&
+    (old.n_requested ?? old.n) === choice.n;
+  if (fresh) return { sib: old, cached: true, epoch };
+  choice.onScoring?.(epoch);
+  const sib = await evaluateSib(dir, undefined, {
+    n: choice.n,
+    method: choice.method,
+    percents: choice.percents,
+    which: choice.checkpoint,
+    device: choice.device,
+    shouldStop: choice.shouldStop,
+  });
+  writeSibFile(dir, sib);
+  return { sib, cached: false, epoch };
+}

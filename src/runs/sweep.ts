@@ -1,0 +1,542 @@
+/**
+ * A sweep: every combination of a grid over training settings (`k-top=0.1,0.2 x lambda=0.5,1`)
+ * x seeds, each run in DIR/<cell>/seed<N>/. A finished run is reused and a stopped one resumed
+ * (a folder with other settings is refused before anything trains). Runs go `parallel` at a
+ * time, each in its own process (sweep_worker.ts) with its share of the threads. Then, per
+ * cell, mean ± sd over seeds of the max, final and checkpoint test accuracy and, for datasets
+ * with boxes, the median SIB(x) of the seeds' pooled images on one checkpoint rule. Writes
+ * DIR/sweep.json, DIR/sweep.md and heat maps (rows: the first grid setting, columns: the
+ * second; one map per value of any further settings).
+ *
+ * @module
+ */
+
+import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
+import { heatmapSvg, type HeatmapData } from "../report/heatmap_chart.ts";
+import { svgToPng } from "../report/render.ts";
+import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
+import {
+  fieldByName,
+  flagName,
+  parseSettingValue,
+  type SettingValue,
+} from "../train/config_fields.ts";
+import type { CheckpointRule } from "../train/run_dir.ts";
+import { RunDir } from "../train/run_dir.ts";
+import { InterruptedError } from "../util/event_loop.ts";
+import { formatMeanSd, hasBoxes, type SeedStats } from "./compare.ts";
+import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
+import type { JobStatus, RunState } from "./run_jobs.ts";
+import type { SibEvaluation, SibMethod } from "./sib.ts";
+import { writeJsonAtomic } from "./sib_file.ts";
+import { accuracyStats } from "./summary.ts";
+import { meanSd } from "../report/svg.ts";
+import { type SweepJob, WORKER_EXIT } from "./sweep_worker.ts";
+
+/** One setting of the grid and its values (parsed as the setting's flag parses them). */
+export interface SweepAxis {
+  /** The TrainConfig key. */
+  key: string;
+  /** The values, in the order given. */
+  values: SettingValue[];
+}
+
+/** Settings a grid may not vary: the seed has --seeds; where data lives is not a setting. */
+const NOT_GRIDDED = new Set(["seed", "dataDir", "device", "tensorboard"]);
+
+/**
+ * Parses one `--grid` argument, "k-top=0.1,0.2,0.3" (a flag name or config key, then values):
+ * throws a RangeError naming the problem (unknown setting, bad value, repeated value).
+ */
+export function parseGridArg(text: string): SweepAxis {
+  const eq = text.indexOf("=");
+  if (eq <= 0) {
+    throw new RangeError(`--grid "${text}": expected SETTING=V1,V2,... (e.g. k-top=0.1,0.2)`);
+  }
+  const name = text.slice(0, eq).trim().replace(/^--/, "");
+  const field = fieldByName(name);
+  if (!field) {
+    throw new RangeError(`--grid "${text}": unknown setting "${name}" (a train flag, e.g. k-top)`);
+  }
+  if (NOT_GRIDDED.has(field.key)) {
+    throw new RangeError(
+      `--grid "${text}": ${flagName(field.key)} cannot be swept` +
+        (field.key === "seed" ? " (use --seeds)" : ""),
+    );
+  }
+  const parts = text.slice(eq + 1).split(",");
+  const values = parts.map((p) => parseSettingValue(field, p));
+  if (new Set(values).size !== values.length) {
+    throw new RangeError(`--grid "${text}": a value is repeated`);
+  }
+  return { key: field.key, values };
+}
+
+/** One combination of the grid's values. */
+export interface SweepCell {
+  /** Folder name: "k-top=0.1_lambda=0.5". */
+  name: string;
+  /** The setting values of this cell, by config key. */
+  values: Record<string, SettingValue>;
+}
+
+/** Every combination of the axes' values, the first axis varying slowest. */
+export function sweepCells(axes: readonly SweepAxis[]): SweepCell[] {
+  let cells: Record<string, SettingValue>[] = [{}];
+  for (const a of axes) cells = cells.flatMap((c) => a.values.map((v) => ({ ...c, [a.key]: v })));
+  return cells.map((values) => ({
+    name: axes.map((a) => `${flagName(a.key)}=${values[a.key]}`).join("_") || "base",
+    values,
+  }));
+}
+
+/** A run being trained, for progress displays. */
+export interface RunningJob {
+  /** Cell name. */
+  cell: string;
+  /** Seed. */
+  seed: number;
+  /** Last finished epoch (0 before the first). */
+  epoch: number;
+  /** Epochs of the run. */
+  epochs: number;
+}
+
+/** Options of {@link sweep}. */
+export interface SweepOptions {
+  /** Settings shared by every run; the grid's values and the seed are set on top. */
+  base: Partial<TrainConfig>;
+  /** The grid (at least one setting). */
+  grid: readonly SweepAxis[];
+  /** Seeds (default 0, 1, 2). */
+  seeds?: readonly number[];
+  /** Output folder. */
+  out: string;
+  /** Runs trained at once (default 1). */
+  parallel?: number;
+  /** Threads shared by the parallel runs (default: every core). */
+  threads?: number;
+  /**
+   * Turns a cell's settings into its full configuration (default: defaultConfig + its checks).
+   * The CLI passes its own, which applies the model's Table I defaults and a --config file.
+   */
+  resolve?: (settings: Partial<TrainConfig>) => TrainConfig;
+  /** SIB of each run on datasets with boxes: test images, or "all" (default 1000). */
+  sibN?: number | "all";
+  /** Attribution method of SIB (default saliency). */
+  sibMethod?: SibMethod;
+  /** The x values of SIB (default 0.5, 1, 2, 5, 10). */
+  percents?: readonly number[];
+  /** The checkpoint every run is scored on (default best). */
+  checkpoint?: CheckpointRule;
+  /** Messages (a run started, reused, finished). */
+  onMessage?: (message: string) => void;
+  /** The runs in training, after every epoch of any of them. */
+  onProgress?: (running: readonly RunningJob[]) => void;
+  /** Checked while runs train and between SIB batches: true stops the sweep (runs keep their
+   * last checkpoint; the same call again continues). */
+  shouldStop?: () => boolean;
+}
+
+/** One run of the sweep. */
+export interface SweepRun {
+  /** Cell name. */
+  cell: string;
+  /** Seed. */
+  seed: number;
+  /** Run folder. */
+  dir: string;
+  /** How its job ended ("failed" with `error` when the run could not train). */
+  status: JobStatus | "failed";
+  /** The error of a failed run. */
+  error?: string;
+  /** Epochs logged. */
+  epochs: number;
+  /** Max test accuracy (fraction). */
+  max_test_acc: number | null;
+  /** Last epoch's test accuracy. */
+  final_test_acc: number | null;
+  /** The epoch the checkpoint rule picks. */
+  checkpoint_epoch: number | null;
+  /** Test accuracy at that epoch. */
+  checkpoint_test_acc: number | null;
+  /** HLGM: the last plain epoch before the switch (null: never switched). */
+  switch_epoch?: number | null;
+  /** Median SIB(x) of this run, per x. */
+  sib_median?: Record<string, number>;
+}
+
+/** One cell's results over its seeds. */
+export interface SweepCellResult extends SweepCell {
+  /** Runs with metrics. */
+  runs: number;
+  /** Max test accuracy over seeds. */
+  max_test_acc: SeedStats;
+  /** Final test accuracy over seeds. */
+  final_test_acc: SeedStats;
+  /** Test accuracy at the checkpoint over seeds. */
+  checkpoint_test_acc: SeedStats;
+  /** Median SIB(x) of the seeds' pooled per-image values, per x (null without boxes). */
+  sib_median: Record<string, number> | null;
+}
+
+/** What {@link sweep} computed and wrote (sweep.json). */
+export interface SweepResult {
+  /** The grid. */
+  axes: SweepAxis[];
+  /** Seeds. */
+  seeds: number[];
+  /** The shared settings (of the first cell's first seed, grid keys and seed left out). */
+  config: Partial<TrainConfig>;
+  /** The checkpoint rule of the checkpoint accuracy and SIB. */
+  checkpoint: CheckpointRule;
+  /** SIB settings, or null (no boxes). */
+  sib: { method: SibMethod; n: number | "all"; percents: number[] } | null;
+  /** Every run. */
+  runs: SweepRun[];
+  /** Per cell. */
+  cells: SweepCellResult[];
+  /** The table (head and rows of text), as sweep.md shows it. */
+  table: { head: string[]; rows: string[][] };
+  /** The heat maps drawn (values in % for accuracy). */
+  heatmaps: (HeatmapData & { file: string })[];
+  /** Files written. */
+  files: string[];
+  /** sweep.md. */
+  markdown: string;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  if (!s.length) return NaN;
+  const m = (s.length - 1) / 2;
+  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
+}
+
+function stats(values: number[]): SeedStats {
+  const { mean, sd } = meanSd(values);
+  return { mean, sd, values };
+}
+
+function defaultResolve(settings: Partial<TrainConfig>): TrainConfig {
+  const c = defaultConfig(settings);
+  const problems = configProblems(c);
+  if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
+  return c;
+}
+
+/** The worker's command line: this Deno, the worker module, the job file. */
+function workerCommand(jobFile: string, threads: number): Deno.Command {
+  const worker = new URL("./sweep_worker.ts", import.meta.url);
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-config", "--quiet", worker.href, jobFile],
+    env: { HLGM_NUM_THREADS: String(threads) },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+interface Job {
+  cell: SweepCell;
+  seed: number;
+  config: TrainConfig;
+  dir: string;
+  state: RunState;
+}
+
+/** Trains (reuses, resumes) every run of the grid, then writes and returns the tables. */
+export async function sweep(options: SweepOptions): Promise<SweepResult> {
+  if (options.grid.length === 0) throw new RangeError("a sweep needs at least one --grid setting");
+  const seeds = [...(options.seeds ?? [0, 1, 2])];
+  const out = options.out.replace(/\/+$/, "") || ".";
+  const say = options.onMessage ?? (() => {});
+  const resolve = options.resolve ?? defaultResolve;
+  const rule = options.checkpoint ?? "best";
+  const parallel = Math.max(1, Math.floor(options.parallel ?? 1));
+  const cells = sweepCells(options.grid);
+  // every configuration and folder is checked before anything trains
+  const jobs: Job[] = cells.flatMap((cell) =>
+    seeds.map((seed) => {
+      const config = resolve({ ...options.base, ...cell.values, seed } as Partial<TrainConfig>);
+      const dir = `${out}/${cell.name}/seed${seed}`;
+      return { cell, seed, config, dir, state: runState(dir, config).state };
+    })
+  );
+  Deno.mkdirSync(out, { recursive: true });
+  const total = options.threads ?? (navigator.hardwareConcurrency || 1);
+  const threads = Math.max(1, Math.floor(total / parallel));
+
+  // ---- training, `parallel` worker processes at a time
+  const ended = new Map<Job, { status: JobStatus | "failed"; error?: string }>();
+  const running = new Map<Job, RunningJob>();
+  const children = new Set<Deno.ChildProcess>();
+  const label = (j: Job) => `${j.cell.name} seed ${j.seed}`;
+  let forwarded = false;
+  const stopping = () => options.shouldStop?.() ?? false;
+  const runJob = async (job: Job): Promise<void> => {
+    if (job.state === "finished") {
+      ended.set(job, { status: "reused" });
+      say(`${label(job)}: reusing the finished run in ${job.dir}`);
+      return;
+    }
+    say(
+      `${label(job)}: ${job.state === "stopped" ? "resuming" : "training into"} ${job.dir} ` +
+        `(${threads} thread${threads > 1 ? "s" : ""})`,
+    );
+    const jobFile = `${out}/.job-${job.cell.name}-seed${job.seed}.json`;
+    const spec: SweepJob = { config: job.config, dir: job.dir, resume: job.state === "stopped" };
+    Deno.writeTextFileSync(jobFile, JSON.stringify(spec));
+    const t0 = performance.now();
+    const child = workerCommand(jobFile, threads).spawn();
+    children.add(child);
+    running.set(job, { cell: job.cell.name, seed: job.seed, epoch: 0, epochs: job.config.epochs });
+    let log = "";
+    const readLines = async () => {
+      let rest = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        rest += chunk;
+        const lines = rest.split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) {
+          log += line + "\n";
+          try {
+            const m = JSON.parse(line) as { epoch: number };
+            running.get(job)!.epoch = m.epoch;
+            options.onProgress?.([...running.values()]);
+          } catch {
+            // not an epoch line
+          }
+        }
+      }
+    };
+    const readErr = async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
+    };
+    const [status] = await Promise.all([child.status, readLines(), readErr()]);
+    children.delete(child);
+    running.delete(job);
+    Deno.removeSync(jobFile);
+    if (new RunDir(job.dir).exists()) Deno.writeTextFileSync(`${job.dir}/sweep.log`, log);
+    const lastError = log.trim().split("\n").filter((l) => l.startsWith("error:")).pop();
+    const trained = status.code === WORKER_EXIT.completed
+      ? "completed"
+      : status.code === WORKER_EXIT.diverged && !lastError
+      ? "diverged"
+      : status.code === WORKER_EXIT.interrupted || stopping()
+      ? "interrupted"
+      : null;
+    const result = trained === null
+      ? { status: "failed" as const, error: lastError ?? `worker exited with ${status.code}` }
+      : { status: jobStatus(job.state, trained) };
+    ended.set(job, result);
+    const secs = ((performance.now() - t0) / 1000).toFixed(0);
+    say(`${label(job)}: ${result.status}${"error" in result ? ` (${result.error})` : ""} in ${secs} s`);
+  };
+  const queue = [...jobs];
+  const pool = Array.from({ length: Math.min(parallel, jobs.length) }, async () => {
+    while (queue.length && !stopping()) await runJob(queue.shift()!);
+  });
+  // forward a stop to the workers (a terminal's Ctrl-C reaches them too; once is enough)
+  const watcher = setInterval(() => {
+    if (!stopping() || forwarded) return;
+    forwarded = true;
+    for (const c of children) {
+      try {
+        c.kill("SIGINT");
+      } catch {
+        // already gone
+      }
+    }
+  }, 100);
+  try {
+    await Promise.all(pool);
+  } finally {
+    clearInterval(watcher);
+  }
+  if (stopping() || [...ended.values()].some((e) => e.status === "interrupted")) {
+    const done = [...ended.values()].filter((e) => e.status !== "interrupted").length;
+    throw new InterruptedError(
+      `sweep stopped: ${done} of ${jobs.length} runs done; stopped runs keep their last ` +
+        `checkpoint in ${out}: run the same command again to continue`,
+    );
+  }
+
+  // ---- per run: accuracy, checkpoint, SIB
+  const first = jobs[0].config;
+  const withSib = hasBoxes(first.dataset);
+  const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
+  const sibN = options.sibN ?? 1000;
+  const sibMethod = options.sibMethod ?? "saliency";
+  const files: string[] = [];
+  const runs: SweepRun[] = [];
+  const sibOf = new Map<SweepRun, SibEvaluation>();
+  for (const job of jobs) {
+    const e = ended.get(job)!;
+    const metrics = new RunDir(job.dir).readMetrics();
+    const acc = accuracyStats(metrics);
+    const ck = checkpointOf(job.dir, rule);
+    const run: SweepRun = {
+      cell: job.cell.name,
+      seed: job.seed,
+      dir: job.dir,
+      status: e.status,
+      ...(e.error ? { error: e.error } : {}),
+      epochs: metrics.length,
+      max_test_acc: acc.max,
+      final_test_acc: acc.final,
+      checkpoint_epoch: ck.epoch,
+      checkpoint_test_acc: metrics.find((m) => m.epoch === ck.epoch)?.test_acc ?? null,
+      ...(job.config.method === "hlgm" ? { switch_epoch: switchEpoch(metrics) } : {}),
+    };
+    runs.push(run);
+    if (withSib && ck.epoch !== null && (run.status !== "failed")) {
+      const { sib, cached } = await sibOfRunCached(job.dir, {
+        n: sibN,
+        method: sibMethod,
+        percents,
+        checkpoint: rule,
+        device: job.config.device,
+        shouldStop: options.shouldStop,
+        onScoring: (epoch) =>
+          say(`${label(job)}: SIB of ${sibN} test images (${rule} checkpoint, epoch ${epoch})`),
+      });
+      if (!cached) files.push(`${job.dir}/sib.json`);
+      sibOf.set(run, sib);
+      run.sib_median = Object.fromEntries(
+        percents.map((p) => [String(p), median(sib.per_image[String(p)])]),
+      );
+    }
+  }
+
+  // ---- per cell
+  const cellResults: SweepCellResult[] = cells.map((cell) => {
+    const rs = runs.filter((r) => r.cell === cell.name && r.max_test_acc !== null);
+    const sibs = rs.map((r) => sibOf.get(r)).filter((s): s is SibEvaluation => s !== undefined);
+    return {
+      ...cell,
+      runs: rs.length,
+      max_test_acc: stats(rs.map((r) => r.max_test_acc!)),
+      final_test_acc: stats(rs.map((r) => r.final_test_acc!)),
+      checkpoint_test_acc: stats(
+        rs.filter((r) => r.checkpoint_test_acc !== null).map((r) => r.checkpoint_test_acc!),
+      ),
+      sib_median: withSib && sibs.length
+        ? Object.fromEntries(
+          percents.map((p) => [String(p), median(sibs.flatMap((s) => s.per_image[String(p)]))]),
+        )
+        : null,
+    };
+  });
+  const axes = options.grid.map((a) => ({ key: a.key, values: [...a.values] }));
+  const head = [
+    ...axes.map((a) => flagName(a.key)),
+    "runs",
+    "max test acc (%)",
+    "final test acc (%)",
+    `${rule} ckpt test acc (%)`,
+    ...(withSib ? percents.map((p) => `SIB(${p})`) : []),
+  ];
+  const rows = cellResults.map((c) => [
+    ...axes.map((a) => String(c.values[a.key])),
+    String(c.runs),
+    formatMeanSd(c.max_test_acc),
+    formatMeanSd(c.final_test_acc),
+    formatMeanSd(c.checkpoint_test_acc),
+    ...(withSib ? percents.map((p) => c.sib_median?.[String(p)]?.toFixed(3) ?? "-") : []),
+  ]);
+
+  // ---- heat maps: rows the first setting, columns the second, one map per further values
+  const heatmaps: SweepResult["heatmaps"] = [];
+  const [rowAxis, colAxis, ...restAxes] = axes;
+  const restCells = sweepCells(restAxes);
+  const metricsToDraw: { id: string; title: string; of: (c: SweepCellResult) => number | null }[] =
+    [
+      {
+        id: "max-test-acc",
+        title: "max test accuracy (%), mean over seeds",
+        of: (c) => (c.runs ? 100 * c.max_test_acc.mean : null),
+      },
+      ...(withSib
+        ? percents.map((p) => ({
+          id: `sib-${p}`,
+          title: `median SIB(${p}), ${rule} checkpoints, seeds pooled`,
+          of: (c: SweepCellResult) => c.sib_median?.[String(p)] ?? null,
+        }))
+        : []),
+    ];
+  for (const rest of restCells) {
+    const suffix = restAxes.length ? `_${rest.name}` : "";
+    for (const m of metricsToDraw) {
+      const values = rowAxis.values.map((rv) =>
+        (colAxis ? colAxis.values : [null]).map((cv) => {
+          const c = cellResults.find((x) =>
+            x.values[rowAxis.key] === rv && (!colAxis || x.values[colAxis.key] === cv) &&
+            restAxes.every((a) => x.values[a.key] === rest.values[a.key])
+          );
+          return c ? m.of(c) : null;
+        })
+      );
+      const data: HeatmapData = {
+        title: `${m.title}${restAxes.length ? ` (${rest.name.replaceAll("_", ", ")})` : ""}`,
+        rowName: flagName(rowAxis.key),
+        rows: rowAxis.values.map(String),
+        colName: colAxis ? flagName(colAxis.key) : "",
+        cols: colAxis ? colAxis.values.map(String) : [""],
+        values,
+        format: m.id === "max-test-acc" ? (v) => v.toFixed(2) : (v) => v.toFixed(3),
+      };
+      const base = `${out}/heatmap-${m.id}${suffix}`;
+      const svg = heatmapSvg(data);
+      Deno.writeTextFileSync(`${base}.svg`, svg);
+      Deno.writeFileSync(`${base}.png`, await svgToPng(svg));
+      files.push(`${base}.svg`, `${base}.png`);
+      const { format: _f, ...plain } = data;
+      heatmaps.push({ ...plain, file: `heatmap-${m.id}${suffix}.png` });
+    }
+  }
+
+  const shared = Object.fromEntries(
+    Object.entries(first).filter(([k]) => k !== "seed" && !axes.some((a) => a.key === k)),
+  ) as Partial<TrainConfig>;
+  const failed = runs.filter((r) => r.status === "failed" || r.status === "diverged");
+  const markdown = [
+    `# Sweep: ${axes.map((a) => `${flagName(a.key)} ∈ {${a.values.join(", ")}}`).join(" × ")}`,
+    "",
+    `${first.method} with ${first.model} on ${first.dataset}, ${first.epochs} epochs, seeds ${
+      seeds.join(", ")
+    }; test accuracy mean ± sd over seeds` +
+    (withSib
+      ? `; median SIB(x) of ${sibN} test images per run (${sibMethod} of the true label, ` +
+        `${rule} checkpoints), seeds pooled`
+      : "") + ".",
+    "",
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, j) => (j < axes.length ? " --- " : " ---: ")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    ...(failed.length
+      ? ["", `Not counted: ${failed.map((r) => `${r.cell} seed ${r.seed} (${r.status})`).join(", ")}.`]
+      : []),
+    "",
+    ...heatmaps.map((h) => `![${h.title}](${h.file})`),
+    "",
+  ].join("\n");
+  const result: SweepResult = {
+    axes,
+    seeds,
+    config: shared,
+    checkpoint: rule,
+    sib: withSib ? { method: sibMethod, n: sibN, percents } : null,
+    runs,
+    cells: cellResults,
+    table: { head, rows },
+    heatmaps,
+    files,
+    markdown,
+  };
+  Deno.writeTextFileSync(`${out}/sweep.md`, markdown);
+  files.push(`${out}/sweep.md`, `${out}/sweep.json`);
+  const { markdown: _md, ...json } = result;
+  writeJsonAtomic(`${out}/sweep.json`, json);
+  return result;
+}

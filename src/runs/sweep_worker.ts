@@ -1,0 +1,49 @@
+/**
+ * One run of a sweep in its own process (so runs go in parallel, each with its share of the
+ * threads): `deno run -A sweep_worker.ts JOB.json`, where the job holds the config, the run
+ * folder and whether to resume. Each finished epoch is printed as one JSON line on stdout for
+ * the parent's progress; SIGINT/SIGTERM stop the run at the next batch with its last
+ * checkpoint kept. Exit code: 0 completed, 1 diverged or failed, 130 stopped.
+ *
+ * @module
+ */
+
+import type { TrainConfig } from "../train/config.ts";
+import { train } from "../train/trainer.ts";
+
+/** What the parent hands a worker. */
+export interface SweepJob {
+  /** The run's full configuration. */
+  config: TrainConfig;
+  /** The run folder. */
+  dir: string;
+  /** Continue the run in `dir` from its last checkpoint. */
+  resume: boolean;
+}
+
+/** The worker's exit code for each way a run ends. */
+export const WORKER_EXIT = { completed: 0, diverged: 1, interrupted: 130 } as const;
+
+async function work(jobFile: string): Promise<number> {
+  const job: SweepJob = JSON.parse(Deno.readTextFileSync(jobFile));
+  let stop = false;
+  const onSignal = () => (stop = true);
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const r = await train(job.config, job.dir, {
+    resume: job.resume,
+    shouldStop: () => stop,
+    onEpoch: (m) => console.log(JSON.stringify({ epoch: m.epoch, test_acc: m.test_acc })),
+  });
+  if (r.message) console.error(r.message);
+  return WORKER_EXIT[r.status];
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await work(Deno.args[0]));
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
