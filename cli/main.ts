@@ -372,7 +372,7 @@ export function program(): Command {
       "HTML report of run folders: summary, accuracy/loss curves with the phases shaded, " +
         "saliency figures, SIB plots (where sib.json exists)",
     )
-    .argument("<rundir...>", "run folders")
+    .argument("<rundir...>", "run folders or sweep folders")
     .option(
       "--out <dir>",
       "output folder (default RUNDIR/report for one run, ./report for several)",
@@ -443,7 +443,10 @@ export function program(): Command {
         (v: string, all: string[] = []) => [...all, v],
       )
       .option("--seeds <list>", "seeds", "0,1,2")
-      .option("--out <dir>", "folder of the runs and tables (default runs/sweep-<dataset>-<method>)")
+      .option(
+        "--out <dir>",
+        "folder of the runs and tables (default runs/sweep-<dataset>-<method>)",
+      )
       .option(
         "--parallel <n>",
         "runs trained at once, each in its own process with its share of the threads",

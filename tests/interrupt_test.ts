@@ -224,3 +224,51 @@ Deno.test("sib: Ctrl-C between batches keeps the runs already scored and exits 1
     Deno.removeSync(root, { recursive: true });
   }
 });
+
+Deno.test("sweep: Ctrl-C reaches the parallel runs, each keeps its checkpoint; the same command goes on", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "hlgm-interrupt-" });
+  try {
+    const out = `${root}/sw`;
+    const args = [
+      "sweep",
+      ...slow(2000),
+      "--epochs",
+      "3",
+      "--grid",
+      "lr=0.05,0.1",
+      "--seeds",
+      "0",
+      "--parallel",
+      "2",
+      "--out",
+      out,
+    ];
+    const runs = [`${out}/lr=0.05/seed0`, `${out}/lr=0.1/seed0`];
+    const child = spawnCli(args);
+    // both runs are training and one has finished its first epoch
+    const epochs = (run: string) => {
+      try {
+        return metricsOf(run).length;
+      } catch {
+        return 0;
+      }
+    };
+    while (!runs.some((r) => epochs(r) >= 1)) await new Promise((r) => setTimeout(r, 200));
+    child.process.kill("SIGINT"); // to the sweep only: it passes the stop on to its runs
+    const r = await child.finish();
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(
+      r.stderr,
+      /sweep stopped: \d of 2 runs done; stopped runs keep their last checkpoint/,
+    );
+    for (const run of runs) assert.ok(epochs(run) < 3, `${run} stopped early`);
+    // the same command resumes the stopped runs and finishes them
+    const again = spawnCli(args);
+    const done = await again.finish();
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /resuming .*lr=0\.(05|1)\/seed0/);
+    for (const run of runs) assert.deepEqual(metricsOf(run).map((m) => m.epoch), [1, 2, 3]);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});

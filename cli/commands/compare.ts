@@ -21,7 +21,6 @@ import type { Method } from "../../src/train/schedule.ts";
 
 const METHODS: readonly Method[] = ["baseline", "sgt", "hlgm"];
 
-
 /** Parses "baseline,sgt,hlgm": distinct method names. */
 export function parseMethods(text: string): Method[] {
   const parts = text.split(",").map((s) => s.trim());

@@ -9,7 +9,7 @@
 import { UsageError } from "../errors.ts";
 import { type CheckpointRule, RunDir } from "../../src/train/run_dir.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
-import { type ReportResult, writeReport } from "../../src/runs/report.ts";
+import { isSweepFolder, type ReportResult, writeReport } from "../../src/runs/report.ts";
 
 /** Flags of `report`. */
 export interface ReportFlags {
@@ -33,7 +33,9 @@ export interface ReportFlags {
 export async function runReport(paths: string[], opts: ReportFlags = {}): Promise<ReportResult> {
   if (paths.length === 0) throw new UsageError("give at least one run folder");
   for (const p of paths) {
-    if (!new RunDir(p).exists()) throw new UsageError(`${p}: not a run folder (no config.json)`);
+    if (!new RunDir(p).exists() && !isSweepFolder(p)) {
+      throw new UsageError(`${p}: not a run folder (no config.json) nor a sweep (no sweep.json)`);
+    }
   }
   const result = await writeReport(paths, {
     out: opts.out,

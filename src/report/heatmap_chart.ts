@@ -23,13 +23,13 @@ export interface HeatmapData {
   cols: readonly string[];
   /** values[r][c]; null where the cell has no value. */
   values: readonly (readonly (number | null)[])[];
-  /** Cell text of a value (default 3 decimals). */
-  format?: (v: number) => string;
+  /** Decimals of the values written (default 3). */
+  decimals?: number;
 }
 
 /** The heat map as SVG (deterministic: the same data gives the same bytes). */
 export function heatmapSvg(d: HeatmapData): string {
-  const fmt = d.format ?? ((v: number) => v.toFixed(3));
+  const fmt = (v: number) => v.toFixed(d.decimals ?? 3);
   const cell = { w: 88, h: 40 };
   const labelW = Math.max(
     40,
@@ -42,7 +42,7 @@ export function heatmapSvg(d: HeatmapData): string {
   const gridH = cell.h * d.rows.length;
   const barX = left + gridW + 24;
   const width = Math.max(barX + 80, textWidth(d.title, 15) + 40);
-  const height = top + gridH + 50;
+  const height = top + gridH + 24;
   const finite = d.values.flat().filter((v): v is number => v !== null && Number.isFinite(v));
   const lo = finite.length ? Math.min(...finite) : 0;
   const hi = finite.length ? Math.max(...finite) : 1;
@@ -63,16 +63,16 @@ export function heatmapSvg(d: HeatmapData): string {
     )
   );
   out.push(
-    `<text x="${n2(left - 8)}" y="${
-      top - 8
-    }" text-anchor="end" font-size="12" font-weight="bold">${esc(d.rowName)}</text>`,
+    `<text x="${n2(left - 8)}" y="${top - 8}" text-anchor="end" font-size="12" font-weight="bold">${
+      esc(d.rowName)
+    }</text>`,
   );
   d.rows.forEach((r, i) => {
     const y = top + cell.h * i;
     out.push(
-      `<text x="${n2(left - 8)}" y="${
-        n2(y + cell.h / 2 + 4)
-      }" text-anchor="end" font-size="12">${esc(r)}</text>`,
+      `<text x="${n2(left - 8)}" y="${n2(y + cell.h / 2 + 4)}" text-anchor="end" font-size="12">${
+        esc(r)
+      }</text>`,
     );
     d.cols.forEach((_, j) => {
       const v = d.values[i]?.[j] ?? null;
@@ -86,7 +86,9 @@ export function heatmapSvg(d: HeatmapData): string {
           rgb(c)
         }" stroke="#ffffff"/>`,
         `<text x="${n2(x + cell.w / 2)}" y="${n2(y + cell.h / 2 + 4)}" text-anchor="middle" ` +
-          `font-size="12" fill="${light ? "#000000" : "#ffffff"}">${has ? esc(fmt(v)) : "-"}</text>`,
+          `font-size="12" fill="${light ? "#000000" : "#ffffff"}">${
+            has ? esc(fmt(v)) : "-"
+          }</text>`,
       );
     });
   });

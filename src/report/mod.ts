@@ -52,8 +52,11 @@ export {
   type SaliencyPanelMode,
   topMask,
 } from "./saliency_figure.ts";
+export { type HeatmapData, heatmapSvg } from "./heatmap_chart.ts";
 export {
+  checkpointLabel,
   formatSibTable,
+  htmlTable,
   type RunSummary,
   type SibColumn,
   sibTableHtml,
@@ -66,4 +69,5 @@ export {
   type ReportPage,
   type ReportRun,
   type ReportSib,
+  type ReportSweep,
 } from "./report.ts";

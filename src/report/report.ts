@@ -19,8 +19,10 @@ import {
   testAccuracyComparisonSvg,
 } from "./charts.ts";
 import { svgToPng } from "./render.ts";
+import { type HeatmapData, heatmapSvg } from "./heatmap_chart.ts";
 import {
   checkpointLabel,
+  htmlTable,
   type RunSummary,
   sibTableHtml,
   slug,
@@ -68,10 +70,26 @@ export interface ReportRun {
   saliency?: PngFigure;
 }
 
+/** A sweep as the report shows it (sweep.json's table and heat maps). */
+export interface ReportSweep {
+  /** Its folder. */
+  path: string;
+  /** What was swept, one line (sweep.md's first paragraph). */
+  caption: string;
+  /** The table: head and rows of text. */
+  table: { head: string[]; rows: string[][] };
+  /** Number of settings columns at the left of the table. */
+  settings: number;
+  /** The heat maps. */
+  heatmaps: readonly HeatmapData[];
+}
+
 /** What the report shows besides the runs. */
 export interface ReportPage {
   /** The runs, in order. */
   runs: readonly ReportRun[];
+  /** Sweeps, each a section with its table and heat maps. */
+  sweeps?: readonly ReportSweep[];
   /** The saliency figure of several runs side by side. */
   compareSaliency?: PngFigure;
   /** What was left out and why. */
@@ -136,8 +154,11 @@ code{background:#f3f3f3;padding:1px 4px}`;
  */
 export async function renderReport(out: string, page: ReportPage): Promise<ReportFiles> {
   const { runs } = page;
-  if (runs.length === 0) throw new RangeError("a report needs at least one run");
-  const names = runs.map((r) => r.summary.name);
+  const sweeps = page.sweeps ?? [];
+  if (runs.length === 0 && sweeps.length === 0) {
+    throw new RangeError("a report needs at least one run or sweep");
+  }
+  const names = [...runs.map((r) => r.summary.name), ...sweeps.map((s) => s.path)];
   const slugs = names.map(slug);
   slugs.forEach((s, i) => {
     if (slugs.indexOf(s) !== i) slugs[i] = `${s}-${i + 1}`;
@@ -152,9 +173,32 @@ export async function renderReport(out: string, page: ReportPage): Promise<Repor
       esc(names.join(", "))
     }</title><style>${STYLE}</style></head><body>`,
     `<h1>hlgm report: ${esc(names.join(", "))}</h1>`,
-    summaryTableHtml(runs.map((r) => r.summary)),
-    `<p>Max test accuracy is the highest over epochs, final the last epoch's (the paper's two numbers); the best checkpoint is chosen by validation accuracy and is the one the saliency maps use.</p>`,
+    ...(runs.length
+      ? [
+        summaryTableHtml(runs.map((r) => r.summary)),
+        `<p>Max test accuracy is the highest over epochs, final the last epoch's (the paper's two numbers); the best checkpoint is chosen by validation accuracy and is the one the saliency maps use.</p>`,
+      ]
+      : []),
   ];
+
+  for (const [i, sw] of sweeps.entries()) {
+    progress(`sweep ${sw.path}: heat maps`);
+    html.push(
+      `<h2>Sweep: <code>${esc(sw.path)}</code></h2>`,
+      `<p>${esc(sw.caption)}</p>`,
+      htmlTable("sweep", sw.table.head, sw.table.rows),
+    );
+    for (const [j, h] of sw.heatmaps.entries()) {
+      html.push(
+        await figure(
+          out,
+          `sweep${sweeps.length > 1 ? i + 1 : ""}-heatmap-${j + 1}`,
+          heatmapSvg(h),
+          files,
+        ),
+      );
+    }
+  }
 
   if (runs.length > 1) {
     progress("comparison figures");

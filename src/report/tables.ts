@@ -141,7 +141,8 @@ export function runsTable(
   return textTable([...head, "status"], rows, (j) => j >= 4 && j <= 7);
 }
 
-function htmlTable(cls: string, head: readonly string[], rows: readonly string[][]): string {
+/** An HTML table (escaped cells) in a horizontally scrolling box. */
+export function htmlTable(cls: string, head: readonly string[], rows: readonly string[][]): string {
   return `<div class="scroll"><table class="${cls}"><thead><tr>${
     head.map((h) => `<th>${esc(h)}</th>`).join("")
   }</tr></thead><tbody>${

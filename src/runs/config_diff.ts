@@ -18,4 +18,3 @@ export function configDifferences(saved: TrainConfig, wanted: TrainConfig): stri
   return keys.filter((k) => !KEYS_IGNORED.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
     .map((k) => `${k} ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
 }
-

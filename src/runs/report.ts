@@ -8,13 +8,19 @@
 
 import type { ImageDataset } from "../data/dataset.ts";
 import type { Colormap } from "../report/colormap.ts";
-import { type PngFigure, renderReport, type ReportRun } from "../report/report.ts";
+import {
+  type PngFigure,
+  renderReport,
+  type ReportRun,
+  type ReportSweep,
+} from "../report/report.ts";
 import { loadRun } from "../train/load_run.ts";
 import { loadTestSplit } from "../train/setup.ts";
 import { drawSaliencyFigure, type RunSaliency, runSaliency } from "./saliency.ts";
 import { hasBoxes } from "./compare.ts";
 import { readSibFile } from "./sib_file.ts";
 import type { CheckpointRule } from "../train/run_dir.ts";
+import type { SweepResult } from "./sweep.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
 
@@ -52,25 +58,68 @@ export interface ReportResult {
   runs: RunSummary[];
 }
 
+/** A sweep folder: sweep.json and no config.json. */
+export function isSweepFolder(path: string): boolean {
+  const has = (f: string) => {
+    try {
+      return Deno.statSync(`${path}/${f}`).isFile;
+    } catch {
+      return false;
+    }
+  };
+  return has("sweep.json") && !has("config.json");
+}
+
+/** A sweep folder's sweep.json as the report shows it; an error names a malformed file. */
+function readSweep(path: string): ReportSweep {
+  const file = `${path.replace(/\/+$/, "")}/sweep.json`;
+  let j: Partial<SweepResult>;
+  try {
+    j = JSON.parse(Deno.readTextFileSync(file));
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+  }
+  if (!j.table || !Array.isArray(j.table.head) || !Array.isArray(j.heatmaps) || !j.axes) {
+    throw new Error(`${file}: not a sweep.json (expected table, heatmaps and axes)`);
+  }
+  let caption = "";
+  try {
+    caption = Deno.readTextFileSync(`${path}/sweep.md`).split("\n\n")[1] ?? "";
+  } catch {
+    // sweep.md removed: the table says enough
+  }
+  return {
+    path,
+    caption,
+    table: j.table,
+    settings: j.axes.length,
+    heatmaps: j.heatmaps,
+  };
+}
+
 /**
- * Writes the report of the run folders `paths` (see the module notes). Runs without sib.json
+ * Writes the report of the run folders `paths` (sweep folders get a section each) (see the module notes). Runs without sib.json
  * get no SIB plots; saliency figures need the run's checkpoint and its test data, and
  * are left out with a note when either is missing.
  */
 export async function writeReport(
-  paths: readonly string[],
+  all: readonly string[],
   options: ReportOptions = {},
 ): Promise<ReportResult> {
+  let paths: readonly string[] = all;
   if (paths.length === 0) throw new RangeError("give at least one run folder");
   const n = options.n ?? 8;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+  const sweepPaths = all.filter(isSweepFolder);
+  const sweeps = sweepPaths.map(readSweep);
+  paths = all.filter((p) => !isSweepFolder(p));
   const names = uniqueRunNames(paths);
   const runs: ReportRun[] = paths.map((p, i) => ({
     ...summarizeRun(p, names[i]),
     sib: readSibFile(p),
   }));
   const out =
-    (options.out ?? (paths.length === 1 ? `${paths[0].replace(/\/+$/, "")}/report` : "report"))
+    (options.out ?? (all.length === 1 ? `${all[0].replace(/\/+$/, "")}/report` : "report"))
       .replace(/\/+$/, "") || ".";
   const notes: string[] = [];
   for (const r of runs.filter((r) => !r.sib)) {
@@ -139,6 +188,12 @@ export async function writeReport(
       };
     }
   }
-  const page = await renderReport(out, { runs, compareSaliency, notes, onProgress: progress });
+  const page = await renderReport(out, {
+    runs,
+    sweeps,
+    compareSaliency,
+    notes,
+    onProgress: progress,
+  });
   return { ...page, runs: runs.map((r) => r.summary) };
 }

@@ -12,7 +12,7 @@
  */
 
 import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
-import { heatmapSvg, type HeatmapData } from "../report/heatmap_chart.ts";
+import { type HeatmapData, heatmapSvg } from "../report/heatmap_chart.ts";
 import { svgToPng } from "../report/render.ts";
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import {
@@ -331,7 +331,11 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
       : { status: jobStatus(job.state, trained) };
     ended.set(job, result);
     const secs = ((performance.now() - t0) / 1000).toFixed(0);
-    say(`${label(job)}: ${result.status}${"error" in result ? ` (${result.error})` : ""} in ${secs} s`);
+    say(
+      `${label(job)}: ${result.status}${
+        "error" in result ? ` (${result.error})` : ""
+      } in ${secs} s`,
+    );
   };
   const queue = [...jobs];
   const pool = Array.from({ length: Math.min(parallel, jobs.length) }, async () => {
@@ -484,15 +488,14 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
         colName: colAxis ? flagName(colAxis.key) : "",
         cols: colAxis ? colAxis.values.map(String) : [""],
         values,
-        format: m.id === "max-test-acc" ? (v) => v.toFixed(2) : (v) => v.toFixed(3),
+        decimals: m.id === "max-test-acc" ? 2 : 3,
       };
       const base = `${out}/heatmap-${m.id}${suffix}`;
       const svg = heatmapSvg(data);
       Deno.writeTextFileSync(`${base}.svg`, svg);
       Deno.writeFileSync(`${base}.png`, await svgToPng(svg));
       files.push(`${base}.svg`, `${base}.png`);
-      const { format: _f, ...plain } = data;
-      heatmaps.push({ ...plain, file: `heatmap-${m.id}${suffix}.png` });
+      heatmaps.push({ ...data, file: `heatmap-${m.id}${suffix}.png` });
     }
   }
 
@@ -509,13 +512,17 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     (withSib
       ? `; median SIB(x) of ${sibN} test images per run (${sibMethod} of the true label, ` +
         `${rule} checkpoints), seeds pooled`
-      : "") + ".",
+      : "") +
+    ".",
     "",
     `| ${head.join(" | ")} |`,
     `|${head.map((_, j) => (j < axes.length ? " --- " : " ---: ")).join("|")}|`,
     ...rows.map((r) => `| ${r.join(" | ")} |`),
     ...(failed.length
-      ? ["", `Not counted: ${failed.map((r) => `${r.cell} seed ${r.seed} (${r.status})`).join(", ")}.`]
+      ? [
+        "",
+        `Not counted: ${failed.map((r) => `${r.cell} seed ${r.seed} (${r.status})`).join(", ")}.`,
+      ]
       : []),
     "",
     ...heatmaps.map((h) => `![${h.title}](${h.file})`),

@@ -52,7 +52,16 @@ export {
   type TrainHooks,
   type TrainProgress,
   type TrainResult,
+  type TrainStatus,
 } from "./trainer.ts";
-export { type EpochMetrics, RunDir, type RunInfo, type TrainerState } from "./run_dir.ts";
+export {
+  type BestEpoch,
+  CHECKPOINT_RULES,
+  type CheckpointRule,
+  type EpochMetrics,
+  RunDir,
+  type RunInfo,
+  type TrainerState,
+} from "./run_dir.ts";
 export { type LoadedRun, loadRun } from "./load_run.ts";
 export { InterruptedError, Yielder, yieldToEventLoop } from "../util/event_loop.ts";
