@@ -114,7 +114,7 @@ export interface SweepOptions {
   out: string;
   /** Runs trained at once (default 1). */
   parallel?: number;
-  /** Threads shared by the parallel runs (default: every core). */
+  /** Threads shared by the parallel runs (default: $HLGM_NUM_THREADS, else every core). */
   threads?: number;
   /**
    * Turns a cell's settings into its full configuration (default: defaultConfig + its checks).
@@ -264,7 +264,9 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     })
   );
   Deno.mkdirSync(out, { recursive: true });
-  const total = options.threads ?? (navigator.hardwareConcurrency || 1);
+  const fromEnv = Number(Deno.env.get("HLGM_NUM_THREADS") ?? "");
+  const total = options.threads ??
+    (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : navigator.hardwareConcurrency || 1);
   const threads = Math.max(1, Math.floor(total / parallel));
 
   // ---- training, `parallel` worker processes at a time
