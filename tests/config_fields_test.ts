@@ -4,7 +4,14 @@ import assert from "node:assert/strict";
 import { Command } from "commander";
 import { addTrainFlags, flagsToConfig } from "../cli/train_flags.ts";
 import { resolveConfig } from "../cli/train_config.ts";
-import { CONFIG_FIELDS, defaultConfig, flagName } from "../src/train/config.ts";
+import {
+  CONFIG_FIELDS,
+  configProblems,
+  defaultConfig,
+  flagName,
+  type TrainConfig,
+} from "../src/train/config.ts";
+import { configDifferences } from "../src/runs/compare.ts";
 import { withFlagTable } from "../scripts/readme-flags.ts";
 
 /** Parses train flags as the CLI does. */
@@ -42,11 +49,14 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
       patience: [["--patience", "9"], 9],
       kTopDecay: [["--k-top-decay", "before"], "before"],
       minDelta: [["--min-delta", "0.001"], 0.001],
+      episodeOrder: [["--episode-order", "pseudocode"], "pseudocode"],
       monitor: [["--monitor", "val_loss"], "val_loss"],
       switchEpoch: [["--switch-epoch", "5"], 5],
       saliency: [["--saliency", "smoothgrad"], "smoothgrad"],
       reduction: [["--reduction", "max"], "max"],
-      fill: [["--fill", "zero"], "zero"],
+      saliencySign: [["--saliency-sign", "signed"], "signed"],
+      fill: [["--fill", "random-channel"], "random-channel"],
+      maskDilate: [["--mask-dilate", "2"], 2],
       imageSize: [["--image-size", "40"], 40],
       canvas: [["--canvas", "40"], 40],
       augment: [["--augment"], true],
@@ -68,6 +78,45 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
   } finally {
     Deno.removeSync(dataDir);
   }
+});
+
+Deno.test("settings: the paper's open choices name their flag and values when wrong", () => {
+  const problems = (over: Record<string, unknown>) =>
+    configProblems({ ...defaultConfig(), ...over } as TrainConfig);
+  assert.deepEqual(problems({ saliencySign: "sign" }), [
+    `saliency-sign must be one of abs, signed, got "sign"`,
+  ]);
+  assert.deepEqual(problems({ episodeOrder: "code" }), [
+    `episode-order must be one of prose, pseudocode, got "code"`,
+  ]);
+  assert.deepEqual(problems({ fill: "noise" }), [
+    `fill must be one of random, zero, mean, random-channel, got "noise"`,
+  ]);
+  for (const bad of [-1, 1.5, "2"]) {
+    assert.deepEqual(problems({ maskDilate: bad }), [
+      `mask-dilate must be a non-negative integer, got ${JSON.stringify(bad)}`,
+    ]);
+  }
+  assert.throws(
+    () => resolveConfig(parseFlags(["--mask-dilate", "wide"])),
+    /mask-dilate must be a non-negative integer, got "wide"/,
+  );
+});
+
+Deno.test("settings: a run saved before a setting existed reads as its default (today's behaviour)", () => {
+  const added = ["kTopDecay", "minDelta", "episodeOrder", "saliencySign", "maskDilate"];
+  const old = defaultConfig() as unknown as Record<string, unknown>;
+  for (const k of added) delete old[k];
+  const saved = old as unknown as TrainConfig;
+  assert.deepEqual(configProblems(saved), []);
+  // compare and --resume fill the missing keys with their defaults
+  assert.deepEqual(configDifferences(saved, defaultConfig()), []);
+  assert.deepEqual(configDifferences(saved, defaultConfig({ maskDilate: 1 })), [
+    "maskDilate 0 vs 1",
+  ]);
+  assert.deepEqual(configDifferences(saved, defaultConfig({ episodeOrder: "pseudocode" })), [
+    `episodeOrder "prose" vs "pseudocode"`,
+  ]);
 });
 
 Deno.test("settings: a value that is not a number is quoted in the error", () => {

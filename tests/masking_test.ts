@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { maskBottomK, maskBySaliency, maskCount, maskTopK, tensor, tidy } from "../mod.ts";
+import {
+  dilateMask,
+  manualSeed,
+  maskBottomK,
+  maskBySaliency,
+  maskCount,
+  maskTopK,
+  rand,
+  tensor,
+  tidy,
+} from "../mod.ts";
 import { device } from "./helpers.ts";
 
 // x: 2 samples, 2 channels, 2x2; channel 1 = channel 0 + 10
@@ -109,5 +119,88 @@ Deno.test("ties at the threshold go to the lowest positions, for top and bottom 
       true,
       false,
     ]]);
+  });
+});
+
+/** An 8x8 grid with true at the given (row, col) cells. */
+function grid8(cells: [number, number][]): boolean[][] {
+  const g = Array.from({ length: 8 }, () => Array<boolean>(8).fill(false));
+  for (const [r, c] of cells) g[r][c] = true;
+  return g;
+}
+
+/** The cells of rows r0..r1 and columns c0..c1 (inclusive). */
+function square(r0: number, r1: number, c0: number, c1: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) out.push([r, c]);
+  return out;
+}
+
+/** An 8x8 plane of f(row, col). */
+const plane8 = (f: (r: number, c: number) => number) =>
+  Array.from({ length: 8 }, (_, r) => Array.from({ length: 8 }, (_, c) => f(r, c)));
+
+Deno.test("dilate grows a top-k mask into (2N+1)^2 squares, clipped at the border; N = 0 is the plain mask", () => {
+  tidy(() => {
+    // one sample, 2 channels (all 1, all 2), 8x8; saliency peaks at (2, 3), then (7, 0)
+    const sal = tensor([plane8((r, c) => (r === 2 && c === 3 ? 9 : r === 7 && c === 0 ? 8 : 0))], {
+      device,
+    });
+    const x8 = tensor([[plane8(() => 1), plane8(() => 2)]], { device });
+    const one = maskBySaliency(x8, sal, "top", { count: 1, fill: -1, dilate: 1 });
+    const expected1 = grid8(square(1, 3, 2, 4)); // the 3x3 square around (2, 3)
+    for (const c of [0, 1]) {
+      assert.deepEqual(one.mask.select(0, 0).select(0, c).toArray(), expected1);
+    }
+    // filled exactly there, in every channel; untouched elsewhere
+    assert.deepEqual(
+      one.masked.select(0, 0).select(0, 1).toArray(),
+      expected1.map((row) => row.map((m) => (m ? -1 : 2))),
+    );
+    // two pixels, N = 2: the 5x5 square around (2, 3) and, at the corner (7, 0), its 3x3 part
+    // inside the image
+    const two = maskBySaliency(x8, sal, "top", { count: 2, fill: 0, dilate: 2 });
+    assert.deepEqual(
+      two.mask.select(0, 0).select(0, 0).toArray(),
+      grid8([...square(0, 4, 1, 5), ...square(5, 7, 0, 2)]),
+    );
+    // N = 0: today's mask and, with a random fill under one seed, the same numbers
+    manualSeed(11);
+    const plain = maskBySaliency(x8, sal, "top", { count: 2, fill: "random" });
+    manualSeed(11);
+    const zero = maskBySaliency(x8, sal, "top", { count: 2, fill: "random", dilate: 0 });
+    assert.deepEqual(zero.mask.toArray(), plain.mask.toArray());
+    assert.deepEqual(zero.masked.toArray(), plain.masked.toArray());
+    assert.deepEqual(zero.mask.select(0, 0).select(0, 0).toArray(), grid8([[2, 3], [7, 0]]));
+    // dilateMask on its own; bad sizes are refused
+    assert.deepEqual(dilateMask(plain.mask, 0).toArray(), plain.mask.toArray());
+    assert.throws(() => dilateMask(plain.mask, -1), /dilate must be a non-negative integer/);
+    assert.throws(
+      () => maskBySaliency(x8, sal, "top", { count: 1, dilate: 1.5 }),
+      /dilate must be a non-negative integer, got 1.5/,
+    );
+  });
+});
+
+Deno.test("a dilated random fill stays in the sample's range and draws as many numbers as an undilated one", () => {
+  tidy(() => {
+    const sal = tensor([plane8((r, c) => r * 8 + c)], { device }); // peak at (7, 7)
+    const x8 = tensor([[plane8((r, c) => (r + c) / 14)]], { device }); // [0, 1]
+    manualSeed(3);
+    const grown = maskBySaliency(x8, sal, "top", { count: 1, fill: "random", dilate: 1 });
+    const next = rand([4]).toArray();
+    manualSeed(3);
+    maskBySaliency(x8, sal, "top", { count: 1, fill: "random" });
+    assert.deepEqual(next, rand([4]).toArray(), "the random stream continues alike");
+    const m = grown.mask.select(0, 0).select(0, 0).toArray() as boolean[][];
+    const v = grown.masked.select(0, 0).select(0, 0).toArray() as number[][];
+    const x0 = x8.select(0, 0).select(0, 0).toArray() as number[][];
+    assert.deepEqual(m, grid8(square(6, 7, 6, 7))); // (7, 7) grown inside the image
+    for (let r = 0; r < 8; r++) {
+      for (let c = 0; c < 8; c++) {
+        if (m[r][c]) assert.ok(v[r][c] >= 0 && v[r][c] <= 1, `${r},${c}: ${v[r][c]}`);
+        else assert.equal(v[r][c], x0[r][c]);
+      }
+    }
   });
 });

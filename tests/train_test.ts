@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   advance,
   defaultConfig,
+  describeSchedule,
+  type EpochPlan,
   initialState,
   planEpoch,
   previewSchedule,
@@ -19,7 +21,9 @@ import { Saliency } from "../src/saliency/saliency.ts";
 import { manualSeed, randn, tensor } from "../src/tensor/create.ts";
 import { crossEntropy } from "../src/tensor/functional.ts";
 import { noGrad } from "../src/tensor/autograd.ts";
-import { trainStep } from "../src/train/steps.ts";
+import { maskedInputs, trainStep } from "../src/train/steps.ts";
+import { attributionFn } from "../src/saliency/registry.ts";
+import { tidy } from "../src/tensor/engine.ts";
 
 const hlgm = (over: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
   method: "hlgm",
@@ -93,6 +97,57 @@ Deno.test("schedule: --min-delta counts only improvements larger than it toward 
     "sgt",
     "two epochs under 0.01: switch",
   );
+});
+
+Deno.test("schedule: --episode-order pseudocode regularizes S - de - 1 epochs per episode (Algorithm 2's episode++ before the test)", () => {
+  const modes = (episodeOrder?: "prose" | "pseudocode", over: Partial<ScheduleConfig> = {}) =>
+    previewSchedule(hlgm({ switchEpoch: 2, episodeSize: 4, episodeOrder, ...over }), 16)
+      .map((p) => `${p.mode}:${p.k}`);
+  const plain = ["plain:null", "plain:null"];
+  const den = "denoise:0.5";
+  // the prose (default): S - de regularize epochs, then de denoise epochs; de = 1, 2, 3, 4
+  assert.deepEqual(modes("prose"), [
+    ...plain,
+    ...["regularize:0.2", "regularize:0.18", "regularize:0.16", den], // episode 0, de 1
+    ...["regularize:0.14", "regularize:0.12", den, den], // episode 1, de 2
+    ...["regularize:0.1", den, den, den], // episode 2, de 3
+    ...[den, den], // episode 3, de 4: all denoise
+  ]);
+  assert.deepEqual(modes(undefined), modes("prose"));
+  // Algorithm 2: the 1-based counter regularizes while episode < S - de: one fewer each episode,
+  // and all-denoise episodes come one earlier (de = S - 1)
+  assert.deepEqual(modes("pseudocode"), [
+    ...plain,
+    ...["regularize:0.2", "regularize:0.18", den, den], // episode 0, de 1
+    ...["regularize:0.16", den, den, den], // episode 1, de 2
+    ...[den, den, den, den], // episode 2, de 3
+    ...[den, den], // episode 3, de 4
+  ]);
+  // episodes keep S epochs and the same de in both readings
+  const where = (episodeOrder: "prose" | "pseudocode") =>
+    previewSchedule(hlgm({ switchEpoch: 2, episodeSize: 4, episodeOrder }), 16)
+      .map((p) => `${p.episode}/${p.de}`);
+  assert.deepEqual(where("pseudocode"), where("prose"));
+  // all of Algorithm 2 (k_t drops before masking too), and de0 = 0: S - 1 regularize epochs
+  assert.deepEqual(modes("pseudocode", { kTopDecay: "before" }).slice(2, 7), [
+    "regularize:0.18",
+    "regularize:0.16",
+    den,
+    den,
+    "regularize:0.14",
+  ]);
+  assert.deepEqual(modes("pseudocode", { de: 0 }).slice(2, 7), [
+    "regularize:0.2",
+    "regularize:0.18",
+    "regularize:0.16",
+    den,
+    "regularize:0.14",
+  ]);
+  assert.match(
+    describeSchedule(hlgm({ episodeOrder: "pseudocode" }), 10),
+    /then 2\+ denoise epochs/,
+  );
+  assert.match(describeSchedule(hlgm(), 10), /then 1\+ denoise epochs/);
 });
 
 Deno.test("schedule: k_top never goes below 0; S=5, de=0 starts with 5 regularize epochs", () => {
@@ -349,4 +404,164 @@ Deno.test("train step: the masked inputs' cross-entropy and hits are those of th
   assert.equal(plain.maskedCorrect, 0);
   optimizer.dispose();
   model.dispose();
+});
+
+const regularize = (k: number): EpochPlan => ({
+  phase: "sgt",
+  mode: "regularize",
+  k,
+  de: 1,
+  episode: 0,
+});
+const denoise = (k: number): EpochPlan => ({ phase: "sgt", mode: "denoise", k, de: 1, episode: 0 });
+
+Deno.test("masking: --saliency-sign abs ranks |attribution|, signed the signed channel mean", () => {
+  tidy(() => {
+    // one sample, 2 channels, 2x3 pixels
+    const attr = tensor([[
+      [[3, -4, 1], [-1, 0.5, 2]],
+      [[1, -2, 1], [-5, 0.5, 0.4]],
+    ]], { device });
+    // channel mean of |a|: [[2, 3, 1], [3, 0.5, 1.2]]; of a: [[2, -3, 1], [-3, 0.5, 1.2]]
+    const x = tensor([[[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]], { device });
+    const masked = (saliencySign: "abs" | "signed" | undefined, plan: EpochPlan) =>
+      maskedInputs(x, attr, plan, { reduction: "mean", saliencySign, fill: "zero" });
+    const pixels = (saliencySign: "abs" | "signed" | undefined, plan: EpochPlan) => {
+      const m = masked(saliencySign, plan).mask;
+      // whole pixels: both channels alike
+      assert.deepEqual(m.select(1, 1).toArray(), m.select(1, 0).toArray());
+      return m.select(0, 0).select(0, 0).toArray();
+    };
+    const [T, F] = [true, false];
+    const k = 1 / 3; // 2 of 6 pixels
+    assert.deepEqual(pixels("abs", regularize(k)), [[F, T, F], [T, F, F]]); // the two 3s
+    assert.deepEqual(pixels("signed", regularize(k)), [[T, F, F], [F, F, T]]); // 2 and 1.2
+    assert.deepEqual(pixels("abs", denoise(k)), [[F, F, T], [F, T, F]]); // 1 and 0.5
+    assert.deepEqual(pixels("signed", denoise(k)), [[F, T, F], [T, F, F]]); // the two -3s
+    assert.deepEqual(pixels(undefined, regularize(k)), pixels("abs", regularize(k)));
+    assert.deepEqual(masked("signed", regularize(k)).masked.toArray(), [[
+      [[0, 2, 3], [4, 5, 0]],
+      [[0, 8, 9], [10, 11, 0]],
+    ]]);
+  });
+  // and the trainer's attributions keep the sign: Saliency and SmoothGrad with abs false
+  manualSeed(2);
+  const model = new Sequential(new Flatten(), new Linear(4, 2));
+  const x = randn([1, 1, 2, 2]);
+  const w = model.parameters()[0].select(0, 1).toArray() as number[]; // d logit_1 / d x
+  for (const method of ["saliency", "smoothgrad"] as const) {
+    const signed = attributionFn(model, "shallow-cnn", { method, abs: false, nSamples: 2 })(x, [1]);
+    const abs = attributionFn(model, "shallow-cnn", { method, nSamples: 2 })(x, [1]);
+    const got = signed.reshape(4).toArray() as number[];
+    got.forEach((g, i) => assert.ok(Math.abs(g - w[i]) < 1e-6, `${method}: ${g} vs ${w[i]}`));
+    assert.ok(got.some((g) => g < 0), "the weights have a negative entry");
+    assert.deepEqual(abs.toArray(), signed.abs().toArray());
+  }
+  model.dispose();
+});
+
+Deno.test("masking: --mask-dilate grows only the regularize (top-k) mask; 0 is today's", () => {
+  tidy(() => {
+    // 1 sample, 1 channel, 8x8: attributions 10 + r*8 + c/100, peak 100 at (3, 3), least 0 at (6, 6)
+    const plane = Array.from(
+      { length: 8 },
+      (_, r) =>
+        Array.from(
+          { length: 8 },
+          (_, c) => (r === 3 && c === 3 ? 100 : r === 6 && c === 6 ? 0 : 10 + r + c / 100),
+        ),
+    );
+    const attr = tensor([[plane]], { device });
+    const x = tensor([[plane.map((row) => row.map(() => 1))]], { device });
+    const cells = (maskDilate: number | undefined, plan: EpochPlan) => {
+      const { masked, mask } = maskedInputs(x, attr, plan, {
+        reduction: "mean",
+        fill: -1,
+        maskDilate,
+      });
+      const m = mask.select(0, 0).select(0, 0).toArray() as boolean[][];
+      // filled exactly where masked
+      assert.deepEqual(
+        masked.select(0, 0).select(0, 0).toArray(),
+        m.map((row) => row.map((on) => (on ? -1 : 1))),
+      );
+      return m.flatMap((row, r) => row.flatMap((on, c) => (on ? [`${r},${c}`] : [])));
+    };
+    const k = 1 / 64; // one pixel
+    assert.deepEqual(cells(undefined, regularize(k)), ["3,3"]);
+    assert.deepEqual(cells(0, regularize(k)), ["3,3"]);
+    assert.deepEqual(cells(1, regularize(k)), [
+      "2,2",
+      "2,3",
+      "2,4",
+      "3,2",
+      "3,3",
+      "3,4",
+      "4,2",
+      "4,3",
+      "4,4",
+    ]);
+    assert.equal(cells(2, regularize(k)).length, 25);
+    // denoise and SGT epochs mask the bottom k: never grown
+    assert.deepEqual(cells(1, denoise(k)), ["6,6"]);
+    assert.deepEqual(
+      cells(2, { phase: "sgt", mode: "sgt", k, de: null, episode: null }),
+      ["6,6"],
+    );
+  });
+});
+
+Deno.test("masking: --fill random-channel draws each channel's masked pixels in that channel's own [min, max]", () => {
+  tidy(() => {
+    // 2 samples, 3 channels with disjoint ranges, 4x4; attributions rank pixel i as i
+    const ranges = [[[0, 1], [10, 12], [-5, -4]], [[2, 3], [20, 21], [-9, -7]]];
+    const x = tensor(
+      ranges.map((sample) =>
+        sample.map(([lo, hi]) =>
+          Array.from(
+            { length: 4 },
+            (_, r) => Array.from({ length: 4 }, (_, c) => lo + (hi - lo) * (r * 4 + c) / 15),
+          )
+        )
+      ),
+      { device },
+    );
+    const attr = tensor(
+      ranges.map((sample) =>
+        sample.map(() => Array.from({ length: 4 }, (_, r) => [0, 1, 2, 3].map((c) => r * 4 + c)))
+      ),
+      { device },
+    );
+    const run = (fill: "random" | "random-channel") => {
+      manualSeed(7);
+      return maskedInputs(x, attr, denoise(0.5), { reduction: "mean", fill }).masked
+        .toArray() as number[][][][];
+    };
+    const v = run("random-channel");
+    assert.deepEqual(run("random-channel"), v, "the seed fixes the fill");
+    const x0 = x.toArray() as number[][][][];
+    const single = run("random");
+    let outside = 0;
+    ranges.forEach((sample, b) =>
+      sample.forEach(([lo, hi], c) => {
+        for (let i = 0; i < 16; i++) {
+          const [r, col] = [Math.floor(i / 4), i % 4];
+          const got = v[b][c][r][col];
+          if (i < 8) {
+            // masked (the bottom half): inside this channel's range, so unlike any other channel's
+            assert.ok(got >= lo && got <= hi, `sample ${b} channel ${c} pixel ${i}: ${got}`);
+            for (const [c2, [lo2, hi2]] of sample.entries()) {
+              if (c2 !== c) assert.ok(got < lo2 || got > hi2, `channel ${c} in ${c2}'s range`);
+            }
+            const s = single[b][c][r][col];
+            if (s < lo || s > hi) outside++;
+          } else {
+            assert.equal(got, x0[b][c][r][col], "unmasked pixels keep their values");
+          }
+        }
+      })
+    );
+    // "random" (the default) draws from the whole sample's range: mostly outside a channel's
+    assert.ok(outside > 24, `${outside} of 48 single-range fills outside their channel's range`);
+  });
 });

@@ -2,11 +2,15 @@
  * Saliency-guided masking M(I, X): per sample, rank pixels (all channels together) or single
  * features by saliency, and replace the k highest (`top`) or lowest (`bottom`) by a fill.
  * One fused native call per batch (stable sort + scatter + where, on the batch's device);
- * ties go to the lower position, so results are deterministic.
+ * ties go to the lower position, so results are deterministic. A mask can grow by a few pixels
+ * before the fill (`dilate`: HLGM's "pixels and surrounding area").
  *
  * @module
  */
 
+import { noGrad } from "../tensor/autograd.ts";
+import { tidy } from "../tensor/engine.ts";
+import { maxPool2d, where } from "../tensor/functional.ts";
 import { maskBySaliencyFused } from "../tensor/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
@@ -26,6 +30,12 @@ export interface MaskOptions {
   fill?: MaskFill;
   /** Use each channel's own min/max/mean instead of the whole sample's (default false). */
   perChannel?: boolean;
+  /**
+   * Grow the mask by N pixels before the fill (default 0): every entry within a (2N+1) x (2N+1)
+   * square of a ranked one is masked too (a max-pool of the mask with stride 1 and padding N,
+   * in each channel). k counts the entries ranked, before growing.
+   */
+  dilate?: number;
 }
 
 /** A masked batch and its mask. */
@@ -80,18 +90,46 @@ export function maskBySaliency(
     if (typeof fill !== "number" && !["zero", "mean", "random"].includes(fill)) {
       throw new TypeError(`unknown mask fill "${fill}"; expected random, zero, mean or a number`);
     }
-    return maskBySaliencyFused(
-      x,
-      map,
-      k,
-      which === "top",
-      typeof fill === "number" ? "value" : fill,
-      typeof fill === "number" ? fill : 0,
-      options.perChannel ?? false,
+    const dilate = options.dilate ?? 0;
+    if (!Number.isInteger(dilate) || dilate < 0) {
+      throw new RangeError(`mask dilate must be a non-negative integer, got ${dilate}`);
+    }
+    const fused = (k: number, fill: MaskFill) =>
+      maskBySaliencyFused(
+        x,
+        map,
+        k,
+        which === "top",
+        typeof fill === "number" ? "value" : fill,
+        typeof fill === "number" ? fill : 0,
+        options.perChannel ?? false,
+      );
+    if (dilate === 0) return fused(k, fill);
+    return tidy(() =>
+      noGrad(() => {
+        // the ranked mask (a zero fill draws no random numbers), grown
+        const mask = dilateMask(fused(k, "zero").mask, dilate);
+        // the fill of every entry from the same native code (k = all), so fills mean one thing
+        // and a random fill draws as many numbers as without dilation
+        const filler = fused(entries(x, map), fill).masked;
+        return { masked: where(mask, filler, x.detach()), mask };
+      })
     );
   } finally {
     if (map !== saliency) map.dispose();
   }
+}
+
+/**
+ * A boolean mask (B, C, H, W) grown by n pixels in each channel: true wherever a true entry lies
+ * within the (2n+1) x (2n+1) square around it (max-pool, stride 1, padding n; the border is not
+ * wrapped). n = 0 returns a copy.
+ */
+export function dilateMask(mask: Tensor, n: number): Tensor {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`mask dilate must be a non-negative integer, got ${n}`);
+  }
+  return tidy(() => maxPool2d(mask.to("float32"), 2 * n + 1, { stride: 1, padding: n }).gt(0));
 }
 
 /** x with its k most salient entries per sample filled (HLGM's regularising mask). */

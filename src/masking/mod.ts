@@ -5,6 +5,7 @@
  */
 
 export {
+  dilateMask,
   maskBottomK,
   maskBySaliency,
   maskCount,

@@ -41,6 +41,11 @@ export interface AttributionChoice {
   internalBatchSize?: (batch: number) => number;
   /** Noisy copies per pass inside SmoothGrad (default: all at once). */
   nSamplesBatchSize?: (batch: number) => number;
+  /**
+   * Saliency and SmoothGrad: |gradient| (default true, as Captum); false keeps the sign.
+   * The other methods are signed already.
+   */
+  abs?: boolean;
 }
 
 /** Attributions (same shape as x) of the logits `target` of `model`, by the chosen method. */
@@ -56,7 +61,7 @@ export function attributionFn(
   switch (method) {
     case "saliency": {
       const m = new Saliency(model);
-      return (x, y) => m.attribute(x, { target: y });
+      return (x, y) => m.attribute(x, { target: y, abs: choice.abs });
     }
     case "input_x_gradient": {
       const m = new InputXGradient(model);
@@ -78,6 +83,7 @@ export function attributionFn(
         m.attribute(x, {
           target: y,
           ntType: "smoothgrad",
+          abs: choice.abs,
           nSamples: choice.nSamples ?? 10,
           stdevs: 0.15,
           nSamplesBatchSize: choice.nSamplesBatchSize?.(x.shape[0]),

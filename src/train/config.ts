@@ -8,6 +8,7 @@
 import type { ScheduleConfig } from "./schedule.ts";
 import { MODEL_NAMES } from "../models/names.ts";
 import {
+  EPISODE_ORDERS,
   FILLS,
   K_TOP_DECAYS,
   MASK_SALIENCY,
@@ -15,6 +16,7 @@ import {
   MONITORS,
   OPTIMIZERS,
   REDUCTIONS,
+  SALIENCY_SIGNS,
   TRAIN_DATASETS,
 } from "./config_fields.ts";
 
@@ -54,8 +56,18 @@ export interface TrainConfig extends ScheduleConfig {
   saliency: typeof MASK_SALIENCY[number];
   /** Channel reduction of attributions. */
   reduction: typeof REDUCTIONS[number];
-  /** Mask fill. */
+  /**
+   * What masking ranks (default "abs"): the channel reduction of |attribution|, or of the
+   * signed attribution. Absent in runs saved before the setting: "abs".
+   */
+  saliencySign?: typeof SALIENCY_SIGNS[number];
+  /** Mask fill ("random-channel": uniform in each channel's own [min, max]). */
   fill: typeof FILLS[number];
+  /**
+   * Pixels by which HLGM's regularize (top-k) mask grows before the fill (default 0): a
+   * (2N+1) x (2N+1) square dilation. Absent in runs saved before the setting: 0.
+   */
+  maskDilate?: number;
   /** Input size fed to the model (deit-tiny on 32x32 data: 32 with patch 4). */
   imageSize?: number;
   /** Training augmentation (default: crop+flip for CIFAR, flip for Oxford Pet, none else). */
@@ -97,12 +109,15 @@ export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
     episodeSize: 5,
     de: 1,
     kTopDecay: "after",
+    episodeOrder: "prose",
     patience: 20,
     minDelta: 0,
     monitor: "val_acc",
     saliency: "saliency",
     reduction: "mean",
+    saliencySign: "abs",
     fill: "random",
+    maskDilate: 0,
     ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)),
   } as TrainConfig;
 }
@@ -134,6 +149,11 @@ export function configProblems(c: TrainConfig): string[] {
   oneOf("reduction", c.reduction, REDUCTIONS);
   oneOf("fill", c.fill, FILLS);
   if (c.kTopDecay !== undefined) oneOf("k-top-decay", c.kTopDecay, K_TOP_DECAYS);
+  if (c.episodeOrder !== undefined) oneOf("episode-order", c.episodeOrder, EPISODE_ORDERS);
+  if (c.saliencySign !== undefined) oneOf("saliency-sign", c.saliencySign, SALIENCY_SIGNS);
+  if (c.maskDilate !== undefined && !(Number.isInteger(c.maskDilate) && c.maskDilate >= 0)) {
+    p.push(`mask-dilate must be a non-negative integer, got ${JSON.stringify(c.maskDilate)}`);
+  }
   if (
     c.minDelta !== undefined &&
     !(typeof c.minDelta === "number" && c.minDelta >= 0 && Number.isFinite(c.minDelta))
@@ -203,5 +223,6 @@ export function scheduleOf(c: TrainConfig): ScheduleConfig {
     switchEpoch: c.switchEpoch,
     kTopDecay: c.kTopDecay,
     minDelta: c.minDelta,
+    episodeOrder: c.episodeOrder,
   };
 }

@@ -35,8 +35,15 @@ export const METHODS = ["baseline", "sgt", "hlgm"] as const;
 export const MONITORS = ["val_acc", "val_loss", "train_loss"] as const;
 /** Channel reductions of attributions. */
 export const REDUCTIONS = ["mean", "sum", "max"] as const;
-/** Mask fills. */
-export const FILLS = ["random", "zero", "mean"] as const;
+/**
+ * Mask fills: uniform in each sample's [min, max] over all channels (`random`), zero, the
+ * sample's mean, or uniform in each channel's own [min, max] (`random-channel`, SGT's CIFAR code).
+ */
+export const FILLS = ["random", "zero", "mean", "random-channel"] as const;
+/** What masking ranks: |attribution| reduced over channels, or the signed reduction. */
+export const SALIENCY_SIGNS = ["abs", "signed"] as const;
+/** How HLGM's episodes split into regularize and denoise epochs: the prose's or Algorithm 2's. */
+export const EPISODE_ORDERS = ["prose", "pseudocode"] as const;
 
 /** When k-top falls by alpha: after each regularize epoch, or before its masking. */
 export const K_TOP_DECAYS = ["after", "before"] as const;
@@ -100,6 +107,16 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "before the epoch masks (its Algorithm 2: k_t = k_t - alpha, then mask)",
     choices: K_TOP_DECAYS,
   },
+  {
+    key: "episodeOrder",
+    kind: "string",
+    help: "how an HLGM episode of S epochs splits: S - de regularize then de denoise epochs " +
+      "(the paper's prose: 'During the first episode, S_e - de epochs are regularized-SGT, and " +
+      "the de epoch is denoising'), or S - de - 1 then de + 1 (its Algorithm 2: 'episode++' " +
+      "comes before 'if (episode < S_e - de)', so the 1-based counter regularizes only epochs " +
+      "1 .. S - de - 1)",
+    choices: EPISODE_ORDERS,
+  },
   { key: "patience", kind: "int", help: "plateau patience in epochs" },
   {
     key: "minDelta",
@@ -116,7 +133,31 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   },
   { key: "saliency", kind: "string", help: "saliency for masking", choices: MASK_SALIENCY },
   { key: "reduction", kind: "string", help: "channel reduction", choices: REDUCTIONS },
-  { key: "fill", kind: "string", help: "mask fill", choices: FILLS },
+  {
+    key: "saliencySign",
+    kind: "string",
+    help: "what masking ranks: the channel reduction of |attribution| (abs), or of the signed " +
+      "attribution (signed: top k = the most positive, bottom k = the most negative, as SGT's " +
+      "code ranks Saliency(abs=False).mean(1)); the paper's Algorithm 2 only says " +
+      "'I = sort(grad_X f(X))'",
+    choices: SALIENCY_SIGNS,
+  },
+  {
+    key: "fill",
+    kind: "string",
+    help: "mask fill: uniform in each sample's [min, max] over all channels (random), zero, the " +
+      "sample's mean, or uniform in each channel's own [min, max] (random-channel, as SGT's " +
+      "CIFAR code fills RGB images)",
+    choices: FILLS,
+  },
+  {
+    key: "maskDilate",
+    kind: "int",
+    help: "grow HLGM's regularize (top-k) mask by N pixels, a (2N+1) x (2N+1) square around " +
+      "each masked pixel, before the fill (the paper 'removes the high gradient input features " +
+      "(pixels and surrounding area)'); k counts pixels before growing; the bottom-k masks of " +
+      "SGT and of denoise epochs never grow",
+  },
   {
     key: "imageSize",
     kind: "int",

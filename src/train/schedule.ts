@@ -8,8 +8,9 @@
  *   improved for `patience` epochs, or for the first `switchEpoch` epochs when given; then
  *   phase "sgt" in episodes of `episodeSize` (S) epochs. In episode e (from 0),
  *   de = min(de0 + e, S); its first S - de epochs "regularize" (mask the top kTop), the rest
- *   "denoise" (mask the bottom kBottom). kTop starts at kTop0 and drops by alpha after each
- *   regularize epoch, never below 0.
+ *   "denoise" (mask the bottom kBottom); with episodeOrder "pseudocode", S - de - 1 and de + 1
+ *   (see regularizeEpochs below). kTop starts at kTop0 and drops by alpha after each
+ *   regularize epoch (before it, with kTopDecay "before"), never below 0.
  *
  * @module
  */
@@ -47,6 +48,12 @@ export interface ScheduleConfig {
   kTopDecay?: "after" | "before";
   /** Least change of the monitored value that counts as an improvement (default 0). */
   minDelta?: number;
+  /**
+   * How an episode splits (default "prose"): S - de regularize epochs then de denoise epochs
+   * (the paper's prose), or S - de - 1 then de + 1 (its Algorithm 2's counter, which it
+   * increments before testing `episode < S_e - de`).
+   */
+  episodeOrder?: "prose" | "pseudocode";
 }
 
 /** Where the schedule stands (saved in checkpoints). */
@@ -102,9 +109,8 @@ export function planEpoch(config: ScheduleConfig, state: ScheduleState): EpochPl
   if (state.phase === "train") {
     return { phase: "train", mode: "plain", k: null, de: null, episode: null };
   }
-  const s = config.episodeSize;
-  const de = Math.min(config.de + state.episode, s);
-  return state.epochInEpisode < s - de
+  const de = Math.min(config.de + state.episode, config.episodeSize);
+  return state.epochInEpisode < regularizeEpochs(config, de)
     ? {
       phase: "sgt",
       mode: "regularize",
@@ -113,6 +119,25 @@ export function planEpoch(config: ScheduleConfig, state: ScheduleState): EpochPl
       episode: state.episode,
     }
     : { phase: "sgt", mode: "denoise", k: config.kBottom, de, episode: state.episode };
+}
+
+/**
+ * Regularize epochs at the start of an episode of S epochs, for the episode's de.
+ *
+ * - "prose" (default): S - de. The paper's text: "During the first episode, S_e - de epochs
+ *   are regularized-SGT, and the de epoch is denoising."
+ * - "pseudocode": S - de - 1 (never below 0). Algorithm 2 counts epochs inside the episode with
+ *   `episode`, set to 0 at the switch and at the end of each episode, and runs `episode++`
+ *   *before* testing `if (episode < S_e - de)`: the counter is 1 .. S_e when tested, so only
+ *   epochs 1 .. S_e - de - 1 regularize and the last de + 1 denoise.
+ *
+ * Both keep episodes of S epochs with de growing by one per episode up to S (Algorithm 2's
+ * `if ((episode == S_e) & (de < S_e)) de++`), so the pseudo-code's episodes are all-denoise from
+ * de = S - 1 on, the prose's from de = S.
+ */
+function regularizeEpochs(config: ScheduleConfig, de: number): number {
+  const n = config.episodeSize - de;
+  return config.episodeOrder === "pseudocode" ? Math.max(0, n - 1) : n;
 }
 
 /** k of a regularize epoch: kTop, or kTop - alpha when the drop comes before the masking. */
@@ -220,9 +245,14 @@ export function describeSchedule(config: ScheduleConfig, epochs: number): string
       const until = config.switchEpoch !== undefined
         ? `plain until epoch ${config.switchEpoch}`
         : `plain until ${config.monitor} stops improving for ${config.patience} epochs`;
+      // denoise epochs of the first episode: de (prose), de + 1 (Algorithm 2's order)
+      const denoise = Math.min(
+        config.episodeSize,
+        config.de + (config.episodeOrder === "pseudocode" ? 1 : 0),
+      );
       return `hlgm: ${until}, then episodes of ${config.episodeSize} epochs (regularize: mask ` +
         `the ${pctOf(config.kTop)} most salient pixels, falling by ${pctOf(config.alpha)} an ` +
-        `epoch; then ${config.de}+ denoise epochs masking the ${
+        `epoch; then ${denoise}+ denoise epochs masking the ${
           pctOf(config.kBottom)
         } least salient); at most ${n}`;
     }

@@ -8,7 +8,7 @@
  */
 
 import type { Yielder } from "../util/event_loop.ts";
-import { maskBySaliency, type MaskFill } from "../masking/mask.ts";
+import { maskBySaliency, type Masked, type MaskFill } from "../masking/mask.ts";
 import type { Module } from "../nn/module.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { Attribution } from "../saliency/common.ts";
@@ -20,20 +20,66 @@ import { zeros } from "../tensor/create.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { EpochPlan } from "./schedule.ts";
 
+/** The settings that turn attributions into a masked batch (see {@link maskedInputs}). */
+export interface MaskSettings {
+  /** Channel reduction of the attributions. */
+  reduction: "mean" | "sum" | "max";
+  /**
+   * What is ranked (default "abs"): the reduction of |attributions|, or of the signed
+   * attributions ("signed": top = most positive, bottom = most negative).
+   */
+  saliencySign?: "abs" | "signed";
+  /**
+   * Fill of masked pixels; "random-channel": uniform in each channel's own [min, max] of the
+   * sample (SGT's CIFAR code), where "random" draws from the sample's [min, max] over all
+   * channels.
+   */
+  fill: MaskFill | "random-channel";
+  /** Pixels by which a regularize (top-k) mask grows before the fill (default 0). */
+  maskDilate?: number;
+}
+
 /** What a step needs besides the batch. */
-export interface StepContext {
+export interface StepContext extends MaskSettings {
   /** The model being trained. */
   model: Module;
   /** Its optimizer. */
   optimizer: Optimizer;
   /** KL weight. */
   lambda: number;
-  /** Saliency method used to rank pixels. */
+  /**
+   * Saliency method used to rank pixels (with saliencySign "signed", one that keeps the sign:
+   * the trainer builds Saliency and SmoothGrad with abs false).
+   */
   saliency: Attribution;
-  /** Channel reduction of the attributions. */
-  reduction: "mean" | "sum" | "max";
-  /** Fill of masked pixels. */
-  fill: MaskFill;
+}
+
+/**
+ * M(I, X) of a masked epoch: x (B, C, H, W) with the plan's k of pixels filled, ranked by the
+ * attributions' pixel map (the channel reduction of |attributions|, or of the signed ones):
+ * the top k in regularize epochs (grown by `maskDilate` pixels), the bottom k otherwise.
+ */
+export function maskedInputs(
+  x: Tensor,
+  attributions: Tensor,
+  plan: EpochPlan,
+  settings: MaskSettings,
+): Masked {
+  return tidy(() => {
+    const map = pixelSaliency(attributions, {
+      reduction: settings.reduction,
+      abs: settings.saliencySign !== "signed",
+    });
+    const top = plan.mode === "regularize";
+    const fill = settings.fill;
+    return maskBySaliency(x, map, top ? "top" : "bottom", {
+      fraction: plan.k ?? 0,
+      fill: fill === "random-channel" ? "random" : fill,
+      perChannel: fill === "random-channel",
+      // only HLGM's regularize mask takes the "surrounding area"; bottom-k masks never grow
+      dilate: top ? settings.maskDilate ?? 0 : 0,
+    });
+  });
 }
 
 /** Host-side results of one step. */
@@ -58,11 +104,7 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
     const { model, optimizer } = ctx;
     let masked: Tensor | undefined;
     if (plan.mode !== "plain") {
-      const map = pixelSaliency(ctx.saliency.attribute(x, { target: y }), {
-        reduction: ctx.reduction,
-      });
-      const which = plan.mode === "regularize" ? "top" : "bottom";
-      masked = maskBySaliency(x, map, which, { fraction: plan.k ?? 0, fill: ctx.fill }).masked;
+      masked = maskedInputs(x, ctx.saliency.attribute(x, { target: y }), plan, ctx).masked;
     }
     model.train();
     const logits = model.forward(x);

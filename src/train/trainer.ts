@@ -128,6 +128,9 @@ function makeOptimizer(c: TrainConfig, params: Tensor[]): Optimizer {
 function makeSaliency(c: TrainConfig, model: Model): Attribution {
   const attribute = attributionFn(model, c.model, {
     method: c.saliency,
+    // --saliency-sign signed: Saliency and SmoothGrad keep the gradient's sign (the others
+    // are signed already); the step's channel reduction then skips |.| too
+    abs: c.saliencySign === "signed" ? false : undefined,
     nSteps: 8,
     nSamples: 4,
     internalBatchSize: (b) => b * 4,
@@ -256,7 +259,9 @@ export async function train(
       lambda: c.lambda,
       saliency: makeSaliency(c, model),
       reduction: c.reduction,
+      saliencySign: c.saliencySign,
       fill: c.fill,
+      maskDilate: c.maskDilate,
     };
     options.onStart?.({
       device,
