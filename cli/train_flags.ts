@@ -41,7 +41,10 @@ export function addTrainFlags(c: Command, exclude: readonly string[] = []): Comm
     const flag = `--${flagName(f.key)}`;
     const parser = parse(f.kind);
     if (f.kind === "flag") {
-      c.option(flag, fieldHelp(f)).option(`--no-${flagName(f.key)}`, `no ${f.help.split(" (")[0]}`);
+      c.option(flag, fieldHelp(f)).option(
+        `--no-${flagName(f.key)}`,
+        f.offHelp ?? `no ${f.help.split(" (")[0]}`,
+      );
     } else if (parser) {
       c.option(`${flag} ${ARG[f.kind]}`, fieldHelp(f), parser);
     } else {

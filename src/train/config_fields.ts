@@ -60,6 +60,8 @@ export interface ConfigField {
   choices?: readonly string[];
   /** The default as help shows it, when not a plain value of defaultConfig(). */
   defaultText?: string;
+  /** Help of a flag's --no- form (default "no " + help). */
+  offHelp?: string;
 }
 
 /** Every training setting, in the order help lists them. */
@@ -175,6 +177,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "tensorboard",
     kind: "flag",
     help: "also write TensorBoard event files (RUN/tensorboard/) for `tensorboard --logdir`",
+    offHelp: "write no TensorBoard event files",
     defaultText: "off",
   },
 ];
