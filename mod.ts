@@ -29,6 +29,7 @@ export {
   loadSafetensors,
   loadTorchFile,
   loadTorchObject,
+  loadWeightsFile,
   PickleDict,
   PickleGlobal,
   readSafetensorsHeader,
@@ -40,6 +41,9 @@ export {
   type TensorDict,
   type TorchLoadOptions,
   type TorchValue,
+  type WeightsFile,
+  type WeightsFormat,
+  weightsFormat,
 } from "./src/checkpoint/mod.ts";
 export * from "./src/saliency/mod.ts";
 export * from "./src/masking/mod.ts";

@@ -11,7 +11,7 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { VERSION } from "../src/version.ts";
-import { addTrainFlags, flagsToConfig } from "./train_flags.ts";
+import { addTrainFlags, flagsToConfig, presetHelp } from "./train_flags.ts";
 import { UsageError } from "./errors.ts";
 import { InterruptedError } from "../src/util/event_loop.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../src/report/colormap.ts";
@@ -128,9 +128,10 @@ export function program(): Command {
   addTrainFlags(
     cli.command("train").addHelpText(
       "after",
-      examples(
+      presetHelp() + examples(
         "hlgm train --dataset fashion-mnist --epochs 30 --switch-epoch 15",
         "hlgm train --method sgt --model resnet18 --dataset cifar10 --epochs 50 --device cuda",
+        "hlgm train --preset resnet18-cifar100 --pretrained resnet18-f37072fd.pth --device cuda",
         "hlgm train --resume runs/fashion-mnist-shallow-cnn-hlgm-seed0-20261129-101500",
       ),
     )

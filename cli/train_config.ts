@@ -1,6 +1,7 @@
 /**
  * A training configuration from the command line: defaults (with the model's Table I optimizer
- * and learning rate), then a --config JSON file, then the flags; every problem a UsageError.
+ * and learning rate), then a --preset's settings, then a --config JSON file, then the flags;
+ * every problem a UsageError.
  * Used by `train`, `compare` and `demo`.
  *
  * @module
@@ -10,7 +11,6 @@ import { UsageError } from "./errors.ts";
 import {
   configProblems,
   defaultConfig,
-  MODEL_DEFAULTS,
   type TrainConfig,
   unknownKeyProblems,
 } from "../src/train/config.ts";
@@ -51,16 +51,27 @@ function kindOf(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
 }
 
-/** Defaults, then the config file, then the flags; throws UsageError listing every problem. */
+/**
+ * Defaults, then the preset (named by the flags or the file), then the config file, then the
+ * flags; throws UsageError listing every problem.
+ */
 export function resolveConfig(flags: Record<string, unknown>, configFile?: string): TrainConfig {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
-  // a model change moves the optimizer/lr defaults unless they were given
-  const model = merged.model ?? "shallow-cnn";
-  const d = MODEL_DEFAULTS[model];
-  const config = defaultConfig({ ...(d ?? {}), ...merged });
+  // defaultConfig applies the preset under the given settings, and the model's optimizer/lr
+  // (Table I) where neither sets them
+  const config = defaultConfig(merged);
   const problems = configProblems(config);
   if (problems.length) throw new UsageError(problems.join("; "));
+  if (config.pretrained !== undefined) {
+    let isFile = false;
+    try {
+      isFile = Deno.statSync(config.pretrained).isFile;
+    } catch {
+      throw new UsageError(`pretrained ${config.pretrained} does not exist`);
+    }
+    if (!isFile) throw new UsageError(`pretrained ${config.pretrained} is not a file`);
+  }
   if (config.dataDir) {
     try {
       if (!Deno.statSync(config.dataDir).isDirectory) throw new Error("not a folder");

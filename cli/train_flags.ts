@@ -9,6 +9,7 @@
 import type { Command } from "commander";
 import { CONFIG_FIELDS, type ConfigField, flagName } from "../src/train/config_fields.ts";
 import { defaultConfig } from "../src/train/config.ts";
+import { describePreset, PRESETS } from "../src/train/presets.ts";
 
 /** A number from a flag; text that is not one stays text, so validation can quote it. */
 function parse(kind: ConfigField["kind"]): ((v: string) => number | string) | undefined {
@@ -40,15 +41,16 @@ export function addTrainFlags(c: Command, exclude: readonly string[] = []): Comm
   for (const f of CONFIG_FIELDS.filter((f) => !exclude.includes(f.key))) {
     const flag = `--${flagName(f.key)}`;
     const parser = parse(f.kind);
+    const arg = f.arg ?? ARG[f.kind];
     if (f.kind === "flag") {
       c.option(flag, fieldHelp(f)).option(
         `--no-${flagName(f.key)}`,
         f.offHelp ?? `no ${f.help.split(" (")[0]}`,
       );
     } else if (parser) {
-      c.option(`${flag} ${ARG[f.kind]}`, fieldHelp(f), parser);
+      c.option(`${flag} ${arg}`, fieldHelp(f), parser);
     } else {
-      c.option(`${flag} ${ARG[f.kind]}`, fieldHelp(f));
+      c.option(`${flag} ${arg}`, fieldHelp(f));
     }
   }
   return c;
@@ -64,10 +66,58 @@ export function flagsToConfig(o: Record<string, unknown>): Record<string, unknow
 /** The flags as a Markdown table (the README's list, written by scripts/readme-flags.ts). */
 export function flagTableMarkdown(): string {
   const rows = CONFIG_FIELDS.map((f) => {
-    const flag = `\`--${flagName(f.key)}${ARG[f.kind] ? ` ${ARG[f.kind]}` : ""}\``;
+    const arg = f.arg ?? ARG[f.kind];
+    const flag = `\`--${flagName(f.key)}${arg ? ` ${arg}` : ""}\``;
     return [flag, `\`${f.key}\``, fieldHelp(f).replaceAll("|", "\\|")];
   });
   const header = ["flag", "config key", "what (default)"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)]
+    .join("\n");
+}
+
+/** The presets for `--help`: name, settings, the paper's rows (src/train/presets.ts). */
+export function presetHelp(): string {
+  const width = Math.max(...PRESETS.map((p) => p.name.length));
+  const lines = PRESETS.flatMap((p) => [
+    `  ${p.name.padEnd(width)}  ${describePreset(p)}`,
+    `  ${"".padEnd(width)}  (${p.paper})`,
+  ]);
+  return `\nPresets (--preset NAME): the paper's set-ups; settings given explicitly override ` +
+    `them.\nThey choose no method and load no weights (the paper's ResNet-18 and DeiT-tiny ` +
+    `started from\nImageNet weights: add --pretrained FILE).\n${lines.join("\n")}\n`;
+}
+
+/** The presets as a Markdown table (the README's list, written by scripts/readme-flags.ts). */
+export function presetTableMarkdown(): string {
+  const rows = PRESETS.map((p) => {
+    const s = p.settings;
+    return [
+      `\`${p.name}\``,
+      s.model,
+      s.dataset,
+      String(s.imageSize),
+      s.stem ?? "-",
+      s.optimizer,
+      String(s.lr),
+      String(s.batchSize),
+      String(s.epochs),
+      `${p.paper}. ${p.note[0].toUpperCase()}${p.note.slice(1)}`.replaceAll("|", "\\|"),
+    ];
+  });
+  const header = [
+    "preset",
+    "model",
+    "dataset",
+    "image size",
+    "stem",
+    "optimizer",
+    "lr",
+    "batch",
+    "epochs",
+    "the paper's rows; readings",
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)]

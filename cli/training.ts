@@ -49,6 +49,7 @@ export function startLines(config: TrainConfig, out: string, s: RunStart): strin
     `on ${s.device} (${plural(s.threads, "thread")}), ${config.optimizer} lr ${config.lr}, ` +
     `seed ${config.seed} -> ${out}`,
     `schedule: ${s.schedule}`,
+    ...(s.pretrained ? [s.pretrained.note] : []),
   ];
 }
 

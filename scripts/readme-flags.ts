@@ -1,24 +1,32 @@
 /**
  * Writes the README's table of training flags from the settings table
- * (src/train/config_fields.ts), between the `train-flags` markers. `--check` only compares and
- * exits 1 when the README is stale (tests/config_fields_test.ts does the same).
+ * (src/train/config_fields.ts), between the `train-flags` markers, and its table of presets from
+ * src/train/presets.ts, between the `presets` markers. `--check` only compares and exits 1 when
+ * the README is stale (tests/config_fields_test.ts does the same).
  *
  *   deno run -A scripts/readme-flags.ts [--check]
  *
  * @module
  */
 
-import { flagTableMarkdown } from "../cli/train_flags.ts";
+import { flagTableMarkdown, presetTableMarkdown } from "../cli/train_flags.ts";
 import { writeOrCheck } from "./generated_file.ts";
 
-const START = "<!-- train-flags:start -->";
-const END = "<!-- train-flags:end -->";
+/** `readme` with `table` between the `<!-- name:start -->` and `<!-- name:end -->` markers. */
+function between(readme: string, name: string, table: string): string {
+  const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
+  const a = readme.indexOf(start), b = readme.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md lacks the ${start} ... ${end} markers`);
+  return `${readme.slice(0, a + start.length)}\n\n${table}\n\n${readme.slice(b)}`;
+}
 
-/** The README text with the generated table between the markers. */
+/** The README text with the generated tables (flags, presets) between their markers. */
 export function withFlagTable(readme: string): string {
-  const a = readme.indexOf(START), b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md lacks the ${START} ... ${END} markers`);
-  return `${readme.slice(0, a + START.length)}\n\n${flagTableMarkdown()}\n\n${readme.slice(b)}`;
+  return between(
+    between(readme, "train-flags", flagTableMarkdown()),
+    "presets",
+    presetTableMarkdown(),
+  );
 }
 
 if (import.meta.main) {

@@ -2,13 +2,16 @@
 // --config files are checked against it, and the README's list is generated from it.
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { addTrainFlags, flagsToConfig } from "../cli/train_flags.ts";
+import { addTrainFlags, flagsToConfig, presetHelp } from "../cli/train_flags.ts";
 import { resolveConfig } from "../cli/train_config.ts";
 import {
   CONFIG_FIELDS,
   configProblems,
   defaultConfig,
+  describePreset,
   flagName,
+  MODEL_DEFAULTS,
+  PRESETS,
   type TrainConfig,
 } from "../src/train/config.ts";
 import { configDifferences } from "../src/runs/compare.ts";
@@ -23,11 +26,17 @@ function parseFlags(args: string[]): Record<string, unknown> {
 
 Deno.test("settings: every flag in the table reaches the resolved config", () => {
   const dataDir = Deno.makeTempDirSync();
+  const weights = `${dataDir}/weights.safetensors`;
+  Deno.writeTextFileSync(weights, ""); // only its existence is checked here
   try {
     // a non-default, valid value per setting; a new row without one here fails this test
+    // (the preset's own values are all overridden by the other samples)
     const samples: Record<string, [string[], unknown]> = {
+      preset: [["--preset", "deit-tiny-cifar10"], "deit-tiny-cifar10"],
       method: [["--method", "sgt"], "sgt"],
       model: [["--model", "resnet18"], "resnet18"],
+      stem: [["--stem", "cifar"], "cifar"],
+      pretrained: [["--pretrained", weights], weights],
       dataset: [["--dataset", "cluttered-fmnist"], "cluttered-fmnist"],
       dataDir: [["--data-dir", dataDir], dataDir],
       epochs: [["--epochs", "7"], 7],
@@ -76,7 +85,116 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
     const keys = new Set(CONFIG_FIELDS.map((f) => f.key));
     for (const k of Object.keys(config)) assert.ok(keys.has(k), `config key ${k} has no flag`);
   } finally {
-    Deno.removeSync(dataDir);
+    Deno.removeSync(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("presets: each resolves to its Table I set-up; flags and --config override it", () => {
+  const tableI = new Set(
+    Object.entries(MODEL_DEFAULTS).map(([m, d]) => `${m} ${d.optimizer} ${d.lr}`),
+  );
+  assert.deepEqual(PRESETS.map((p) => p.name), [
+    "shallow-cnn-cifar10",
+    "shallow-cnn-cifar100",
+    "resnet18-cifar100",
+    "resnet18-oxford-pet",
+    "deit-tiny-cifar10",
+    "deit-tiny-cifar100",
+  ]);
+  for (const p of PRESETS) {
+    const c = resolveConfig(parseFlags(["--preset", p.name]));
+    assert.equal(c.preset, p.name);
+    for (const [k, v] of Object.entries(p.settings)) {
+      assert.equal((c as unknown as Record<string, unknown>)[k], v, `${p.name}: ${k}`);
+    }
+    // Table I: the model's optimizer and lr, batch 256; the paper's 100 epochs
+    assert.ok(tableI.has(`${c.model} ${c.optimizer} ${c.lr}`), `${p.name}: ${c.optimizer} ${c.lr}`);
+    assert.equal(c.batchSize, 256);
+    assert.equal(c.epochs, 100);
+    assert.match(p.paper, /^Table I: /);
+    // the rest is the defaults: a preset sets no method and no weights
+    assert.equal(c.method, "hlgm");
+    assert.equal(c.pretrained, undefined);
+  }
+  const r = resolveConfig(parseFlags(["--preset", "resnet18-cifar100"]));
+  assert.deepEqual(
+    [r.model, r.dataset, r.imageSize, r.stem, r.optimizer, r.lr, r.batchSize, r.epochs],
+    ["resnet18", "cifar100", 32, "imagenet", "sgd", 0.01, 256, 100],
+  );
+  const d = resolveConfig(parseFlags(["--preset", "deit-tiny-cifar100"]));
+  assert.deepEqual(
+    [d.model, d.dataset, d.imageSize, d.stem, d.optimizer, d.lr],
+    ["deit-tiny", "cifar100", 224, "imagenet", "adadelta", 0.001],
+  );
+  // explicit flags win, the rest of the preset stays
+  const o = resolveConfig(
+    parseFlags([
+      "--preset",
+      "resnet18-cifar100",
+      "--lr",
+      "0.1",
+      "--image-size",
+      "224",
+      "--epochs",
+      "3",
+    ]),
+  );
+  assert.deepEqual(
+    [o.model, o.dataset, o.imageSize, o.stem, o.optimizer, o.lr, o.epochs],
+    ["resnet18", "cifar100", 224, "imagenet", "sgd", 0.1, 3],
+  );
+  // a --config file overrides the preset (named in the file or by the flag); flags override both
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = `${dir}/c.json`;
+    Deno.writeTextFileSync(file, JSON.stringify({ preset: "shallow-cnn-cifar10", lr: 1 }));
+    const f = resolveConfig({}, file);
+    assert.deepEqual([f.model, f.dataset, f.lr, f.optimizer], [
+      "shallow-cnn",
+      "cifar10",
+      1,
+      "adadelta",
+    ]);
+    const g = resolveConfig(parseFlags(["--lr", "0.5"]), file);
+    assert.equal(g.lr, 0.5);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  assert.throws(
+    () => resolveConfig(parseFlags(["--preset", "resnet50-imagenet"])),
+    /preset must be one of shallow-cnn-cifar10, .*, got "resnet50-imagenet"/,
+  );
+  // without a preset the model still brings its Table I optimizer
+  assert.equal(resolveConfig(parseFlags(["--model", "resnet18"])).optimizer, "sgd");
+});
+
+Deno.test("settings: --stem needs resnet18 or deit-tiny; --pretrained needs an existing file", () => {
+  assert.throws(
+    () => resolveConfig(parseFlags(["--stem", "imagenet"])),
+    /stem applies to resnet18 and deit-tiny, not shallow-cnn/,
+  );
+  assert.throws(
+    () => resolveConfig(parseFlags(["--model", "resnet18", "--stem", "big"])),
+    /stem must be one of imagenet, cifar, got "big"/,
+  );
+  assert.throws(
+    () => resolveConfig(parseFlags(["--pretrained", "/nonexistent/resnet18.pth"])),
+    /pretrained \/nonexistent\/resnet18\.pth does not exist/,
+  );
+  const dir = Deno.makeTempDirSync();
+  try {
+    assert.throws(() => resolveConfig(parseFlags(["--pretrained", dir])), /is not a file/);
+  } finally {
+    Deno.removeSync(dir);
+  }
+});
+
+Deno.test("presets: `train --help` lists every preset with its settings and the paper's rows", () => {
+  const help = presetHelp();
+  for (const p of PRESETS) {
+    assert.ok(help.includes(`${p.name}  `), p.name);
+    assert.ok(help.includes(describePreset(p)), describePreset(p));
+    assert.ok(help.includes(p.paper), p.paper);
   }
 });
 
@@ -160,8 +278,9 @@ Deno.test("settings: --config files are checked against the table", () => {
   }
 });
 
-Deno.test("settings: the README's flag list is the table's (scripts/readme-flags.ts)", () => {
+Deno.test("settings: the README's flag list and preset table are the tables' (scripts/readme-flags.ts)", () => {
   const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
   assert.equal(withFlagTable(readme), readme, "run: deno run -A scripts/readme-flags.ts");
   for (const f of CONFIG_FIELDS) assert.ok(readme.includes(`\`--${flagName(f.key)}`), f.key);
+  for (const p of PRESETS) assert.ok(readme.includes(`| \`${p.name}\``), p.name);
 });

@@ -1,6 +1,7 @@
 /**
  * Checkpoint file formats: safetensors (read and write) and PyTorch's `torch.save` ZIP
- * format (read, weights only: nothing in the file is ever executed).
+ * format (read, weights only: nothing in the file is ever executed), and either of them as a
+ * file of model weights.
  *
  * @module
  */
@@ -25,3 +26,9 @@ export {
   type TorchValue,
 } from "./torch_pt.ts";
 export { PickleDict, PickleGlobal } from "./pickle.ts";
+export {
+  loadWeightsFile,
+  type WeightsFile,
+  type WeightsFormat,
+  weightsFormat,
+} from "./weights_file.ts";

@@ -54,34 +54,120 @@ const HEAD_PREFIX = new Map<string, string>([
   ["DeiT", "head."],
 ]);
 
+/** The classifier head's key prefix of a model ("fc." for ResNet-18, "head." for DeiT). */
+export function headPrefix(model: Model): string {
+  return HEAD_PREFIX.get(model.constructor.name) ?? "";
+}
+
+/** One tensor whose shape differs between the model and the weights. */
+export interface ShapeMismatch {
+  /** State-dict key. */
+  key: string;
+  /** The model's shape. */
+  expected: number[];
+  /** The weights' shape. */
+  got: number[];
+}
+
+/** Weights that do not fit a model (strict loading); nothing was copied. */
+export class WeightsMismatchError extends Error {
+  /** Keys of the model the weights lack. */
+  readonly missingKeys: string[];
+  /** Keys of the weights the model lacks. */
+  readonly unexpectedKeys: string[];
+  /** Keys present on both sides with different shapes. */
+  readonly shapeMismatches: ShapeMismatch[];
+  /**
+   * Lists every problem (long lists shortened) after `what` ("weights do not fit ResNet18"),
+   * then `hint` when given.
+   */
+  constructor(
+    what: string,
+    problems: Pick<WeightsMismatchError, "missingKeys" | "unexpectedKeys" | "shapeMismatches">,
+    hint = "",
+  ) {
+    const list = (keys: string[]) =>
+      keys.length > 8
+        ? `${keys.slice(0, 8).join(", ")}, ... (${keys.length} in all)`
+        : keys.join(", ");
+    const parts = [
+      ...(problems.missingKeys.length ? [`missing keys: ${list(problems.missingKeys)}`] : []),
+      ...(problems.unexpectedKeys.length
+        ? [`unexpected keys: ${list(problems.unexpectedKeys)}`]
+        : []),
+      ...(problems.shapeMismatches.length
+        ? [
+          `shape mismatches: ${
+            list(
+              problems.shapeMismatches.map((m) =>
+                `${m.key}: expected [${m.expected.join(", ")}], got [${m.got.join(", ")}]`
+              ),
+            )
+          }`,
+        ]
+        : []),
+    ];
+    super(`${what}: ${parts.join("; ")}${hint ? `; ${hint}` : ""}`);
+    this.name = "WeightsMismatchError";
+    this.missingKeys = problems.missingKeys;
+    this.unexpectedKeys = problems.unexpectedKeys;
+    this.shapeMismatches = problems.shapeMismatches;
+  }
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+
 /**
  * Loads pretrained weights (e.g. torchvision's ImageNet ResNet-18, timm's DeiT-tiny) into
- * `model`. When the checkpoint's classifier has a different class count, the model keeps a
- * freshly initialised head and only the rest is loaded (strictly: every other key must match).
- * Returns the keys that were left out.
+ * `model`, strictly: every key must be there with the model's shape, and none may be extra.
+ * Two exceptions:
+ *
+ * - the classifier head (`fc.*` for ResNet-18, `head.*` for DeiT, `fc2.*` for the shallow CNN):
+ *   when the weights' head has another class count, the model keeps its freshly initialised
+ *   head and only the rest is loaded;
+ * - BatchNorm's `num_batches_tracked` counters, which files saved before PyTorch 0.4.1 (and
+ *   torchvision's older ImageNet weights) lack: they stay 0, as `torch.nn.Module.load_state_dict`
+ *   does.
+ *
+ * Anything else throws a {@link WeightsMismatchError} listing every problem (the key, the
+ * model's and the weights' shape) and copies nothing. Returns the keys that were left out
+ * (`missingKeys`: the head's keys when it was replaced, the absent counters).
  */
 export function loadPretrained(model: Model, weights: StateDict): LoadResult {
-  const prefix = HEAD_PREFIX.get(model.constructor.name) ?? "";
+  const prefix = headPrefix(model);
   const source = weights instanceof Map ? weights : new Map(Object.entries(weights));
   const own = model.stateDict();
   try {
-    const mismatchedHead = [...source].some(([k, t]) =>
-      k.startsWith(prefix) && own.has(k) && t.shape.join() !== own.get(k)!.shape.join()
+    const isHead = (k: string) => prefix !== "" && k.startsWith(prefix);
+    // the head is replaced when its class count (dim 0) differs and nothing else about it does
+    const headKeys = [...own.keys()].filter(isHead);
+    const replaceHead = headKeys.length > 0 && headKeys.every((k) => {
+      const a = own.get(k)!.shape, b = source.get(k)?.shape;
+      return b !== undefined && a.length === b.length && a.slice(1).every((v, i) => v === b[i + 1]);
+    }) && headKeys.some((k) => !sameShape(own.get(k)!.shape, source.get(k)!.shape));
+    const counter = (k: string) =>
+      k.endsWith(".num_batches_tracked") || k === "num_batches_tracked";
+    const missingKeys = [...own.keys()].filter((k) =>
+      !source.has(k) && !counter(k) && !(replaceHead && isHead(k))
     );
-    if (!mismatchedHead) return model.loadStateDict(source);
-    const body = new Map([...source].filter(([k]) => !k.startsWith(prefix)));
-    const result = model.loadStateDict(body, { strict: false });
-    const stillMissing = result.missingKeys.filter((k) => !k.startsWith(prefix));
-    if (stillMissing.length || result.unexpectedKeys.length || result.shapeMismatches.length) {
-      throw new Error(
-        `loadPretrained(${model.constructor.name}): missing ${
-          stillMissing.join(", ") || "none"
-        }; ` +
-          `unexpected ${result.unexpectedKeys.join(", ") || "none"}; ` +
-          `shape mismatches ${result.shapeMismatches.join("; ") || "none"}`,
-      );
+    const unexpectedKeys = [...source.keys()].filter((k) => !own.has(k));
+    const shapeMismatches: ShapeMismatch[] = [];
+    for (const [key, t] of own) {
+      const s = source.get(key);
+      if (s && !sameShape(s.shape, t.shape) && !(replaceHead && isHead(key))) {
+        shapeMismatches.push({ key, expected: [...t.shape], got: [...s.shape] });
+      }
     }
-    return result;
+    if (missingKeys.length || unexpectedKeys.length || shapeMismatches.length) {
+      throw new WeightsMismatchError(`weights do not fit ${model.constructor.name}`, {
+        missingKeys,
+        unexpectedKeys,
+        shapeMismatches,
+      });
+    }
+    const body = replaceHead ? new Map([...source].filter(([k]) => !isHead(k))) : source;
+    return model.loadStateDict(body, { strict: false });
   } finally {
     for (const t of own.values()) t.dispose();
   }

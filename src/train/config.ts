@@ -6,7 +6,8 @@
  */
 
 import type { ScheduleConfig } from "./schedule.ts";
-import { MODEL_NAMES } from "../models/names.ts";
+import { MODEL_NAMES, type Stem, STEMS } from "../models/names.ts";
+import { findPreset, PRESET_NAMES } from "./presets.ts";
 import {
   EPISODE_ORDERS,
   FILLS,
@@ -21,11 +22,28 @@ import {
 } from "./config_fields.ts";
 
 export * from "./config_fields.ts";
+export {
+  describePreset,
+  findPreset,
+  type Preset,
+  PRESET_NAMES,
+  PRESETS,
+  type PresetSettings,
+} from "./presets.ts";
 
 /** Everything a run needs (the schedule's settings and the rest); saved as config.json in the run folder. */
 export interface TrainConfig extends ScheduleConfig {
+  /** The paper's set-up the settings started from (presets.ts); explicit settings override it. */
+  preset?: string;
   /** shallow-cnn, resnet18 or deit-tiny. */
   model: string;
+  /** Input stem of resnet18 / deit-tiny (default: by image size, see autoStem). */
+  stem?: Stem;
+  /**
+   * Weights to start from (.safetensors or a PyTorch .pth/.pt state dict), loaded when the run
+   * starts; a resumed run and a finished one's eval take the run's checkpoints instead.
+   */
+  pretrained?: string;
   /** Dataset name. */
   dataset: string;
   /** Dataset root (else $HLGM_DATA, ~/.cache/hlgm/datasets). */
@@ -85,9 +103,19 @@ export const MODEL_DEFAULTS: Record<string, { optimizer: TrainConfig["optimizer"
   "deit-tiny": { optimizer: "adadelta", lr: 0.001 },
 };
 
-/** The default configuration for a model (shallow-cnn hlgm on Fashion-MNIST when empty). */
+/**
+ * The default configuration for a model (shallow-cnn hlgm on Fashion-MNIST when empty). With
+ * `preset`, the preset's settings come first and the other given values override them; the
+ * optimizer and learning rate otherwise follow the model (Table I).
+ */
 export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
-  const model = partial.model ?? "shallow-cnn";
+  const given = Object.fromEntries(
+    Object.entries(partial).filter(([, v]) => v !== undefined),
+  ) as Partial<TrainConfig>;
+  // an unknown preset name sets nothing here; configProblems reports it
+  const preset = given.preset === undefined ? undefined : findPreset(given.preset);
+  const settings: Partial<TrainConfig> = { ...preset?.settings, ...given };
+  const model = settings.model ?? "shallow-cnn";
   const d = MODEL_DEFAULTS[model] ?? MODEL_DEFAULTS["shallow-cnn"];
   return {
     method: "hlgm",
@@ -118,7 +146,7 @@ export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
     saliencySign: "abs",
     fill: "random",
     maskDilate: 0,
-    ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)),
+    ...settings,
   } as TrainConfig;
 }
 
@@ -140,8 +168,18 @@ export function configProblems(c: TrainConfig): string[] {
       p.push(`${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
     }
   };
+  if (c.preset !== undefined) oneOf("preset", c.preset, PRESET_NAMES);
   oneOf("method", c.method, METHODS);
   oneOf("model", c.model, MODEL_NAMES);
+  if (c.stem !== undefined) {
+    oneOf("stem", c.stem, STEMS);
+    if (c.model === "shallow-cnn") {
+      p.push(`stem applies to resnet18 and deit-tiny, not shallow-cnn (got ${c.stem})`);
+    }
+  }
+  if (c.pretrained !== undefined && (typeof c.pretrained !== "string" || c.pretrained === "")) {
+    p.push(`pretrained must be a file path, got ${JSON.stringify(c.pretrained)}`);
+  }
   oneOf("dataset", c.dataset, TRAIN_DATASETS);
   oneOf("optimizer", c.optimizer, OPTIMIZERS);
   oneOf("monitor", c.monitor, MONITORS);

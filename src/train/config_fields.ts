@@ -8,7 +8,8 @@
  * @module
  */
 
-import { MODEL_NAMES } from "../models/names.ts";
+import { MODEL_NAMES, STEMS } from "../models/names.ts";
+import { PRESET_NAMES } from "./presets.ts";
 
 /** Optimizer names. */
 export const OPTIMIZERS = ["sgd", "adadelta", "adam", "adamw"] as const;
@@ -62,12 +63,41 @@ export interface ConfigField {
   defaultText?: string;
   /** Help of a flag's --no- form (default "no " + help). */
   offHelp?: string;
+  /** The flag's value placeholder, when not the kind's ("<file>" for a path to a file). */
+  arg?: string;
 }
 
 /** Every training setting, in the order help lists them. */
 export const CONFIG_FIELDS: readonly ConfigField[] = [
+  {
+    key: "preset",
+    kind: "string",
+    help: "one of the paper's set-ups (Table I): model, dataset, image size, stem, optimizer, " +
+      "lr, batch size and epochs in one (listed below); settings given explicitly override it",
+    choices: PRESET_NAMES,
+    defaultText: "none",
+  },
   { key: "method", kind: "string", help: "training method", choices: METHODS },
   { key: "model", kind: "string", help: "model", choices: MODEL_NAMES },
+  {
+    key: "stem",
+    kind: "string",
+    help: "input stem: imagenet (resnet18: 7x7/2 conv + max pool; deit-tiny: 16x16 patches, " +
+      "the layout of ImageNet weights) or cifar (resnet18: 3x3/1 conv, no pool; deit-tiny: " +
+      "4x4 patches)",
+    choices: STEMS,
+    defaultText: "auto: resnet18 cifar at 64 px and below, deit-tiny imagenet from 224 px",
+  },
+  {
+    key: "pretrained",
+    kind: "path",
+    arg: "<file>",
+    help: "start from these weights (.safetensors, or a torchvision/timm .pth/.pt state dict): " +
+      "every tensor must match by name and shape, except the classifier head (resnet18 fc, " +
+      "deit-tiny head) when its class count differs: it is left freshly initialised; a " +
+      "resumed run takes its checkpoint instead",
+    defaultText: "none",
+  },
   { key: "dataset", kind: "string", help: "dataset", choices: TRAIN_DATASETS },
   {
     key: "dataDir",

@@ -24,8 +24,10 @@ export {
   type ConfigField,
   configProblems,
   defaultConfig,
+  describePreset,
   EPISODE_ORDERS,
   FILLS,
+  findPreset,
   flagName,
   K_TOP_DECAYS,
   MASK_SALIENCY,
@@ -33,6 +35,10 @@ export {
   MODEL_DEFAULTS,
   MONITORS,
   OPTIMIZERS,
+  type Preset,
+  PRESET_NAMES,
+  PRESETS,
+  type PresetSettings,
   REDUCTIONS,
   SALIENCY_SIGNS,
   scheduleOf,
@@ -64,9 +70,11 @@ export {
   CHECKPOINT_RULES,
   type CheckpointRule,
   type EpochMetrics,
+  type PretrainedLoad,
   RunDir,
   type RunInfo,
   type TrainerState,
 } from "./run_dir.ts";
+export { createRunModel, loadRunPretrained, type RunInputs, runStem } from "./setup.ts";
 export { type LoadedRun, loadRun } from "./load_run.ts";
 export { InterruptedError, Yielder, yieldToEventLoop } from "../util/event_loop.ts";

@@ -14,6 +14,7 @@ import { writeFileAtomic } from "../checkpoint/io.ts";
 import { loadSafetensors, saveSafetensors } from "../checkpoint/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { TrainConfig } from "./config.ts";
+import type { WeightsFormat } from "../checkpoint/weights_file.ts";
 import { CHECKPOINT_RULES, type CheckpointRule } from "./checkpoint_rules.ts";
 
 export { CHECKPOINT_RULES, type CheckpointRule };
@@ -107,6 +108,29 @@ export interface RunInfo {
   data: { train: number; val: number; test: number; classes: readonly string[]; shape: number[] };
   /** When the run started (ISO). */
   created: string;
+  /**
+   * The `pretrained` weights the run started from (file, SHA-256, what was loaded and what
+   * was left freshly initialised); absent when it started from a fresh initialisation.
+   */
+  pretrained?: PretrainedLoad;
+}
+
+/** What loading a run's pretrained weights did; recorded in the run's config.json. */
+export interface PretrainedLoad {
+  /** The file, as an absolute path. */
+  file: string;
+  /** Its format. */
+  format: WeightsFormat;
+  /** SHA-256 of the file (hex). */
+  sha256: string;
+  /** Tensors copied into the model. */
+  loaded: number;
+  /** The head's keys left freshly initialised (its class count differed); [] if loaded. */
+  headReplaced: string[];
+  /** Model keys absent from the file and kept (BatchNorm num_batches_tracked counters). */
+  kept: string[];
+  /** What happened, in one line (printed when the run starts). */
+  note: string;
 }
 
 /** A best epoch and its score. */

@@ -34,7 +34,14 @@ import { evaluateAsync, trainStep } from "./steps.ts";
 import { EventWriter } from "./tensorboard.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { Yielder } from "../util/event_loop.ts";
-import { createRunModel, evalTransforms, loadSplits, trainTransforms } from "./setup.ts";
+import {
+  createRunModel,
+  evalTransforms,
+  loadRunPretrained,
+  loadSplits,
+  type PretrainedLoad,
+  trainTransforms,
+} from "./setup.ts";
 
 export { loadSplits };
 
@@ -78,6 +85,11 @@ export interface RunStart {
   schedule: string;
   /** Why an hlgm run can never reach its masked phase, or null (unreachableSwitch). */
   warning: string | null;
+  /**
+   * What loading the config's `pretrained` weights did, when this process loaded them (a new
+   * run); null otherwise (none named, or a resumed run, which continues from its checkpoint).
+   */
+  pretrained: PretrainedLoad | null;
 }
 
 /** Callbacks and controls of a run. */
@@ -188,11 +200,8 @@ export async function train(
   manualSeed(c.seed);
   const data = await loadSplits(c);
   const imageSize = c.imageSize ?? data.train.height;
-  const model = createRunModel(c, {
-    channels: data.train.channels,
-    imageSize,
-    classes: data.train.classes.length,
-  }, device);
+  const inputs = { channels: data.train.channels, imageSize, classes: data.train.classes.length };
+  const model = createRunModel(c, inputs, device);
   const optimizer = makeOptimizer(c, model.parameters());
   const trainLoader = new DataLoader(data.train, {
     batchSize: c.batchSize,
@@ -216,6 +225,7 @@ export async function train(
   let best: BestEpoch | null = null;
   let bestAfterSwitch: BestEpoch | null = null;
   let startEpoch = 1;
+  let pretrained: PretrainedLoad | null = null;
   try {
     if (last) {
       const ck = dir.loadCheckpoint("last", device);
@@ -235,10 +245,13 @@ export async function train(
       metrics = dir.readMetrics().filter((m) => m.epoch <= last.epoch);
       dir.writeMetrics(metrics);
     } else {
+      // before the run folder exists: weights that do not fit leave nothing behind
+      pretrained = await loadRunPretrained(model, c, inputs, device);
       dir.create();
       const i = info();
       const runInfo: RunInfo = {
         config: c,
+        ...(pretrained ? { pretrained } : {}),
         versions: { hlgm: i.version, libtorch: i.libtorchVersion, deno: Deno.version.deno },
         device,
         data: {
@@ -273,6 +286,7 @@ export async function train(
       epochs: c.epochs,
       schedule: describeSchedule(schedule, c.epochs),
       warning: unreachableSwitch(schedule, c.epochs),
+      pretrained,
     });
     const yielder = new Yielder();
     const events = c.tensorboard ? new EventWriter(`${runDir}/tensorboard`) : null;

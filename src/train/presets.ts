@@ -1,0 +1,184 @@
+/**
+ * The paper's set-ups as named presets (`--preset NAME`): the one table of them. Each sets the
+ * model, dataset, input size, stem (patch size), optimizer, learning rate, batch size and epochs
+ * of one of the paper's experiments; `--help` and the README's preset table are generated from
+ * it. Settings given explicitly (flags, a --config file) override the preset's; a preset does
+ * not choose the method (train baseline, SGT and HLGM with the same preset) and cannot ship
+ * weights: the paper started ResNet-18 and DeiT-tiny from ImageNet weights, which `--pretrained
+ * FILE` loads. Imports nothing that loads libtorch.
+ *
+ * The paper's Table I (per model: learning rate, batch size, optimizer):
+ *
+ * | Model       | LR    | Batch Size | Opt      |
+ * | ----------- | ----- | ---------- | -------- |
+ * | Shallow CNN | 0.1   | 256        | Adadelta |
+ * | ResNet-18   | 0.01  | 256        | SGD      |
+ * | DeiT-tiny   | 0.001 | 256        | Adadelta |
+ *
+ * and its text: 100 epochs, batch 256, for every model. The datasets each model was trained on
+ * come from Table II (CIFAR-10 / CIFAR-100 rows) and Fig. 8 / Table III (ResNet-18 on
+ * Oxford-IIIT Pet).
+ *
+ * @module
+ */
+
+import { DEIT_PATCH, type ModelName, type Stem } from "../models/names.ts";
+
+/** The settings a preset fixes (each a TrainConfig key). */
+export interface PresetSettings {
+  /** Model. */
+  model: ModelName;
+  /** Dataset. */
+  dataset: string;
+  /** Input size (the model sees imageSize x imageSize). */
+  imageSize: number;
+  /** Stem (resnet18, deit-tiny); absent for the shallow CNN. */
+  stem?: Stem;
+  /** Optimizer. */
+  optimizer: "sgd" | "adadelta" | "adam" | "adamw";
+  /** Learning rate. */
+  lr: number;
+  /** Batch size. */
+  batchSize: number;
+  /** Epochs. */
+  epochs: number;
+}
+
+/** One preset: its name, settings, and where in the paper they come from. */
+export interface Preset {
+  /** The name `--preset` takes. */
+  name: string;
+  /** The settings. */
+  settings: PresetSettings;
+  /** The paper's rows these settings implement. */
+  paper: string;
+  /** Choices the paper leaves open, and how the preset reads them. */
+  note: string;
+}
+
+const TABLE_I = {
+  shallow: "Table I: Shallow CNN | 0.1 | 256 | Adadelta",
+  resnet: "Table I: ResNet-18 | 0.01 | 256 | SGD",
+  deit: "Table I: DeiT-tiny | 0.001 | 256 | Adadelta",
+} as const;
+
+const EPOCHS = 100; // "Each model was trained for 100 epochs with a batch size of 256 samples"
+
+/** The presets, one per experiment of the paper (Table I's settings on its datasets). */
+export const PRESETS: readonly Preset[] = [
+  {
+    name: "shallow-cnn-cifar10",
+    settings: {
+      model: "shallow-cnn",
+      dataset: "cifar10",
+      imageSize: 32,
+      optimizer: "adadelta",
+      lr: 0.1,
+      batchSize: 256,
+      epochs: EPOCHS,
+    },
+    paper: `${TABLE_I.shallow}; Table II: 2 Level Conv, CIFAR10; Fig. 2, 3`,
+    note: "trained from scratch, at CIFAR's 32 px",
+  },
+  {
+    name: "shallow-cnn-cifar100",
+    settings: {
+      model: "shallow-cnn",
+      dataset: "cifar100",
+      imageSize: 32,
+      optimizer: "adadelta",
+      lr: 0.1,
+      batchSize: 256,
+      epochs: EPOCHS,
+    },
+    paper: `${TABLE_I.shallow}; Table II: 2 Level Conv, CIFAR100; Fig. 4`,
+    note: "trained from scratch, at CIFAR's 32 px",
+  },
+  {
+    name: "resnet18-cifar100",
+    settings: {
+      model: "resnet18",
+      dataset: "cifar100",
+      imageSize: 32,
+      stem: "imagenet",
+      optimizer: "sgd",
+      lr: 0.01,
+      batchSize: 256,
+      epochs: EPOCHS,
+    },
+    paper: `${TABLE_I.resnet}; Table II: ResNet-18, CIFAR100; Fig. 4`,
+    note: "the paper starts from ImageNet weights (add --pretrained FILE, torchvision's " +
+      "resnet18), hence the ImageNet stem; it states a resize to 224 px only for DeiT-tiny, " +
+      "so the images stay 32 px (--image-size 224 to resize them too)",
+  },
+  {
+    name: "resnet18-oxford-pet",
+    settings: {
+      model: "resnet18",
+      dataset: "oxford-pet",
+      imageSize: 224,
+      stem: "imagenet",
+      optimizer: "sgd",
+      lr: 0.01,
+      batchSize: 256,
+      epochs: EPOCHS,
+    },
+    paper: `${TABLE_I.resnet}; Fig. 7, 8 and Table III: ResNet-18 on Oxford-IIIT Pet (SIB)`,
+    note: "the paper starts from ImageNet weights (add --pretrained FILE) and gives no input " +
+      "size: 224 px, ImageNet's (the dataset's default)",
+  },
+  {
+    name: "deit-tiny-cifar10",
+    settings: {
+      model: "deit-tiny",
+      dataset: "cifar10",
+      imageSize: 224,
+      stem: "imagenet",
+      optimizer: "adadelta",
+      lr: 0.001,
+      batchSize: 256,
+      epochs: EPOCHS,
+    },
+    paper: `${TABLE_I.deit}; Table II: DeiT-tiny, CIFAR 10; Fig. 3`,
+    note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
+      "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
+      "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
+  },
+  {
+    name: "deit-tiny-cifar100",
+    settings: {
+      model: "deit-tiny",
+      dataset: "cifar100",
+      imageSize: 224,
+      stem: "imagenet",
+      optimizer: "adadelta",
+      lr: 0.001,
+      batchSize: 256,
+      epochs: EPOCHS,
+    },
+    paper: `${TABLE_I.deit}; Table II: DeiT-tiny, CIFAR 100; Fig. 5`,
+    note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
+      "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
+      "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
+  },
+];
+
+/** The presets' names. */
+export const PRESET_NAMES: readonly string[] = PRESETS.map((p) => p.name);
+
+/** A preset by name, or undefined. */
+export function findPreset(name: string): Preset | undefined {
+  return PRESETS.find((p) => p.name === name);
+}
+
+/** A preset's settings in words: "resnet18, cifar100, 32 px, imagenet stem, sgd lr 0.01, ...". */
+export function describePreset(p: Preset): string {
+  const s = p.settings;
+  const stem = s.stem === undefined
+    ? ""
+    : s.model === "deit-tiny"
+    ? `, ${s.stem} stem (patch ${DEIT_PATCH[s.stem]})`
+    : `, ${s.stem} stem`;
+  return `${s.model}, ${s.dataset}, ${s.imageSize} px${stem}, ${s.optimizer} lr ${s.lr}, ` +
+    `batch ${s.batchSize}, ${s.epochs} epochs`;
+}
