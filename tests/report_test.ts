@@ -397,10 +397,11 @@ Deno.test("evaluateSib: values of SIB on the saliency of the true label", async 
     );
     assert.deepEqual(ev.per_image["1"], direct.flatMap((d) => Array.from(d[0])));
     assert.deepEqual(ev.per_image["5"], direct.flatMap((d) => Array.from(d[1])));
-    // a loaded run is used as is
+    // a loaded run is used as is, and its rule and epoch are recorded
     const again = await evaluateSib(loaded, ds, { n: 40, percents: [1, 5], batchSize: 20 });
     assert.deepEqual(again.per_image, ev.per_image);
-    assert.equal(again.checkpoint, "given");
+    assert.equal(again.checkpoint, "best");
+    assert.equal(again.epoch, loaded.epoch);
   } finally {
     loaded.model.dispose();
   }
