@@ -22,14 +22,19 @@ export * from "./src/nn/mod.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/models/mod.ts";
 export {
+  assertFiniteWeights,
   CheckpointError,
   type CheckpointSource,
   decodeSafetensors,
+  describeNonFinite,
   encodeSafetensors,
+  firstNonFinite,
   loadSafetensors,
   loadTorchFile,
   loadTorchObject,
   loadWeightsFile,
+  type NonFinite,
+  NonFiniteWeightsError,
   PickleDict,
   PickleGlobal,
   readSafetensorsHeader,

@@ -13,6 +13,7 @@ import { renderGrid } from "../../src/report/dataset_grid.ts";
 import { encodePng } from "../../src/report/png.ts";
 import {
   dataRoots,
+  datasetProblem,
   DATASETS,
   datasetSpec,
   loadDataset,
@@ -105,8 +106,12 @@ export async function runDataDownload(
   }
   const found = locateDataset(source, opts.dataDir);
   if (found && !opts.force) {
-    console.log(`${source} is already present in ${found} (--force downloads it again)`);
-    return;
+    const problem = await datasetProblem(source, found);
+    if (!problem) {
+      console.log(`${source} is already present in ${found} (--force downloads it again)`);
+      return;
+    }
+    console.log(`${source} in ${found} is incomplete (${problem}): downloading it`);
   }
   const root = dataRoots(opts.dataDir)[0];
   const progress = new ProgressLine();

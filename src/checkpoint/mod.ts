@@ -8,6 +8,13 @@
 
 export { CheckpointError, type CheckpointSource } from "./io.ts";
 export {
+  assertFiniteWeights,
+  describeNonFinite,
+  firstNonFinite,
+  type NonFinite,
+  NonFiniteWeightsError,
+} from "./finite.ts";
+export {
   decodeSafetensors,
   encodeSafetensors,
   loadSafetensors,

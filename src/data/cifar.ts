@@ -14,6 +14,7 @@
  */
 
 import type { ImageDataset } from "./dataset.ts";
+import { entryProblem, present, probe } from "./files.ts";
 
 /** Pixel bytes per CIFAR image (3 x 32 x 32). */
 export const CIFAR_IMAGE_BYTES = 3 * 32 * 32;
@@ -89,25 +90,18 @@ const LAYOUT = {
 
 type Variant = keyof typeof LAYOUT;
 
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 function find(variant: Variant, dir: string): string | undefined {
   const l = LAYOUT[variant];
   for (const d of [`${dir}/${l.folder}`, dir]) {
-    if ([...l.train, ...l.test].some((f) => isFile(`${d}/${f}`))) return d;
+    if ([...l.train, ...l.test].some((f) => present(`${d}/${f}`))) return d;
   }
   return undefined;
 }
 
 /**
  * The folder holding CIFAR-10's batch files: `dir/cifar-10-batches-bin` or `dir` itself, when
- * at least one batch file is there (a missing one is then reported by the loader by name).
+ * anything is at one of the batch files' names (a missing one, or a folder or link loop in a
+ * file's place, is then reported by the loader by name).
  */
 export function findCifar10(dir: string): string | undefined {
   return find("cifar10", dir);
@@ -123,11 +117,14 @@ async function readNames(
   file: string,
   fallback: readonly string[],
 ): Promise<readonly string[]> {
+  const entry = probe(file);
+  if (entry.kind === "missing") return fallback;
+  const problem = entryProblem(entry, `a text file of ${fallback.length} class names`);
+  if (problem) throw new Error(problem);
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return fallback;
     throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
   }
   const names = text.split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
@@ -150,14 +147,29 @@ function lengthError(file: string, length: number, variant: Variant): Error {
   );
 }
 
-/** The files of one split, checking each exists; throws naming the first missing one. */
+/**
+ * The files of one split, checking each is a regular file; throws naming the missing ones, or
+ * the first that is something else (a folder, a symbolic link loop, a link to nothing).
+ */
 function splitFiles(variant: Variant, dir: string, split: "train" | "test"): string[] {
   const names = LAYOUT[variant][split];
-  const missing = names.filter((f) => !isFile(`${dir}/${f}`));
+  const entries = names.map((f) => probe(`${dir}/${f}`));
+  const missing = names.filter((_, i) => entries[i].kind === "missing");
   if (missing.length > 0) {
     throw new Error(`${dir}: missing ${missing.join(", ")} (${variant} ${split} split)`);
   }
+  for (const e of entries) {
+    const problem = entryProblem(
+      e,
+      `a ${variant} ${split} batch of ${recordBytes(variant)}-byte records`,
+    );
+    if (problem) throw new Error(problem);
+  }
   return names.map((f) => `${dir}/${f}`);
+}
+
+function emptyError(file: string, variant: Variant): Error {
+  return new Error(`${file}: empty (no ${recordBytes(variant)}-byte records)`);
 }
 
 /**
@@ -171,6 +183,7 @@ async function counts(variant: Variant, dir: string): Promise<Record<string, num
     for (const file of splitFiles(variant, dir, split)) {
       const size = (await Deno.stat(file)).size;
       if (size % recordBytes(variant) !== 0) throw lengthError(file, size, variant);
+      if (size === 0) throw emptyError(file, variant);
       n += size / recordBytes(variant);
     }
     out[split] = n;
@@ -205,7 +218,7 @@ async function readRecords(
       throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
     }
     if (bytes.length % record !== 0) throw lengthError(file, bytes.length, variant);
-    if (bytes.length === 0) throw new Error(`${file}: empty (no ${record}-byte records)`);
+    if (bytes.length === 0) throw emptyError(file, variant);
     chunks.push({ file, bytes });
   }
   const n = chunks.reduce((s, c) => s + c.bytes.length / record, 0);

@@ -10,6 +10,7 @@
 
 import type { ImageDataset } from "./dataset.ts";
 import { mulberry32 } from "./random.ts";
+import { checkMemory } from "../util/memory.ts";
 
 /** Options of the generator. */
 export interface ClutteredOptions {
@@ -69,6 +70,11 @@ export function makeCluttered(source: ImageDataset, options: ClutteredOptions = 
     throw new RangeError(`fragmentSize must be in 1..${size}, got ${fs}`);
   }
   const n = Math.min(options.count ?? source.n, source.n);
+  if (n === 0) throw new Error(`cluttered: source ${source.name}/${source.split} has no images`);
+  checkMemory(
+    n * canvas * canvas,
+    `cluttered-fmnist ${source.split}: ${n} images on a ${canvas}x${canvas} canvas`,
+  );
   const rand = mulberry32(((options.seed ?? 0) * 7919 + hashSplit(source.split)) >>> 0);
   const ri = (k: number) => Math.floor(rand() * k);
   const px = size * size;

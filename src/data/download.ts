@@ -14,7 +14,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { datasetSpec } from "./registry.ts";
+import { datasetProblem, datasetSpec } from "./registry.ts";
 import { extractTarFile } from "./tar.ts";
 
 /** One file of a dataset's download. */
@@ -387,7 +387,8 @@ export async function downloadDataset(
   }
   const folder = `${root}/${target}`;
   const present = spec.find(root);
-  if (present && !options.force) {
+  // a copy with a file missing or broken is downloaded again (the fetched files replace it)
+  if (present && !options.force && !(await datasetProblem(target, present))) {
     return { name: target, dir: present, alreadyPresent: true, files: [] };
   }
   const staging = `${folder}/.download`;

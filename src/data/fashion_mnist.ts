@@ -5,6 +5,7 @@
  */
 
 import type { ImageDataset } from "./dataset.ts";
+import { entryProblem, firstPresent, present } from "./files.ts";
 import { readIdx } from "./idx.ts";
 
 /** Fashion-MNIST's class names, by label. */
@@ -29,43 +30,78 @@ const FILES = {
   test: ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
 } as const;
 
-function findFile(dir: string, base: string): string | undefined {
-  for (const name of [base, `${base}.gz`]) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+/** Side of the square images of the idx datasets (Fashion-MNIST and MNIST). */
+export const IDX_IMAGE_SIZE = 28;
 
-/** `dir` when it holds Fashion-MNIST's four idx files (raw or .gz), else undefined. */
+/**
+ * `dir` when anything is at one of Fashion-MNIST's four idx file names (raw or .gz), else
+ * undefined: a folder with some of the files is found, and the loader names what is wrong with
+ * the others (missing, a folder, a link loop) instead of the dataset being "not found".
+ */
 export function findFashionMnist(dir: string): string | undefined {
-  return [...FILES.train, ...FILES.test].every((f) => findFile(dir, f)) ? dir : undefined;
+  return [...FILES.train, ...FILES.test].some((f) =>
+      present(`${dir}/${f}`) || present(`${dir}/${f}.gz`)
+    )
+    ? dir
+    : undefined;
 }
 
-/** Loads one split of Fashion-MNIST from `dir`, checking that images and labels agree. */
+/** The idx file of `base` in `dir` (raw, else .gz); throws naming the path and what it holds. */
+export function idxFile(dir: string, base: string, what: string): string {
+  const entry = firstPresent(dir, [base, `${base}.gz`]);
+  if (!entry) throw new Error(`${dir}/${base}.gz: missing, as is ${base} (${what})`);
+  const problem = entryProblem(entry, what);
+  if (problem) throw new Error(problem);
+  return entry.path;
+}
+
+/** "fashion-mnist's test labels: an idx1 file, raw or gzipped". */
+function describe(name: string, split: "train" | "test", part: "images" | "labels"): string {
+  return `${name}'s ${split === "train" ? "training" : "test"} ${part}: an idx${
+    part === "images" ? 3 : 1
+  } file, raw or gzipped`;
+}
+
+/**
+ * Loads one split of Fashion-MNIST from `dir` (`name` says which idx dataset, for messages),
+ * checking that the images are N x 28 x 28 with N > 0 and that there is one label in 0..9 per
+ * image; every error names the file and what was expected.
+ */
 export async function loadFashionMnist(
   dir: string,
   split: "train" | "test",
+  name = "fashion-mnist",
 ): Promise<ImageDataset> {
   const [imagesBase, labelsBase] = FILES[split];
-  const imagesFile = findFile(dir, imagesBase);
-  const labelsFile = findFile(dir, labelsBase);
-  if (!imagesFile || !labelsFile) {
-    throw new Error(`${dir}: missing ${imagesFile ? labelsBase : imagesBase}[.gz]`);
-  }
+  const imagesFile = idxFile(dir, imagesBase, describe(name, split, "images"));
+  const labelsFile = idxFile(dir, labelsBase, describe(name, split, "labels"));
   const images = await readIdx(imagesFile);
-  const labels = await readIdx(labelsFile);
+  const size = IDX_IMAGE_SIZE;
   if (images.shape.length !== 3) {
-    throw new Error(`${imagesFile}: expected [N, H, W] images, got [${images.shape.join(", ")}]`);
-  }
-  if (labels.shape.length !== 1 || labels.shape[0] !== images.shape[0]) {
     throw new Error(
-      `${labelsFile}: expected ${images.shape[0]} labels to match ${imagesFile}, got [${
-        labels.shape.join(", ")
-      }]`,
+      `${imagesFile}: holds a [${images.shape.join(", ")}] array, ${name}'s images are ` +
+        `N x ${size} x ${size} (an idx3 file)`,
+    );
+  }
+  const [n, h, w] = images.shape;
+  if (n === 0) {
+    throw new Error(
+      `${imagesFile}: 0 images (an empty ${split} split); ${name} needs at least one`,
+    );
+  }
+  if (h !== size || w !== size) {
+    throw new Error(`${imagesFile}: images are ${h}x${w}, ${name}'s are ${size}x${size}`);
+  }
+  const labels = await readIdx(labelsFile);
+  if (labels.shape.length !== 1) {
+    throw new Error(
+      `${labelsFile}: labels are [${labels.shape.join(", ")}], expected one label per image ` +
+        "([N], an idx1 file)",
+    );
+  }
+  if (labels.shape[0] !== n) {
+    throw new Error(
+      `${labelsFile}: ${labels.shape[0]} labels, but ${imagesFile} holds ${n} images`,
     );
   }
   const bad = labels.data.findIndex((l) => l > 9);
@@ -75,10 +111,10 @@ export async function loadFashionMnist(
   return {
     name: "fashion-mnist",
     split,
-    n: images.shape[0],
+    n,
     channels: 1,
-    height: images.shape[1],
-    width: images.shape[2],
+    height: h,
+    width: w,
     images: images.data,
     labels: Int32Array.from(labels.data),
     classes: FASHION_MNIST_CLASSES,

@@ -127,8 +127,21 @@ export class DataLoader {
     }
   }
 
-  /** A batch of specific images, with the eval transforms (no augmentation). */
+  /**
+   * A batch of specific images, with the eval transforms (no augmentation); every index must
+   * be an integer in 0..n-1 (TypeError / RangeError naming it).
+   */
   batchOf(indices: ArrayLike<number>): Batch {
+    const n = this.#ds.n;
+    for (let i = 0; i < indices.length; i++) {
+      const v = indices[i];
+      if (!Number.isInteger(v)) {
+        throw new TypeError(`batchOf: indices[${i}] must be an integer, got ${v}`);
+      }
+      if (v < 0 || v >= n) {
+        throw new RangeError(`batchOf: indices[${i}] = ${v} is outside the dataset (0..${n - 1})`);
+      }
+    }
     const idx = Uint32Array.from(indices);
     return this.#assemble(idx, false);
   }

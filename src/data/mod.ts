@@ -47,3 +47,4 @@ export {
   type DownloadSource,
 } from "./download.ts";
 export { encodeIdx, type IdxArray, parseIdx, readIdx } from "./idx.ts";
+export { checkMemory, formatBytes, machineMemory, MemoryBoundError } from "../util/memory.ts";

@@ -46,6 +46,8 @@ import { datasetCacheDir, hashParts, readDatasetCache, writeDatasetCache } from 
 import type { ImageDataset } from "./dataset.ts";
 import { decodePetTask, type PetResult, type PetTask } from "./oxford_pet_decode.ts";
 import type { DatasetSpec } from "./spec.ts";
+import { entryProblem, present, probe, requireEntry } from "./files.ts";
+import { checkMemory } from "../util/memory.ts";
 import { runInWorkers } from "./worker_pool.ts";
 
 /** ImageNet's per-channel mean and std (of pixel / 255), used for Oxford-IIIT Pet. */
@@ -97,21 +99,18 @@ const CACHE_FORMAT = "oxford-pet/1";
 const INLINE_BELOW = 24;
 const NAMES_SHOWN = 5;
 
-/** `dir` (or `<dir>/oxford-pet`, `<dir>/oxford-iiit-pet`) when it holds the dataset. */
+/**
+ * `dir` (or `<dir>/oxford-pet`, `<dir>/oxford-iiit-pet`) when it holds the dataset: the named
+ * folders when anything is at `images` or at a list file's name (the loader then names what is
+ * missing or wrong), `dir` itself only with an images folder and a list file.
+ */
 export function findOxfordPet(root: string): string | undefined {
-  for (const dir of [`${root}/oxford-pet`, `${root}/oxford-iiit-pet`, root]) {
-    try {
-      if (
-        Deno.statSync(`${dir}/images`).isDirectory &&
-        Object.values(SPLIT_FILES).some((f) => exists(`${dir}/annotations/${f}`))
-      ) {
-        return dir;
-      }
-    } catch {
-      // not here
-    }
+  const lists = (dir: string) =>
+    Object.values(SPLIT_FILES).some((f) => present(`${dir}/annotations/${f}`));
+  for (const dir of [`${root}/oxford-pet`, `${root}/oxford-iiit-pet`]) {
+    if (present(`${dir}/images`) || lists(dir)) return dir;
   }
-  return undefined;
+  return probe(`${root}/images`).kind === "directory" && lists(root) ? root : undefined;
 }
 
 function exists(path: string): boolean {
@@ -258,6 +257,11 @@ export function parseVocXml(text: string, file: string): HeadBox {
 }
 
 async function readText(file: string, what: string): Promise<string> {
+  const entry = probe(file);
+  if (entry.kind !== "missing") {
+    const problem = entryProblem(entry, what);
+    if (problem) throw new Error(problem);
+  }
   try {
     return await Deno.readTextFile(file);
   } catch (e) {
@@ -304,10 +308,15 @@ export async function loadOxfordPet(dir: string, options: OxfordPetOptions): Pro
     throw new TypeError(`oxford-pet: unknown box "${box}"; expected pet or head`);
   }
   const ann = `${dir}/annotations`;
+  requireEntry(`${dir}/images`, "the folder of the photos (images/<name>.jpg)", "directory");
   const listFile = `${ann}/${SPLIT_FILES[split]}`;
   const listText = await readText(listFile, `the ${split} split's list of images`);
   const entries = parsePetList(listText, listFile);
   if (entries.length === 0) throw new Error(`${listFile}: lists no images`);
+  checkMemory(
+    entries.length * 3 * imageSize * imageSize,
+    `oxford-pet ${split}: ${entries.length} images decoded at ${imageSize}x${imageSize}`,
+  );
   const otherFile = `${ann}/${SPLIT_FILES[split === "train" ? "test" : "train"]}`;
   const otherText = exists(otherFile) ? await readText(otherFile, "list of images") : null;
   const lists = [{ file: listFile, entries }];

@@ -27,6 +27,7 @@ import {
 } from "./cifar.ts";
 import { findMnist, idxCounts, loadMnist } from "./mnist.ts";
 import { oxfordPetSpec } from "./oxford_pet.ts";
+import { entryProblem, probe } from "./files.ts";
 
 /** Roots searched for datasets, in order. */
 export function dataRoots(dataDir?: string): string[] {
@@ -132,6 +133,22 @@ export function locateDataset(name: string, dataDir?: string): string | undefine
   return undefined;
 }
 
+/**
+ * Why the copy of a dataset in `dir` is incomplete or broken (reading its counts fails: a
+ * missing file, a folder in a file's place, an empty split), or null when it reads; datasets
+ * without a cheap count are taken as complete.
+ */
+export async function datasetProblem(name: string, dir: string): Promise<string | null> {
+  const spec = datasetSpec(name);
+  if (!spec.counts) return null;
+  try {
+    await spec.counts(dir);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /** Loads one split of a dataset by name, with a clear error saying where it looked. */
 export async function loadDataset(
   name: string,
@@ -144,8 +161,15 @@ export async function loadDataset(
       ...dataRoots(options.dataDir).map((r) => `${r}/${name}`),
       ...(options.dataDir ? [] : spec.extraLocations ?? []),
     ];
+    // a folder that is there but unusable (no files of the dataset, a link loop) is named
+    const there = places.map(probe).filter((e) => e.kind !== "missing").map((e) =>
+      e.kind === "directory"
+        ? `${e.path} holds none of its files`
+        : entryProblem(e, `${name}'s folder`, "directory")
+    );
     throw new Error(
-      `${name} not found (looked in ${places.join(", ")}); get it with ` +
+      `${name} not found (looked in ${places.join(", ")}` +
+        `${there.length ? `; ${there.join("; ")}` : ""}); get it with ` +
         `\`${hlgmCommand()} data download ${
           name === "cluttered-fmnist" ? "fashion-mnist" : name
         }\``,

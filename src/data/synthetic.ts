@@ -9,10 +9,15 @@
 import type { ImageDataset } from "./dataset.ts";
 import type { DatasetSpec } from "./spec.ts";
 import { mulberry32 } from "./random.ts";
+import { checkMemory } from "../util/memory.ts";
 
 /** `n` generated 28x28 images over 10 classes. */
 export function syntheticImages(n: number, seed: number): ImageDataset {
   const size = 28;
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`synthetic: image count must be a non-negative integer, got ${n}`);
+  }
+  checkMemory(n * size * size, `synthetic: ${n} generated ${size}x${size} images`);
   const rand = mulberry32(seed);
   const images = new Uint8Array(n * size * size);
   const labels = new Int32Array(n);

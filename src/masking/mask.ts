@@ -13,6 +13,7 @@ import { tidy } from "../tensor/engine.ts";
 import { maxPool2d, where } from "../tensor/functional.ts";
 import { maskBySaliencyFused } from "../tensor/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { assertNoNaN } from "../tensor/checks.ts";
 
 /** What replaces a masked entry. */
 export type MaskFill = "random" | "zero" | "mean" | number;
@@ -36,6 +37,12 @@ export interface MaskOptions {
    * in each channel). k counts the entries ranked, before growing.
    */
   dilate?: number;
+  /**
+   * Refuse saliency holding NaN with a RangeError (default true): one reduction and one scalar
+   * read (a device sync on CUDA). The trainer turns it off, so its step keeps to one host read:
+   * NaN saliency comes from NaN weights or inputs, which make its loss NaN and stop the run.
+   */
+  checkNaN?: boolean;
 }
 
 /** A masked batch and its mask. */
@@ -86,6 +93,13 @@ export function maskBySaliency(
     : saliency;
   try {
     const k = maskCount(options, entries(x, map));
+    if (options.checkNaN ?? true) {
+      assertNoNaN(
+        map,
+        "mask: saliency",
+        `ranking NaN saliency masks arbitrary ${which} entries`,
+      );
+    }
     const fill = options.fill ?? "random";
     if (typeof fill !== "number" && !["zero", "mean", "random"].includes(fill)) {
       throw new TypeError(`unknown mask fill "${fill}"; expected random, zero, mean or a number`);

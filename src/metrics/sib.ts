@@ -3,7 +3,8 @@
  *
  * SIB(x) = (number of the top x% pixels by saliency inside the object's box) /
  * (number of top x% pixels), with count = max(1, round(x% of H*W)) and several boxes taken as
- * their union. Ties in saliency go to the lower pixel index (a stable sort).
+ * their union. Ties in saliency go to the lower pixel index (a stable sort). Maps holding NaN
+ * are refused (RangeError): one reduction per batch.
  *
  * @module
  */
@@ -12,14 +13,18 @@ import { type BatchBoxes, boxMask } from "./boxes.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { assertNoNaN } from "../tensor/checks.ts";
 
 /** The paper's x values, in percent. */
 export const DEFAULT_SIB_PERCENTS: readonly number[] = [0.5, 1, 2, 5, 10];
 
-function check(saliency: Tensor): [number, number, number] {
+/** The (B, H, W) of the maps; a RangeError for another shape or for NaN values. */
+function check(saliency: Tensor, metric: string): [number, number, number] {
   if (saliency.ndim !== 3) {
     throw new RangeError(`saliency maps must be (B, H, W), got [${saliency.shape.join(", ")}]`);
   }
+  // one reduction: NaN maps would rank as the largest values and score as if localised
+  assertNoNaN(saliency, `${metric}: saliency`, `${metric} of a NaN map means nothing`);
   return saliency.shape as [number, number, number];
 }
 
@@ -40,7 +45,7 @@ export function sib(
   boxes: BatchBoxes,
   percents: readonly number[] = DEFAULT_SIB_PERCENTS,
 ): Float64Array[] {
-  const [b, h, w] = check(saliency);
+  const [b, h, w] = check(saliency, "SIB");
   const counts = percents.map((p) => sibCount(p, h * w));
   const hits = noGrad(() =>
     tidy(() => {
@@ -55,7 +60,7 @@ export function sib(
 
 /** Quantus' top-k intersection: the share of the k most salient pixels inside the box. */
 export function topKIntersection(saliency: Tensor, boxes: BatchBoxes, k: number): Float64Array {
-  const [, h, w] = check(saliency);
+  const [, h, w] = check(saliency, "top-k intersection");
   if (!Number.isInteger(k) || k < 1 || k > h * w) {
     throw new RangeError(`k must be an integer in 1..${h * w}, got ${k}`);
   }
@@ -64,7 +69,7 @@ export function topKIntersection(saliency: Tensor, boxes: BatchBoxes, k: number)
 
 /** Pointing game: 1 where the most salient pixel (lowest index on ties) lies in the box, else 0. */
 export function pointingGame(saliency: Tensor, boxes: BatchBoxes): Float64Array {
-  const [b, h, w] = check(saliency);
+  const [b, h, w] = check(saliency, "pointing game");
   return noGrad(() =>
     tidy(() => {
       const inBox = boxMask(boxes, b, h, w, saliency.device).reshape(b, h * w);
@@ -78,7 +83,7 @@ export function pointingGame(saliency: Tensor, boxes: BatchBoxes): Float64Array 
 
 /** Relevance mass accuracy (Quantus): saliency inside the box / total saliency, per image. */
 export function relevanceMassAccuracy(saliency: Tensor, boxes: BatchBoxes): Float64Array {
-  const [b, h, w] = check(saliency);
+  const [b, h, w] = check(saliency, "relevance mass accuracy");
   return noGrad(() =>
     tidy(() => {
       const s = saliency.detach().reshape(b, h * w).to("float64");

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkMemory } from "../util/memory.ts";
 import { GLYPH_H } from "./font.ts";
 import {
   BACKGROUND,
@@ -101,6 +102,12 @@ export function renderPanelGrid(
   if (rows.length === 0) throw new RangeError("a grid needs at least one row of panels");
   const columns = Math.max(options.titles?.length ?? 0, ...rows.map((r) => r.length));
   const size = panelGridSize(rows.length, columns, width, height, options);
+  // the raster and the PNG's filtered rows, before anything is allocated
+  checkMemory(
+    2 * 3 * size.width * size.height,
+    `a ${size.width}x${size.height} picture (${rows.length} x ${columns} panels of ` +
+      `${width}x${height} pixels at scale ${scale})`,
+  );
   const image = blankImage(size.width, size.height, BACKGROUND);
   const tw = width * scale, th = height * scale;
   const colX = (c: number) => GRID_GAP + c * (tw + GRID_GAP);

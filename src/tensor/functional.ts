@@ -34,14 +34,20 @@ function reductionCode(r: Reduction): number {
 
 const opt = (t: Tensor | null | undefined): bigint => (t ? t.handle : 0n);
 
+function intDim(op: string, dim: number): void {
+  if (!Number.isSafeInteger(dim)) throw new TypeError(`${op}: dim must be an integer, got ${dim}`);
+}
+
 /** Concatenates tensors along an existing dim. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  intDim("cat", dim);
   const list = handleList(tensors.map((t) => t.handle));
   return new Tensor(out1(lib.hlgm_join(0, list, tensors.length, dim, OUT_BUF), "cat"));
 }
 
 /** Stacks same-shaped tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  intDim("stack", dim);
   const list = handleList(tensors.map((t) => t.handle));
   return new Tensor(out1(lib.hlgm_join(1, list, tensors.length, dim, OUT_BUF), "stack"));
 }
@@ -308,8 +314,31 @@ export function klDiv(
   }
 }
 
-/** Mean squared error. */
+const sizeWarnings = new Set<string>();
+
+/**
+ * PyTorch's warning for a regression loss whose target and input shapes differ (they would
+ * broadcast, e.g. [4, 1] against [4] to [4, 4]): printed once per loss and pair of shapes.
+ */
+function warnSizeMismatch(loss: string, input: Tensor, target: Tensor): void {
+  const a = input.shape, b = target.shape;
+  if (a.length === b.length && a.every((s, i) => s === b[i])) return;
+  const key = `${loss} [${a}] [${b}]`;
+  if (sizeWarnings.has(key)) return;
+  sizeWarnings.add(key);
+  console.warn(
+    `${loss}: Using a target size ([${b.join(", ")}]) that is different to the input size ` +
+      `([${a.join(", ")}]). This will likely lead to incorrect results due to broadcasting. ` +
+      "Please ensure they have the same size.",
+  );
+}
+
+/**
+ * Mean squared error. A target whose shape differs from the input's is broadcast as in
+ * PyTorch, with PyTorch's warning (once per pair of shapes).
+ */
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  warnSizeMismatch("mseLoss", input, target);
   const err = lib.hlgm_mse_loss(input.handle, target.handle, reductionCode(reduction), OUT_BUF);
   return new Tensor(out1(err, "mseLoss"));
 }

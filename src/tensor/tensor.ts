@@ -189,7 +189,7 @@ export class Tensor implements Tracked {
   size(dim?: number): number | readonly number[] {
     const shape = this.shape;
     if (dim === undefined) return shape;
-    const d = dim < 0 ? dim + shape.length : dim;
+    const d = dim < 0 ? int("size", "dim", dim) + shape.length : int("size", "dim", dim);
     if (d < 0 || d >= shape.length) {
       throw new RangeError(`dim ${dim} out of range for a ${shape.length}-D tensor`);
     }
@@ -688,8 +688,9 @@ export class Tensor implements Tracked {
   max(dim: number, keepdim?: boolean): ValuesIndices;
   max(dim?: number, keepdim = false): Tensor | ValuesIndices {
     if (dim === undefined) return this.amax();
+    const d = this.#dim("max", dim);
     const [values, indices] = out2(
-      lib.hlgm_max_min_dim(MAX_MIN_DIM.max, this.handle, dim, keepdim ? 1 : 0, OUT_BUF),
+      lib.hlgm_max_min_dim(MAX_MIN_DIM.max, this.handle, d, keepdim ? 1 : 0, OUT_BUF),
       "max",
     );
     return { values: new Tensor(values), indices: new Tensor(indices) };
@@ -700,8 +701,9 @@ export class Tensor implements Tracked {
   min(dim: number, keepdim?: boolean): ValuesIndices;
   min(dim?: number, keepdim = false): Tensor | ValuesIndices {
     if (dim === undefined) return this.amin();
+    const d = this.#dim("min", dim);
     const [values, indices] = out2(
-      lib.hlgm_max_min_dim(MAX_MIN_DIM.min, this.handle, dim, keepdim ? 1 : 0, OUT_BUF),
+      lib.hlgm_max_min_dim(MAX_MIN_DIM.min, this.handle, d, keepdim ? 1 : 0, OUT_BUF),
       "min",
     );
     return { values: new Tensor(values), indices: new Tensor(indices) };
@@ -711,7 +713,7 @@ export class Tensor implements Tracked {
     const err = lib.hlgm_arg_max_min(
       ARG_MAX_MIN.argmax,
       this.handle,
-      dim ?? 0,
+      dim === undefined ? 0 : this.#dim("argmax", dim),
       dim === undefined ? 0 : 1,
       keepdim ? 1 : 0,
       OUT_BUF,
@@ -723,7 +725,7 @@ export class Tensor implements Tracked {
     const err = lib.hlgm_arg_max_min(
       ARG_MAX_MIN.argmin,
       this.handle,
-      dim ?? 0,
+      dim === undefined ? 0 : this.#dim("argmin", dim),
       dim === undefined ? 0 : 1,
       keepdim ? 1 : 0,
       OUT_BUF,
@@ -795,51 +797,94 @@ export class Tensor implements Tracked {
   }
   /** Swaps two dimensions. */
   transpose(dim0: number, dim1: number): Tensor {
-    return new Tensor(out1(lib.hlgm_transpose(this.handle, dim0, dim1, OUT_BUF), "transpose"));
+    const d0 = this.#dim("transpose", dim0, "dim0");
+    const d1 = this.#dim("transpose", dim1, "dim1");
+    return new Tensor(out1(lib.hlgm_transpose(this.handle, d0, d1, OUT_BUF), "transpose"));
   }
   /** Flattens dims start..end (inclusive) into one. */
   flatten(startDim = 0, endDim = -1): Tensor {
-    return new Tensor(out1(lib.hlgm_flatten(this.handle, startDim, endDim, OUT_BUF), "flatten"));
+    const start = this.#dim("flatten", startDim, "startDim");
+    const end = this.#dim("flatten", endDim, "endDim");
+    return new Tensor(out1(lib.hlgm_flatten(this.handle, start, end, OUT_BUF), "flatten"));
   }
   /** Removes size-1 dims (or only `dim`). */
   squeeze(dim?: number): Tensor {
-    const err = lib.hlgm_squeeze(this.handle, dim ?? 0, dim === undefined ? 0 : 1, OUT_BUF);
+    const d = dim === undefined ? 0 : this.#dim("squeeze", dim);
+    const err = lib.hlgm_squeeze(this.handle, d, dim === undefined ? 0 : 1, OUT_BUF);
     return new Tensor(out1(err, "squeeze"));
   }
   /** Inserts a size-1 dim at `dim`. */
   unsqueeze(dim: number): Tensor {
-    return new Tensor(out1(lib.hlgm_unsqueeze(this.handle, dim, OUT_BUF), "unsqueeze"));
+    const d = this.#dim("unsqueeze", dim, "dim", 1);
+    return new Tensor(out1(lib.hlgm_unsqueeze(this.handle, d, OUT_BUF), "unsqueeze"));
   }
 
   // ---- indexing ----
 
   /** Elements start..end (exclusive; negative counts from the end) by `step` along `dim`: a view. */
   slice(dim: number, start = 0, end: number = END, step = 1): Tensor {
-    return new Tensor(out1(lib.hlgm_slice(this.handle, dim, start, end, step, OUT_BUF), "slice"));
+    const d = this.#dim("slice", dim);
+    // start and end are clamped to the dim, as in Python; step must be positive, as PyTorch's
+    const from = clampEnd(intLike("slice", "start", start));
+    const to = clampEnd(intLike("slice", "end", end));
+    if (int("slice", "step", step) < 1) {
+      throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+    }
+    return new Tensor(out1(lib.hlgm_slice(this.handle, d, from, to, step, OUT_BUF), "slice"));
   }
   /** `length` elements from `start` along `dim`: a view. */
   narrow(dim: number, start: number, length: number): Tensor {
-    return new Tensor(out1(lib.hlgm_narrow(this.handle, dim, start, length, OUT_BUF), "narrow"));
+    const d = this.#dim("narrow", dim);
+    const size = this.shape[d] ?? 1;
+    int("narrow", "start", start);
+    int("narrow", "length", length);
+    if (start < -size || start > size) {
+      throw new RangeError(
+        `narrow: start ${start} is out of range for dim ${dim} of size ${size} ` +
+          `(expected ${-size}..${size})`,
+      );
+    }
+    const from = start < 0 ? start + size : start;
+    if (length < 0 || from + length > size) {
+      throw new RangeError(
+        `narrow: start ${start} + length ${length} does not fit dim ${dim} of size ${size} ` +
+          `(length must be in 0..${size - from})`,
+      );
+    }
+    return new Tensor(out1(lib.hlgm_narrow(this.handle, d, start, length, OUT_BUF), "narrow"));
   }
   /** The slice at `index` along `dim`, with that dim removed: a view. */
   select(dim: number, index: number): Tensor {
-    return new Tensor(out1(lib.hlgm_select(this.handle, dim, index, OUT_BUF), "select"));
+    const d = this.#dim("select", dim);
+    const size = this.shape[d];
+    if (size === undefined) throw new RangeError("select: cannot select on a 0-d tensor");
+    int("select", "index", index);
+    if (index < -size || index >= size) {
+      throw new RangeError(
+        `select: index ${index} is out of range for dim ${dim} of size ${size} ` +
+          `(tensor of size [${this.shape.join(", ")}]; expected ${-size}..${size - 1})`,
+      );
+    }
+    return new Tensor(out1(lib.hlgm_select(this.handle, d, index, OUT_BUF), "select"));
   }
   /** Rows (along `dim`) picked by an int64 index tensor. */
   indexSelect(dim: number, index: Tensor): Tensor {
+    const d = this.#dim("indexSelect", dim);
     return new Tensor(
-      out1(lib.hlgm_index_select(this.handle, dim, index.handle, OUT_BUF), "indexSelect"),
+      out1(lib.hlgm_index_select(this.handle, d, index.handle, OUT_BUF), "indexSelect"),
     );
   }
   /** out[i][j] = this[i][index[i][j]] (for dim 1), as torch.gather. */
   gather(dim: number, index: Tensor): Tensor {
-    return new Tensor(out1(lib.hlgm_gather(this.handle, dim, index.handle, OUT_BUF), "gather"));
+    const d = this.#dim("gather", dim);
+    return new Tensor(out1(lib.hlgm_gather(this.handle, d, index.handle, OUT_BUF), "gather"));
   }
   /** A copy with `src` (or a scalar) written at `index` along `dim`, as torch.scatter. */
   scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    const d = this.#dim("scatter", dim);
     const err = typeof src === "number"
-      ? lib.hlgm_scatter(this.handle, dim, index.handle, 0n, src, OUT_BUF)
-      : lib.hlgm_scatter(this.handle, dim, index.handle, src.handle, 0, OUT_BUF);
+      ? lib.hlgm_scatter(this.handle, d, index.handle, 0n, src, OUT_BUF)
+      : lib.hlgm_scatter(this.handle, d, index.handle, src.handle, 0, OUT_BUF);
     return new Tensor(out1(err, "scatter"));
   }
   /** A copy with `value` where `mask` is true. */
@@ -856,18 +901,28 @@ export class Tensor implements Tracked {
   }
   /** Sorts along `dim` (last by default); `stable` keeps the order of equal elements. */
   sort(dim = -1, descending = false, stable = false): ValuesIndices {
-    const err = lib.hlgm_sort(this.handle, dim, descending ? 1 : 0, stable ? 1 : 0, OUT_BUF);
+    const d = this.#dim("sort", dim);
+    const err = lib.hlgm_sort(this.handle, d, descending ? 1 : 0, stable ? 1 : 0, OUT_BUF);
     const [values, indices] = out2(err, "sort");
     return { values: new Tensor(values), indices: new Tensor(indices) };
   }
   /** The k largest (or smallest) elements along `dim`. */
   topk(k: number, dim = -1, largest = true, sorted = true): ValuesIndices {
-    const err = lib.hlgm_topk(this.handle, k, dim, largest ? 1 : 0, sorted ? 1 : 0, OUT_BUF);
+    const d = this.#dim("topk", dim);
+    const size = this.shape[d] ?? 1;
+    int("topk", "k", k);
+    if (k < 0 || k > size) {
+      throw new RangeError(`topk: k ${k} is out of range for dim ${dim} of size ${size}`);
+    }
+    const err = lib.hlgm_topk(this.handle, k, d, largest ? 1 : 0, sorted ? 1 : 0, OUT_BUF);
     const [values, indices] = out2(err, "topk");
     return { values: new Tensor(values), indices: new Tensor(indices) };
   }
   /** int64 class indices to one-hot int64 vectors (numClasses -1 = max + 1). */
   oneHot(numClasses = -1): Tensor {
+    if (int("oneHot", "numClasses", numClasses) < -1) {
+      throw new RangeError(`oneHot: numClasses must be -1 or a class count, got ${numClasses}`);
+    }
     return new Tensor(out1(lib.hlgm_one_hot(this.handle, numClasses, OUT_BUF), "oneHot"));
   }
 
@@ -875,11 +930,30 @@ export class Tensor implements Tracked {
 
   /** Softmax along `dim`. */
   softmax(dim: number): Tensor {
-    return new Tensor(out1(lib.hlgm_softmax(0, this.handle, dim, OUT_BUF), "softmax"));
+    const d = this.#dim("softmax", dim);
+    return new Tensor(out1(lib.hlgm_softmax(0, this.handle, d, OUT_BUF), "softmax"));
   }
   /** Log-softmax along `dim`. */
   logSoftmax(dim: number): Tensor {
-    return new Tensor(out1(lib.hlgm_softmax(1, this.handle, dim, OUT_BUF), "logSoftmax"));
+    const d = this.#dim("logSoftmax", dim);
+    return new Tensor(out1(lib.hlgm_softmax(1, this.handle, d, OUT_BUF), "logSoftmax"));
+  }
+
+  /**
+   * `dim` checked as PyTorch checks it: an integer (TypeError naming `op` and the argument)
+   * in -n..n-1 for an n-D tensor (a 0-d tensor counts as 1-D; `extra` 1 allows -n-1..n, for
+   * unsqueeze), else a RangeError; returned non-negative.
+   */
+  #dim(op: string, dim: number, name = "dim", extra = 0): number {
+    int(op, name, dim);
+    const n = extra ? this.ndim + extra : Math.max(this.ndim, 1);
+    if (dim < -n || dim >= n) {
+      throw new RangeError(
+        `${op}: ${name} ${dim} is out of range for a ${this.ndim}-D tensor ` +
+          `(expected ${-n}..${n - 1})`,
+      );
+    }
+    return dim < 0 ? dim + n : dim;
   }
 
   /** A short description, with the values when there are few. */
@@ -894,6 +968,31 @@ export class Tensor implements Tracked {
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
+}
+
+/** `v` when it is a safe integer; else a TypeError naming `op` and the argument (as PyTorch). */
+function int(op: string, name: string, v: number): number {
+  if (!Number.isSafeInteger(v)) {
+    throw new TypeError(`${op}: ${name} must be an integer, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** `v` when it is an integer of any size (slice bounds, clamped later); else a TypeError. */
+function intLike(op: string, name: string, v: number): number {
+  if (!Number.isInteger(v)) {
+    throw new TypeError(`${op}: ${name} must be an integer, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** A slice bound within +-2^62, where libtorch clamps it to the dim. */
+function clampEnd(v: number): number {
+  return Math.max(-END, Math.min(END, v));
+}
+
+function describe(v: unknown): string {
+  return typeof v === "number" ? String(v) : `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
 }
 
 function flatArgs(args: number[] | [readonly number[]]): readonly number[] {

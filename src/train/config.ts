@@ -8,6 +8,7 @@
 import type { ScheduleConfig } from "./schedule.ts";
 import { MODEL_NAMES, type Stem, STEMS } from "../models/names.ts";
 import { findPreset, PRESET_NAMES } from "./presets.ts";
+import { checkMemory, MemoryBoundError } from "../util/memory.ts";
 import {
   EPISODE_ORDERS,
   FILLS,
@@ -236,6 +237,7 @@ export function configProblems(c: TrainConfig): string[] {
   if (!/^(auto|cpu|cuda(:\d+)?)$/.test(c.device)) {
     p.push(`device must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(c.device)}`);
   }
+  if (p.length === 0) p.push(...memoryProblems(c));
   if (
     c.monitor !== "train_loss" && c.valFraction === 0 && c.method === "hlgm" &&
     c.switchEpoch === undefined
@@ -243,6 +245,36 @@ export function configProblems(c: TrainConfig): string[] {
     p.push(
       `monitor ${c.monitor} needs a validation split (val-fraction > 0), or use --switch-epoch or --monitor train_loss`,
     );
+  }
+  return p;
+}
+
+/**
+ * Sizes that would need more memory than the machine has, known from the settings alone (lower
+ * bounds: one channel, the inputs only, no activations): the float32 batch at --image-size or
+ * on the cluttered canvas, and the images --subset generates for the synthetic set. Sizes
+ * that depend on the data files (a split at its size) are checked when it loads.
+ */
+export function memoryProblems(c: TrainConfig): string[] {
+  const p: string[] = [];
+  const check = (bytes: number, what: string) => {
+    try {
+      checkMemory(bytes, what);
+    } catch (e) {
+      if (!(e instanceof MemoryBoundError)) throw e;
+      p.push(e.message);
+    }
+  };
+  const batch = c.batchSize;
+  for (const [name, side] of [["image-size", c.imageSize], ["canvas", c.canvas]] as const) {
+    if (side === undefined || (name === "canvas" && c.dataset !== "cluttered-fmnist")) continue;
+    check(
+      batch * side * side * 4,
+      `${name} ${side}: one batch of ${batch} float32 inputs of ${side}x${side} pixels (at least)`,
+    );
+  }
+  if (c.dataset === "synthetic" && c.subset !== undefined) {
+    check(c.subset * 28 * 28, `subset ${c.subset}: ${c.subset} generated 28x28 synthetic images`);
   }
   return p;
 }

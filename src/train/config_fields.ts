@@ -120,7 +120,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   {
     key: "subset",
     kind: "int",
-    help: "train on N random training images",
+    help: "train on N random training images (at most the training split's count)",
     defaultText: "all",
   },
   { key: "valFraction", kind: "number", help: "validation share carved from the training split" },

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { assertFiniteWeights } from "../checkpoint/finite.ts";
 import type { Model } from "../models/factory.ts";
 import { createRunModel } from "./setup.ts";
 import { deviceCode, deviceName } from "../tensor/device.ts";
@@ -29,7 +30,11 @@ export interface LoadedRun {
   checkpointNote: string | null;
 }
 
-/** Rebuilds the run's model on `device` and loads its `which` checkpoint (default "best"). */
+/**
+ * Rebuilds the run's model on `device` and loads its `which` checkpoint (default "best");
+ * a checkpoint with NaN or infinite weights is refused (NonFiniteWeightsError naming the
+ * first such tensor).
+ */
 export function loadRun(
   path: string,
   options: { which?: CheckpointRule; device?: string } = {},
@@ -48,6 +53,9 @@ export function loadRun(
     const which = options.which ?? "best";
     const ck = dir.loadCheckpoint(which, device);
     try {
+      // NaN/Inf weights are refused here, naming the tensor: eval, SIB and saliency of such a
+      // model would print numbers that mean nothing
+      assertFiniteWeights(ck.weights, `${path}: the ${which} checkpoint (epoch ${ck.epoch})`);
       model.loadStateDict(ck.weights);
     } finally {
       for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();

@@ -11,6 +11,7 @@ import type { Transforms } from "../data/loader.ts";
 import { loadDataset } from "../data/registry.ts";
 import { syntheticSplit } from "../data/synthetic.ts";
 import { loadWeightsFile } from "../checkpoint/weights_file.ts";
+import { assertFiniteWeights } from "../checkpoint/finite.ts";
 import {
   createModel,
   headPrefix,
@@ -39,6 +40,16 @@ export async function loadSplits(
     const opts = { dataDir: c.dataDir, canvas: c.canvas };
     train = await loadDataset(c.dataset, { ...opts, split: "train" });
     test = await loadDataset(c.dataset, { ...opts, split: "test" });
+  }
+  for (const ds of [train, test]) {
+    if (ds.n === 0) throw new RangeError(`${c.dataset}: the ${ds.split} split has no images`);
+  }
+  if (c.subset !== undefined && c.subset > train.n) {
+    // as torch.utils.data.random_split refuses lengths beyond the dataset: no silent clamp
+    throw new RangeError(
+      `subset ${c.subset} is more than the ${train.n} images of ${c.dataset}'s training split ` +
+        `(${train.source}); give at most ${train.n}, or no --subset to train on all`,
+    );
   }
   if (c.subset !== undefined) train = randomSubset(train, c.subset, c.seed);
   const { train: tr, val } = splitTrainVal(train, c.valFraction, c.seed + 1);
@@ -182,6 +193,7 @@ export async function loadRunPretrained(
   const fileClasses = tensors.get(`${head}weight`)?.shape[0];
   let missing: string[];
   try {
+    assertFiniteWeights(tensors, `pretrained ${file}`);
     missing = loadPretrained(model, tensors).missingKeys;
   } catch (e) {
     if (!(e instanceof WeightsMismatchError)) throw e;

@@ -78,6 +78,9 @@ export function maskedInputs(
       perChannel: fill === "random-channel",
       // only HLGM's regularize mask takes the "surrounding area"; bottom-k masks never grow
       dilate: top ? settings.maskDilate ?? 0 : 0,
+      // no NaN check (a sync per batch): NaN saliency comes from NaN weights or inputs, which
+      // make the loss NaN, and a NaN loss stops the run
+      checkNaN: false,
     });
   });
 }
