@@ -3,8 +3,9 @@
  * arguments and calls the commands in cli/commands/, which call src/. The native library is
  * loaded only by commands that need it, so `--help` works without libtorch.
  *
- * Exit codes: 0 success, 1 failure while running, 2 bad usage (unknown command or flag,
- * invalid value).
+ * Exit codes: 0 success, 1 failure while running (a run that diverged included; compare and
+ * sweep unless --keep-going), 2 bad usage (unknown command or flag, invalid value, a path flag
+ * naming nothing usable, found before any work starts).
  *
  * @module
  */
@@ -149,7 +150,9 @@ export function program(): Command {
       )
       .option(
         "--force",
-        "with --resume: start a run that has no checkpoint yet over, in its folder, with its saved settings",
+        "train over a run folder that already holds results (they are removed); with --resume: " +
+          "start a run with no checkpoint (or none that loads) over, in its folder, with its " +
+          "saved settings",
       ),
   ).action(async (opts) => {
     const { runTrain } = await import("./commands/train.ts");
@@ -418,7 +421,12 @@ export function program(): Command {
         new Option("--sib-method <name>", "attribution method for Table III").choices(methods)
           .default("saliency"),
       )
-      .option("--config <file>", "JSON file of settings (flags override it)"),
+      .option("--config <file>", "JSON file of settings (flags override it)")
+      .option(
+        "--keep-going",
+        "exit 0 even when a run diverged (NaN/Inf loss); without it such a run is recorded as " +
+          "diverged, the other runs and the tables are finished, and compare exits 1",
+      ),
     ["method", "seed"], // compare takes --methods and --seeds
   ).action(async (opts) => {
     const { runCompare } = await import("./commands/compare.ts");
@@ -465,7 +473,12 @@ export function program(): Command {
         new Option("--sib-method <name>", "attribution method for SIB").choices(methods)
           .default("saliency"),
       )
-      .option("--config <file>", "JSON file of settings (flags override it)"),
+      .option("--config <file>", "JSON file of settings (flags override it)")
+      .option(
+        "--keep-going",
+        "exit 0 even when a run diverged (NaN/Inf loss); without it such a run is recorded as " +
+          "diverged, the other runs and the tables are finished, and sweep exits 1",
+      ),
     ["seed"], // sweep takes --seeds
   ).action(async (opts) => {
     const { runSweep } = await import("./commands/sweep.ts");

@@ -41,12 +41,19 @@ export function checkLayer(
   }
 }
 
-/** Reads every run's config.json; a folder without one is a usage error. */
+/**
+ * Reads every run's config.json; a folder without one, or with one that is not a run's config
+ * (the message names the file and the fields), is a usage error.
+ */
 export function readRunInfos(paths: readonly string[]): RunInfo[] {
   return paths.map((p) => {
     const dir = new RunDir(p.replace(/\/+$/, "") || "/");
     if (!dir.exists()) throw new UsageError(`${p}: not a run folder (no config.json)`);
-    return dir.readInfo();
+    try {
+      return dir.readInfo();
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   });
 }
 

@@ -13,13 +13,16 @@ import {
   defaultConfig,
   type TrainConfig,
   unknownKeyProblems,
+  valueTypeProblems,
 } from "../src/train/config.ts";
+import { checkInputFile, checkInputFolder } from "./paths.ts";
 
 /**
  * Reads a --config JSON file: an object of settings, or a run folder's config.json (settings
  * under "config"). Errors name the file and every unknown key.
  */
 export function readConfigFile(path: string): Partial<TrainConfig> {
+  if (path === "") throw new UsageError(`--config "" is empty: give a JSON file`);
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
@@ -42,8 +45,8 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
   if (!isObject(settings)) {
     throw new UsageError(`--config ${path}: "config" must be an object, got ${kindOf(settings)}`);
   }
-  const unknown = unknownKeyProblems(settings);
-  if (unknown.length) throw new UsageError(`--config ${path}: ${unknown.join("; ")}`);
+  const problems = [...unknownKeyProblems(settings), ...valueTypeProblems(settings)];
+  if (problems.length) throw new UsageError(`--config ${path}: ${problems.join("; ")}`);
   return settings as Partial<TrainConfig>;
 }
 
@@ -56,28 +59,14 @@ function kindOf(v: unknown): string {
  * flags; throws UsageError listing every problem.
  */
 export function resolveConfig(flags: Record<string, unknown>, configFile?: string): TrainConfig {
-  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const fromFile = configFile !== undefined ? readConfigFile(configFile) : {};
   const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
   // defaultConfig applies the preset under the given settings, and the model's optimizer/lr
   // (Table I) where neither sets them
   const config = defaultConfig(merged);
   const problems = configProblems(config);
   if (problems.length) throw new UsageError(problems.join("; "));
-  if (config.pretrained !== undefined) {
-    let isFile = false;
-    try {
-      isFile = Deno.statSync(config.pretrained).isFile;
-    } catch {
-      throw new UsageError(`pretrained ${config.pretrained} does not exist`);
-    }
-    if (!isFile) throw new UsageError(`pretrained ${config.pretrained} is not a file`);
-  }
-  if (config.dataDir) {
-    try {
-      if (!Deno.statSync(config.dataDir).isDirectory) throw new Error("not a folder");
-    } catch {
-      throw new UsageError(`data-dir ${config.dataDir} does not exist`);
-    }
-  }
+  if (config.pretrained !== undefined) checkInputFile("--pretrained", config.pretrained);
+  if (config.dataDir !== undefined) checkInputFolder("--data-dir", config.dataDir);
   return config;
 }

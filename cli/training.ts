@@ -78,6 +78,7 @@ export async function runTraining(
   resume: boolean,
   quiet = false,
   epochs?: number,
+  overwrite = false,
 ): Promise<TrainResult> {
   const progress = new ProgressLine();
   const plans = previewSchedule(scheduleOf(config), config.epochs);
@@ -87,6 +88,7 @@ export async function runTraining(
     train(config, out, {
       resume,
       epochs,
+      overwrite,
       shouldStop: stopping,
       onStart: (s) => {
         clock = new RunClock(s, plans);

@@ -2,7 +2,8 @@
  * `hlgm compare`: trains every method x seed with the same settings (reusing finished runs,
  * resuming stopped ones), prints Table II (and Table III on datasets with boxes), and writes
  * compare.json, compare.md and the plots. The work is src/runs/compare.ts; this file parses
- * and prints.
+ * and prints. A run that diverges is recorded as such, the others and the tables are finished,
+ * and the exit code is 1 (0 with --keep-going).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
 import { resolveConfig } from "../train_config.ts";
 import { parseSeeds } from "../run_args.ts";
+import { checkOutFolder } from "../paths.ts";
 import { compareMethods, type CompareResult } from "../../src/runs/compare.ts";
 import { SIB_METHODS, type SibMethod } from "../../src/runs/sib.ts";
 import { scheduleOf, type TrainConfig } from "../../src/train/config.ts";
@@ -54,6 +56,8 @@ export interface CompareFlags {
   sibMethod?: string;
   /** JSON settings file. */
   config?: string;
+  /** Exit 0 even when a run diverged. */
+  keepGoing?: boolean;
 }
 
 /** `compare` command: returns what it computed (after printing the tables). */
@@ -83,6 +87,7 @@ export async function runCompare(
   }
   const { method: _bm, seed: _bs, ...common } = base;
   const out = opts.out ?? `runs/compare-${base.dataset}-${base.model}`;
+  checkOutFolder("--out", out);
   console.log(
     `comparing ${methods.join(", ")} x seeds ${
       seeds.join(", ")
@@ -131,5 +136,15 @@ export async function runCompare(
   console.log(result.text);
   console.log("");
   console.log(`wrote ${out}/compare.json, ${out}/compare.md and the plots in ${out}`);
+  const diverged = result.runs.filter((r) => r.status === "diverged");
+  if (diverged.length) {
+    console.error(
+      `${opts.keepGoing ? "warning: " : ""}${diverged.length} of ${result.runs.length} runs ` +
+        `diverged (NaN/Inf loss): ${diverged.map((r) => `${r.method} seed ${r.seed}`).join(", ")}` +
+        `; recorded as "diverged" in ${out}/compare.json` +
+        (opts.keepGoing ? "" : " (--keep-going exits 0)"),
+    );
+    if (!opts.keepGoing) Deno.exitCode = 1;
+  }
   return result;
 }

@@ -11,6 +11,7 @@ import { runInfo } from "./info.ts";
 import { resolveConfig } from "../train_config.ts";
 import { epochLine, runTraining } from "../training.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
+import { checkOutFolder } from "../paths.ts";
 import { locateDataset } from "../../src/data/registry.ts";
 
 /** Runs the demo into `opts.out` (default runs/demo); finished runs are reused, stopped ones resumed. */
@@ -18,8 +19,9 @@ export async function runDemo(
   opts: Record<string, unknown>,
   flags: Record<string, unknown>,
 ): Promise<void> {
-  runInfo({});
   const out = (opts.out as string | undefined) ?? "runs/demo";
+  checkOutFolder("--out", out);
+  runInfo({});
   const hasFmnist =
     locateDataset("fashion-mnist", flags.dataDir as string | undefined) !== undefined;
   const base = {

@@ -6,6 +6,8 @@
 
 import type { CheckpointRule } from "../../src/train/run_dir.ts";
 import { evaluateRun, type RunEvaluation } from "../../src/runs/eval.ts";
+import { readRunInfos } from "../run_args.ts";
+import { checkInputFolder } from "../paths.ts";
 
 /** Prints (and returns) the accuracy and mean cross-entropy of the checkpoint on the split. */
 export async function runEval(
@@ -18,7 +20,10 @@ export async function runEval(
     json?: boolean;
   },
 ): Promise<RunEvaluation> {
+  readRunInfos([runDir]); // a run folder with a readable config.json, or exit 2
+  if (opts.dataDir !== undefined) checkInputFolder("--data-dir", opts.dataDir);
   const r = await evaluateRun(runDir, opts);
+  if (r.checkpointNote) console.error(`note: ${r.checkpointNote}`);
   if (opts.json) {
     console.log(
       JSON.stringify({

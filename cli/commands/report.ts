@@ -7,6 +7,8 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { readRunInfos } from "../run_args.ts";
+import { checkInputFolder, checkOutFolder } from "../paths.ts";
 import { type CheckpointRule, RunDir } from "../../src/train/run_dir.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
 import { isSweepFolder, type ReportResult, writeReport } from "../../src/runs/report.ts";
@@ -33,10 +35,14 @@ export interface ReportFlags {
 export async function runReport(paths: string[], opts: ReportFlags = {}): Promise<ReportResult> {
   if (paths.length === 0) throw new UsageError("give at least one run folder");
   for (const p of paths) {
-    if (!new RunDir(p).exists() && !isSweepFolder(p)) {
+    const dir = new RunDir(p);
+    if (!dir.exists() && !isSweepFolder(p)) {
       throw new UsageError(`${p}: not a run folder (no config.json) nor a sweep (no sweep.json)`);
     }
+    if (dir.exists()) readRunInfos([p]); // a config.json that is not a run's: exit 2
   }
+  if (opts.out !== undefined) checkOutFolder("--out", opts.out);
+  if (opts.dataDir !== undefined) checkInputFolder("--data-dir", opts.dataDir);
   const result = await writeReport(paths, {
     out: opts.out,
     n: opts.n,

@@ -92,6 +92,7 @@ export async function runSaliency(
 
   const which = opts.checkpoint ?? "best";
   const run = loadRun(runDir, { which, device: opts.device });
+  if (run.checkpointNote) console.error(`note: ${run.checkpointNote}`);
   let fig;
   try {
     fig = saliencyFigure([run], uniqueRunNames([runDir]), ds, indices, {

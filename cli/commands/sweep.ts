@@ -11,6 +11,7 @@ import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
 import { resolveConfig } from "../train_config.ts";
 import { parseSeeds } from "../run_args.ts";
+import { checkOutFolder } from "../paths.ts";
 import type { SibMethod } from "../../src/runs/sib.ts";
 import { parseGridArg, sweep, type SweepAxis, type SweepResult } from "../../src/runs/sweep.ts";
 import type { CheckpointRule } from "../../src/train/run_dir.ts";
@@ -37,6 +38,8 @@ export interface SweepFlags {
   checkpoint?: CheckpointRule;
   /** JSON settings file. */
   config?: string;
+  /** Exit 0 even when a run diverged (a run that failed still exits 1). */
+  keepGoing?: boolean;
 }
 
 /** `sweep` command: returns what it computed (after printing the table). */
@@ -66,6 +69,7 @@ export async function runSweep(
   // every cell's settings are checked here (usage errors exit 2) before anything trains
   const resolve = (s: Partial<TrainConfig>) => resolveConfig({ ...shared, ...s }, opts.config);
   const out = opts.out ?? `runs/sweep-${base.dataset}-${base.method}`;
+  checkOutFolder("--out", out);
   let warned = false;
   const progress = new ProgressLine();
   const result = await withInterrupt(progress, ({ stopping }) =>
@@ -104,13 +108,16 @@ export async function runSweep(
   console.log(`wrote ${out}/sweep.json, ${out}/sweep.md and the heat maps in ${out}`);
   const bad = result.runs.filter((r) => r.status === "failed" || r.status === "diverged");
   if (bad.length) {
+    // diverged runs are recorded in sweep.json; --keep-going lets them pass, failed runs not
+    const fails = !opts.keepGoing || bad.some((r) => r.status === "failed");
     console.error(
-      `${bad.length} run(s) did not finish: ${
+      `${fails ? "" : "warning: "}${bad.length} run(s) did not finish: ${
         bad.map((r) => `${r.cell} seed ${r.seed} ${r.status}${r.error ? ` (${r.error})` : ""}`)
           .join("; ")
-      }`,
+      }; recorded in ${out}/sweep.json` +
+        (fails && bad.every((r) => r.status === "diverged") ? " (--keep-going exits 0)" : ""),
     );
-    Deno.exitCode = 1;
+    if (fails) Deno.exitCode = 1;
   }
   return result;
 }

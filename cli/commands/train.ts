@@ -14,7 +14,8 @@ import { resolveConfig } from "../train_config.ts";
 import { flagName } from "../../src/train/config_fields.ts";
 import { pct, runTraining } from "../training.ts";
 import { defaultConfig, type TrainConfig } from "../../src/train/config.ts";
-import { RunDir } from "../../src/train/run_dir.ts";
+import { RunDir, type TrainerState } from "../../src/train/run_dir.ts";
+import { checkOutFolder, shownPath } from "../paths.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
 
 function defaultOut(c: TrainConfig): string {
@@ -31,12 +32,25 @@ export async function runTrain(
   let config: TrainConfig;
   let out: string;
   let extendTo: number | undefined;
-  if (resumeDir) {
+  let overwrite = false;
+  if (resumeDir !== undefined) {
+    if (opts.out !== undefined || opts.config !== undefined) {
+      throw new UsageError(
+        `--resume continues ${shownPath(resumeDir)} in its folder with its saved settings; ` +
+          `it takes no ${opts.out !== undefined ? "--out" : "--config"}`,
+      );
+    }
+    if (resumeDir.trim() === "") throw new UsageError(`--resume "" is empty: give a run folder`);
+    const dir = new RunDir(resumeDir);
+    if (!dir.exists()) {
+      throw new UsageError(
+        `--resume ${shownPath(resumeDir)}: not a run folder (no readable config.json)`,
+      );
+    }
     try {
-      const j = JSON.parse(Deno.readTextFileSync(`${resumeDir}/config.json`));
-      config = j.config as TrainConfig;
-    } catch {
-      throw new UsageError(`--resume ${resumeDir}: not a run folder (no readable config.json)`);
+      config = dir.readInfo().config;
+    } catch (e) {
+      throw new UsageError(`--resume: ${(e as Error).message}`);
     }
     // only --epochs may change (it extends the run); a flag equal to the saved value is fine
     const { epochs, ...others } = flags as Partial<TrainConfig>;
@@ -54,7 +68,22 @@ export async function runTrain(
       );
     }
     out = resumeDir;
-    const last = new RunDir(out).readLast();
+    // an unreadable last.json falls back to the newest checkpoint that loads (said here);
+    // with none, --force starts the run over
+    let last: TrainerState | null = null;
+    let unusable: Error | null = null;
+    try {
+      const found = dir.lastCheckpoint();
+      if (found?.note) console.error(`warning: ${found.note}`);
+      last = found?.state ?? null;
+    } catch (e) {
+      unusable = e as Error;
+    }
+    if (unusable && !opts.force) {
+      throw new Error(
+        `${unusable.message}; add --force to start ${out} over with its saved settings`,
+      );
+    }
     if (epochs !== undefined && last && epochs <= last.epoch) {
       throw new UsageError(
         `--epochs ${epochs}: ${out} already has ${last.epoch} epochs done; give more to extend it`,
@@ -78,18 +107,24 @@ export async function runTrain(
         );
       }
       resumeDir = undefined; // a fresh start in the same folder, with the saved settings
+      overwrite = true;
     }
   } else {
     config = resolveConfig(flags, opts.config as string | undefined);
     out = (opts.out as string | undefined) ?? defaultOut(config);
-    if (new RunDir(out).readLast()) {
-      throw new UsageError(
-        `${out} already holds a run; continue it with \`${hlgmCommand()} train --resume ${out}\` ` +
-          `or choose another --out`,
-      );
+    checkOutFolder("--out", out);
+    const dir = new RunDir(out);
+    if (dir.hasResults()) {
+      if (!opts.force) {
+        throw new UsageError(
+          `--out ${out} already holds a run; continue it with \`${hlgmCommand()} train ` +
+            `--resume ${out}\`, choose another --out, or add --force to train over it`,
+        );
+      }
+      overwrite = true;
     }
   }
-  const result = await runTraining(config, out, !!resumeDir, false, extendTo);
+  const result = await runTraining(config, out, !!resumeDir, false, extendTo, overwrite);
   if (result.status !== "completed") {
     console.error(result.message);
     if (result.status === "diverged") Deno.exitCode = 1; // interrupted: 130/143, set by the handler

@@ -73,7 +73,10 @@ export interface CompareRun {
   seed: number;
   /** Run folder. */
   dir: string;
-  /** "trained", "resumed", "reused", "diverged" or "interrupted". */
+  /**
+   * "trained", "resumed", "reused", "diverged" (NaN/Inf loss: the epochs before it are kept
+   * and Table II's caption names the run) or "interrupted".
+   */
   status: string;
   /** Epochs logged. */
   epochs: number;
@@ -223,7 +226,8 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       const dir = `${out}/${method}-seed${seed}`;
       const rd = new RunDir(dir);
       const hooks = options.hooks?.(method, seed) ?? {};
-      const { state, epoch } = runState(dir, config);
+      const { state, epoch, note } = runState(dir, config);
+      if (note) say(`${method} seed ${seed}: ${note}`);
       let trained: TrainStatus | null = null;
       if (state === "finished") {
         say(`${method} seed ${seed}: reusing the finished run in ${dir}`);
@@ -302,6 +306,10 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
     const method = options.sibMethod ?? "saliency";
     const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
     for (const r of runs) {
+      if (r.checkpoint_epoch === null) {
+        say(`${r.method} seed ${r.seed}: no SIB (no ${rule} checkpoint: the run ${r.status})`);
+        continue;
+      }
       const { sib, cached } = await sibOfRunCached(r.dir, {
         n,
         method,
@@ -326,7 +334,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       med[m] = {};
       perSeed[m] = {};
       for (const p of percents) {
-        const per = runs.filter((r) => r.method === m).map((r) =>
+        const per = runs.filter((r) => r.method === m && sibOf.has(r.dir)).map((r) =>
           sibOf.get(r.dir)!.per_image[String(p)]
         );
         med[m][String(p)] = median(per.flat());
@@ -334,6 +342,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       }
     }
     for (const r of runs) {
+      if (!sibOf.has(r.dir)) continue;
       const v = sibOf.get(r.dir)!.per_image;
       r.sib_median = Object.fromEntries(percents.map((p) => [String(p), median(v[String(p)])]));
       count = Math.max(count, v[String(percents[0])].length);
@@ -351,7 +360,10 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
   const rows3 = table3
     ? table3.percents.map((p) => [
       String(p),
-      ...methods.map((m) => table3!.median[m][String(p)].toFixed(3)),
+      ...methods.map((m) => {
+        const v = table3!.median[m][String(p)];
+        return Number.isNaN(v) ? "-" : v.toFixed(3);
+      }),
     ])
     : [];
   const caption3 = table3
@@ -426,7 +438,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
         boxPlotSvg(
           methods.map((m) => ({
             label: m,
-            values: runs.filter((r) => r.method === m).flatMap((r) =>
+            values: runs.filter((r) => r.method === m && sibOf.has(r.dir)).flatMap((r) =>
               sibOf.get(r.dir)!.per_image[key]
             ),
           })),
@@ -437,7 +449,10 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       await writeFigure(
         `${out}/sib-${p}-scatter`,
         pairedScatterSvg(
-          methods.map((m) => ({ label: m, values: sibOf.get(firstDir(m))!.per_image[key] })),
+          methods.filter((m) => sibOf.has(firstDir(m))).map((m) => ({
+            label: m,
+            values: sibOf.get(firstDir(m))!.per_image[key],
+          })),
           {
             title: `SIB(${p}) per image (seed ${seeds[0]}), sorted by ${methods[0]}`,
             yLabel: `SIB(${p})`,

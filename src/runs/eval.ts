@@ -39,6 +39,8 @@ export interface RunEvaluation {
   split: "train" | "val" | "test";
   /** The checkpoint. */
   checkpoint: CheckpointRule;
+  /** Set when the rule fell back to another checkpoint (why, and which). */
+  checkpointNote?: string;
 }
 
 /** The accuracy and mean cross-entropy of a run's checkpoint on a split. */
@@ -61,7 +63,14 @@ export async function evaluateRun(
       transforms: evalTransforms(c, ds),
     });
     const r = evaluate(run.model, loader.epoch(0, false));
-    return { ...r, epoch: run.epoch, dataset: c.dataset, split, checkpoint };
+    return {
+      ...r,
+      epoch: run.epoch,
+      dataset: c.dataset,
+      split,
+      checkpoint,
+      ...(run.checkpointNote ? { checkpointNote: run.checkpointNote } : {}),
+    };
   } finally {
     run.model.dispose();
   }

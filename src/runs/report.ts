@@ -155,6 +155,7 @@ export async function writeReport(
           device: options.device,
         });
         const weights = `${run.checkpoint} checkpoint, epoch ${run.epoch}`;
+        if (run.checkpointNote) notes.push(`${r.summary.name}: ${run.checkpointNote}`);
         let result: RunSaliency;
         try {
           result = runSaliency(run, ds, indices);

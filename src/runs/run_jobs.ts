@@ -18,12 +18,24 @@ export type RunState = "new" | "stopped" | "finished";
 
 /**
  * The state of `dir` for `config`; throws naming the differences when it holds a run with
- * other settings (device and data folder aside).
+ * other settings (device and data folder aside), or results but no checkpoint to go on from.
+ * `note` says which checkpoint is taken when last.json could not be used.
  */
-export function runState(dir: string, config: TrainConfig): { state: RunState; epoch: number } {
+export function runState(
+  dir: string,
+  config: TrainConfig,
+): { state: RunState; epoch: number; note: string | null } {
   const rd = new RunDir(dir);
-  const last = rd.exists() ? rd.readLast() : null;
-  if (!last) return { state: "new", epoch: 0 };
+  const last = rd.exists() ? rd.lastCheckpoint() : null;
+  if (!last) {
+    if (rd.hasResults()) {
+      throw new Error(
+        `${dir} holds results of a run but no checkpoint to continue from ` +
+          `(checkpoints/last.json is missing); remove it or choose another --out`,
+      );
+    }
+    return { state: "new", epoch: 0, note: null };
+  }
   const saved = rd.readInfo().config;
   const diff = configDifferences(saved, config);
   if (diff.length) {
@@ -32,7 +44,8 @@ export function runState(dir: string, config: TrainConfig): { state: RunState; e
         `remove it or choose another --out`,
     );
   }
-  return { state: last.epoch >= saved.epochs ? "finished" : "stopped", epoch: last.epoch };
+  const epoch = last.state.epoch;
+  return { state: epoch >= saved.epochs ? "finished" : "stopped", epoch, note: last.note };
 }
 
 /** How a job ended: "trained", "resumed", "reused", or the trainer's "diverged"/"interrupted". */
@@ -50,13 +63,11 @@ export function checkpointOf(
   dir: string,
   rule: CheckpointRule,
 ): { epoch: number | null; note: string | null } {
-  const rd = new RunDir(dir);
-  if (rule === "last") return { epoch: rd.readLast()?.epoch ?? null, note: null };
   try {
-    const { file, note } = rd.checkpointPointer(rule);
-    return { epoch: JSON.parse(Deno.readTextFileSync(file)).epoch, note };
+    const { epoch, note } = new RunDir(dir).resolveCheckpoint(rule);
+    return { epoch, note };
   } catch {
-    return { epoch: null, note: null }; // e.g. saved before best-after-switch was kept
+    return { epoch: null, note: null }; // no checkpoint, or saved before best-after-switch was kept
   }
 }
 

@@ -260,7 +260,9 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     seeds.map((seed) => {
       const config = resolve({ ...options.base, ...cell.values, seed } as Partial<TrainConfig>);
       const dir = `${out}/${cell.name}/seed${seed}`;
-      return { cell, seed, config, dir, state: runState(dir, config).state };
+      const { state, note } = runState(dir, config);
+      if (note) say(`${cell.name} seed ${seed}: ${note}`);
+      return { cell, seed, config, dir, state };
     })
   );
   Deno.mkdirSync(out, { recursive: true });

@@ -231,6 +231,39 @@ export function unknownKeyProblems(settings: Record<string, unknown>): string[] 
   });
 }
 
+/**
+ * Problems with the value types of a settings object from a file: an int or number setting that
+ * is not a number, a string or path setting that is not a string, an on/off setting that is not
+ * true or false; each names the key, what it expects and what it got. Unknown keys are left to
+ * {@link unknownKeyProblems}, ranges and choices to configProblems (config.ts).
+ */
+export function valueTypeProblems(settings: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const f of CONFIG_FIELDS) {
+    const v = settings[f.key];
+    if (v === undefined) continue;
+    const expected = f.kind === "int" || f.kind === "number"
+      ? "number"
+      : f.kind === "flag"
+      ? "boolean"
+      : "string";
+    const type = typeof v;
+    if (type !== expected) {
+      const what = expected === "boolean" ? "true or false" : `a ${expected}`;
+      problems.push(`"${f.key}" must be ${what}, got ${describeValue(v)}`);
+    }
+  }
+  return problems;
+}
+
+/** A value as a message shows it: JSON, shortened; "an array", "an object" for containers. */
+function describeValue(v: unknown): string {
+  if (Array.isArray(v)) return "an array";
+  if (v !== null && typeof v === "object") return "an object";
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
 /** The field a flag name (`k-top`) or config key (`kTop`) names, or undefined. */
 export function fieldByName(name: string): ConfigField | undefined {
   return CONFIG_FIELDS.find((f) => f.key === name || flagName(f.key) === name);

@@ -45,6 +45,7 @@ export {
   TRAIN_DATASETS,
   type TrainConfig,
   unknownKeyProblems,
+  valueTypeProblems,
 } from "./config.ts";
 export {
   type EvalBatch,
@@ -68,6 +69,7 @@ export {
 export {
   type BestEpoch,
   CHECKPOINT_RULES,
+  type CheckpointLocation,
   type CheckpointRule,
   type EpochMetrics,
   type PretrainedLoad,

@@ -160,7 +160,12 @@ function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: stri
       `(start again with the same flags)`;
 }
 
-/** Trains according to `config` into `runDir`, or continues that run when `resume` is set. */
+/**
+ * Trains according to `config` into `runDir`, or continues that run when `resume` is set (from
+ * its last checkpoint; see {@link RunDir.lastCheckpoint} for an unreadable last.json). A folder
+ * that already holds results of a run is refused unless `overwrite` is set, which removes them
+ * once the new run's data and model are ready.
+ */
 export async function train(
   config: TrainConfig,
   runDir: string,
@@ -169,13 +174,16 @@ export async function train(
     resume?: boolean;
     /** With `resume`: run to this many epochs instead of the saved count (extends a run). */
     epochs?: number;
+    /** Without `resume`: start over in a folder that holds results of a run, removing them. */
+    overwrite?: boolean;
   } = {},
 ): Promise<TrainResult> {
   const dir = new RunDir(runDir);
-  const last = options.resume ? dir.readLast() : null;
   if (options.resume && !dir.exists()) {
     throw new Error(`${runDir}: not a run folder (no config.json) to resume`);
   }
+  const lastCk = options.resume ? dir.lastCheckpoint() : null;
+  const last = lastCk?.state ?? null;
   const saved = options.resume ? dir.readInfo() : null;
   let c = saved ? saved.config : config;
   if (saved && options.epochs !== undefined && options.epochs !== c.epochs) {
@@ -191,9 +199,14 @@ export async function train(
   }
   const problems = configProblems(c);
   if (problems.length) throw new Error(`invalid configuration: ${problems.join("; ")}`);
-  if (!options.resume && dir.exists() && dir.readLast()) {
+  if (!last && !options.overwrite && dir.hasResults()) {
     throw new Error(
-      `${runDir} already holds a run; continue it with \`${hlgmCommand()} train --resume ${runDir}\` or choose another --out`,
+      options.resume
+        ? `${runDir} holds results of a run but no checkpoint to continue from ` +
+          `(checkpoints/last.json is missing); add --force to train over it`
+        : `${runDir} already holds a run; continue it with ` +
+          `\`${hlgmCommand()} train --resume ${runDir}\`, choose another --out, or add --force ` +
+          `to train over it`,
     );
   }
   const device = deviceName(deviceCode(c.device));
@@ -228,7 +241,8 @@ export async function train(
   let pretrained: PretrainedLoad | null = null;
   try {
     if (last) {
-      const ck = dir.loadCheckpoint("last", device);
+      const { epoch, weights, state: stateFile } = last;
+      const ck = dir.loadLocation({ epoch, weights, state: stateFile, note: null }, device);
       model.loadStateDict(ck.weights);
       const tensors = new Map<string, Tensor>();
       for (const [k, t] of ck.state ?? []) {
@@ -247,6 +261,7 @@ export async function train(
     } else {
       // before the run folder exists: weights that do not fit leave nothing behind
       pretrained = await loadRunPretrained(model, c, inputs, device);
+      if (options.overwrite) dir.clearResults();
       dir.create();
       const i = info();
       const runInfo: RunInfo = {
