@@ -150,14 +150,16 @@ export interface CompareResult {
   markdown: string;
 }
 
-function median(values: readonly number[]): number {
+/** The median (the mean of the two middle values for an even count; NaN for none). */
+export function median(values: readonly number[]): number {
   const s = [...values].sort((x, y) => x - y);
   if (!s.length) return NaN;
   const m = (s.length - 1) / 2;
   return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
 }
 
-function seedStats(values: number[]): SeedStats {
+/** Mean, sample sd and the values over seeds. */
+export function seedStats(values: number[]): SeedStats {
   const { mean, sd } = meanSd(values);
   return { mean, sd, values };
 }

@@ -24,13 +24,12 @@ import {
 import type { CheckpointRule } from "../train/run_dir.ts";
 import { RunDir } from "../train/run_dir.ts";
 import { InterruptedError } from "../util/event_loop.ts";
-import { formatMeanSd, hasBoxes, type SeedStats } from "./compare.ts";
+import { formatMeanSd, hasBoxes, median, type SeedStats, seedStats } from "./compare.ts";
 import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
 import type { JobStatus, RunState } from "./run_jobs.ts";
 import type { SibEvaluation, SibMethod } from "./sib.ts";
 import { writeJsonAtomic } from "./sib_file.ts";
 import { accuracyStats } from "./summary.ts";
-import { meanSd } from "../report/svg.ts";
 import { type SweepJob, WORKER_EXIT } from "./sweep_worker.ts";
 
 /** One setting of the grid and its values (parsed as the setting's flag parses them). */
@@ -204,18 +203,6 @@ export interface SweepResult {
   files: string[];
   /** sweep.md. */
   markdown: string;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  if (!s.length) return NaN;
-  const m = (s.length - 1) / 2;
-  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
-}
-
-function stats(values: number[]): SeedStats {
-  const { mean, sd } = meanSd(values);
-  return { mean, sd, values };
 }
 
 function defaultResolve(settings: Partial<TrainConfig>): TrainConfig {
@@ -424,9 +411,9 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     return {
       ...cell,
       runs: rs.length,
-      max_test_acc: stats(rs.map((r) => r.max_test_acc!)),
-      final_test_acc: stats(rs.map((r) => r.final_test_acc!)),
-      checkpoint_test_acc: stats(
+      max_test_acc: seedStats(rs.map((r) => r.max_test_acc!)),
+      final_test_acc: seedStats(rs.map((r) => r.final_test_acc!)),
+      checkpoint_test_acc: seedStats(
         rs.filter((r) => r.checkpoint_test_acc !== null).map((r) => r.checkpoint_test_acc!),
       ),
       sib_median: withSib && sibs.length
