@@ -497,9 +497,9 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const markdown = [
     `# Sweep: ${axes.map((a) => `${flagName(a.key)} ∈ {${a.values.join(", ")}}`).join(" × ")}`,
     "",
-    `${first.method} with ${first.model} on ${first.dataset}, ${first.epochs} epochs, seeds ${
-      seeds.join(", ")
-    }; test accuracy mean ± sd over seeds` +
+    `${first.method} with ${first.model} on ${first.dataset}, ${first.epochs} epochs, ${
+      seeds.length > 1 ? "seeds" : "seed"
+    } ${seeds.join(", ")}; test accuracy mean ± sd over seeds` +
     (withSib
       ? `; median SIB(x) of ${sibN} test images per run (${sibMethod} of the true label, ` +
         `${rule} checkpoints), seeds pooled`
