@@ -177,3 +177,59 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** A CLI child process whose output is read line by line as it comes. */
+export interface Child {
+  /** The process (send it signals with `process.kill`). */
+  process: Deno.ChildProcess;
+  /** Resolves with the first line of stdout or stderr matching `pattern`. */
+  waitFor: (pattern: RegExp) => Promise<string>;
+  /** All of stdout and stderr once the process ends, and its exit code. */
+  finish: () => Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts `deno run -A cli/main.ts ARGS` as a child process (one thread, no colour, `env`
+ * added), reading its output as it comes.
+ */
+export function spawnCli(args: string[], env: Record<string, string> = {}): Child {
+  const main = new URL("../cli/main.ts", import.meta.url).pathname;
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    env: { HLGM_NUM_THREADS: "1", NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = { stdout: [] as string[], stderr: [] as string[] };
+  const waiters: { pattern: RegExp; resolve: (l: string) => void }[] = [];
+  const read = async (stream: ReadableStream<Uint8Array>, lines: string[]) => {
+    let pending = "";
+    const take = (line: string) => {
+      lines.push(line);
+      for (const w of waiters.filter((w) => w.pattern.test(line))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    };
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (pending + text).split("\n");
+      pending = parts.pop() ?? "";
+      parts.forEach(take);
+    }
+    if (pending) take(pending);
+  };
+  const done = Promise.all([read(process.stdout, out.stdout), read(process.stderr, out.stderr)]);
+  return {
+    process,
+    waitFor: (pattern) => {
+      const seen = [...out.stdout, ...out.stderr].find((l) => pattern.test(l));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ pattern, resolve }));
+    },
+    finish: async () => {
+      const { code } = await process.status;
+      await done;
+      return { code, stdout: out.stdout.join("\n"), stderr: out.stderr.join("\n") };
+    },
+  };
+}

@@ -1,59 +1,8 @@
 // Ctrl-C and SIGTERM as a user sends them: real signals to a real `hlgm train` child process.
 import assert from "node:assert/strict";
-import { device, writeFakeFashionMnist } from "./helpers.ts";
+import { device, spawnCli, writeFakeFashionMnist } from "./helpers.ts";
 import { defaultConfig } from "../src/train/config.ts";
 import { train } from "../src/train/trainer.ts";
-
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
-
-interface Child {
-  process: Deno.ChildProcess;
-  /** Resolves with the first line of stdout or stderr matching `pattern`. */
-  waitFor: (pattern: RegExp) => Promise<string>;
-  /** All of stdout and stderr once the process ends, and its exit code. */
-  finish: () => Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
-function spawnCli(args: string[]): Child {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    env: { HLGM_NUM_THREADS: "1", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out = { stdout: [] as string[], stderr: [] as string[] };
-  const waiters: { pattern: RegExp; resolve: (l: string) => void }[] = [];
-  const read = async (stream: ReadableStream<Uint8Array>, lines: string[]) => {
-    let pending = "";
-    const take = (line: string) => {
-      lines.push(line);
-      for (const w of waiters.filter((w) => w.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    };
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (pending + text).split("\n");
-      pending = parts.pop() ?? "";
-      parts.forEach(take);
-    }
-    if (pending) take(pending);
-  };
-  const done = Promise.all([read(process.stdout, out.stdout), read(process.stderr, out.stderr)]);
-  return {
-    process,
-    waitFor: (pattern) => {
-      const seen = [...out.stdout, ...out.stderr].find((l) => pattern.test(l));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.push({ pattern, resolve }));
-    },
-    finish: async () => {
-      const { code } = await process.status;
-      await done;
-      return { code, stdout: out.stdout.join("\n"), stderr: out.stderr.join("\n") };
-    },
-  };
-}
 
 const metricsOf = (run: string) =>
   Deno.readTextFileSync(`${run}/metrics.jsonl`).trim().split("\n").filter((l) => l)

@@ -7,6 +7,8 @@
 
 import { basename, dirname, join } from "node:path";
 
+import { pauseWrite, shouldPauseWrite } from "../util/write_pause.ts";
+
 /** A checkpoint that cannot be read or written; the message names the file and the problem. */
 export class CheckpointError extends Error {
   /** The file (or "<bytes>" for in-memory data) the error is about. */
@@ -143,7 +145,15 @@ export function writeFileAtomic(path: string | URL, chunks: Iterable<Uint8Array>
   let file: Deno.FsFile | null = null;
   try {
     file = Deno.openSync(tmp, { write: true, createNew: true });
-    for (const chunk of chunks) writeAll(file, chunk);
+    let pause = shouldPauseWrite(target); // a test's kill -9 halfway through (write_pause.ts)
+    for (const chunk of chunks) {
+      if (pause) {
+        writeAll(file, chunk.subarray(0, chunk.byteLength >> 1));
+        pauseWrite(target);
+        writeAll(file, chunk.subarray(chunk.byteLength >> 1));
+        pause = false;
+      } else writeAll(file, chunk);
+    }
     file.syncSync();
     file.close();
     file = null;

@@ -18,6 +18,7 @@
  */
 
 import { writeFileAtomic } from "../checkpoint/io.ts";
+import { pauseWrite, shouldPauseWrite } from "../util/write_pause.ts";
 import {
   loadSafetensors,
   readSafetensorsHeader,
@@ -391,6 +392,32 @@ export class RunDir {
    * Removes what a run wrote besides config.json (metrics, checkpoints, TensorBoard events,
    * sib.json), so that a run started over in the folder mixes nothing of the old one.
    */
+  /**
+   * Removes the temporary files of writes a crash cut short (`.NAME.*.tmp` beside config.json,
+   * metrics.jsonl, metrics.csv and in checkpoints/; see writeFileAtomic); returns their names.
+   * Call it only while no other process trains in the folder.
+   */
+  removeCutWrites(): string[] {
+    const removed: string[] = [];
+    const trainerFile = /^\.(config\.json|metrics\.jsonl|metrics\.csv)\.[0-9a-z]+-[0-9a-z]+\.tmp$/;
+    const checkpointFile = /^\..+\.[0-9a-z]+-[0-9a-z]+\.tmp$/;
+    for (
+      const [dir, re] of [[this.path, trainerFile], [this.checkpoints, checkpointFile]] as const
+    ) {
+      let entries: Deno.DirEntry[];
+      try {
+        entries = [...Deno.readDirSync(dir)];
+      } catch {
+        continue; // no such folder yet
+      }
+      for (const e of entries) {
+        if (!e.isFile || !re.test(e.name)) continue;
+        Deno.removeSync(`${dir}/${e.name}`);
+        removed.push(`${dir}/${e.name}`);
+      }
+    }
+    return removed;
+  }
   clearResults(): void {
     for (const f of ["metrics.jsonl", "metrics.csv", "sib.json", "checkpoints", "tensorboard"]) {
       try {
@@ -447,7 +474,13 @@ export class RunDir {
   appendMetrics(line: EpochMetrics): void {
     const f = Deno.openSync(`${this.path}/metrics.jsonl`, { append: true, create: true });
     try {
-      f.writeSync(text.encode(JSON.stringify(line) + "\n"));
+      const bytes = text.encode(JSON.stringify(line) + "\n");
+      // a test's kill -9 halfway through the line (write_pause.ts)
+      const half = shouldPauseWrite(`${this.path}/metrics.jsonl`) ? bytes.byteLength >> 1 : -1;
+      for (let done = 0; done < bytes.byteLength;) {
+        if (done === half) pauseWrite(`${this.path}/metrics.jsonl`);
+        done += f.writeSync(bytes.subarray(done, half > done ? half : undefined));
+      }
       f.syncSync();
     } finally {
       f.close();

@@ -182,6 +182,7 @@ export async function train(
   if (options.resume && !dir.exists()) {
     throw new Error(`${runDir}: not a run folder (no config.json) to resume`);
   }
+  if (options.resume) dir.removeCutWrites(); // left by a kill during a write
   const lastCk = options.resume ? dir.lastCheckpoint() : null;
   const last = lastCk?.state ?? null;
   const saved = options.resume ? dir.readInfo() : null;
@@ -262,6 +263,7 @@ export async function train(
       // before the run folder exists: weights that do not fit leave nothing behind
       pretrained = await loadRunPretrained(model, c, inputs, device);
       if (options.overwrite) dir.clearResults();
+      dir.removeCutWrites();
       dir.create();
       const i = info();
       const runInfo: RunInfo = {
@@ -397,7 +399,22 @@ export async function train(
         bestAfterSwitch = { epoch, score, metric };
         newBest.push("best-after-switch");
       }
-      dir.appendMetrics(line);
+      const saving = (write: () => void) => {
+        try {
+          write();
+        } catch (e) {
+          // a full disk or a vanished folder: say what is kept and how to go on
+          throw new Error(
+            `${(e as Error).message}; epoch ${epoch} was not saved, ` +
+              (epoch > 1
+                ? `the epoch ${epoch - 1} checkpoint is kept: make room and continue with ` +
+                  `\`${hlgmCommand()} train --resume ${runDir}\``
+                : "no checkpoint was written yet"),
+            { cause: e },
+          );
+        }
+      };
+      saving(() => dir.appendMetrics(line));
       metrics.push(line);
       events?.scalars(epoch, {
         "accuracy/train": line.train_acc,
@@ -423,18 +440,20 @@ export async function train(
       const rng = getRngState();
       stateTensors.set("rng.cpu", rng);
       try {
-        dir.saveCheckpoint(
-          epoch,
-          weights,
-          stateTensors,
-          {
-            schedule: state as unknown as Record<string, unknown>,
-            optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
-            best,
-            bestAfterSwitch,
-          },
-          newBest,
-          { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
+        saving(() =>
+          dir.saveCheckpoint(
+            epoch,
+            weights,
+            stateTensors,
+            {
+              schedule: state as unknown as Record<string, unknown>,
+              optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
+              best,
+              bestAfterSwitch,
+            },
+            newBest,
+            { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
+          )
         );
       } finally {
         for (const t of [...weights.values(), ...stateTensors.values()]) t.dispose();
