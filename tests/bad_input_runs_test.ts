@@ -5,6 +5,9 @@
 // names the file or flag and the problem. Real `hlgm` child processes on tiny synthetic runs.
 import assert from "node:assert/strict";
 import { type CliResult, runCli } from "./helpers.ts";
+import { loadSafetensors, saveSafetensors } from "../src/checkpoint/safetensors.ts";
+import { tidy } from "../src/tensor/engine.ts";
+import type { Tensor } from "../src/tensor/tensor.ts";
 
 const env = { HLGM_NUM_THREADS: "1", NO_COLOR: "1", HLGM_DATA: "/nonexistent/hlgm-data" };
 const cli = (args: string[]) => runCli(args, env);
@@ -527,4 +530,122 @@ Deno.test("exit codes: a diverged run exits 1 (train), compare and sweep record 
       assert.deepEqual(status(), [["lr=0.1", "reused"], ["lr=1e+30", "diverged"]]);
     },
   );
+});
+
+/** Rewrites the tensors of a safetensors file, `change` given them by name. */
+function rewriteTensors(file: string, change: (tensors: Map<string, Tensor>) => void): void {
+  tidy(() => {
+    const { tensors, metadata } = loadSafetensors(file, { device: "cpu" });
+    change(tensors);
+    saveSafetensors(file, tensors, metadata);
+  });
+}
+
+Deno.test("--resume refuses what it cannot continue: NaN weights or optimizer state (naming the file and tensor), data that changed since the run started", async (t) => {
+  const lastOf = (run: string) => readJson(`${run}/checkpoints/last.json`);
+  await t.step("NaN in conv2.weight of the last checkpoint: exit 1, nothing written", async () => {
+    const run = await copyOfRun();
+    const file = `${run}/checkpoints/${lastOf(run).weights}`;
+    rewriteTensors(file, (ts) => ts.set("conv2.weight", ts.get("conv2.weight")!.mul(NaN)));
+    const before = Deno.readTextFileSync(`${run}/metrics.jsonl`);
+    const r = await cli(["train", "--resume", run, "--epochs", "3"]);
+    failsWith(
+      r,
+      1,
+      /^error: cannot resume: \S+\/checkpoints\/epoch-0002\.safetensors \(epoch 2\) has non-finite weights: conv2\.weight holds 18432 NaN of its 18432 values .*; start the run over with --force$/,
+    );
+    assert.equal(Deno.readTextFileSync(`${run}/metrics.jsonl`), before);
+    assert.equal(lastOf(run).epoch, 2);
+  });
+  await t.step("Inf in the optimizer state: exit 1 naming the state file and tensor", async () => {
+    const run = await copyOfRun();
+    const file = `${run}/checkpoints/${lastOf(run).state}`;
+    let name = "";
+    rewriteTensors(file, (ts) => {
+      name = [...ts.keys()].find((k) => k.startsWith("optimizer."))!;
+      ts.set(name, ts.get(name)!.add(Infinity));
+    });
+    const r = await cli(["train", "--resume", run, "--epochs", "3"]);
+    failsWith(
+      r,
+      1,
+      new RegExp(
+        `^error: cannot resume: \\S+/checkpoints/epoch-0002\\.state\\.safetensors \\(epoch 2\\) has non-finite weights: ${
+          name.replaceAll(".", "\\.")
+        } holds \\d+ infinite of its \\d+ values`,
+      ),
+    );
+  });
+  await t.step(
+    "the data changed (config.json records 50 training images, the data gives 58): exit 1 naming the field",
+    async () => {
+      const run = await copyOfRun();
+      const info = readJson(`${run}/config.json`);
+      info.data.train = 50;
+      Deno.writeTextFileSync(`${run}/config.json`, JSON.stringify(info));
+      const r = await cli(["train", "--resume", run, "--epochs", "3"]);
+      failsWith(
+        r,
+        1,
+        /^error: cannot resume \S+: its data changed since the run started \(data\.train is 50 in config\.json, the data now gives 58\); restore the data, or start over with --force$/,
+      );
+      assert.equal(lastOf(run).epoch, 2);
+    },
+  );
+  await t.step("config.json data.test not a count: exit 2 naming the field", async () => {
+    const run = await copyOfRun();
+    const info = readJson(`${run}/config.json`);
+    info.data.test = "512";
+    Deno.writeTextFileSync(`${run}/config.json`, JSON.stringify(info));
+    failsWith(
+      await cli(["eval", run]),
+      2,
+      /config\.json: "data\.test" must be a positive integer \(images in the split\), got "512"$/,
+    );
+  });
+});
+
+Deno.test("--lambda: beyond float32 is refused before work; 1e30 is a finite loss, trained as asked (not a divergence)", async (t) => {
+  await t.step("--lambda 1e39: exit 2 naming the bound", async () => {
+    failsWith(
+      await cli(["train", ...data, "--method", "sgt", "--lambda", "1e39", "--out", `${root}/l39`]),
+      2,
+      /lambda must be at most 3\.4028234663852886e\+38 \(float32's largest\), got 1e\+39/,
+    );
+    assert.ok(!exists(`${root}/l39`));
+  });
+  await t.step("--lambda 1e30: exit 0, every epoch's loss is CE + 1e30 * KL", async () => {
+    const out = `${root}/l30`;
+    const r = await cli([
+      "train",
+      ...data,
+      ...["--method", "sgt", "--lambda", "1e30", "--epochs", "2", "--out", out],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = Deno.readTextFileSync(`${out}/metrics.jsonl`).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(lines.length, 2);
+    for (const m of lines) {
+      assert.ok(m.train_kl > 0 && Number.isFinite(m.train_loss), JSON.stringify(m));
+      const expected = m.train_ce + 1e30 * m.train_kl;
+      assert.ok(
+        Math.abs(m.train_loss - expected) / expected < 1e-6,
+        `${m.train_loss} vs ${expected}`,
+      );
+    }
+  });
+});
+
+Deno.test("compare checks every run folder before anything trains: a bad second folder fails at once, the first run is not trained", async () => {
+  const out = `${root}/compare-bad-folder`;
+  Deno.mkdirSync(`${out}/sgt-seed0`, { recursive: true });
+  Deno.writeTextFileSync(`${out}/sgt-seed0/metrics.jsonl`, '{"epoch":1,"test_acc":0.5}\n');
+  const r = await cli([
+    "compare",
+    ...data,
+    ...["--epochs", "1", "--methods", "baseline,sgt", "--seeds", "0", "--out", out],
+  ]);
+  failsWith(r, 1, /sgt-seed0 holds results of a run but no checkpoint to continue from/);
+  assert.ok(!exists(`${out}/baseline-seed0`), "baseline was not trained first");
 });

@@ -217,6 +217,11 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
   const say = options.onMessage ?? (() => {});
   const rule = options.checkpoint ?? "best";
   const configs = methods.map((m) => seeds.map((s) => compareConfig(options.base, m, s)));
+  // every run folder is checked before anything trains (a bad third folder found after two
+  // runs have trained would waste them)
+  const states = methods.map((method, i) =>
+    seeds.map((seed, j) => runState(`${out}/${method}-seed${seed}`, configs[i][j]))
+  );
   Deno.mkdirSync(out, { recursive: true });
 
   // ---- training
@@ -228,7 +233,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
       const dir = `${out}/${method}-seed${seed}`;
       const rd = new RunDir(dir);
       const hooks = options.hooks?.(method, seed) ?? {};
-      const { state, epoch, note } = runState(dir, config);
+      const { state, epoch, note } = states[i][j];
       if (note) say(`${method} seed ${seed}: ${note}`);
       let trained: TrainStatus | null = null;
       if (state === "finished") {

@@ -151,6 +151,9 @@ export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
   } as TrainConfig;
 }
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Checks every field; returns the list of problems (empty = valid), each naming the field. */
 export function configProblems(c: TrainConfig): string[] {
   const p: string[] = [];
@@ -233,6 +236,10 @@ export function configProblems(c: TrainConfig): string[] {
         }`,
       );
     }
+  }
+  // the KL term is scaled in float32: a larger lambda is +Inf, a loss of Inf from the first step
+  if (typeof c.lambda === "number" && c.lambda > FLOAT32_MAX) {
+    p.push(`lambda must be at most ${FLOAT32_MAX} (float32's largest), got ${c.lambda}`);
   }
   if (!/^(auto|cpu|cuda(:\d+)?)$/.test(c.device)) {
     p.push(`device must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(c.device)}`);

@@ -205,7 +205,11 @@ function runInfoProblems(j: unknown): string[] {
   }
   const d = j.data;
   if (!isObject(d)) {
-    p.push(`"data" must be an object with "shape" and "classes", got ${shown(d)}`);
+    p.push(
+      `"data" must be an object with "train", "val", "test", "shape" and "classes", got ${
+        shown(d)
+      }`,
+    );
   } else {
     const shape = d.shape;
     if (
@@ -215,6 +219,16 @@ function runInfoProblems(j: unknown): string[] {
       p.push(
         `"data.shape" must be 3 positive integers (channels, height, width), got ${shown(shape)}`,
       );
+    }
+    for (const split of ["train", "val", "test"] as const) {
+      const v = d[split];
+      if (!Number.isInteger(v) || (v as number) < (split === "val" ? 0 : 1)) {
+        p.push(
+          `"data.${split}" must be ${
+            split === "val" ? "a non-negative" : "a positive"
+          } integer (images in the split), got ${shown(v)}`,
+        );
+      }
     }
     const classes = d.classes;
     if (
@@ -355,7 +369,8 @@ export class RunDir {
   }
   /**
    * Reads config.json, checked: "config" an object of known settings with valid values, and
-   * "data" with "shape" (3 positive integers) and "classes" (class names); an error names the
+   * "data" with the split sizes, "shape" (3 positive integers) and "classes" (class names); an
+   * error names the
    * file and each field that is wrong.
    */
   readInfo(): RunInfo {

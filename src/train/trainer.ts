@@ -7,6 +7,7 @@
  * @module
  */
 
+import { assertFiniteWeights } from "../checkpoint/finite.ts";
 import { DataLoader } from "../data/loader.ts";
 import type { Model } from "../models/factory.ts";
 import { Adadelta } from "../optim/adadelta.ts";
@@ -214,6 +215,30 @@ export async function train(
   manualSeed(c.seed);
   const data = await loadSplits(c);
   const imageSize = c.imageSize ?? data.train.height;
+  if (saved) {
+    // the same settings on other files (a dataset re-generated or replaced) is not this run
+    const now = {
+      train: data.train.n,
+      val: data.val?.n ?? 0,
+      test: data.test.n,
+      shape: [data.train.channels, imageSize, imageSize],
+      classes: data.train.classes,
+    };
+    const changed = (Object.keys(now) as (keyof typeof now)[]).filter((k) =>
+      JSON.stringify(now[k]) !== JSON.stringify(saved.data[k])
+    ).map((k) =>
+      `data.${k} is ${JSON.stringify(saved.data[k])} in config.json, the data now gives ${
+        JSON.stringify(now[k])
+      }`
+    );
+    if (changed.length) {
+      throw new Error(
+        `cannot resume ${runDir}: its data changed since the run started (${
+          changed.join("; ")
+        }); restore the data, or start over with --force`,
+      );
+    }
+  }
   const inputs = { channels: data.train.channels, imageSize, classes: data.train.classes.length };
   const model = createRunModel(c, inputs, device);
   const optimizer = makeOptimizer(c, model.parameters());
@@ -244,6 +269,17 @@ export async function train(
     if (last) {
       const { epoch, weights, state: stateFile } = last;
       const ck = dir.loadLocation({ epoch, weights, state: stateFile, note: null }, device);
+      try {
+        // a NaN/Inf model or optimizer state would train on as NaN: refused, naming the tensor
+        assertFiniteWeights(ck.weights, `${dir.checkpoints}/${weights} (epoch ${epoch})`);
+        assertFiniteWeights(ck.state ?? [], `${dir.checkpoints}/${stateFile} (epoch ${epoch})`);
+      } catch (e) {
+        for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
+        throw new Error(
+          `cannot resume: ${(e as Error).message}; start the run over with --force`,
+          { cause: e },
+        );
+      }
       model.loadStateDict(ck.weights);
       const tensors = new Map<string, Tensor>();
       for (const [k, t] of ck.state ?? []) {
@@ -318,14 +354,16 @@ export async function train(
         b.y.dispose();
         b.boxes?.dispose();
         if (!Number.isFinite(r.loss)) {
+          // a KL weight far above the cross-entropy's scale is the other usual cause
+          const lower = c.method !== "baseline" && c.lambda > 10 ? "--lr or --lambda" : "--lr";
           return {
             runDir,
             metrics,
             status: "diverged",
             message: `loss became ${r.loss} at epoch ${epoch}, batch ${batch + 1}; stopped. ` +
               (epoch > 1
-                ? `The last good checkpoint (epoch ${epoch - 1}) is kept; try a lower --lr`
-                : "no checkpoint was written yet; try a lower --lr"),
+                ? `The last good checkpoint (epoch ${epoch - 1}) is kept; try a lower ${lower}`
+                : `no checkpoint was written yet; try a lower ${lower}`),
           };
         }
         const n = b.indices.length;
