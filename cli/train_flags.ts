@@ -7,13 +7,18 @@
  */
 
 import type { Command } from "commander";
-import { CONFIG_FIELDS, type ConfigField, flagName } from "../src/train/config_fields.ts";
+import {
+  CONFIG_FIELDS,
+  type ConfigField,
+  flagName,
+  integerOf,
+} from "../src/train/config_fields.ts";
 import { defaultConfig } from "../src/train/config.ts";
 import { describePreset, PRESETS } from "../src/train/presets.ts";
 
 /** A number from a flag; text that is not one stays text, so validation can quote it. */
 function parse(kind: ConfigField["kind"]): ((v: string) => number | string) | undefined {
-  if (kind === "int") return (v) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
+  if (kind === "int") return (v) => integerOf(v) ?? v;
   if (kind === "number") {
     return (v) => (v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v);
   }

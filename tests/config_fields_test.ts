@@ -15,6 +15,7 @@ import {
   type TrainConfig,
 } from "../src/train/config.ts";
 import { configDifferences } from "../src/runs/compare.ts";
+import { integerOf } from "../src/train/config_fields.ts";
 import { withFlagTable } from "../scripts/readme-flags.ts";
 
 /** Parses train flags as the CLI does. */
@@ -241,6 +242,28 @@ Deno.test("settings: a value that is not a number is quoted in the error", () =>
   assert.throws(
     () => resolveConfig(parseFlags(["--epochs", "two", "--lr", "fast"])),
     /epochs must be a positive integer, got "two".*lr must be a positive number, got "fast"/,
+  );
+});
+
+Deno.test("settings: integer flags take what JSON and Python's int(float(x)) take, nothing else", () => {
+  const cases: [string, number | null][] = [
+    ["12", 12],
+    [" -3 ", -3],
+    ["1e6", 1e6],
+    ["4000.0", 4000],
+    ["+7", 7],
+    ["1.5", null],
+    ["1e30", null], // beyond 2^53: not exact
+    ["", null],
+    ["0x10", null],
+    ["1e", null],
+    ["Infinity", null],
+  ];
+  for (const [text, want] of cases) assert.equal(integerOf(text), want, JSON.stringify(text));
+  assert.equal(resolveConfig(parseFlags(["--subset", "2e3"])).subset, 2000);
+  assert.throws(
+    () => resolveConfig(parseFlags(["--epochs", "2.5"])),
+    /epochs must be a positive integer, got "2.5"/,
   );
 });
 

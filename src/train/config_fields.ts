@@ -273,6 +273,17 @@ export function fieldByName(name: string): ConfigField | undefined {
 export type SettingValue = number | string | boolean;
 
 /**
+ * The integer `text` writes ("12", "-3", "1e6", "4000.0"), or null when it is not one (empty,
+ * a fraction, beyond 2^53): flags take integers the way JSON and Python's int(float(x)) do.
+ */
+export function integerOf(text: string): number | null {
+  const t = text.trim();
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/**
  * Parses one value of setting `f` from text, as its flag does; throws a RangeError naming the
  * flag and the expectation (an integer, a number, one of the choices, true/false).
  */
@@ -281,8 +292,10 @@ export function parseSettingValue(f: ConfigField, text: string): SettingValue {
   const t = text.trim();
   switch (f.kind) {
     case "int":
-      if (!/^-?\d+$/.test(t)) throw new RangeError(`${flag}: expected an integer, got "${text}"`);
-      return Number(t);
+      if (integerOf(t) === null) {
+        throw new RangeError(`${flag}: expected an integer, got "${text}"`);
+      }
+      return integerOf(t)!;
     case "number":
       if (t === "" || !Number.isFinite(Number(t))) {
         throw new RangeError(`${flag}: expected a number, got "${text}"`);
