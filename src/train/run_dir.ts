@@ -404,10 +404,6 @@ export class RunDir {
   }
 
   /**
-   * Removes what a run wrote besides config.json (metrics, checkpoints, TensorBoard events,
-   * sib.json), so that a run started over in the folder mixes nothing of the old one.
-   */
-  /**
    * Removes the temporary files of writes a crash cut short (`.NAME.*.tmp` beside config.json,
    * metrics.jsonl, metrics.csv and in checkpoints/; see writeFileAtomic); returns their names.
    * Call it only while no other process trains in the folder.
@@ -433,6 +429,10 @@ export class RunDir {
     }
     return removed;
   }
+  /**
+   * Removes what a run wrote besides config.json (metrics, checkpoints, TensorBoard events,
+   * sib.json), so that a run started over in the folder mixes nothing of the old one.
+   */
   clearResults(): void {
     for (const f of ["metrics.jsonl", "metrics.csv", "sib.json", "checkpoints", "tensorboard"]) {
       try {
