@@ -169,14 +169,18 @@ HLGM_EXPORT int32_t hlgm_dist_nccl_available() {
 #endif
 }
 
-static std::shared_ptr<::gloo::transport::Device> gloo_device() {
+static std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
   // As PyTorch does: GLOO_SOCKET_IFNAME picks the interface, else this host's name's address
-  // (falling back to the loopback address when it resolves to none).
+  // (falling back to the loopback address when it resolves to none). A loopback master means
+  // every rank is on this host: bind there, without resolving the host's name.
   const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
   if (ifname != nullptr && ifname[0] != '\0') {
     std::string first(ifname);
     first = first.substr(0, first.find(','));
     return c10d::ProcessGroupGloo::createDeviceForInterface(first);
+  }
+  if (master_addr.rfind("127.", 0) == 0 || master_addr == "localhost" || master_addr == "::1") {
+    return c10d::ProcessGroupGloo::createDeviceForHostname(master_addr);
   }
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
@@ -239,7 +243,7 @@ HLGM_EXPORT char* hlgm_dist_init(const char* master_addr, int32_t port, int32_t 
     try {
       if (device < 0) {
         auto opts = c10d::ProcessGroupGloo::Options::create(g->timeout);
-        opts->devices.push_back(gloo_device());
+        opts->devices.push_back(gloo_device(addr));
         g->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, rank, world_size, opts);
       } else {
 #ifdef USE_C10D_NCCL
