@@ -9,6 +9,7 @@
 const H = "usize"; // Box* handle (bigint; 0n = null)
 const B = "buffer"; // pointer to caller memory (typed array)
 const ERR = "pointer"; // char* error or null
+const G = "usize"; // DistGroup* process group handle (bigint)
 
 /** Deno FFI description of libhlgm. */
 export const symbols = {
@@ -181,6 +182,21 @@ export const symbols = {
   hlgm_conv_check: { parameters: ["i32", B], result: ERR },
   hlgm_mkldnn_state: { parameters: [B], result: "void" }, // void (int32_t* out[2])
   hlgm_set_mkldnn_enabled: { parameters: ["i32"], result: "void" }, // void (int32_t on)
+
+  // distributed.cpp (a process group is an opaque DistGroup*, not a Box: G below)
+  hlgm_dist_available: { parameters: [], result: "i32" }, // int32_t (): 1 with c10d + Gloo
+  hlgm_dist_nccl_available: { parameters: [], result: "i32" }, // int32_t (): 1 with NCCL too
+  hlgm_dist_unavailable_reason: { parameters: [], result: "pointer" }, // const char* ()
+  // (const char* master_addr, int32_t port, int32_t rank, int32_t world_size, const char* prefix,
+  //  int32_t store_is_client_only, int64_t timeout_ms, int32_t device, DistGroup** out)
+  hlgm_dist_init: { parameters: [B, "i32", "i32", "i32", B, "i32", "i64", "i32", B], result: ERR },
+  hlgm_dist_destroy: { parameters: [G], result: "void" }, // void (DistGroup*)
+  // (DistGroup*, Box** tensors, int32_t n, int32_t root)
+  hlgm_dist_broadcast: { parameters: [G, B, "i32", "i32"], result: ERR },
+  hlgm_dist_all_reduce_sum: { parameters: [G, B, "i32"], result: ERR }, // (DistGroup*, Box**, int32_t n)
+  // (DistGroup*, Box** tensors, int32_t n, int64_t bucket_bytes)
+  hlgm_dist_all_reduce_mean: { parameters: [G, B, "i32", "i64"], result: ERR },
+  hlgm_dist_barrier: { parameters: [G], result: ERR }, // (DistGroup*)
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library's symbol functions. */

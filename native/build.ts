@@ -211,8 +211,118 @@ export function cxxStandard(version: string): "c++17" | "c++20" {
   return major > 2 || (major === 2 && minor >= 12) ? "c++20" : "c++17";
 }
 
+/** What native/distributed.cpp is built with, decided from the headers and libraries found. */
+export interface DistributedSupport {
+  /** c10d's headers in libtorch and Gloo's headers: the TCPStore + Gloo process group. */
+  c10d: boolean;
+  /** Also ProcessGroupNCCL: a CUDA libtorch, nccl.h, CUDA's headers, libnccl and libcudart. */
+  nccl: boolean;
+  /** Why not (empty when `c10d`): a line for the user. */
+  reason: string;
+  /** Extra include folders (Gloo's, NCCL's, CUDA's) not already among libtorch's. */
+  includeDirs: string[];
+  /** Extra linker arguments (NCCL and the CUDA runtime). */
+  link: string[];
+}
+
+const C10D_GLOO_HEADER = "torch/csrc/distributed/c10d/ProcessGroupGloo.hpp";
+const C10D_NCCL_HEADER = "torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp";
+const GLOO_HEADER = "gloo/rendezvous/store.h";
+
+/**
+ * Whether the shim can include c10d (and NCCL): native/distributed.cpp compiles to stubs that
+ * return a clear error otherwise, so a libtorch without them still builds. Gloo's headers come
+ * with libtorch (some PyTorch builds ship include/gloo) or from the system (Debian:
+ * `apt-get install libgloo-dev`). `HLGM_DISTRIBUTED=0` turns it off.
+ */
+export function distributedSupport(libtorch: Libtorch): DistributedSupport {
+  const off = (reason: string): DistributedSupport => ({
+    c10d: false,
+    nccl: false,
+    reason,
+    includeDirs: [],
+    link: [],
+  });
+  if (Deno.env.get("HLGM_DISTRIBUTED") === "0") return off("HLGM_DISTRIBUTED=0");
+  const inLibtorch = (header: string) => libtorch.includeDirs.some((d) => exists(`${d}/${header}`));
+  if (!inLibtorch(C10D_GLOO_HEADER)) {
+    return off(
+      `libtorch ${libtorch.version} has no ${C10D_GLOO_HEADER} (built without USE_DISTRIBUTED?)`,
+    );
+  }
+  const findDir = (header: string, dirs: string[]) => dirs.find((d) => exists(`${d}/${header}`));
+  const systemIncludes = [...libtorch.includeDirs, "/usr/include", "/usr/local/include"];
+  const glooDir = findDir(GLOO_HEADER, systemIncludes);
+  if (!glooDir) return off(`Gloo's headers (${GLOO_HEADER}) are not installed`);
+  // (found among libtorch's or the system's include folders: nothing to add)
+  const support: DistributedSupport = {
+    c10d: true,
+    nccl: false,
+    reason: "",
+    includeDirs: [],
+    link: [],
+  };
+  if (!libtorch.cuda || !inLibtorch(C10D_NCCL_HEADER)) return support;
+  // NCCL: its header and CUDA's (ProcessGroupNCCL.hpp includes both) and their libraries, from
+  // the system, CUDA_HOME, or the nvidia-* pip packages beside a pip PyTorch.
+  const multiarch = Deno.build.arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+  const cudaHome = Deno.env.get("CUDA_HOME") || Deno.env.get("CUDA_PATH") || "/usr/local/cuda";
+  const nvidia = `${libtorch.root}/../nvidia`;
+  const ncclInc = findDir("nccl.h", [
+    ...systemIncludes,
+    `${cudaHome}/include`,
+    `${nvidia}/nccl/include`,
+  ]);
+  const cudaInc = findDir("cuda_runtime_api.h", [
+    ...systemIncludes,
+    `${cudaHome}/include`,
+    `${nvidia}/cuda_runtime/include`,
+  ]);
+  const libDirs = [
+    libtorch.libDir,
+    `/usr/lib/${multiarch}`,
+    `${cudaHome}/lib64`,
+    `${nvidia}/nccl/lib`,
+    `${nvidia}/cuda_runtime/lib`,
+  ];
+  const findLib = (name: string) => {
+    for (const d of libDirs) {
+      for (
+        const file of [
+          `lib${name}.so`,
+          ...glob(`${d}/lib${name}.so.*`).map((p) => p.slice(d.length + 1)),
+        ]
+      ) {
+        if (exists(`${d}/${file}`)) return { dir: d, file };
+      }
+    }
+    return undefined;
+  };
+  const nccl = findLib("nccl");
+  const cudart = findLib("cudart");
+  if (!ncclInc || !cudaInc || !nccl || !cudart) return support;
+  const extra = [ncclInc, cudaInc].filter((d) => !systemIncludes.includes(d));
+  const libs = [nccl, cudart];
+  return {
+    ...support,
+    nccl: true,
+    includeDirs: [...new Set(extra)],
+    link: [
+      ...[...new Set(libs.map((l) => l.dir))].flatMap((d) => [`-L${d}`, `-Wl,-rpath,${d}`]),
+      ...libs.map((l) => `-l:${l.file}`),
+    ],
+  };
+}
+
+/** The preprocessor flags that switch native/distributed.cpp from stubs to c10d. */
+export function distributedDefines(support: DistributedSupport): string[] {
+  if (!support.c10d) return [];
+  return ["-DHLGM_WITH_C10D=1", ...(support.nccl ? ["-DHLGM_WITH_NCCL=1"] : [])];
+}
+
 /** Compiler and linker arguments for one libtorch (without sources and output). */
 export function compileFlags(libtorch: Libtorch): { compile: string[]; link: string[] } {
+  const dist = distributedSupport(libtorch);
   const abi = cxx11Abi(libtorch);
   const compile = [
     `-std=${cxxStandard(libtorch.version)}`,
@@ -225,6 +335,8 @@ export function compileFlags(libtorch: Libtorch): { compile: string[]; link: str
     "-Wall",
     "-Wextra",
     ...libtorch.includeDirs.map((d) => SYSTEM_INCLUDE.has(d) ? `-I${d}` : `-isystem${d}`),
+    ...dist.includeDirs.map((d) => `-isystem${d}`),
+    ...distributedDefines(dist),
   ];
   // CUDA kernels only register when libtorch_cuda is loaded; nothing in the shim references it,
   // so --as-needed would drop it silently.
@@ -241,6 +353,7 @@ export function compileFlags(libtorch: Libtorch): { compile: string[]; link: str
     "-ltorch_cpu",
     "-lc10",
     "-ltorch",
+    ...dist.link,
   ];
   return { compile, link };
 }
@@ -319,12 +432,44 @@ export async function buildShim(
     for (const name of SHIM_SOURCES) await Deno.writeTextFile(`${work}/${name}`, sources[name]);
     const flags = compileFlags(libtorch);
     const units = SHIM_SOURCES.filter((n) => n.endsWith(".cpp"));
-    // One compiler per translation unit, in parallel: each takes seconds on ATen's headers.
-    const warnings = await Promise.all(
-      units.map((n) => run(cxx, [...flags.compile, "-c", `${work}/${n}`, "-o", `${work}/${n}.o`])),
-    );
+    const compile = (n: string, args = flags.compile) =>
+      run(cxx, [...args, "-c", `${work}/${n}`, "-o", `${work}/${n}.o`]);
     const tmp = `${work}/libhlgm.so`;
-    warnings.push(await run(cxx, ["-o", tmp, ...units.map((n) => `${work}/${n}.o`), ...flags.link]));
+    const link = (args = flags.link) =>
+      run(cxx, ["-o", tmp, ...units.map((n) => `${work}/${n}.o`), ...args]);
+    // One compiler per translation unit, in parallel: each takes seconds on ATen's headers.
+    // distributed.cpp's c10d half is the one part that depends on more than libtorch's own
+    // headers (Gloo's, NCCL's, and a libtorch that exports c10d): when it fails to compile or
+    // link, the shim is built again with its stubs, which say what is missing at run time.
+    const dist = "distributed.cpp";
+    let distFailure = "";
+    const warnings = await Promise.all(
+      units.map((n) =>
+        n !== dist ? compile(n) : compile(n).catch((e: Error) => {
+          distFailure = e.message;
+          return "";
+        })
+      ),
+    );
+    let linked = "";
+    if (distFailure === "") {
+      linked = await link().catch((e: Error) => {
+        distFailure = e.message;
+        return "";
+      });
+    }
+    if (distFailure !== "") {
+      const withoutDist = new Set(distributedSupport(libtorch).link);
+      const stubFlags = flags.compile.filter((f) => !f.startsWith("-DHLGM_WITH_"));
+      warnings.push(await compile(dist, stubFlags));
+      linked = await link(flags.link.filter((f) => !withoutDist.has(f)));
+      warnings.push(
+        `hlgm: distributed training is off in this build: c10d did not compile or link\n${
+          distFailure.split("\n").slice(-10).join("\n")
+        }`,
+      );
+    }
+    warnings.push(linked);
     // Kept beside the library: a test asserts it is empty on every supported libtorch.
     const log = warnings.filter((w) => w !== "").join("\n");
     if (log !== "") console.error(`hlgm: the shim built with warnings:\n${log}`);

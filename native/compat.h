@@ -27,3 +27,18 @@ using optional = c10::optional<T>;
 constexpr c10::nullopt_t nullopt = c10::nullopt;
 }  // namespace hlgm
 #endif
+
+// c10d (native/distributed.cpp). The shim calls the Gloo/NCCL classes' collectives directly,
+// which both spellings share: before 2.0 they derive from c10d::ProcessGroup, from 2.0 on from
+// c10d::Backend (a ProcessGroup then wraps them with setBackend; the shim does not need it).
+// TCPStoreOptions gained `useLibUV` in the 2.x series (on by default from 2.4, and only when
+// libtorch was built with libuv); the shim keeps the classic store, available everywhere.
+// Picked by the field's presence, so no version number has to be guessed.
+namespace hlgm {
+template <class Options>
+auto use_classic_tcp_store(Options& o, int) -> decltype(o.useLibUV = false, void()) {
+  o.useLibUV = false;
+}
+template <class Options>
+void use_classic_tcp_store(Options&, long) {}
+}  // namespace hlgm

@@ -42,7 +42,7 @@ lib="$(deno run -A native/build.ts 2>"$log")"
 status=$?
 result "shim compiles and links against libtorch $version" "$status" "$(tail -n 20 "$log")"
 if [ "$status" -ne 0 ]; then
-  echo "part: $passed passed, $((failed + 3)) failed"
+  echo "part: $passed passed, $((failed + 4)) failed"
   exit 1
 fi
 warnings="$(cat "$(dirname "$lib")/build.log")"
@@ -55,6 +55,12 @@ for (const [key, s] of Object.entries(symbols)) console.log("name" in s ? s.name
 nm -D --defined-only "$lib" | awk '{ print $3 }' | sort -u >"$log.have"
 missing="$(comm -23 "$log.want" "$log.have" | tr '\n' ' ')"
 result "exports all $(wc -l <"$log.want") symbols of ffi/symbols.ts" "$([ -z "$missing" ]; echo $?)" "missing: $missing"
+
+# The data-parallel part (native/distributed.cpp) compiled against c10d, not to its stubs: the
+# shim then calls into ProcessGroupGloo (Gloo's headers come from libgloo-dev in the root).
+c10d_refs="$(nm -D --undefined-only "$lib" | grep -c ProcessGroupGloo)"
+result "c10d (Gloo) compiled in, not the stubs" "$([ "$c10d_refs" -gt 0 ]; echo $?)" \
+  "no reference to ProcessGroupGloo: $(deno eval 'import { findLibtorch, distributedSupport } from "./native/build.ts"; console.log(distributedSupport(findLibtorch()).reason)')"
 
 # torch_cuda registers the CUDA kernels when loaded; nothing references it, so it must be
 # linked with --no-as-needed or it silently drops out.

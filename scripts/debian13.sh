@@ -112,11 +112,13 @@ cmd_test() {
 }
 
 cmd_cuda_build() {
+  # g++ and Gloo's headers (the shim's c10d part); the CUDA libtorch itself is unpacked by the check
+  apt_in_root g++ libgloo-dev || { say "apt-get failed"; return 1; }
   in_root ./scripts/cuda-build-check.sh
 }
 
 cmd_bench() {
-  apt_in_root libtorch-dev g++ libopenblas0-pthread python3-torch tmux || { say "apt-get failed"; return 1; }
+  apt_in_root libtorch-dev g++ libgloo-dev libopenblas0-pthread python3-torch tmux || { say "apt-get failed"; return 1; }
   in_root deno run -A bench/run.ts "$@"
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by the quick-start commands: Deno (from npm), libtorch, OpenBLAS,
-# Fashion-MNIST and a C++ compiler (apt, when root or passwordless sudo is available and
+# Gloo's headers, Fashion-MNIST and a C++ compiler (apt, when root or passwordless sudo is available and
 # they are missing), then the native shim build. Sourced by scripts/demo.sh and scripts/test.sh.
 # HLGM_SKIP_SETUP=1 skips the installs (e.g. on an offline machine prepared by hand).
 
@@ -31,7 +31,9 @@ as_root() {
 
 ensure_apt_packages() { # ensure_apt_packages [EXTRA...]: the project's packages and EXTRA
   command -v dpkg >/dev/null 2>&1 || return 0
-  local wanted=(libopenblas0-pthread dataset-fashion-mnist "$@")
+  # libgloo-dev: Gloo's headers, which the shim's data-parallel part (c10d) compiles against;
+  # Debian's libtorch-dev links Gloo but leaves its headers out.
+  local wanted=(libopenblas0-pthread dataset-fashion-mnist libgloo-dev "$@")
   command -v g++ >/dev/null 2>&1 || wanted+=(g++)
   # A libtorch from LIBTORCH or a PyTorch install is used when present; else Debian's.
   [ -n "${LIBTORCH:-}" ] || wanted+=(libtorch-dev)

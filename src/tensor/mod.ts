@@ -73,6 +73,17 @@ export {
   where,
 } from "./functional.ts";
 export {
+  DEFAULT_BUCKET_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  distributedAvailable,
+  type DistributedEnv,
+  distributedEnv,
+  distributedUnavailableReason,
+  ncclAvailable,
+  ProcessGroup,
+  type ProcessGroupOptions,
+} from "./distributed.ts";
+export {
   adadeltaStep,
   adamStep,
   clipGradNormFused,
