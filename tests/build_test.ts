@@ -6,6 +6,7 @@ import {
   compileFlags,
   cxx11Abi,
   cxxStandard,
+  distributedSupport,
   findLibtorch,
   SHIM_SOURCES,
 } from "../native/build.ts";
@@ -199,5 +200,39 @@ Deno.test("build: PyTorch 2.10+ layouts (torch/headeronly/version.h) are found; 
     );
   } finally {
     Deno.removeSync(venv, { recursive: true });
+  }
+});
+
+Deno.test("build: c10d is compiled in only with its headers and Gloo's; otherwise the stubs, without a warning", async () => {
+  const root = Deno.makeTempDirSync();
+  try {
+    // a libtorch without c10d's headers: stubs, and the reason names the header
+    fakeTorch(root, { version: "2.6.0", c10: NEW_ABI_NAME });
+    const lt = withEnv({ LIBTORCH: root }, () => findLibtorch());
+    const none = distributedSupport(lt);
+    assert.equal(none.c10d, false);
+    assert.match(none.reason, /ProcessGroupGloo\.hpp/);
+    assert.ok(!compileFlags(lt).compile.some((f) => f.startsWith("-DHLGM_WITH_")));
+    // HLGM_DISTRIBUTED=0 turns it off on this machine's libtorch; the flags (cache key) differ
+    const here = findLibtorch();
+    const off = withEnv({ HLGM_DISTRIBUTED: "0" }, () => compileFlags(here));
+    assert.ok(!off.compile.includes("-DHLGM_WITH_C10D=1"));
+    if (distributedSupport(here).c10d) {
+      assert.ok(compileFlags(here).compile.includes("-DHLGM_WITH_C10D=1"));
+      assert.notEqual(
+        withEnv({ HLGM_DISTRIBUTED: "0" }, () => cachedLibraryPath(SHIM_SOURCE_TEXTS, here)),
+        cachedLibraryPath(SHIM_SOURCE_TEXTS, here),
+      );
+    }
+    // the stubs compile -Wall -Wextra clean
+    const out = await new Deno.Command(Deno.env.get("CXX") || "g++", {
+      args: [...off.compile, "-fsyntax-only", new URL("distributed.cpp", nativeDir).pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stderr), "");
+    assert.ok(out.success);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
   }
 });
