@@ -31,11 +31,13 @@ export function exitCodeFor(signal: StopSignal): number {
  * Runs `work` with listeners for SIGINT and SIGTERM. On the first signal the progress line is
  * ended and one line says what happens; `work` sees `stopping()` turn true. A second signal
  * exits at once. When the work returns after a signal, the process exit code is set to the
- * signal's (130 or 143); the caller prints where things stand.
+ * signal's (130 or 143); the caller prints where things stand. `quiet`: no line about the
+ * first signal (a rank of data-parallel training other than rank 0).
  */
 export async function withInterrupt<T>(
   progress: ProgressLine,
   work: (interrupt: Interrupt) => Promise<T>,
+  quiet = false,
 ): Promise<T> {
   let first: StopSignal | null = null;
   const listeners = (Object.keys(CODES) as StopSignal[]).map((sig) => {
@@ -48,6 +50,7 @@ export async function withInterrupt<T>(
       first = sig;
       progress.done();
       const name = sig === "SIGINT" ? "Ctrl-C" : sig;
+      if (quiet) return; // another process (rank 0 of data-parallel training) says it
       console.error(
         `${name}: stopping once the current batch, and any checkpoint due, is done ` +
           `(${name} again quits at once)...`,

@@ -18,6 +18,8 @@ import { InterruptedError } from "../src/util/event_loop.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../src/report/colormap.ts";
 import { ATTRIBUTION_METHODS } from "../src/saliency/names.ts";
 import { CHECKPOINT_RULES } from "../src/train/checkpoint_rules.ts";
+import { DEFAULT_DIST_TIMEOUT_MS } from "../src/train/distributed.ts";
+import { DEFAULT_BUCKET_BYTES } from "../src/tensor/distributed.ts";
 
 export { UsageError };
 
@@ -153,6 +155,25 @@ export function program(): Command {
         "train over a run folder that already holds results (they are removed); with --resume: " +
           "start a run with no checkpoint (or none that loads) over, in its folder, with its " +
           "saved settings",
+      )
+      .option(
+        "--nproc <n>",
+        "data-parallel training: start N processes (ranks) on this machine, each on its share " +
+          "of every batch (--batch-size stays the global batch) with its share of the threads; " +
+          "under torchrun or Slurm leave it out (they start the ranks)",
+        positiveInt("--nproc"),
+      )
+      .option(
+        "--dist-timeout <seconds>",
+        "data-parallel training: how long a rank waits for the others before failing",
+        positiveInt("--dist-timeout"),
+        DEFAULT_DIST_TIMEOUT_MS / 1000,
+      )
+      .option(
+        "--bucket-mb <mb>",
+        "data-parallel training: gradient all-reduce bucket size in MiB (DDP's)",
+        positiveInt("--bucket-mb"),
+        DEFAULT_BUCKET_BYTES / 2 ** 20,
       ),
   ).action(async (opts) => {
     const { runTrain } = await import("./commands/train.ts");

@@ -13,6 +13,7 @@ import { MASKED_EPOCH_COST, RunClock } from "./run_clock.ts";
 import { scheduleOf, type TrainConfig } from "../src/train/config.ts";
 import type { EpochMetrics } from "../src/train/run_dir.ts";
 import { previewSchedule } from "../src/train/schedule.ts";
+import type { DistributedTraining } from "../src/train/distributed.ts";
 import {
   type RunStart,
   train,
@@ -46,7 +47,9 @@ export function startLines(config: TrainConfig, out: string, s: RunStart): strin
     `${s.firstEpoch > 1 ? "resuming" : "training"} ${config.method} on ${config.model} / ` +
     `${config.dataset}: ${s.images.train} train, ${s.images.val} val, ${s.images.test} test ` +
     `images (${c}x${h}x${w}), ${plural(s.batches, "batch")} of ${config.batchSize}; ${epochs} ` +
-    `on ${s.device} (${plural(s.threads, "thread")}), ${config.optimizer} lr ${config.lr}, ` +
+    `on ${s.device} (${s.ranks > 1 ? `${s.ranks} ranks x ` : ""}${
+      plural(s.threads, "thread")
+    }), ${config.optimizer} lr ${config.lr}, ` +
     `seed ${config.seed} -> ${out}`,
     `schedule: ${s.schedule}`,
     ...(s.pretrained ? [s.pretrained.note] : []),
@@ -79,7 +82,17 @@ export async function runTraining(
   quiet = false,
   epochs?: number,
   overwrite = false,
+  distributed?: DistributedTraining,
 ): Promise<TrainResult> {
+  if (distributed && distributed.rank !== 0) {
+    // the other ranks of data-parallel training: rank 0 prints for all; they print errors only
+    return await withInterrupt(
+      new ProgressLine(),
+      ({ stopping }) =>
+        train(config, out, { resume, epochs, overwrite, distributed, shouldStop: stopping }),
+      true,
+    );
+  }
   const progress = new ProgressLine();
   const plans = previewSchedule(scheduleOf(config), config.epochs);
   let clock: RunClock | null = null;
@@ -89,6 +102,7 @@ export async function runTraining(
       resume,
       epochs,
       overwrite,
+      distributed,
       shouldStop: stopping,
       onStart: (s) => {
         clock = new RunClock(s, plans);

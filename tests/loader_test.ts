@@ -155,3 +155,67 @@ Deno.test("dataset: validation split is seeded, disjoint and complete; subsets",
   assert.equal(randomSubset(ds, 10, 1).n, 10);
   assert.equal(randomSubset(ds, 1000, 1), ds);
 });
+
+Deno.test("loader: shards (DistributedSampler semantics): padded training shards are equal-sized, every rank's b-th batches together are the one-process b-th batch; eval shards are disjoint and complete", () => {
+  const ds = dotDataset(13);
+  const one = new DataLoader(ds, { batchSize: 4, seed: 7, device });
+  try {
+    for (const world of [2, 3, 5]) {
+      const ranks = Array.from(
+        { length: world },
+        (_, rank) =>
+          new DataLoader(ds, {
+            batchSize: 2,
+            seed: 7,
+            device,
+            shard: { rank, worldSize: world, pad: true },
+          }),
+      );
+      const evals = Array.from(
+        { length: world },
+        (_, rank) =>
+          new DataLoader(ds, {
+            shuffle: false,
+            device,
+            shard: { rank, worldSize: world, pad: false },
+          }),
+      );
+      try {
+        const size = Math.ceil(13 / world);
+        for (const l of ranks) assert.equal(l.size, size);
+        assert.equal(new Set(ranks.map((l) => l.length)).size, 1, "every rank runs the same steps");
+        for (const epoch of [1, 2]) {
+          const full = one.order(epoch);
+          // rank r holds positions r, r + world, ... of the order padded from its start
+          const padded = Array.from({ length: size * world }, (_, p) => full[p % 13]);
+          for (const [r, l] of ranks.entries()) {
+            assert.deepEqual([...l.order(epoch)], padded.filter((_, p) => p % world === r));
+          }
+          if (world === 2) {
+            // per-rank batch 2 x 2 ranks = the one-process batch of 4, as a set
+            const batches = ranks.map((l) => [...l.epoch(epoch)]);
+            const whole = [...one.epoch(epoch)];
+            for (let b = 0; b < 3; b++) {
+              const union = batches.flatMap((bs) => [...bs[b].indices]).sort((p, q) => p - q);
+              assert.deepEqual(union, [...whole[b].indices].sort((p, q) => p - q), `batch ${b}`);
+            }
+            for (const b of [...batches.flat(), ...whole]) {
+              for (const t of [b.x, b.y, b.boxes]) t?.dispose();
+            }
+          }
+        }
+        const seen = evals.flatMap((l) => [...l.order(0)]).sort((p, q) => p - q);
+        assert.deepEqual(seen, Array.from({ length: 13 }, (_, i) => i));
+        assert.equal(evals.reduce((s, l) => s + l.size, 0), 13);
+      } finally {
+        for (const l of [...ranks, ...evals]) l.dispose();
+      }
+    }
+    assert.throws(
+      () => new DataLoader(ds, { device, shard: { rank: 2, worldSize: 2, pad: true } }),
+      /shard: rank must be an integer in 0\.\.1, got 2/,
+    );
+  } finally {
+    one.dispose();
+  }
+});

@@ -17,6 +17,10 @@ import { defaultConfig, type TrainConfig } from "../../src/train/config.ts";
 import { RunDir, type TrainerState } from "../../src/train/run_dir.ts";
 import { checkOutFolder, shownPath } from "../paths.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
+import { fileURLToPath } from "node:url";
+import { launchLocalRanks, totalThreads } from "../../src/runs/launch.ts";
+import type { DistributedTraining } from "../../src/train/distributed.ts";
+import { distributedEnv } from "../../src/tensor/distributed.ts";
 
 function defaultOut(c: TrainConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
@@ -28,6 +32,7 @@ export async function runTrain(
   opts: Record<string, unknown>,
   flags: Record<string, unknown>,
 ): Promise<void> {
+  const distributed = distributedTraining(opts);
   let resumeDir = opts.resume as string | undefined;
   let config: TrainConfig;
   let out: string;
@@ -111,6 +116,12 @@ export async function runTrain(
     }
   } else {
     config = resolveConfig(flags, opts.config as string | undefined);
+    if (distributed && opts.out === undefined) {
+      throw new UsageError(
+        "data-parallel training under a launcher needs --out: every rank must write to the " +
+          "same folder (`--nproc` picks one by itself)",
+      );
+    }
     out = (opts.out as string | undefined) ?? defaultOut(config);
     checkOutFolder("--out", out);
     const dir = new RunDir(out);
@@ -124,13 +135,84 @@ export async function runTrain(
       overwrite = true;
     }
   }
-  const result = await runTraining(config, out, !!resumeDir, false, extendTo, overwrite);
+  const nproc = opts.nproc as number | undefined;
+  const world = nproc ?? distributed?.worldSize ?? 1;
+  if (config.batchSize % world !== 0) {
+    throw new UsageError(
+      `--batch-size ${config.batchSize} is the global batch: it must be a multiple of ` +
+        (nproc ? `--nproc ${nproc}` : `the ${world} ranks`),
+    );
+  }
+  if (nproc !== undefined && nproc > 1) {
+    // this process only starts the ranks, each running this command with --out and no --nproc
+    const args = withoutOption(Deno.args, "--nproc");
+    if (resumeDir === undefined && opts.out === undefined) args.push("--out", out);
+    const r = await launchLocalRanks({
+      command: [Deno.execPath(), "run", "-A", fileURLToPath(Deno.mainModule), ...args],
+      nproc,
+      threads: totalThreads(),
+    });
+    if (r.failure) console.error(`error: ${r.failure}`);
+    Deno.exitCode = r.code;
+    return;
+  }
+  const result = await runTraining(
+    config,
+    out,
+    !!resumeDir,
+    false,
+    extendTo,
+    overwrite,
+    distributed,
+  );
+  if (distributed && distributed.rank !== 0) {
+    if (result.status === "diverged") Deno.exitCode = 1; // rank 0 says why
+    return;
+  }
   if (result.status !== "completed") {
     console.error(result.message);
-    if (result.status === "diverged") Deno.exitCode = 1; // interrupted: 130/143, set by the handler
+    if (result.status === "diverged") Deno.exitCode = 1;
+    // interrupted: 130/143, set by the signal handler; or 130 when another rank got the signal
+    // first and the ranks agreed to stop before this one's handler ran
+    else if (!Deno.exitCode) Deno.exitCode = 130;
     return;
   }
   const best = Math.max(...result.metrics.map((m) => m.test_acc));
   const final = result.metrics.at(-1)?.test_acc ?? NaN;
   console.log(`done: max test acc ${pct(best)}, final ${pct(final)}; run folder ${out}`);
+}
+
+/**
+ * This process's rank of data-parallel training, from what torchrun, Slurm or `--nproc` set
+ * (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, ...); undefined for a single process.
+ */
+function distributedTraining(opts: Record<string, unknown>): DistributedTraining | undefined {
+  let env: ReturnType<typeof distributedEnv>;
+  try {
+    env = distributedEnv();
+  } catch (e) {
+    throw new UsageError(`data-parallel training: ${(e as Error).message}`);
+  }
+  if (env && opts.nproc !== undefined) {
+    throw new UsageError(
+      `--nproc starts the ranks itself; this process is already rank ${env.rank} of ` +
+        `${env.worldSize} (set by ${env.launcher}): leave --nproc out`,
+    );
+  }
+  if (!env || env.worldSize === 1) return undefined;
+  return {
+    ...env,
+    timeoutMs: (opts.distTimeout as number) * 1000,
+    bucketBytes: (opts.bucketMb as number) * 2 ** 20,
+  };
+}
+
+/** `args` without `--name VALUE` / `--name=VALUE`. */
+function withoutOption(args: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name) i++;
+    else if (!args[i].startsWith(`${name}=`)) out.push(args[i]);
+  }
+  return out;
 }

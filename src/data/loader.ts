@@ -44,6 +44,14 @@ export interface LoaderOptions {
   device?: Device;
   /** Preprocessing and augmentation. */
   transforms?: Transforms;
+  /**
+   * This process's part of the data in data-parallel training: rank `rank` of `worldSize` takes
+   * every worldSize-th image of the epoch's order from position `rank` (PyTorch's
+   * DistributedSampler). With `pad` (training), the order is first padded by repeating its start
+   * to a multiple of worldSize, so every rank runs the same number of steps; without it
+   * (evaluation) the shards are disjoint and together hold each image once.
+   */
+  shard?: { rank: number; worldSize: number; pad: boolean };
 }
 
 /** One batch. The tensors belong to the caller's tidy scope (or dispose them). */
@@ -71,6 +79,7 @@ export class DataLoader {
   readonly #seed: number;
   readonly #dropLast: boolean;
   readonly #transforms: Transforms;
+  readonly #shard: { rank: number; worldSize: number; pad: boolean } | null;
   /** Device of the batches. */
   readonly device: "cpu" | `cuda:${number}`;
 
@@ -85,6 +94,15 @@ export class DataLoader {
     this.#seed = options.seed ?? 0;
     this.#dropLast = options.dropLast ?? false;
     this.#transforms = options.transforms ?? {};
+    this.#shard = options.shard && options.shard.worldSize > 1 ? { ...options.shard } : null;
+    if (this.#shard) {
+      const { rank, worldSize } = this.#shard;
+      if (
+        !Number.isInteger(worldSize) || !Number.isInteger(rank) || rank < 0 || rank >= worldSize
+      ) {
+        throw new RangeError(`shard: rank must be an integer in 0..${worldSize - 1}, got ${rank}`);
+      }
+    }
     this.device = deviceName(deviceCode(options.device ?? "cpu"));
     const device = this.device;
     const { n, channels: c, height: h, width: w } = dataset;
@@ -102,17 +120,34 @@ export class DataLoader {
     return this.#ds;
   }
 
+  /** Images this loader serves an epoch: the dataset's, or its shard's (padding included). */
+  get size(): number {
+    const n = this.#ds.n;
+    if (!this.#shard) return n;
+    const { rank, worldSize, pad } = this.#shard;
+    return pad ? Math.ceil(n / worldSize) : Math.floor((n - rank + worldSize - 1) / worldSize);
+  }
+
   /** Batches per epoch. */
   get length(): number {
-    const n = this.#ds.n / this.#batchSize;
+    const n = this.size / this.#batchSize;
     return this.#dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
-  /** The order of images in `epoch` (a pure function of seed and epoch). */
+  /**
+   * The order of images in `epoch` (a pure function of seed and epoch), or with `shard` this
+   * rank's part of it.
+   */
   order(epoch: number): Uint32Array {
-    return this.#shuffle
-      ? permutation(this.#ds.n, (this.#seed * 1000003 + epoch) >>> 0)
-      : Uint32Array.from({ length: this.#ds.n }, (_, i) => i);
+    const n = this.#ds.n;
+    const all = this.#shuffle
+      ? permutation(n, (this.#seed * 1000003 + epoch) >>> 0)
+      : Uint32Array.from({ length: n }, (_, i) => i);
+    if (!this.#shard) return all;
+    const { rank, worldSize } = this.#shard;
+    const mine = new Uint32Array(this.size);
+    for (let i = 0; i < mine.length; i++) mine[i] = all[(rank + i * worldSize) % n];
+    return mine;
   }
 
   /** The batches of one epoch; each is prepared before the previous one is returned. */

@@ -66,3 +66,10 @@ export {
   sibOfRunCached,
   switchEpoch,
 } from "./run_jobs.ts";
+export {
+  freePort,
+  launchLocalRanks,
+  type LaunchOptions,
+  type LaunchResult,
+  totalThreads,
+} from "./launch.ts";

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { totalThreads } from "./launch.ts";
 import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { type HeatmapData, heatmapSvg } from "../report/heatmap_chart.ts";
 import { svgToPng } from "../report/render.ts";
@@ -253,9 +254,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     })
   );
   Deno.mkdirSync(out, { recursive: true });
-  const fromEnv = Number(Deno.env.get("HLGM_NUM_THREADS") ?? "");
-  const total = options.threads ??
-    (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : navigator.hardwareConcurrency || 1);
+  const total = options.threads ?? totalThreads();
   const threads = Math.max(1, Math.floor(total / parallel));
 
   // ---- training, `parallel` worker processes at a time

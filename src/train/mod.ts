@@ -49,14 +49,22 @@ export {
 } from "./config.ts";
 export {
   type EvalBatch,
+  type EvalSum,
   evaluate,
   evaluateAsync,
   maskedInputs,
   type MaskSettings,
   type StepContext,
   type StepResult,
+  type StepSync,
   trainStep,
 } from "./steps.ts";
+export {
+  DataParallel,
+  DEFAULT_DIST_TIMEOUT_MS,
+  DistributedError,
+  type DistributedTraining,
+} from "./distributed.ts";
 export {
   loadSplits,
   type RunStart,

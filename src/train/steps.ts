@@ -16,7 +16,7 @@ import { pixelSaliency } from "../saliency/pixel_map.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { tidy } from "../tensor/engine.ts";
 import { crossEntropy, klDiv, stack } from "../tensor/functional.ts";
-import { zeros } from "../tensor/create.ts";
+import { tensor, zeros } from "../tensor/create.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { EpochPlan } from "./schedule.ts";
 
@@ -39,6 +39,20 @@ export interface MaskSettings {
   maskDilate?: number;
 }
 
+/**
+ * How a data-parallel step agrees with the other processes (ranks), each holding its own equal
+ * share of the global batch: after backward, the gradients are averaged over the ranks, so every
+ * rank applies the update of the whole batch; the step's statistics are summed.
+ */
+export interface StepSync {
+  /** Processes taking part. */
+  readonly worldSize: number;
+  /** Averages `grads` over the ranks, in place. */
+  averageGradients(grads: Tensor[]): void;
+  /** Sums `t` over the ranks, in place. */
+  sum(t: Tensor): void;
+}
+
 /** What a step needs besides the batch. */
 export interface StepContext extends MaskSettings {
   /** The model being trained. */
@@ -52,6 +66,8 @@ export interface StepContext extends MaskSettings {
    * the trainer builds Saliency and SmoothGrad with abs false).
    */
   saliency: Attribution;
+  /** Data-parallel training: the other ranks to agree with (absent: one process). */
+  sync?: StepSync;
 }
 
 /**
@@ -125,7 +141,7 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
     // one host copy per step (a device sync on CUDA): loss, its parts, the hit counts, and how
     // the model does on the masked inputs it is trained to agree on (the paper's Fig. 2 dip)
     const none = () => zeros([], { device: loss.device });
-    const stats = noGrad(() =>
+    let statsTensor = noGrad(() =>
       stack([
         loss.detach(),
         ce.detach(),
@@ -133,8 +149,10 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
         logits.argmax(1).eq(y).sum().to("float32"),
         logitsMasked ? crossEntropy(logitsMasked.detach(), y) : none(),
         logitsMasked ? logitsMasked.argmax(1).eq(y).sum().to("float32") : none(),
-      ]).to("float64").data() as Float64Array
+      ]).to("float64")
     );
+    if (ctx.sync) statsTensor = syncStep(ctx.sync, model, statsTensor);
+    const stats = statsTensor.data() as Float64Array;
     const [lossValue, ceValue, klValue, correct, maskedCe, maskedCorrect] = stats;
     // a NaN/Inf loss must not reach the weights: the caller stops the run
     if (Number.isFinite(lossValue)) optimizer.step();
@@ -147,6 +165,25 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
       maskedCorrect: logitsMasked && Number.isFinite(lossValue) ? maskedCorrect : 0,
     };
   });
+}
+
+/**
+ * Averages the gradients over the ranks (a parameter without one gets zeros, so every rank
+ * reduces the same list) and turns the step's statistics into the whole batch's: the means
+ * (loss, CE, KL, masked CE; equal shares) averaged, the counts summed. A NaN on any rank
+ * reaches every rank, so all of them skip the update together.
+ */
+function syncStep(sync: StepSync, model: Module, stats: Tensor): Tensor {
+  const grads = model.parameters().map((p) => {
+    const g = p.grad;
+    if (g) return g;
+    p.grad = zeros(p.shape, { dtype: p.dtype, device: p.device });
+    return p.grad!;
+  });
+  sync.averageGradients(grads);
+  sync.sum(stats);
+  const n = sync.worldSize;
+  return stats.div(tensor([n, n, n, 1, n, 1], { dtype: "float64", device: stats.device }));
 }
 
 /** A batch to evaluate on: inputs, labels, and boxes that are only disposed. */
@@ -179,8 +216,18 @@ function scoreBatch(model: Module, b: EvalBatch): [number, number] {
 /** Mean cross-entropy, accuracy and count of what {@link scoring} has seen. */
 type EvalResult = { loss: number; acc: number; n: number };
 
+/**
+ * Sums evaluation totals over the ranks of data-parallel training (each scored its own
+ * disjoint shard): [loss sum, correct, count] in, the same summed over every rank out.
+ */
+export type EvalSum = (totals: [number, number, number]) => [number, number, number];
+
 /** Scores the batches one by one (yielding after each); returns the totals as means. */
-function* scoring(model: Module, batches: Iterable<EvalBatch>): Generator<void, EvalResult> {
+function* scoring(
+  model: Module,
+  batches: Iterable<EvalBatch>,
+  sum?: EvalSum,
+): Generator<void, EvalResult> {
   model.eval();
   let lossSum = 0, correct = 0, n = 0;
   for (const b of batches) {
@@ -190,6 +237,7 @@ function* scoring(model: Module, batches: Iterable<EvalBatch>): Generator<void, 
     correct += c;
     yield;
   }
+  if (sum) [lossSum, correct, n] = sum([lossSum, correct, n]);
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, n };
 }
 
@@ -205,13 +253,17 @@ export function evaluate(
   }
 }
 
-/** {@link evaluate}, giving the event loop a turn between batches through `yielder`. */
+/**
+ * {@link evaluate}, giving the event loop a turn between batches through `yielder`; with
+ * `sum`, the totals of every rank's shard.
+ */
 export async function evaluateAsync(
   model: Module,
   batches: Iterable<EvalBatch>,
   yielder: Yielder,
+  sum?: EvalSum,
 ): Promise<{ loss: number; acc: number; n: number }> {
-  const steps = scoring(model, batches);
+  const steps = scoring(model, batches, sum);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;

@@ -8,6 +8,7 @@
  */
 
 import { assertFiniteWeights } from "../checkpoint/finite.ts";
+import { DataParallel, type DistributedTraining } from "./distributed.ts";
 import { DataLoader } from "../data/loader.ts";
 import type { Model } from "../models/factory.ts";
 import { Adadelta } from "../optim/adadelta.ts";
@@ -17,11 +18,17 @@ import { SGD } from "../optim/sgd.ts";
 import type { Attribution } from "../saliency/common.ts";
 import { attributionFn } from "../saliency/registry.ts";
 import { getRngState, manualSeed, setRngState } from "../tensor/create.ts";
-import { deviceCode, deviceName } from "../tensor/device.ts";
+import { type Device, deviceCode, deviceName } from "../tensor/device.ts";
 import { getNumThreads, info } from "../tensor/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { configProblems, scheduleOf, type TrainConfig } from "./config.ts";
-import { type BestEpoch, type EpochMetrics, RunDir, type RunInfo } from "./run_dir.ts";
+import {
+  type BestEpoch,
+  type EpochMetrics,
+  RunDir,
+  type RunInfo,
+  type TrainerState,
+} from "./run_dir.ts";
 import {
   advance,
   describeSchedule,
@@ -70,8 +77,10 @@ export interface TrainProgress {
 export interface RunStart {
   /** The device actually used ("cpu", "cuda:0"). */
   device: string;
-  /** libtorch's intra-op threads. */
+  /** libtorch's intra-op threads (of this process). */
   threads: number;
+  /** Processes training together (1 unless data-parallel). */
+  ranks: number;
   /** Images per split. */
   images: { train: number; val: number; test: number };
   /** Input shape the model sees (C, H, W). */
@@ -177,13 +186,21 @@ export async function train(
     epochs?: number;
     /** Without `resume`: start over in a folder that holds results of a run, removing them. */
     overwrite?: boolean;
+    /**
+     * Data-parallel training: this process is one rank of several (`distributedEnv()`); each
+     * trains on its shard of every batch (`batchSize` stays the global batch), gradients are
+     * averaged, and only rank 0 writes the run folder.
+     */
+    distributed?: DistributedTraining;
   } = {},
 ): Promise<TrainResult> {
   const dir = new RunDir(runDir);
+  const dist = options.distributed;
+  const writer = (dist?.rank ?? 0) === 0; // the one rank that writes the run folder
   if (options.resume && !dir.exists()) {
     throw new Error(`${runDir}: not a run folder (no config.json) to resume`);
   }
-  if (options.resume) dir.removeCutWrites(); // left by a kill during a write
+  if (options.resume && writer) dir.removeCutWrites(); // left by a kill during a write
   const lastCk = options.resume ? dir.lastCheckpoint() : null;
   const last = lastCk?.state ?? null;
   const saved = options.resume ? dir.readInfo() : null;
@@ -197,7 +214,7 @@ export async function train(
       );
     }
     c = { ...c, epochs: options.epochs };
-    dir.writeInfo({ ...saved, config: c });
+    if (writer) dir.writeInfo({ ...saved, config: c });
   }
   const problems = configProblems(c);
   if (problems.length) throw new Error(`invalid configuration: ${problems.join("; ")}`);
@@ -211,7 +228,34 @@ export async function train(
           `to train over it`,
     );
   }
-  const device = deviceName(deviceCode(c.device));
+  if (dist && c.batchSize % dist.worldSize !== 0) {
+    throw new RangeError(
+      `batch size ${c.batchSize} is the global batch: it must be a multiple of the ${dist.worldSize} ranks`,
+    );
+  }
+  let device: Device = deviceName(deviceCode(c.device));
+  // one GPU per rank of a machine, as torchrun's LOCAL_RANK says
+  if (dist && device.startsWith("cuda")) device = `cuda:${dist.localRank}`;
+  const parallel = dist ? new DataParallel(dist, device) : null;
+  try {
+    return await trainRanked(c, dir, runDir, device, parallel, saved, last, options);
+  } finally {
+    parallel?.destroy();
+  }
+}
+
+async function trainRanked(
+  c: TrainConfig,
+  dir: RunDir,
+  runDir: string,
+  device: Device,
+  parallel: DataParallel | null,
+  saved: RunInfo | null,
+  last: TrainerState | null,
+  options: TrainHooks & { overwrite?: boolean },
+): Promise<TrainResult> {
+  const writer = (parallel?.rank ?? 0) === 0;
+  const world = parallel?.worldSize ?? 1;
   manualSeed(c.seed);
   const data = await loadSplits(c);
   const imageSize = c.imageSize ?? data.train.height;
@@ -242,21 +286,31 @@ export async function train(
   const inputs = { channels: data.train.channels, imageSize, classes: data.train.classes.length };
   const model = createRunModel(c, inputs, device);
   const optimizer = makeOptimizer(c, model.parameters());
+  const shard = (pad: boolean) =>
+    parallel ? { shard: { rank: parallel.rank, worldSize: world, pad } } : {};
   const trainLoader = new DataLoader(data.train, {
-    batchSize: c.batchSize,
+    batchSize: c.batchSize / world,
     seed: c.seed,
     device,
     transforms: trainTransforms(c, data.train),
+    ...shard(true),
   });
   const evalT = evalTransforms(c, data.test);
   const valLoader = data.val
-    ? new DataLoader(data.val, { batchSize: 1000, shuffle: false, device, transforms: evalT })
+    ? new DataLoader(data.val, {
+      batchSize: 1000,
+      shuffle: false,
+      device,
+      transforms: evalT,
+      ...shard(false),
+    })
     : null;
   const testLoader = new DataLoader(data.test, {
     batchSize: 1000,
     shuffle: false,
     device,
     transforms: evalT,
+    ...shard(false),
   });
   const schedule = scheduleOf(c);
   let state: ScheduleState = initialState(schedule);
@@ -294,10 +348,14 @@ export async function train(
       bestAfterSwitch = last.bestAfterSwitch ?? null;
       startEpoch = last.epoch + 1;
       metrics = dir.readMetrics().filter((m) => m.epoch <= last.epoch);
-      dir.writeMetrics(metrics);
+      if (writer) dir.writeMetrics(metrics);
     } else {
       // before the run folder exists: weights that do not fit leave nothing behind
       pretrained = await loadRunPretrained(model, c, inputs, device);
+    }
+    // every rank starts from rank 0's weights (as DDP's constructor does)
+    parallel?.broadcastModel(model);
+    if (!last && writer) {
       if (options.overwrite) dir.clearResults();
       dir.removeCutWrites();
       dir.create();
@@ -328,9 +386,17 @@ export async function train(
       saliencySign: c.saliencySign,
       fill: c.fill,
       maskDilate: c.maskDilate,
+      sync: parallel?.stepSync(),
+    };
+    const evalSum = parallel?.evalSum();
+    // a stop (Ctrl-C, SIGTERM) is agreed between the ranks, so all stop after the same batch
+    const stopNow = () => {
+      const mine = options.shouldStop?.() ?? false;
+      return parallel ? parallel.any(mine) : mine;
     };
     options.onStart?.({
       device,
+      ranks: world,
       threads: getNumThreads(),
       images: { train: data.train.n, val: data.val?.n ?? 0, test: data.test.n },
       shape: [data.train.channels, imageSize, imageSize],
@@ -342,13 +408,14 @@ export async function train(
       pretrained,
     });
     const yielder = new Yielder();
-    const events = c.tensorboard ? new EventWriter(`${runDir}/tensorboard`) : null;
+    const events = c.tensorboard && writer ? new EventWriter(`${runDir}/tensorboard`) : null;
     for (let epoch = startEpoch; epoch <= c.epochs; epoch++) {
       const plan = planEpoch(schedule, state);
       let loss = 0, ce = 0, kl = 0, correct = 0, seen = 0, batch = 0;
       let maskedCe = 0, maskedCorrect = 0;
       const t0 = performance.now();
       for (const b of trainLoader.epoch(epoch)) {
+        parallel?.at(`epoch ${epoch}, batch ${batch + 1}`);
         const r = trainStep(ctx, b.x, b.y, plan);
         b.x.dispose();
         b.y.dispose();
@@ -366,7 +433,7 @@ export async function train(
                 : `no checkpoint was written yet; try a lower ${lower}`),
           };
         }
-        const n = b.indices.length;
+        const n = b.indices.length * world; // the global batch: every rank's share is equal
         batch++;
         loss += r.loss * n;
         ce += r.ce * n;
@@ -386,7 +453,7 @@ export async function train(
           imagesPerSecond: seen / ((performance.now() - t0) / 1000),
         });
         await yielder.tick(); // or signal listeners (Ctrl-C) never run
-        if (options.shouldStop?.()) {
+        if (stopNow()) {
           return {
             runDir,
             metrics,
@@ -397,8 +464,11 @@ export async function train(
       }
       const seconds = (performance.now() - t0) / 1000;
       // a stop asked for during the evaluation comes after this epoch's metrics and checkpoint
-      const val = valLoader ? await evaluateAsync(model, valLoader.epoch(0, false), yielder) : null;
-      const test = await evaluateAsync(model, testLoader.epoch(0, false), yielder);
+      parallel?.at(`epoch ${epoch}, evaluation`);
+      const val = valLoader
+        ? await evaluateAsync(model, valLoader.epoch(0, false), yielder, evalSum)
+        : null;
+      const test = await evaluateAsync(model, testLoader.epoch(0, false), yielder, evalSum);
       const line: EpochMetrics = {
         epoch,
         phase: plan.phase,
@@ -452,7 +522,7 @@ export async function train(
           );
         }
       };
-      saving(() => dir.appendMetrics(line));
+      if (writer) saving(() => dir.appendMetrics(line));
       metrics.push(line);
       events?.scalars(epoch, {
         "accuracy/train": line.train_acc,
@@ -470,34 +540,11 @@ export async function train(
         "time/epoch_seconds": line.seconds,
         "time/images_per_s": line.images_per_s,
       });
-      const weights = model.stateDict();
-      const opt = optimizer.stateDict();
-      const stateTensors = new Map<string, Tensor>(
-        [...opt.tensors].map(([k, t]) => [`optimizer.${k}`, t]),
-      );
-      const rng = getRngState();
-      stateTensors.set("rng.cpu", rng);
-      try {
-        saving(() =>
-          dir.saveCheckpoint(
-            epoch,
-            weights,
-            stateTensors,
-            {
-              schedule: state as unknown as Record<string, unknown>,
-              optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
-              best,
-              bestAfterSwitch,
-            },
-            newBest,
-            { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
-          )
-        );
-      } finally {
-        for (const t of [...weights.values(), ...stateTensors.values()]) t.dispose();
-      }
+      // what rank 0 saves is every rank's model (checked bit for bit, each epoch)
+      parallel?.checkInSync(model, `after epoch ${epoch}`);
+      if (writer) saveEpoch(epoch, newBest, saving);
       options.onEpoch?.(line);
-      if (options.shouldStop?.()) {
+      if (stopNow()) {
         return {
           runDir,
           metrics,
@@ -513,5 +560,39 @@ export async function train(
     testLoader.dispose();
     optimizer.dispose();
     model.dispose();
+  }
+
+  /** Writes the epoch's checkpoint (rank 0 only). */
+  function saveEpoch(
+    epoch: number,
+    newBest: ("best" | "best-after-switch")[],
+    saving: (write: () => void) => void,
+  ): void {
+    const weights = model.stateDict();
+    const opt = optimizer.stateDict();
+    const stateTensors = new Map<string, Tensor>(
+      [...opt.tensors].map(([k, t]) => [`optimizer.${k}`, t]),
+    );
+    const rng = getRngState();
+    stateTensors.set("rng.cpu", rng);
+    try {
+      saving(() =>
+        dir.saveCheckpoint(
+          epoch,
+          weights,
+          stateTensors,
+          {
+            schedule: state as unknown as Record<string, unknown>,
+            optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
+            best,
+            bestAfterSwitch,
+          },
+          newBest,
+          { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
+        )
+      );
+    } finally {
+      for (const t of [...weights.values(), ...stateTensors.values()]) t.dispose();
+    }
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * One rank of bench/dist.ts (or, without WORLD_SIZE, one process): for the shallow CNN and
+ * ResNet-18 (bench/model_step.ts's set-ups), the time of a forward + backward on this rank's
+ * share of the batch and of the bucketed gradient all-reduce that follows it; then one plain
+ * epoch of the shallow CNN through the trainer's step (Adadelta, global batch 256) on synthetic
+ * images. Prints one JSON line (rank 0; the others print nothing).
+ *
+ *   deno run -A bench/dist_rank.ts [--device cpu|cuda] [--quick]
+ *
+ * @module
+ */
+
+import { flag, median, round } from "./util.ts";
+import { MODEL_CONFIGS } from "./model_step.ts";
+import {
+  Adadelta,
+  createModel,
+  crossEntropy,
+  type Device,
+  manualSeed,
+  randint,
+  randn,
+  Saliency,
+  synchronize,
+  tidy,
+} from "../mod.ts";
+import { DataLoader } from "../src/data/loader.ts";
+import { syntheticImages } from "../src/data/synthetic.ts";
+import { distributedEnv } from "../src/tensor/distributed.ts";
+import { DataParallel } from "../src/train/distributed.ts";
+import { type EpochPlan, trainStep } from "../src/train/mod.ts";
+
+const args = Deno.args;
+const quick = args.includes("--quick");
+let device = (flag(args, "device") ?? "cpu") as Device;
+const env = distributedEnv();
+if (env && device.startsWith("cuda")) device = `cuda:${env.localRank}` as Device;
+const parallel = env ? new DataParallel({ ...env, timeoutMs: 120_000 }, device) : null;
+const world = parallel?.worldSize ?? 1;
+const steps = quick ? 3 : 10;
+
+/** Forward + backward and the gradient all-reduce of one model, medians over `steps`. */
+function modelTimes(name: "shallow-cnn" | "resnet18", globalBatch: number) {
+  manualSeed(0);
+  const { options, input } = MODEL_CONFIGS[name];
+  const model = createModel(name, { ...options, device });
+  parallel?.broadcastModel(model);
+  const batch = globalBatch / world;
+  const x = randn([batch, ...input], { device });
+  const y = randint(0, 10, [batch], { device });
+  const params = model.parameters();
+  const compute: number[] = [], reduce: number[] = [];
+  for (let i = 0; i < steps + 1; i++) {
+    tidy(() => {
+      for (const p of params) p.zeroGrad();
+      synchronize();
+      const t0 = performance.now();
+      crossEntropy(model.forward(x), y).backward();
+      synchronize();
+      const t1 = performance.now();
+      const grads = params.map((p) => p.grad!);
+      parallel?.group.allReduceMeanGradients(grads);
+      synchronize();
+      const t2 = performance.now();
+      if (i > 0) { // the first is a warm-up
+        compute.push(t1 - t0);
+        reduce.push(t2 - t1);
+      }
+    });
+  }
+  const floats = params.reduce((s, p) => s + p.numel(), 0);
+  model.dispose();
+  const c = median(compute), r = median(reduce);
+  return {
+    floats,
+    batch_per_rank: batch,
+    step_ms: round(c),
+    allreduce_ms: round(r),
+    allreduce_share: round(r / (c + r), 3),
+  };
+}
+
+/** One plain epoch of the shallow CNN through trainStep, global batch 256, in seconds. */
+function epochSeconds(): number {
+  manualSeed(0);
+  const images = quick ? 1024 : 5120;
+  const data = syntheticImages(images, 1);
+  const model = createModel("shallow-cnn", { device });
+  parallel?.broadcastModel(model);
+  const optimizer = new Adadelta(model.parameters(), { lr: 0.1 });
+  const ctx = {
+    model,
+    optimizer,
+    lambda: 1,
+    saliency: new Saliency(model),
+    reduction: "mean" as const,
+    fill: "random" as const,
+    sync: parallel?.stepSync(),
+  };
+  const plan: EpochPlan = { phase: "train", mode: "plain", k: null, de: null, episode: null };
+  const shard = parallel ? { shard: { rank: parallel.rank, worldSize: world, pad: true } } : {};
+  using loader = new DataLoader(data, { batchSize: 256 / world, device, ...shard });
+  const [warm] = loader.epoch(99);
+  trainStep(ctx, warm.x, warm.y, plan);
+  synchronize();
+  const t0 = performance.now();
+  for (const b of loader.epoch(1)) {
+    trainStep(ctx, b.x, b.y, plan);
+    b.x.dispose();
+    b.y.dispose();
+  }
+  synchronize();
+  const s = (performance.now() - t0) / 1000;
+  optimizer.dispose();
+  model.dispose();
+  return s;
+}
+
+const result = {
+  ranks: world,
+  device,
+  shallow_cnn: modelTimes("shallow-cnn", 256),
+  resnet18: modelTimes("resnet18", quick ? 16 : 64),
+  epoch_s: round(epochSeconds(), 3),
+};
+parallel?.destroy();
+if ((parallel?.rank ?? 0) === 0) console.log(JSON.stringify(result));

@@ -1,0 +1,157 @@
+/**
+ * `train --nproc N`: starts N local ranks of data-parallel training as child processes, the way
+ * torchrun's `--standalone --nproc_per_node N` does: each gets RANK, LOCAL_RANK, WORLD_SIZE,
+ * MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, and its share of the CPU threads. Rank 0's
+ * output goes to this terminal as it is (its progress line included); other ranks print only
+ * what goes wrong, each line prefixed with its rank. When a rank fails, the others are given
+ * a moment to report what they saw, then stopped; the exit code is the failed rank's.
+ *
+ * @module
+ */
+
+/** Exit codes of a rank that stopped when asked (Ctrl-C, SIGTERM) after its batch. */
+const STOPPED = new Set([130, 143]);
+
+/** What {@link launchLocalRanks} starts. */
+export interface LaunchOptions {
+  /** The command of one rank: program and arguments (the same for every rank). */
+  command: readonly string[];
+  /** Ranks to start (at least 2). */
+  nproc: number;
+  /** CPU threads in all, split evenly between the ranks (at least one each). */
+  threads: number;
+  /** Environment added for every rank. */
+  env?: Record<string, string>;
+  /** Where other ranks' stderr lines go (default: this process's stderr). */
+  onRankLine?: (rank: number, line: string) => void;
+  /** Seconds the other ranks get to end on their own after one failed (default 10). */
+  graceSeconds?: number;
+}
+
+/** How the ranks ended. */
+export interface LaunchResult {
+  /**
+   * 0 when every rank did; else the first failed rank's exit code (128 + signal if killed), or
+   * 130/143 when they stopped on Ctrl-C/SIGTERM.
+   */
+  code: number;
+  /** Each rank's exit code and the signal that killed it, if one did. */
+  ranks: { rank: number; code: number; signal: string | null }[];
+  /** The first rank that failed and how, or null. */
+  failure: string | null;
+}
+
+/**
+ * CPU threads for all the processes hlgm starts together (ranks, sweep workers):
+ * HLGM_NUM_THREADS, else the machine's cores.
+ */
+export function totalThreads(): number {
+  const n = Number(Deno.env.get("HLGM_NUM_THREADS") ?? "");
+  return Number.isInteger(n) && n > 0 ? n : navigator.hardwareConcurrency || 1;
+}
+
+/** A TCP port free on 127.0.0.1 now (the OS picks it). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function forwardLines(
+  stream: ReadableStream<Uint8Array>,
+  line: (text: string) => void,
+): Promise<void> {
+  let pending = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (pending + text).split("\n");
+    pending = parts.pop() ?? "";
+    parts.forEach(line);
+  }
+  if (pending) line(pending);
+}
+
+/**
+ * Starts `nproc` ranks of `command` on this machine and waits for them. Ctrl-C (SIGINT) and
+ * SIGTERM sent to this process are passed on to every rank: they agree to stop after the same
+ * batch and keep the last checkpoint (exit 130/143, not counted as a failure); a second one
+ * makes them quit at once.
+ */
+export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchResult> {
+  const { command, nproc } = options;
+  if (!Number.isInteger(nproc) || nproc < 2) {
+    throw new RangeError(`nproc must be an integer >= 2, got ${nproc}`);
+  }
+  const threads = Math.max(1, Math.floor(options.threads / nproc));
+  const port = freePort();
+  const line = options.onRankLine ??
+    ((rank: number, text: string) => console.error(`rank ${rank}: ${text}`));
+  const children = Array.from({ length: nproc }, (_, rank) =>
+    new Deno.Command(command[0], {
+      args: command.slice(1),
+      env: {
+        ...options.env,
+        RANK: String(rank),
+        LOCAL_RANK: String(rank),
+        WORLD_SIZE: String(nproc),
+        LOCAL_WORLD_SIZE: String(nproc),
+        MASTER_ADDR: "127.0.0.1",
+        MASTER_PORT: String(port),
+        HLGM_NUM_THREADS: String(threads),
+      },
+      stdin: "null",
+      stdout: rank === 0 ? "inherit" : "null",
+      stderr: rank === 0 ? "inherit" : "piped",
+      // a session of its own: Ctrl-C at the terminal reaches this process only, which passes
+      // it on once (a rank seeing it twice would quit at once)
+      detached: true,
+    }).spawn());
+  const forwarding = children.map((c, rank) =>
+    rank === 0 ? Promise.resolve() : forwardLines(c.stderr, (t) => line(rank, t))
+  );
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const passOn = signals.map((sig) => () => {
+    for (const c of children) {
+      try {
+        c.kill(sig);
+      } catch { /* already ended */ }
+    }
+  });
+  signals.forEach((sig, i) => Deno.addSignalListener(sig, passOn[i]));
+  const ended: LaunchResult["ranks"] = [];
+  let failure: string | null = null;
+  let firstFailed: number | null = null;
+  // after a failure the others get `graceSeconds` to report what they saw, then are killed
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  const killOthers = () => {
+    for (const [rank, c] of children.entries()) {
+      if (ended.some((e) => e.rank === rank)) continue;
+      try {
+        c.kill("SIGKILL");
+      } catch { /* already ended */ }
+    }
+  };
+  try {
+    await Promise.all(children.map(async (c, rank) => {
+      const s = await c.status;
+      ended.push({ rank, code: s.code, signal: s.signal });
+      // 130/143: stopped by a signal passed on, as asked (the checkpoint kept), not a failure
+      if (s.code !== 0 && !STOPPED.has(s.code) && firstFailed === null) {
+        firstFailed = rank;
+        failure = s.signal
+          ? `rank ${rank} (pid ${c.pid}) was killed by ${s.signal}`
+          : `rank ${rank} exited with code ${s.code}`;
+        killTimer = setTimeout(killOthers, (options.graceSeconds ?? 10) * 1000);
+      }
+    }));
+    await Promise.all(forwarding);
+  } finally {
+    clearTimeout(killTimer);
+    signals.forEach((sig, i) => Deno.removeSignalListener(sig, passOn[i]));
+  }
+  ended.sort((a, b) => a.rank - b.rank);
+  const code = firstFailed !== null
+    ? ended.find((e) => e.rank === firstFailed)!.code || 1
+    : ended.find((e) => STOPPED.has(e.code))?.code ?? 0;
+  return { code, ranks: ended, failure };
+}
