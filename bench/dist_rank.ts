@@ -1,7 +1,8 @@
 /**
  * One rank of bench/dist.ts (or, without WORLD_SIZE, one process): for the shallow CNN and
  * ResNet-18 (bench/model_step.ts's set-ups), the time of a forward + backward on this rank's
- * share of the batch and of the bucketed gradient all-reduce that follows it; then one plain
+ * share of the batch and of the bucketed gradient all-reduce that follows it (in the step: with
+ * the wait for the slower rank; alone: all ranks entering together); then one plain
  * epoch of the shallow CNN through the trainer's step (Adadelta, global batch 256) on synthetic
  * images. Prints one JSON line (rank 0; the others print nothing).
  *
@@ -68,15 +69,30 @@ function modelTimes(name: "shallow-cnn" | "resnet18", globalBatch: number) {
       }
     });
   }
-  const floats = params.reduce((s, p) => s + p.numel(), 0);
+  // the all-reduce alone: every rank enters it together (after a barrier), so no rank's wait
+  // for a slower one's backward is counted; the figure PyTorch's is compared with
+  const alone: number[] = [];
+  tidy(() => {
+    const grads = params.map((p) => p.grad!);
+    for (let i = 0; i < steps + 1; i++) {
+      parallel?.group.barrier();
+      const t0 = performance.now();
+      parallel?.group.allReduceMeanGradients(grads);
+      synchronize();
+      if (i > 0) alone.push(performance.now() - t0);
+    }
+  });
+  const sizes = params.map((p) => p.numel());
   model.dispose();
   const c = median(compute), r = median(reduce);
   return {
-    floats,
+    floats: sizes.reduce((a, b) => a + b, 0),
+    sizes,
     batch_per_rank: batch,
     step_ms: round(c),
-    allreduce_ms: round(r),
+    allreduce_in_step_ms: round(r),
     allreduce_share: round(r / (c + r), 3),
+    allreduce_alone_ms: round(median(alone)),
   };
 }
 

@@ -26,7 +26,7 @@
 import { getNumThreads, info, setDefaultDevice } from "../mod.ts";
 import { measureFfi } from "./ffi_overhead.ts";
 import { MODEL_CONFIGS } from "./model_step.ts";
-import { flag, median, round } from "./util.ts";
+import { findPython, flag, median, round } from "./util.ts";
 
 /** glibc tunables equivalent to the mallopt() calls in native/core.cpp. */
 const SAME_MALLOC = {
@@ -103,19 +103,6 @@ async function runJson(cmd: string, argv: string[], vars: Record<string, string>
   if (!out.success) throw new Error(`${cmd} ${argv.join(" ")} exited with ${out.code}`);
   const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
   return JSON.parse(lines[lines.length - 1]);
-}
-
-/** The python that imports torch, or null. */
-async function findPython(): Promise<string | null> {
-  const explicit = Deno.env.get("HLGM_BENCH_PYTHON");
-  for (const py of explicit ? [explicit] : ["python3", "/usr/bin/python3"]) {
-    try {
-      const r = await new Deno.Command(py, { args: ["-c", "import torch"], stderr: "null" })
-        .output();
-      if (r.success) return py;
-    } catch { /* not installed */ }
-  }
-  return null;
 }
 
 function cpuModel(): string | null {

@@ -44,3 +44,16 @@ export function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/** The python that imports torch, or null. */
+export async function findPython(): Promise<string | null> {
+  const explicit = Deno.env.get("HLGM_BENCH_PYTHON");
+  for (const py of explicit ? [explicit] : ["python3", "/usr/bin/python3"]) {
+    try {
+      const r = await new Deno.Command(py, { args: ["-c", "import torch"], stderr: "null" })
+        .output();
+      if (r.success) return py;
+    } catch { /* not installed */ }
+  }
+  return null;
+}

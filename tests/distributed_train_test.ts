@@ -291,25 +291,58 @@ const torchrun = await new Deno.Command("torchrun", {
 
 Deno.test({
   name:
-    "the same train command under torchrun --nproc_per_node 2 --no_python (its agent serves the store)",
+    "the same train command under torchrun --nproc_per_node 2 --no_python (its agent serves the store); with --max_restarts 1, a killed rank's restart continues the run from its checkpoint",
   ignore: !torchrun,
   async fn() {
     const run = `${root}/torchrun`;
     const main = new URL("../cli/main.ts", import.meta.url).pathname;
     // Debian's torchrun 1.13 on Python 3.11 needs its output redirected (--redirects 1 --tee 1)
-    const o = await new Deno.Command("torchrun", {
+    const child = new Deno.Command("torchrun", {
       args: [
-        ...["--nproc_per_node", "2", "--redirects", "1", "--tee", "1", "--no_python"],
-        ...[Deno.execPath(), "run", "-A", main, "train", ...hlgmArgs, "--out", run],
+        ...["--nproc_per_node", "2", "--max_restarts", "1", "--redirects", "1", "--tee", "1"],
+        ...["--no_python", Deno.execPath(), "run", "-A", main, "train"],
+        ...["--dataset", "synthetic", "--subset", "4096", "--device", "cpu", "--batch-size", "32"],
+        ...["--method", "baseline", "--epochs", "3", "--no-tensorboard", "--out", run],
       ],
       env: { ...env, HLGM_NUM_THREADS: "1" },
       stdout: "piped",
       stderr: "piped",
-    }).output();
-    const out = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
-    assert.ok(o.success, out);
-    assert.match(out, /\[default0\]:training hlgm .*\(2 ranks x 1 thread\)/);
+    }).spawn();
+    const lines: string[] = [];
+    let killed = false;
+    const killRank1 = () => {
+      for (const e of Deno.readDirSync("/proc")) {
+        if (!/^\d+$/.test(e.name)) continue;
+        try {
+          const environ = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
+          const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+          if (cmd.includes(run) && environ.includes("RANK=1")) Deno.kill(Number(e.name), "SIGKILL");
+        } catch { /* gone, or not ours */ }
+      }
+    };
+    const read = async (stream: ReadableStream<Uint8Array>) => {
+      let pending = "";
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+        const parts = (pending + text).split("\n");
+        pending = parts.pop() ?? "";
+        for (const line of parts) {
+          lines.push(line);
+          if (!killed && /^\[default0\]:epoch 1\/3 /.test(line)) {
+            killed = true;
+            killRank1();
+          }
+        }
+      }
+    };
+    const [status] = await Promise.all([child.status, read(child.stdout), read(child.stderr)]);
+    const out = lines.join("\n");
+    assert.ok(killed, out);
+    assert.equal(status.code, 0, out);
+    assert.match(out, /\[default0\]:training baseline .*\(2 ranks x 1 thread\)/);
     assert.doesNotMatch(out, /\[default1\]:training/);
+    assert.match(out, /^error: rank 0 lost rank 1 during /m);
+    assert.match(out, /^torchrun restart 1: continuing \S+ after epoch [12]$/m);
+    assert.match(out, /\[default0\]:resuming baseline .*epochs [23]-3 of 3/);
     assert.deepEqual(schedule(run).map((s) => s[0]), [1, 2, 3]);
   },
 });

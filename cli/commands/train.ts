@@ -20,7 +20,7 @@ import { hlgmCommand } from "../../src/util/command.ts";
 import { fileURLToPath } from "node:url";
 import { launchLocalRanks, totalThreads } from "../../src/runs/launch.ts";
 import type { DistributedTraining } from "../../src/train/distributed.ts";
-import { distributedEnv } from "../../src/tensor/distributed.ts";
+import { type DistributedEnv, distributedEnv } from "../../src/tensor/distributed.ts";
 
 function defaultOut(c: TrainConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
@@ -33,13 +33,16 @@ export async function runTrain(
   flags: Record<string, unknown>,
 ): Promise<void> {
   const distributed = distributedTraining(opts);
-  let resumeDir = opts.resume as string | undefined;
+  // torchrun restarting the ranks after a failure (--max_restarts) runs the same command again:
+  // the run it started is continued from its last checkpoint
+  const restarted = torchrunRestart(opts, distributed);
+  let resumeDir = restarted ?? opts.resume as string | undefined;
   let config: TrainConfig;
   let out: string;
   let extendTo: number | undefined;
   let overwrite = false;
   if (resumeDir !== undefined) {
-    if (opts.out !== undefined || opts.config !== undefined) {
+    if (!restarted && (opts.out !== undefined || opts.config !== undefined)) {
       throw new UsageError(
         `--resume continues ${shownPath(resumeDir)} in its folder with its saved settings; ` +
           `it takes no ${opts.out !== undefined ? "--out" : "--config"}`,
@@ -182,11 +185,14 @@ export async function runTrain(
   console.log(`done: max test acc ${pct(best)}, final ${pct(final)}; run folder ${out}`);
 }
 
+/** A rank's training options and who started it. */
+type LaunchedRank = DistributedTraining & Pick<DistributedEnv, "launcher">;
+
 /**
  * This process's rank of data-parallel training, from what torchrun, Slurm or `--nproc` set
  * (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, ...); undefined for a single process.
  */
-function distributedTraining(opts: Record<string, unknown>): DistributedTraining | undefined {
+function distributedTraining(opts: Record<string, unknown>): LaunchedRank | undefined {
   let env: ReturnType<typeof distributedEnv>;
   try {
     env = distributedEnv();
@@ -205,6 +211,33 @@ function distributedTraining(opts: Record<string, unknown>): DistributedTraining
     timeoutMs: (opts.distTimeout as number) * 1000,
     bucketBytes: (opts.bucketMb as number) * 2 ** 20,
   };
+}
+
+/**
+ * The --out folder to continue when torchrun restarted the ranks (TORCHELASTIC_RESTART_COUNT
+ * >= 1) and the first attempt left a checkpoint there; undefined otherwise.
+ */
+function torchrunRestart(
+  opts: Record<string, unknown>,
+  distributed: LaunchedRank | undefined,
+): string | undefined {
+  const attempt = Number(Deno.env.get("TORCHELASTIC_RESTART_COUNT") ?? "0");
+  if (distributed?.launcher !== "torchrun" || !(attempt >= 1)) return undefined;
+  if (opts.resume !== undefined || typeof opts.out !== "string") return undefined;
+  const dir = new RunDir(opts.out);
+  let last: TrainerState | null = null;
+  try {
+    last = dir.exists() ? dir.lastCheckpoint()?.state ?? null : null;
+  } catch {
+    return undefined; // nothing that loads: the command starts the run as it would
+  }
+  if (!last) return undefined;
+  if (distributed.rank === 0) {
+    console.error(
+      `torchrun restart ${attempt}: continuing ${opts.out} after epoch ${last.epoch}`,
+    );
+  }
+  return opts.out;
 }
 
 /** `args` without `--name VALUE` / `--name=VALUE`. */
