@@ -13,23 +13,21 @@
 
 import { flag, median, round } from "./util.ts";
 import { MODEL_CONFIGS } from "./model_step.ts";
+import { shallowCnnEpochSeconds } from "./epoch_time.ts";
 import {
-  Adadelta,
   createModel,
   crossEntropy,
   type Device,
   manualSeed,
   randint,
   randn,
-  Saliency,
   synchronize,
   tidy,
 } from "../mod.ts";
-import { DataLoader } from "../src/data/loader.ts";
 import { syntheticImages } from "../src/data/synthetic.ts";
 import { distributedEnv } from "../src/tensor/distributed.ts";
 import { DataParallel } from "../src/train/distributed.ts";
-import { type EpochPlan, trainStep } from "../src/train/mod.ts";
+import type { EpochPlan } from "../src/train/mod.ts";
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -96,40 +94,12 @@ function modelTimes(name: "shallow-cnn" | "resnet18", globalBatch: number) {
   };
 }
 
-/** One plain epoch of the shallow CNN through trainStep, global batch 256, in seconds. */
+/** One plain epoch of the shallow CNN (bench/epoch_time.ts), in seconds. */
 function epochSeconds(): number {
   manualSeed(0);
-  const images = quick ? 1024 : 5120;
-  const data = syntheticImages(images, 1);
-  const model = createModel("shallow-cnn", { device });
-  parallel?.broadcastModel(model);
-  const optimizer = new Adadelta(model.parameters(), { lr: 0.1 });
-  const ctx = {
-    model,
-    optimizer,
-    lambda: 1,
-    saliency: new Saliency(model),
-    reduction: "mean" as const,
-    fill: "random" as const,
-    sync: parallel?.stepSync(),
-  };
+  const data = syntheticImages(quick ? 1024 : 5120, 1);
   const plan: EpochPlan = { phase: "train", mode: "plain", k: null, de: null, episode: null };
-  const shard = parallel ? { shard: { rank: parallel.rank, worldSize: world, pad: true } } : {};
-  using loader = new DataLoader(data, { batchSize: 256 / world, device, ...shard });
-  const [warm] = loader.epoch(99);
-  trainStep(ctx, warm.x, warm.y, plan);
-  synchronize();
-  const t0 = performance.now();
-  for (const b of loader.epoch(1)) {
-    trainStep(ctx, b.x, b.y, plan);
-    b.x.dispose();
-    b.y.dispose();
-  }
-  synchronize();
-  const s = (performance.now() - t0) / 1000;
-  optimizer.dispose();
-  model.dispose();
-  return s;
+  return shallowCnnEpochSeconds(data, plan, device, parallel);
 }
 
 const result = {

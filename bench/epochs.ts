@@ -9,12 +9,12 @@
  */
 
 import { flag, round } from "./util.ts";
-import { Adadelta, createModel, type Device, manualSeed, Saliency, synchronize } from "../mod.ts";
-import { DataLoader } from "../src/data/loader.ts";
+import { type Device, manualSeed } from "../mod.ts";
+import { shallowCnnEpochSeconds } from "./epoch_time.ts";
 import { loadDataset, locateDataset } from "../src/data/registry.ts";
 import { randomSubset } from "../src/data/dataset.ts";
 import { syntheticImages } from "../src/data/synthetic.ts";
-import { type EpochPlan, trainStep } from "../src/train/mod.ts";
+import type { EpochPlan } from "../src/train/mod.ts";
 
 const args = Deno.args;
 const device = (flag(args, "device") ?? "cpu") as Device;
@@ -26,34 +26,7 @@ const all = fmnist
   : syntheticImages(images, 1);
 const data = randomSubset(all, images, 0);
 
-function epochSeconds(plan: EpochPlan): number {
-  const model = createModel("shallow-cnn", { device });
-  const optimizer = new Adadelta(model.parameters(), { lr: 0.1 });
-  const ctx = {
-    model,
-    optimizer,
-    lambda: 1,
-    saliency: new Saliency(model),
-    reduction: "mean" as const,
-    fill: "random" as const,
-  };
-  using loader = new DataLoader(data, { batchSize: 256, device, dropLast: true });
-  // one warm-up batch, then the timed epoch
-  const [warm] = loader.epoch(99);
-  trainStep(ctx, warm.x, warm.y, plan);
-  synchronize();
-  const t0 = performance.now();
-  for (const b of loader.epoch(1)) {
-    trainStep(ctx, b.x, b.y, plan);
-    b.x.dispose();
-    b.y.dispose();
-  }
-  synchronize();
-  const s = (performance.now() - t0) / 1000;
-  optimizer.dispose();
-  model.dispose();
-  return s;
-}
+const epochSeconds = (plan: EpochPlan) => shallowCnnEpochSeconds(data, plan, device);
 
 const plain = epochSeconds({ phase: "train", mode: "plain", k: null, de: null, episode: null });
 const regularize = epochSeconds({ phase: "sgt", mode: "regularize", k: 0.2, de: 1, episode: 0 });

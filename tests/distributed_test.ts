@@ -14,6 +14,7 @@ import {
   ProcessGroup,
 } from "../mod.ts";
 import { MEAN_SHAPES } from "./dist_worker.ts";
+import { freePort } from "../src/runs/launch.ts";
 
 const WORKER = new URL("./dist_worker.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -26,12 +27,6 @@ function requireC10d(): void {
   );
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 interface Rank {
   child: Deno.ChildProcess;
