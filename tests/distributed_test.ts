@@ -27,7 +27,6 @@ function requireC10d(): void {
   );
 }
 
-
 interface Rank {
   child: Deno.ChildProcess;
   stdout: string[];

@@ -221,8 +221,9 @@ function torchrunRestart(
   opts: Record<string, unknown>,
   distributed: LaunchedRank | undefined,
 ): string | undefined {
+  // torchrun sets it for every rendezvous (the agent's store or --standalone's c10d one)
   const attempt = Number(Deno.env.get("TORCHELASTIC_RESTART_COUNT") ?? "0");
-  if (distributed?.launcher !== "torchrun" || !(attempt >= 1)) return undefined;
+  if (!distributed || !(attempt >= 1)) return undefined;
   if (opts.resume !== undefined || typeof opts.out !== "string") return undefined;
   const dir = new RunDir(opts.out);
   let last: TrainerState | null = null;
