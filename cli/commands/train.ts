@@ -18,7 +18,7 @@ import { RunDir, type TrainerState } from "../../src/train/run_dir.ts";
 import { checkOutFolder, shownPath } from "../paths.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
 import { fileURLToPath } from "node:url";
-import { launchLocalRanks, totalThreads } from "../../src/runs/launch.ts";
+import { launchLocalRanks, stopWhenLauncherGoes, totalThreads } from "../../src/runs/launch.ts";
 import type { DistributedTraining } from "../../src/train/distributed.ts";
 import { type DistributedEnv, distributedEnv } from "../../src/tensor/distributed.ts";
 
@@ -33,14 +33,17 @@ export async function runTrain(
   flags: Record<string, unknown>,
 ): Promise<void> {
   const distributed = distributedTraining(opts);
+  // a rank of --nproc stops (as on SIGTERM, with the others) when its launcher is gone
+  if (distributed) stopWhenLauncherGoes(() => Deno.kill(Deno.pid, "SIGTERM"));
   // torchrun restarting the ranks after a failure (--max_restarts) runs the same command again:
-  // the run it started is continued from its last checkpoint
-  const restarted = torchrunRestart(opts, distributed);
+  // the run it started is continued from its last checkpoint, or started over without one
+  const restart = torchrunRestart(opts, distributed);
+  const restarted = restart?.resume;
   let resumeDir = restarted ?? opts.resume as string | undefined;
   let config: TrainConfig;
   let out: string;
   let extendTo: number | undefined;
-  let overwrite = false;
+  let overwrite = restart?.overwrite ?? false;
   if (resumeDir !== undefined) {
     if (!restarted && (opts.out !== undefined || opts.config !== undefined)) {
       throw new UsageError(
@@ -129,7 +132,7 @@ export async function runTrain(
     checkOutFolder("--out", out);
     const dir = new RunDir(out);
     if (dir.hasResults()) {
-      if (!opts.force) {
+      if (!opts.force && !overwrite) {
         throw new UsageError(
           `--out ${out} already holds a run; continue it with \`${hlgmCommand()} train ` +
             `--resume ${out}\`, choose another --out, or add --force to train over it`,
@@ -150,8 +153,17 @@ export async function runTrain(
     // this process only starts the ranks, each running this command with --out and no --nproc
     const args = withoutOption(Deno.args, "--nproc");
     if (resumeDir === undefined && opts.out === undefined) args.push("--out", out);
+    // the ranks need this project's import map (deno.json) wherever they are started from
+    const importMap = new URL("../../deno.json", import.meta.url);
     const r = await launchLocalRanks({
-      command: [Deno.execPath(), "run", "-A", fileURLToPath(Deno.mainModule), ...args],
+      command: [
+        Deno.execPath(),
+        "run",
+        "-A",
+        ...(importMap.protocol === "file:" ? ["--config", fileURLToPath(importMap)] : []),
+        fileURLToPath(Deno.mainModule),
+        ...args,
+      ],
       nproc,
       threads: totalThreads(),
     });
@@ -214,13 +226,14 @@ function distributedTraining(opts: Record<string, unknown>): LaunchedRank | unde
 }
 
 /**
- * The --out folder to continue when torchrun restarted the ranks (TORCHELASTIC_RESTART_COUNT
- * >= 1) and the first attempt left a checkpoint there; undefined otherwise.
+ * What to do in --out when torchrun restarted the ranks (TORCHELASTIC_RESTART_COUNT >= 1):
+ * continue the run from its last checkpoint, or, when the first attempt left results but no
+ * checkpoint that loads, start it over; undefined when not restarted (or nothing is there).
  */
 function torchrunRestart(
   opts: Record<string, unknown>,
   distributed: LaunchedRank | undefined,
-): string | undefined {
+): { resume?: string; overwrite?: boolean } | undefined {
   // torchrun sets it for every rendezvous (the agent's store or --standalone's c10d one)
   const attempt = Number(Deno.env.get("TORCHELASTIC_RESTART_COUNT") ?? "0");
   if (!distributed || !(attempt >= 1)) return undefined;
@@ -229,16 +242,17 @@ function torchrunRestart(
   let last: TrainerState | null = null;
   try {
     last = dir.exists() ? dir.lastCheckpoint()?.state ?? null : null;
-  } catch {
-    return undefined; // nothing that loads: the command starts the run as it would
+  } catch { /* nothing that loads */ }
+  const say = (text: string) => {
+    if (distributed.rank === 0) console.error(`torchrun restart ${attempt}: ${text}`);
+  };
+  if (last) {
+    say(`continuing ${opts.out} after epoch ${last.epoch}`);
+    return { resume: opts.out };
   }
-  if (!last) return undefined;
-  if (distributed.rank === 0) {
-    console.error(
-      `torchrun restart ${attempt}: continuing ${opts.out} after epoch ${last.epoch}`,
-    );
-  }
-  return opts.out;
+  if (!dir.hasResults()) return undefined;
+  say(`${opts.out} has no checkpoint that loads: starting the run over`);
+  return { overwrite: true };
 }
 
 /** `args` without `--name VALUE` / `--name=VALUE`. */

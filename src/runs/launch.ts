@@ -98,8 +98,10 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
         MASTER_ADDR: "127.0.0.1",
         MASTER_PORT: String(port),
         HLGM_NUM_THREADS: String(threads),
+        [LAUNCHER_PIPE]: "1",
       },
-      stdin: "null",
+      // nothing is written to it: its end (this process gone, even by SIGKILL) stops the rank
+      stdin: "piped",
       stdout: rank === 0 ? "inherit" : "null",
       stderr: rank === 0 ? "inherit" : "piped",
       // a session of its own: Ctrl-C at the terminal reaches this process only, which passes
@@ -109,21 +111,8 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
   const forwarding = children.map((c, rank) =>
     rank === 0 ? Promise.resolve() : forwardLines(c.stderr, (t) => line(rank, t))
   );
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const passOn = signals.map((sig) => () => {
-    for (const c of children) {
-      try {
-        c.kill(sig);
-      } catch { /* already ended */ }
-    }
-  });
-  signals.forEach((sig, i) => Deno.addSignalListener(sig, passOn[i]));
   const ended: LaunchResult["ranks"] = [];
-  let failure: string | null = null;
-  let firstFailed: number | null = null;
-  // after a failure the others get `graceSeconds` to report what they saw, then are killed
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
-  const killOthers = () => {
+  const killAll = () => {
     for (const [rank, c] of children.entries()) {
       if (ended.some((e) => e.rank === rank)) continue;
       try {
@@ -131,27 +120,84 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
       } catch { /* already ended */ }
     }
   };
+  // the first Ctrl-C/SIGTERM is passed on (the ranks agree to stop after a batch); a second
+  // ends them at once: a rank blocked in a collective would not hear it in time
+  let signalled = false;
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const passOn = signals.map((sig) => () => {
+    if (signalled) return killAll();
+    signalled = true;
+    for (const c of children) {
+      try {
+        c.kill(sig);
+      } catch { /* already ended */ }
+    }
+  });
+  signals.forEach((sig, i) => Deno.addSignalListener(sig, passOn[i]));
+  // after a failure the others get `graceSeconds` to report what they saw, then are killed
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.all(children.map(async (c, rank) => {
       const s = await c.status;
       ended.push({ rank, code: s.code, signal: s.signal });
-      // 130/143: stopped by a signal passed on, as asked (the checkpoint kept), not a failure
-      if (s.code !== 0 && !STOPPED.has(s.code) && firstFailed === null) {
-        firstFailed = rank;
-        failure = s.signal
-          ? `rank ${rank} (pid ${c.pid}) was killed by ${s.signal}`
-          : `rank ${rank} exited with code ${s.code}`;
-        killTimer = setTimeout(killOthers, (options.graceSeconds ?? 10) * 1000);
+      if (s.code !== 0 && !STOPPED.has(s.code) && killTimer === undefined) {
+        killTimer = setTimeout(killAll, (options.graceSeconds ?? 10) * 1000);
       }
     }));
     await Promise.all(forwarding);
   } finally {
     clearTimeout(killTimer);
     signals.forEach((sig, i) => Deno.removeSignalListener(sig, passOn[i]));
+    for (const c of children) c.stdin.close().catch(() => {});
   }
   ended.sort((a, b) => a.rank - b.rank);
-  const code = firstFailed !== null
-    ? ended.find((e) => e.rank === firstFailed)!.code || 1
-    : ended.find((e) => STOPPED.has(e.code))?.code ?? 0;
-  return { code, ranks: ended, failure };
+  return { ...outcome(ended, children.map((c) => c.pid), signalled), ranks: ended };
+}
+
+/**
+ * The launcher's exit code and message from how the ranks ended: a rank killed by a signal is
+ * named (nothing else can say what happened to it); else rank 0's failure, which it explained
+ * itself; else another rank's; after Ctrl-C/SIGTERM, 130/143 (a stop, not a failure).
+ */
+function outcome(
+  ended: LaunchResult["ranks"],
+  pids: number[],
+  signalled: boolean,
+): { code: number; failure: string | null } {
+  const failed = ended.filter((e) => e.code !== 0 && !STOPPED.has(e.code));
+  const killed = signalled ? undefined : failed.find((e) => e.signal !== null);
+  if (killed) {
+    return {
+      code: killed.code,
+      failure: `rank ${killed.rank} (pid ${pids[killed.rank]}) was killed by ${killed.signal}`,
+    };
+  }
+  const stopped = ended.find((e) => STOPPED.has(e.code))?.code;
+  if (signalled) return { code: stopped ?? 130, failure: null }; // a second signal: SIGKILLed
+  const first = failed.find((e) => e.rank === 0) ?? failed[0];
+  if (!first) return { code: stopped ?? 0, failure: null };
+  return {
+    code: first.code || 1,
+    failure: first.rank === 0 ? null : `rank ${first.rank} exited with code ${first.code}`,
+  };
+}
+
+/**
+ * Set in every rank's environment: its stdin is a pipe from the launcher, whose end means the
+ * launcher is gone (see {@link stopWhenLauncherGoes}).
+ */
+export const LAUNCHER_PIPE = "HLGM_LAUNCHER_PIPE";
+
+/**
+ * In a rank started by {@link launchLocalRanks}: when the launcher goes away (killed, or its
+ * terminal closed), `stop` is called once (the rank then stops as on SIGTERM, with the others).
+ */
+export function stopWhenLauncherGoes(stop: () => void): void {
+  if (Deno.env.get(LAUNCHER_PIPE) !== "1") return;
+  (async () => {
+    try {
+      for await (const _ of Deno.stdin.readable) { /* nothing is ever sent */ }
+    } catch { /* closed */ }
+    stop();
+  })();
 }

@@ -10,7 +10,8 @@
 
 import type { Module } from "../nn/module.ts";
 import { tensor } from "../tensor/create.ts";
-import { cat, stack } from "../tensor/functional.ts";
+import { isFloating } from "../tensor/dtype.ts";
+import { crc32 } from "../util/bytes.ts";
 import { tidy } from "../tensor/engine.ts";
 import {
   DEFAULT_BUCKET_BYTES,
@@ -127,34 +128,47 @@ export class DataParallel {
   }
 
   /**
-   * Checks that every rank holds rank 0's weights (they should, bit for bit: the same averaged
-   * gradients and the same optimizer state): a checksum of the parameters and buffers (sum and
-   * sum of squares, in float64) is broadcast from rank 0 and compared; a rank that differs
-   * fails with a DistributedError naming itself and `when`.
+   * Overwrites the model's floating-point buffers (BatchNorm's running statistics) with rank
+   * 0's, as DDP's broadcast_buffers does: each rank updates them from its own share of the
+   * batch. Nothing to do (no collective) for a model without such buffers.
+   */
+  syncBuffers(model: Module): void {
+    const buffers = model.namedBuffers(false).map(([, b]) => b).filter((b) => isFloating(b.dtype));
+    if (buffers.length === 0) return;
+    this.#doing = "the broadcast of rank 0's batch-norm statistics";
+    tidy(() => {
+      const tensors = buffers.map((b) => b.detach());
+      this.#run(() => this.group.broadcast(tensors));
+    });
+  }
+
+  /**
+   * Checks that every rank holds rank 0's weights, bit for bit (they should: the same averaged
+   * gradients, the same optimizer state, buffers broadcast): a CRC-32 of each tensor's bytes,
+   * so the check itself cannot differ between machines, is broadcast from rank 0 and compared.
+   * A rank that differs fails with a DistributedError naming the first tensor that differs.
    */
   checkInSync(model: Module, when: string): void {
     this.#doing = "the check that the ranks' weights agree";
-    const [mine, differs] = tidy(() => {
-      const parts = [...model.stateDict().values()].filter((t) => t.dtype !== "int64")
-        .map((t) => t.to("float64").flatten());
-      const all = parts.length === 1 ? parts[0] : cat(parts);
-      const sums = stack([all.sum(), all.square().sum()]).to(this.group.device);
-      const theirs = sums.clone();
-      this.#run(() => this.group.broadcast([theirs]));
-      const a = sums.data() as Float64Array, b = theirs.data() as Float64Array;
-      const differs = a[0] !== b[0] || a[1] !== b[1];
+    const named = [...model.stateDict()];
+    const mine = Float64Array.from(named, ([, t]) => crc32(t.bytes()));
+    for (const [, t] of named) t.dispose();
+    const [theirs, differing] = tidy(() => {
+      const t = tensor(mine, { dtype: "float64", device: this.group.device });
+      this.#run(() => this.group.broadcast([t]));
+      const theirs = t.data() as Float64Array;
+      const differs = theirs.some((v, i) => v !== mine[i]);
       const flag = tensor([differs ? 1 : 0], { dtype: "float64", device: this.group.device });
       this.#run(() => this.group.allReduceSum([flag]));
-      return [[...a, ...b], (flag.data() as Float64Array)[0]];
+      return [theirs, (flag.data() as Float64Array)[0]];
     });
-    if (differs > 0) {
-      throw new DistributedError(
-        mine[0] !== mine[2] || mine[1] !== mine[3]
-          ? `rank ${this.rank}'s weights differ from rank 0's ${when} (checksum ${mine[0]}, ` +
-            `${mine[1]} against ${mine[2]}, ${mine[3]})`
-          : `the ranks' weights differ ${when}: ${differs} rank(s) hold other weights than rank 0`,
-      );
-    }
+    if (differing === 0) return;
+    const first = theirs.findIndex((v, i) => v !== mine[i]);
+    throw new DistributedError(
+      first >= 0
+        ? `rank ${this.rank}'s weights differ from rank 0's ${when} (first: ${named[first][0]})`
+        : `the ranks' weights differ ${when}: ${differing} rank(s) hold other weights than rank 0`,
+    );
   }
 
   /** Leaves the group. */

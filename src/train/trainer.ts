@@ -18,7 +18,7 @@ import { SGD } from "../optim/sgd.ts";
 import type { Attribution } from "../saliency/common.ts";
 import { attributionFn } from "../saliency/registry.ts";
 import { getRngState, manualSeed, setRngState } from "../tensor/create.ts";
-import { type Device, deviceCode, deviceName } from "../tensor/device.ts";
+import { cudaDeviceCount, type Device, deviceCode, deviceName } from "../tensor/device.ts";
 import { getNumThreads, info } from "../tensor/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { configProblems, scheduleOf, type TrainConfig } from "./config.ts";
@@ -160,6 +160,11 @@ function makeSaliency(c: TrainConfig, model: Model): Attribution {
   return { attribute: (x, o) => attribute(x, o.target) };
 }
 
+/** The seed of rank `rank` (> 0) when it starts at `epoch`: distinct per rank, seed and epoch. */
+function rankSeed(seed: number, rank: number, epoch: number): number {
+  return ((seed * 1000003) ^ (rank * 7919 + epoch * 104729)) >>> 0;
+}
+
 /** Where an interrupted run stands and what to do next. */
 function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: string): string {
   const last = metrics.at(-1);
@@ -234,8 +239,11 @@ export async function train(
     );
   }
   let device: Device = deviceName(deviceCode(c.device));
-  // one GPU per rank of a machine, as torchrun's LOCAL_RANK says
-  if (dist && device.startsWith("cuda")) device = `cuda:${dist.localRank}`;
+  // one GPU per rank of a machine, as torchrun's LOCAL_RANK says (modulo the GPUs this process
+  // sees: Slurm's --gpus-per-task shows each task only its own)
+  if (dist && device.startsWith("cuda")) {
+    device = `cuda:${dist.localRank % Math.max(1, cudaDeviceCount())}`;
+  }
   const parallel = dist ? new DataParallel(dist, device) : null;
   try {
     return await trainRanked(c, dir, runDir, device, parallel, saved, last, options);
@@ -353,8 +361,11 @@ async function trainRanked(
       // before the run folder exists: weights that do not fit leave nothing behind
       pretrained = await loadRunPretrained(model, c, inputs, device);
     }
-    // every rank starts from rank 0's weights (as DDP's constructor does)
+    // every rank starts from rank 0's weights (as DDP's constructor does); the others then draw
+    // their own random numbers (dropout, augmentation, random fills), seeded by rank and epoch
+    // (rank 0 keeps the stream a checkpoint saves)
     parallel?.broadcastModel(model);
+    if (parallel && parallel.rank > 0) manualSeed(rankSeed(c.seed, parallel.rank, startEpoch));
     if (!last && writer) {
       if (options.overwrite) dir.clearResults();
       dir.removeCutWrites();
@@ -417,6 +428,7 @@ async function trainRanked(
       for (const b of trainLoader.epoch(epoch)) {
         parallel?.at(`epoch ${epoch}, batch ${batch + 1}`);
         const r = trainStep(ctx, b.x, b.y, plan);
+        parallel?.syncBuffers(model);
         b.x.dispose();
         b.y.dispose();
         b.boxes?.dispose();
@@ -522,6 +534,8 @@ async function trainRanked(
           );
         }
       };
+      // what rank 0 saves is every rank's model (checked bit for bit, each epoch)
+      parallel?.checkInSync(model, `after epoch ${epoch}`);
       if (writer) saving(() => dir.appendMetrics(line));
       metrics.push(line);
       events?.scalars(epoch, {
@@ -540,8 +554,6 @@ async function trainRanked(
         "time/epoch_seconds": line.seconds,
         "time/images_per_s": line.images_per_s,
       });
-      // what rank 0 saves is every rank's model (checked bit for bit, each epoch)
-      parallel?.checkInSync(model, `after epoch ${epoch}`);
       if (writer) saveEpoch(epoch, newBest, saving);
       options.onEpoch?.(line);
       if (stopNow()) {
