@@ -8,9 +8,11 @@
 
 import assert from "node:assert/strict";
 import {
+  cudaDeviceCount,
   distributedAvailable,
   distributedEnv,
   distributedUnavailableReason,
+  ncclAvailable,
   ProcessGroup,
 } from "../mod.ts";
 import { MEAN_SHAPES } from "./dist_worker.ts";
@@ -384,4 +386,34 @@ Deno.test("distributedEnv: a single process (nothing set, or a one-task Slurm jo
   assert.equal(distributedEnv({}), undefined);
   assert.equal(distributedEnv({ HOME: "/root" }), undefined);
   assert.equal(distributedEnv({ SLURM_PROCID: "0", SLURM_NTASKS: "1" }), undefined);
+});
+
+Deno.test({
+  name: "distributed: NCCL on cuda:0, a world of one (runs where the shim has NCCL and a GPU)",
+  ignore: !(ncclAvailable() && cudaDeviceCount() > 0),
+  async fn() {
+    const { tensor, tidy } = await import("../mod.ts");
+    const pg = ProcessGroup.init({
+      rank: 0,
+      worldSize: 1,
+      masterAddr: "127.0.0.1",
+      masterPort: freePort(),
+      timeoutMs: 30_000,
+      device: "cuda:0",
+    });
+    try {
+      tidy(() => {
+        const t = tensor([1, 2, 3], { device: "cuda:0" });
+        const g = tensor([4, 6], { device: "cuda:0" });
+        pg.allReduceSum([t]);
+        pg.allReduceMeanGradients([t, g], 8);
+        pg.broadcast([t, g]);
+        pg.barrier();
+        assert.deepEqual(Array.from(t.data() as Float32Array), [1, 2, 3]);
+        assert.deepEqual(Array.from(g.data() as Float32Array), [4, 6]);
+      });
+    } finally {
+      pg.destroy();
+    }
+  },
 });
