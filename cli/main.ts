@@ -136,7 +136,7 @@ export function program(): Command {
         "hlgm train --method sgt --model resnet18 --dataset cifar10 --epochs 50 --device cuda",
         "hlgm train --preset resnet18-cifar100 --pretrained resnet18-f37072fd.pth --device cuda",
         "hlgm train --resume runs/fashion-mnist-shallow-cnn-hlgm-seed0-20261129-101500",
-        "hlgm train --nproc 2 --out runs/fm-2ranks   # data-parallel (README: More than one GPU)",
+        "hlgm train --nproc 2 --out runs/fm-2ranks",
       ),
     )
       .description(
