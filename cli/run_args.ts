@@ -18,6 +18,7 @@ import {
 } from "../src/saliency/names.ts";
 import { loadTestSplit } from "../src/train/setup.ts";
 import { RunDir, type RunInfo } from "../src/train/run_dir.ts";
+import { runFolderWriter, writerText } from "../src/train/run_lock.ts";
 
 /** Checks a method name (UsageError listing the choices). */
 export function checkMethod(method: string | undefined): AttributionMethod {
@@ -43,12 +44,17 @@ export function checkLayer(
 
 /**
  * Reads every run's config.json; a folder without one, or with one that is not a run's config
- * (the message names the file and the fields), is a usage error.
+ * (the message names the file and the fields), is a usage error. A run that another process is
+ * writing now is read as far as it has been saved (every file is written whole), with a note.
  */
 export function readRunInfos(paths: readonly string[]): RunInfo[] {
   return paths.map((p) => {
     const dir = new RunDir(p.replace(/\/+$/, "") || "/");
     if (!dir.exists()) throw new UsageError(`${p}: not a run folder (no config.json)`);
+    const writer = runFolderWriter(dir.path);
+    if (writer) {
+      console.error(`note: ${writerText(p, writer)}; reading what it has saved so far`);
+    }
     try {
       return dir.readInfo();
     } catch (e) {

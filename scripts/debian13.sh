@@ -8,6 +8,7 @@
 #                                         libtorch 2.6 (no GPU needed), exported symbols checked
 #   scripts/debian13.sh bench [ARGS...]   deno task bench against Debian 13's python3-torch 2.6
 #   scripts/debian13.sh shell             a shell in the root, repository at /hlgm
+#   scripts/debian13.sh run CMD [ARGS...] one command in the root, in /hlgm
 #
 # The repository is bind-mounted at /hlgm and the host's Deno binary and npm cache are shared,
 # so nothing is fetched from npm inside; apt inside the root reaches deb.debian.org and uses the
@@ -126,8 +127,8 @@ main() {
   local cmd="${1:-}"
   [ $# -gt 0 ] && shift
   case "$cmd" in
-    test | cuda-build | bench | shell) ;;
-    *) echo "usage: scripts/debian13.sh test [FILES...] | cuda-build | bench [ARGS...] | shell" >&2; return 2 ;;
+    test | cuda-build | bench | shell | run) ;;
+    *) echo "usage: scripts/debian13.sh test [FILES...] | cuda-build | bench [ARGS...] | shell | run CMD..." >&2; return 2 ;;
   esac
   ensure_deno || return 1
   ensure_root || return 1
@@ -137,6 +138,7 @@ main() {
     cuda-build) cmd_cuda_build ;;
     bench) cmd_bench "$@" ;;
     shell) in_root /bin/bash -i ;;
+    run) in_root "$@" ;;
   esac
 }
 

@@ -57,4 +57,25 @@ hlgm_setup() { # hlgm_setup [EXTRA_APT_PACKAGE...]
   (cd "$hlgm_root" && deno cache --quiet mod.ts cli/main.ts bench/*.ts tests/*.ts) ||
     { say "fetching the npm packages failed"; return 1; }
   (cd "$hlgm_root" && deno run -A native/build.ts >/dev/null) || { say "native build failed"; return 1; }
+  record_machine
+}
+
+# Writes to the log what this set-up ran with (kernels differ between CPUs and libtorch builds),
+# and has the convolution self-check decide its verdict for this machine once, here, so that
+# no later process (a test, a run) prints it or decides differently.
+record_machine() {
+  local cpu flags p v pkgs=()
+  cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+  flags="$(grep -m1 -o -w -E 'avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
+  say "machine: ${cpu:-unknown CPU}, $(nproc 2>/dev/null || echo '?') cores${flags:+, flags: ${flags% }}"
+  if command -v dpkg-query >/dev/null 2>&1; then
+    for p in libtorch-dev libtorch-cuda-dev libopenblas0-pthread libgloo-dev g++; do
+      v="$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)" && [ -n "$v" ] && pkgs+=("$p $v")
+    done
+    [ ${#pkgs[@]} -gt 0 ] && say "packages: $(IFS=,; echo "${pkgs[*]}" | sed 's/,/, /g')"
+  fi
+  say "deno $(deno --version 2>/dev/null | head -n 1 | cut -d' ' -f2)"
+  local line
+  line="$(cd "$hlgm_root" && deno run -A cli/main.ts info 2>&1 | grep -E '^(libtorch|oneDNN) ')" &&
+    while IFS= read -r l; do say "$l"; done <<<"$line"
 }

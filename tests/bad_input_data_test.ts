@@ -29,7 +29,7 @@ import { assertFiniteWeights, NonFiniteWeightsError } from "../src/checkpoint/fi
 import { maskBySaliency, maskTopK } from "../src/masking/mask.ts";
 import { pointingGame, relevanceMassAccuracy, sib } from "../src/metrics/sib.ts";
 import { createModel } from "../src/models/factory.ts";
-import { tensor, zeros } from "../src/tensor/create.ts";
+import { arange, empty, full, randint, randn, tensor, zeros } from "../src/tensor/create.ts";
 import { tidy } from "../src/tensor/engine.ts";
 import { cat, mseLoss } from "../src/tensor/functional.ts";
 import { defaultConfig } from "../src/train/config.ts";
@@ -414,6 +414,13 @@ const throwCases: ThrowCase[] = [
     message: /oxford-pet train: \d+ images decoded at 4096x4096 needs [\d.]+ GB, more than this/,
   },
   // ---- sizes refused up front with the estimate
+  {
+    name: "library: full([1e9, 1e9]) is refused before allocating, with the estimate",
+    run: () => full([1e9, 1e9], 1, { device: "cpu" }),
+    type: MemoryBoundError,
+    message:
+      /^full\(\[1000000000, 1000000000\]\) of float32 needs 4000 PB, more than this machine's [\d.]+ GB of memory$/,
+  },
   {
     name: "synthetic: 1e9 generated images need 784 GB: refused with the estimate",
     run: () => syntheticImages(1e9, 0),
@@ -848,5 +855,26 @@ Deno.test("bad input: data download re-fetches a fashion-mnist copy that lacks a
     assert.equal(again.alreadyPresent, true);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("bad input: library: zeros, empty, randn, randint and arange beyond memory are refused by name, before allocating", () => {
+  const big = Math.ceil(machineMemory() / 8) + 1; // 8-byte elements: just too many
+  const cases: [string, () => unknown][] = [
+    ["zeros", () => zeros([big], { dtype: "float64", device: "cpu" })],
+    ["empty", () => empty([big, 1], { dtype: "float64", device: "cpu" })],
+    ["randn", () => randn([1, big], { dtype: "float64", device: "cpu" })],
+    ["randint", () => randint(0, 9, [big], { device: "cpu" })],
+    ["arange", () => arange(big, undefined, 1, { device: "cpu" })],
+  ];
+  for (const [op, make] of cases) {
+    assert.throws(
+      make,
+      (e: unknown) =>
+        e instanceof MemoryBoundError &&
+        new RegExp(`^${op}\\(\\[[\\d, ]+\\]\\) of (float64|int64) needs [\\d.]+ GB, more than`)
+          .test(e.message),
+      op,
+    );
   }
 });

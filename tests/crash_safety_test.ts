@@ -4,7 +4,7 @@
 // The kill point comes from the HLGM_TEST_PAUSE_WRITE hook (src/util/write_pause.ts): the
 // writer stops halfway through the named file, says so, and waits for the signal.
 import assert from "node:assert/strict";
-import { runCli, spawnCli } from "./helpers.ts";
+import { outputIfInstalled, runCli, spawnCli } from "./helpers.ts";
 
 const env = { HLGM_NUM_THREADS: "1", NO_COLOR: "1", HLGM_DATA: "/nonexistent/hlgm-data" };
 /** HLGM switching after epoch 1: epochs 2-3 mask, so the schedule state and both best rules are saved. */
@@ -112,12 +112,13 @@ Deno.test("kill -9 halfway through each file a checkpoint writes: --resume ends 
 
 /** Runs `script` as root of a new mount namespace (its tmpfs mounts vanish with it). */
 async function inMountNamespace(script: string): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command("unshare", {
+  const r = await outputIfInstalled("unshare", {
     args: ["-rm", "bash", "-c", script],
     env: { ...env, PATH: Deno.env.get("PATH") ?? "" },
     stdout: "piped",
     stderr: "piped",
-  }).output().catch((e) => ({ code: -1, stdout: new Uint8Array(), stderr: String(e) }));
+  }).catch((e) => ({ code: -1, stdout: new Uint8Array(), stderr: String(e) })) ??
+    { code: -1, stdout: new Uint8Array(), stderr: "unshare is not installed" };
   const dec = (b: Uint8Array | string) => typeof b === "string" ? b : new TextDecoder().decode(b);
   return { code: r.code, out: dec(r.stdout) + dec(r.stderr) };
 }

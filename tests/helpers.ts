@@ -233,3 +233,19 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Chil
     },
   };
 }
+
+/**
+ * `program`'s output, or null when it is not installed. (Deno.Command's output() throws
+ * NotFound synchronously for a missing program, before any promise exists to catch it.)
+ */
+export async function outputIfInstalled(
+  program: string,
+  options: Deno.CommandOptions = {},
+): Promise<Deno.CommandOutput | null> {
+  try {
+    return await new Deno.Command(program, options).output();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}

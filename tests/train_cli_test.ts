@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { fitFields, formatDuration } from "../cli/progress.ts";
 import { defaultConfig, scheduleOf } from "../src/train/config.ts";
 import { describeSchedule, previewSchedule, unreachableSwitch } from "../src/train/schedule.ts";
-import { runCli } from "./helpers.ts";
+import { outputIfInstalled, runCli } from "./helpers.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
 const cli = (args: string[]) => runCli(args, { HLGM_NUM_THREADS: "2", NO_COLOR: "1" });
@@ -112,8 +112,9 @@ Deno.test("train: --resume of a run with no checkpoint says so (exit 2); --force
 });
 
 Deno.test("train: in an 80-column terminal the progress line fits and keeps the epoch and the run's ETA", async () => {
-  const hasTmux = await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-    .output().then((o) => o.success, () => false);
+  const hasTmux =
+    (await outputIfInstalled("tmux", { args: ["-V"], stdout: "null", stderr: "null" }))
+      ?.success ?? false;
   assert.ok(hasTmux, "tmux is needed (scripts/test.sh installs it)");
   const root = Deno.makeTempDirSync({ prefix: "hlgm-train-tmux-" });
   const session = `hlgm-test-${Deno.pid}`;

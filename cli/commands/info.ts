@@ -12,7 +12,14 @@ function oneDnnLine(k: KernelCheck): string {
   const tail = k.errorWithoutOnednn === null
     ? err(k.error)
     : `${err(k.error)} with oneDNN, ${k.errorWithoutOnednn.toExponential(1)} without`;
-  return `${k.onednnEnabled ? "on" : "off"} (${k.decision}${tail})`;
+  const how = k.kept
+    ? `; verdict kept in ${k.verdictFile}`
+    : k.rounds > 0
+    ? `; decided by ${k.rounds} check${k.rounds === 1 ? "" : "s"}${
+      k.verdictFile ? `, kept in ${k.verdictFile}` : ""
+    }`
+    : "";
+  return `${k.onednnEnabled ? "on" : "off"} (${k.decision}${tail}${how})`;
 }
 
 /** Prints info() as aligned lines, or JSON with `json`. */

@@ -15,6 +15,7 @@ import { flagName } from "../../src/train/config_fields.ts";
 import { pct, runTraining } from "../training.ts";
 import { defaultConfig, type TrainConfig } from "../../src/train/config.ts";
 import { RunDir, type TrainerState } from "../../src/train/run_dir.ts";
+import { LOCK_HOLDER_ENV, lockRunFolder, type RunFolderLock } from "../../src/train/run_lock.ts";
 import { checkOutFolder, shownPath } from "../paths.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
 import { fileURLToPath } from "node:url";
@@ -32,6 +33,19 @@ export async function runTrain(
   opts: Record<string, unknown>,
   flags: Record<string, unknown>,
 ): Promise<void> {
+  const held: RunFolderLock[] = [];
+  try {
+    await trainCommand(opts, flags, held);
+  } finally {
+    for (const l of held) l.release();
+  }
+}
+
+async function trainCommand(
+  opts: Record<string, unknown>,
+  flags: Record<string, unknown>,
+  held: RunFolderLock[],
+): Promise<void> {
   const distributed = distributedTraining(opts);
   // a rank of --nproc stops (as on SIGTERM, with the others) when its launcher is gone
   if (distributed) stopWhenLauncherGoes(() => Deno.kill(Deno.pid, "SIGTERM"));
@@ -44,6 +58,11 @@ export async function runTrain(
   let out: string;
   let extendTo: number | undefined;
   let overwrite = restart?.overwrite ?? false;
+  // one writer per run folder, taken before anything in it is read to decide what to do; held
+  // until the command ends (the ranks of --nproc write under their launcher's)
+  const lock = (folder: string) => {
+    if ((distributed?.rank ?? 0) === 0) held.push(lockRunFolder(folder, "train"));
+  };
   if (resumeDir !== undefined) {
     if (!restarted && (opts.out !== undefined || opts.config !== undefined)) {
       throw new UsageError(
@@ -58,6 +77,7 @@ export async function runTrain(
         `--resume ${shownPath(resumeDir)}: not a run folder (no readable config.json)`,
       );
     }
+    lock(resumeDir);
     try {
       config = dir.readInfo().config;
     } catch (e) {
@@ -130,6 +150,7 @@ export async function runTrain(
     }
     out = (opts.out as string | undefined) ?? defaultOut(config);
     checkOutFolder("--out", out);
+    lock(out);
     const dir = new RunDir(out);
     if (dir.hasResults()) {
       if (!opts.force && !overwrite) {
@@ -166,6 +187,7 @@ export async function runTrain(
       ],
       nproc,
       threads: totalThreads(),
+      env: { [LOCK_HOLDER_ENV]: String(Deno.pid) },
     });
     if (r.failure) console.error(`error: ${r.failure}`);
     Deno.exitCode = r.code;

@@ -19,6 +19,7 @@ export { configDifferences } from "./config_diff.ts";
 export { switchEpoch };
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
+import { lockRunFolder } from "../train/run_lock.ts";
 import type { Method } from "../train/schedule.ts";
 import { train, type TrainHooks, type TrainStatus } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
@@ -209,8 +210,21 @@ export function compareConfig(
   return c;
 }
 
-/** Trains (or reuses/resumes) every run, then writes and returns the tables. */
+/**
+ * Trains (or reuses/resumes) every run, then writes and returns the tables. Holds the lock of
+ * `options.out` throughout (one writer per folder; {@link RunFolderBusyError} when another
+ * process writes it).
+ */
 export async function compareMethods(options: CompareOptions): Promise<CompareResult> {
+  const lock = lockRunFolder(options.out.replace(/\/+$/, "") || ".", "compare");
+  try {
+    return await compareLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const methods = [...(options.methods ?? ["baseline", "sgt", "hlgm"])] as Method[];
   const seeds = [...(options.seeds ?? [0, 1, 2])];
   const out = options.out.replace(/\/+$/, "") || ".";

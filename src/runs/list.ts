@@ -8,6 +8,7 @@
 
 import { relative } from "node:path";
 import { type RunSummary, summarizeRun } from "./summary.ts";
+import { type LockOwner, runFolderWriter, writerPhrase } from "../train/run_lock.ts";
 
 /** One run folder found. */
 export interface ListedRun {
@@ -15,8 +16,13 @@ export interface ListedRun {
   name: string;
   /** Its summary, or null when its files could not be read. */
   summary: RunSummary | null;
-  /** "complete", "stopped" (epochs left, a checkpoint to resume), "no checkpoint", or why it is unreadable. */
+  /**
+   * "complete", "stopped" (epochs left, a checkpoint to resume), "no checkpoint", "being
+   * written by pid N since HH:MM" (another process trains it now), or why it is unreadable.
+   */
   status: string;
+  /** The process writing the folder now, or null. */
+  writer: LockOwner | null;
 }
 
 /** Run folders under `root` (itself included), at most `depth` levels down, sorted by path. */
@@ -40,6 +46,7 @@ export function listRuns(root: string, depth = 3): ListedRun[] {
   walk(root.replace(/\/+$/, "") || "/", 0);
   return found.sort().map((path) => {
     const name = relative(root, path) || ".";
+    const writer = runFolderWriter(path);
     try {
       const { summary } = summarizeRun(path, name);
       let hasCheckpoint = false;
@@ -48,10 +55,16 @@ export function listRuns(root: string, depth = 3): ListedRun[] {
       } catch {
         // none
       }
-      const status = summary.complete ? "complete" : hasCheckpoint ? "stopped" : "no checkpoint";
-      return { name, summary, status };
+      const status = writer
+        ? writerPhrase(writer)
+        : summary.complete
+        ? "complete"
+        : hasCheckpoint
+        ? "stopped"
+        : "no checkpoint";
+      return { name, summary, status, writer };
     } catch (e) {
-      return { name, summary: null, status: `unreadable: ${(e as Error).message}` };
+      return { name, summary: null, status: `unreadable: ${(e as Error).message}`, writer };
     }
   });
 }

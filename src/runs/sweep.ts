@@ -24,6 +24,7 @@ import {
 } from "../train/config_fields.ts";
 import type { CheckpointRule } from "../train/run_dir.ts";
 import { RunDir } from "../train/run_dir.ts";
+import { lockRunFolder } from "../train/run_lock.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import { formatMeanSd, hasBoxes, median, type SeedStats, seedStats } from "./compare.ts";
 import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
@@ -233,9 +234,22 @@ interface Job {
   state: RunState;
 }
 
-/** Trains (reuses, resumes) every run of the grid, then writes and returns the tables. */
+/**
+ * Trains (reuses, resumes) every run of the grid, then writes and returns the tables. Holds the
+ * lock of `options.out` throughout (one writer per folder; {@link RunFolderBusyError} when
+ * another process writes it); each worker holds its run folder's.
+ */
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
   if (options.grid.length === 0) throw new RangeError("a sweep needs at least one --grid setting");
+  const lock = lockRunFolder(options.out.replace(/\/+$/, "") || ".", "sweep");
+  try {
+    return await sweepLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
   const seeds = [...(options.seeds ?? [0, 1, 2])];
   const out = options.out.replace(/\/+$/, "") || ".";
   const say = options.onMessage ?? (() => {});

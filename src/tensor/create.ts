@@ -18,6 +18,7 @@ import {
 } from "./dtype.ts";
 import { intList, out1, OUT_BUF } from "./native.ts";
 import { type NestedArray, Tensor } from "./tensor.ts";
+import { checkMemory } from "../util/memory.ts";
 
 /** Options shared by the creation functions. */
 export interface CreateOptions {
@@ -47,6 +48,18 @@ function checkShape(shape: readonly number[]): void {
       throw new RangeError(`shape sizes must be non-negative integers, got [${shape.join(", ")}]`);
     }
   }
+}
+
+/**
+ * Refuses, before anything is allocated, a CPU tensor larger than this machine's memory
+ * ({@link MemoryBoundError} naming the call and the estimate), instead of libtorch's
+ * allocator message. A GPU's memory is left to its allocator, whose message says which.
+ */
+function checkFits(op: string, shape: readonly number[], dtype: DType, device: number): void {
+  checkShape(shape);
+  if (device >= 0) return;
+  const bytes = shape.reduce((a, b) => a * b, 1) * dtypeSize(dtype);
+  checkMemory(bytes, `${op}([${shape.join(", ")}]) of ${dtype}`);
 }
 
 function inferShape(data: unknown): number[] {
@@ -188,7 +201,16 @@ export function fromBytes(
 
 /** A tensor filled with `value`. */
 export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
-  checkShape(shape);
+  return filled("full", shape, value, options);
+}
+
+function filled(
+  op: string,
+  shape: readonly number[],
+  value: number,
+  options: CreateOptions,
+): Tensor {
+  checkFits(op, shape, options.dtype ?? "float32", deviceOf(options));
   const err = lib.hlgm_full(
     intList(shape, "shape"),
     shape.length,
@@ -197,22 +219,22 @@ export function full(shape: readonly number[], value: number, options: CreateOpt
     deviceOf(options),
     OUT_BUF,
   );
-  return finish(new Tensor(out1(err, "full")), options);
+  return finish(new Tensor(out1(err, op)), options);
 }
 
 /** A tensor of zeros. */
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return filled("zeros", shape, 0, options);
 }
 
 /** A tensor of ones. */
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled("ones", shape, 1, options);
 }
 
 /** An uninitialised tensor. */
 export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  checkShape(shape);
+  checkFits("empty", shape, options.dtype ?? "float32", deviceOf(options));
   const err = lib.hlgm_empty(
     intList(shape, "shape"),
     shape.length,
@@ -237,6 +259,8 @@ export function arange(
   if (step === 0) throw new RangeError("arange step must not be zero");
   const integral = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = options.dtype ?? (integral ? "int64" : "float32");
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  if (Number.isFinite(n)) checkFits("arange", [n], dtype, deviceOf(options));
   const err = lib.hlgm_arange(start, end, step, dtypeCode(dtype), deviceOf(options), OUT_BUF);
   return finish(new Tensor(out1(err, "arange")), options);
 }
@@ -250,7 +274,7 @@ function random(
   options: CreateOptions,
   op: string,
 ): Tensor {
-  checkShape(shape);
+  checkFits(op, shape, dtype, deviceOf(options));
   const err = lib.hlgm_random(
     kind,
     intList(shape, "shape"),

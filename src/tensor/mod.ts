@@ -35,11 +35,13 @@ export {
 export { type DType, type TypedArray } from "./dtype.ts";
 export { getNumThreads, type Info, info, setNumThreads, synchronize, VERSION } from "./runtime.ts";
 export {
+  KERNEL_CHECK_ROUNDS,
   KERNEL_CHECK_TOLERANCE,
   type KernelCheck,
   kernelCheck,
   MKLDNN_ENV,
   SIMULATE_FAULT_ENV,
+  VERDICT_DIR_ENV,
 } from "./kernel_check.ts";
 export * as F from "./functional.ts";
 export {

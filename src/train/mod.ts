@@ -70,6 +70,7 @@ export {
   type RunStart,
   train,
   type TrainHooks,
+  type TrainOptions,
   type TrainProgress,
   type TrainResult,
   type TrainStatus,
@@ -85,6 +86,16 @@ export {
   type RunInfo,
   type TrainerState,
 } from "./run_dir.ts";
+export {
+  LOCK_FILE,
+  type LockOwner,
+  lockRunFolder,
+  RunFolderBusyError,
+  type RunFolderLock,
+  runFolderWriter,
+  writerPhrase,
+  writerText,
+} from "./run_lock.ts";
 export { createRunModel, loadRunPretrained, type RunInputs, runStem } from "./setup.ts";
 export { type LoadedRun, loadRun } from "./load_run.ts";
 export { InterruptedError, Yielder, yieldToEventLoop } from "../util/event_loop.ts";

@@ -42,6 +42,7 @@ import { evaluateAsync, trainStep } from "./steps.ts";
 import { EventWriter } from "./tensorboard.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { Yielder } from "../util/event_loop.ts";
+import { lockRunFolder } from "./run_lock.ts";
 import {
   createRunModel,
   evalTransforms,
@@ -175,29 +176,34 @@ function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: stri
       `(start again with the same flags)`;
 }
 
+/** How {@link train} runs: hooks, and what to do with the folder. */
+export interface TrainOptions extends TrainHooks {
+  /** Continue the run in `runDir` from its last checkpoint, with its saved settings. */
+  resume?: boolean;
+  /** With `resume`: run to this many epochs instead of the saved count (extends a run). */
+  epochs?: number;
+  /** Without `resume`: start over in a folder that holds results of a run, removing them. */
+  overwrite?: boolean;
+  /**
+   * Data-parallel training: this process is one rank of several (`distributedEnv()`); each
+   * trains on its shard of every batch (`batchSize` stays the global batch), gradients are
+   * averaged, and only rank 0 writes the run folder.
+   */
+  distributed?: DistributedTraining;
+}
+
 /**
  * Trains according to `config` into `runDir`, or continues that run when `resume` is set (from
  * its last checkpoint; see {@link RunDir.lastCheckpoint} for an unreadable last.json). A folder
  * that already holds results of a run is refused unless `overwrite` is set, which removes them
- * once the new run's data and model are ready.
+ * once the new run's data and model are ready. The folder is locked while it trains: a second
+ * writer (another process training, resuming, comparing or sweeping in it) gets
+ * {@link RunFolderBusyError} at once.
  */
 export async function train(
   config: TrainConfig,
   runDir: string,
-  options: TrainHooks & {
-    /** Continue the run in `runDir` from its last checkpoint, with its saved settings. */
-    resume?: boolean;
-    /** With `resume`: run to this many epochs instead of the saved count (extends a run). */
-    epochs?: number;
-    /** Without `resume`: start over in a folder that holds results of a run, removing them. */
-    overwrite?: boolean;
-    /**
-     * Data-parallel training: this process is one rank of several (`distributedEnv()`); each
-     * trains on its shard of every batch (`batchSize` stays the global batch), gradients are
-     * averaged, and only rank 0 writes the run folder.
-     */
-    distributed?: DistributedTraining;
-  } = {},
+  options: TrainOptions = {},
 ): Promise<TrainResult> {
   const dir = new RunDir(runDir);
   const dist = options.distributed;
@@ -205,6 +211,23 @@ export async function train(
   if (options.resume && !dir.exists()) {
     throw new Error(`${runDir}: not a run folder (no config.json) to resume`);
   }
+  // one writer per folder: held until this call returns (a launcher's ranks share its lock)
+  const lock = writer ? lockRunFolder(runDir, "train") : null;
+  try {
+    return await trainLocked(config, dir, runDir, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function trainLocked(
+  config: TrainConfig,
+  dir: RunDir,
+  runDir: string,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const dist = options.distributed;
+  const writer = (dist?.rank ?? 0) === 0;
   if (options.resume && writer) dir.removeCutWrites(); // left by a kill during a write
   const lastCk = options.resume ? dir.lastCheckpoint() : null;
   const last = lastCk?.state ?? null;

@@ -3,7 +3,8 @@
  * default) of a file whose name matches the regular expression PATTERN stop halfway, print
  * `hlgm-test: paused writing FILE` on stderr and wait, so a test can kill the process (kill -9)
  * at exactly that point of a checkpoint or metrics write. Without the variable it costs one
- * environment lookup per process.
+ * environment lookup per process. With `HLGM_TEST_PAUSE_UNTIL=PATH` the pause ends when PATH
+ * exists and the write goes on (a test holds a process at a known point, then lets it finish).
  *
  * @module
  */
@@ -30,8 +31,25 @@ export function shouldPauseWrite(file: string): boolean {
   return ++seen === spec.nth;
 }
 
-/** Announces the pause on stderr and blocks this thread (the test kills the process). */
+/**
+ * Announces the pause on stderr and blocks this thread: until the test kills the process, or
+ * until the file HLGM_TEST_PAUSE_UNTIL names exists (at most 10 minutes).
+ */
 export function pauseWrite(file: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`hlgm-test: paused writing ${file}\n`));
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * 60_000);
+  const until = Deno.env.get("HLGM_TEST_PAUSE_UNTIL");
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 10 * 60_000; waited += 50) {
+    Atomics.wait(cell, 0, 0, 50);
+    if (until && exists(until)) return;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
