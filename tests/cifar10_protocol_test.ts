@@ -1,0 +1,91 @@
+// scripts/cifar10-protocol.sh, the paper's CIFAR-10 protocol in resumable chunks, at toy scale on
+// the CPU: CIFAR-10 files in the official binary layout made here (real CIFAR-10 is not needed),
+// chunks so short that the runs are stopped part-way, and the same command repeated until it
+// reports every run done. Each run must then hold each epoch once, as one uninterrupted run.
+import assert from "node:assert/strict";
+import { encodeCifar } from "../src/data/cifar.ts";
+
+const script = new URL("../scripts/cifar10-protocol.sh", import.meta.url).pathname;
+const root = Deno.makeTempDirSync({ prefix: "hlgm-protocol-" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(root, { recursive: true });
+  } catch { /* already gone */ }
+});
+
+/** 100 training and 40 test images of ten classes (class c: a bright band at row 3c). */
+function writeToyCifar10(dataRoot: string): void {
+  const dir = `${dataRoot}/cifar10/cifar-10-batches-bin`;
+  Deno.mkdirSync(dir, { recursive: true });
+  const batch = (first: number, n: number) => {
+    const labels = Array.from({ length: n }, (_, i) => (first + i) % 10);
+    const px = new Uint8Array(n * 3072);
+    for (let i = 0; i < n; i++) {
+      for (let p = 0; p < 3072; p++) {
+        const y = (p % 1024) >> 5;
+        px[i * 3072 + p] = (Math.abs(y - 3 * labels[i]) <= 1 ? 200 : 30) + ((i * 7 + p) % 23);
+      }
+    }
+    return encodeCifar(px, labels);
+  };
+  for (let b = 0; b < 5; b++) {
+    Deno.writeFileSync(`${dir}/data_batch_${b + 1}.bin`, batch(b * 20, 20));
+  }
+  Deno.writeFileSync(`${dir}/test_batch.bin`, batch(1000, 40));
+}
+
+async function protocol(out: string, chunk: number, dataDir: string) {
+  const o = await new Deno.Command("bash", {
+    args: [
+      script,
+      ...["--device", "cpu", "--chunk-s", String(chunk), "--parallel", "3", "--out", out, "--"],
+      ...["--data-dir", dataDir, "--epochs", "3", "--patience", "1", "--episode-size", "2"],
+      ...["--batch-size", "32", "--no-tensorboard"],
+    ],
+    env: { HLGM_NUM_THREADS: "1", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
+}
+
+Deno.test("cifar10-protocol.sh: chunks stop the nine runs part-way and the same command continues them to the end", async () => {
+  const data = `${root}/data`;
+  writeToyCifar10(`${data}`);
+  const out = `${root}/protocol`;
+  const codes: number[] = [];
+  for (let chunk = 0; chunk < 40; chunk++) {
+    const r = await protocol(out, 6, `${data}/cifar10`);
+    codes.push(r.code);
+    if (r.code === 0) {
+      assert.match(r.out, /cifar10-protocol: every run is done/);
+      break;
+    }
+    assert.equal(r.code, 3, r.out);
+    assert.match(r.out, /chunk of 6 s over .*Run the same command again to continue\./s);
+  }
+  assert.equal(codes.at(-1), 0, `never finished: exit codes ${codes.join(", ")}`);
+  assert.ok(codes.length >= 2, "a 6 s chunk stopped the runs at least once");
+  for (const method of ["baseline", "sgt", "hlgm"]) {
+    for (const seed of [0, 1, 2]) {
+      const run = `${out}/method=${method}/seed${seed}`;
+      const epochs = Deno.readTextFileSync(`${run}/metrics.jsonl`).trim().split("\n").map((l) =>
+        JSON.parse(l).epoch
+      );
+      assert.deepEqual(epochs, [1, 2, 3], `${run}: each epoch once`);
+      const config = JSON.parse(Deno.readTextFileSync(`${run}/config.json`)).config;
+      assert.equal(config.method, method);
+      assert.equal(config.dataset, "cifar10");
+      assert.equal(config.optimizer, "adadelta", "the preset's Table I optimizer");
+      assert.equal(config.lr, 0.1);
+    }
+  }
+  const table = Deno.readTextFileSync(`${out}/sweep.md`);
+  for (const m of ["baseline", "sgt", "hlgm"]) {
+    assert.match(table, new RegExp(`^\\| ${m} \\| 3 \\|`, "m"));
+  }
+  // once done, the same command reuses every run
+  const again = await protocol(out, 60, `${data}/cifar10`);
+  assert.equal(again.code, 0, again.out);
+});
