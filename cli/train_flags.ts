@@ -85,13 +85,20 @@ export function flagTableMarkdown(): string {
 /** The presets for `--help`: name, settings, the paper's rows (src/train/presets.ts). */
 export function presetHelp(): string {
   const width = Math.max(...PRESETS.map((p) => p.name.length));
+  const pad = "".padEnd(width);
   const lines = PRESETS.flatMap((p) => [
     `  ${p.name.padEnd(width)}  ${describePreset(p)}`,
-    `  ${"".padEnd(width)}  (${p.paper})`,
+    `  ${pad}  (${p.paper})`,
+    ...(p.imagenet
+      ? [
+        `  ${pad}  the paper started it from ImageNet weights: --pretrained FILE (${p.imagenet.weights})`,
+      ]
+      : []),
   ]);
   return `\nPresets (--preset NAME): the paper's set-ups; settings given explicitly override ` +
     `them.\nThey choose no method and load no weights (the paper's ResNet-18 and DeiT-tiny ` +
-    `started from\nImageNet weights: add --pretrained FILE).\n${lines.join("\n")}\n`;
+    `started from\nImageNet weights: add --pretrained FILE, which also normalises with ` +
+    `ImageNet's mean and std;\nwithout it, train warns).\n${lines.join("\n")}\n`;
 }
 
 /** The presets as a Markdown table (the README's list, written by scripts/readme-flags.ts). */
@@ -108,6 +115,7 @@ export function presetTableMarkdown(): string {
       String(s.lr),
       String(s.batchSize),
       String(s.epochs),
+      p.imagenet ? `ImageNet (\`--pretrained FILE\`: ${p.imagenet.weights})` : "random",
       `${p.paper}. ${p.note[0].toUpperCase()}${p.note.slice(1)}`.replaceAll("|", "\\|"),
     ];
   });
@@ -121,6 +129,7 @@ export function presetTableMarkdown(): string {
     "lr",
     "batch",
     "epochs",
+    "the paper's weights",
     "the paper's rows; readings",
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

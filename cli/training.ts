@@ -11,6 +11,8 @@ import { withInterrupt } from "./interrupt.ts";
 import { formatDuration, ProgressLine } from "./progress.ts";
 import { MASKED_EPOCH_COST, RunClock } from "./run_clock.ts";
 import { scheduleOf, type TrainConfig } from "../src/train/config.ts";
+import { presetWeightsWarning } from "../src/train/presets.ts";
+import { runNormalization } from "../src/train/normalization.ts";
 import type { EpochMetrics } from "../src/train/run_dir.ts";
 import { previewSchedule } from "../src/train/schedule.ts";
 import type { DistributedTraining } from "../src/train/distributed.ts";
@@ -53,6 +55,9 @@ export function startLines(config: TrainConfig, out: string, s: RunStart): strin
     `seed ${config.seed} -> ${out}`,
     `schedule: ${s.schedule}`,
     ...(s.pretrained ? [s.pretrained.note] : []),
+    ...(runNormalization(config) === "imagenet"
+      ? ["inputs normalised with ImageNet's mean and std (--normalization imagenet)"]
+      : []),
   ];
 }
 
@@ -92,6 +97,11 @@ export async function runTraining(
         train(config, out, { resume, epochs, overwrite, distributed, shouldStop: stopping }),
       true,
     );
+  }
+  if (!resume) {
+    // a preset the paper ran from ImageNet weights, started from random ones: one line
+    const warning = presetWeightsWarning(config);
+    if (warning) console.error(`warning: ${warning}`);
   }
   const progress = new ProgressLine();
   const plans = previewSchedule(scheduleOf(config), config.epochs);

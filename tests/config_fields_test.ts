@@ -38,6 +38,7 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
       model: [["--model", "resnet18"], "resnet18"],
       stem: [["--stem", "cifar"], "cifar"],
       pretrained: [["--pretrained", weights], weights],
+      normalization: [["--normalization", "imagenet"], "imagenet"],
       dataset: [["--dataset", "cluttered-fmnist"], "cluttered-fmnist"],
       dataDir: [["--data-dir", dataDir], dataDir],
       epochs: [["--epochs", "7"], 7],
@@ -223,7 +224,14 @@ Deno.test("settings: the paper's open choices name their flag and values when wr
 });
 
 Deno.test("settings: a run saved before a setting existed reads as its default (today's behaviour)", () => {
-  const added = ["kTopDecay", "minDelta", "episodeOrder", "saliencySign", "maskDilate"];
+  const added = [
+    "kTopDecay",
+    "minDelta",
+    "episodeOrder",
+    "saliencySign",
+    "maskDilate",
+    "normalization",
+  ];
   const old = defaultConfig() as unknown as Record<string, unknown>;
   for (const k of added) delete old[k];
   const saved = old as unknown as TrainConfig;

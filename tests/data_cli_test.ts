@@ -124,14 +124,31 @@ Deno.test("data list: where each dataset is, counts per split, problems, or how 
 Deno.test("data verify: loads every split and prints a summary; problems exit 1", async () => {
   const root = makeRoot();
   try {
-    const ok = await cli(["data", "verify", "cifar10", "--data-dir", root]);
-    assert.equal(ok.code, 0, ok.stderr);
+    // the splits load, but these are not the official files: each one's MD5 (and size) is
+    // checked against the published one, and the first mismatch named
+    const c10 = await cli(["data", "verify", "cifar10", "--data-dir", root]);
+    assert.equal(c10.code, 1, c10.stderr);
     assert.match(
-      ok.stdout,
+      c10.stdout,
       /train: 10 images 3x32x32, 10\/10 classes present \(1\.\.1 per class\)/,
     );
-    assert.match(ok.stdout, /test: 7 images 3x32x32, 7\/10 classes present/);
-    assert.match(ok.stdout, /cifar10: ok/);
+    assert.match(c10.stdout, /test: 7 images 3x32x32, 7\/10 classes present/);
+    assert.doesNotMatch(c10.stdout, /cifar10: ok/);
+    const dir = `${root}/cifar10/cifar-10-batches-bin`;
+    const md5 = (f: string) =>
+      createHash("md5").update(Deno.readFileSync(`${dir}/${f}`)).digest("hex");
+    const lines = c10.stderr.trim().split("\n");
+    assert.equal(
+      lines.at(-1),
+      `error: cifar10 failed verification: ${dir}/data_batch_1.bin: MD5 ` +
+        `${md5("data_batch_1.bin")}, expected 5dd7e06a14cb22eb9f671a540d1b7c25 (6146 bytes, ` +
+        `expected 30730000) (and 5 more above)`,
+    );
+    assert.equal(
+      lines[4],
+      `problem: ${dir}/test_batch.bin: MD5 ${md5("test_batch.bin")}, expected ` +
+        `803d5f7f4d78ea53de84dbe85f74fb6d (21511 bytes, expected 30730000)`,
+    );
     const boxes = await cli(["data", "verify", "cluttered-fmnist", "--data-dir", root]);
     assert.equal(boxes.code, 0, boxes.stderr);
     assert.match(boxes.stdout, /test: 6 images 1x64x64, .*, 6 with boxes/);

@@ -379,13 +379,16 @@ Deno.test("evaluateSib: values of SIB on the saliency of the true label", async 
   const ev = await evaluateSib(run, ds, { n: 40, percents: [1, 5], batchSize: 20, device });
   assert.equal(ev.n, 40);
   assert.equal(ev.method, "saliency");
-  assert.equal(ev.checkpoint, "best");
+  // by default the best masked epoch: this run's only one, after its switch at epoch 1
+  assert.equal(ev.checkpoint, "best-after-switch");
+  assert.equal(ev.epoch, 2);
+  assert.equal(ev.saliency_sign, "abs");
   assert.deepEqual(Object.keys(ev.per_image), ["1", "5"]);
   assert.ok(!ev.indices.includes(1), "image 1 has no box");
   assert.deepEqual(ev.indices, [...ev.indices].sort((a, b) => a - b));
   for (const v of [...ev.per_image["1"], ...ev.per_image["5"]]) assert.ok(v >= 0 && v <= 1);
   // the same numbers computed directly
-  const loaded = loadRun(run, { which: "best", device });
+  const loaded = loadRun(run, { which: "best-after-switch", device });
   try {
     using loader = new DataLoader(ds, { batchSize: 20, shuffle: false, device });
     const direct = [0, 20].map((start) =>
@@ -400,7 +403,7 @@ Deno.test("evaluateSib: values of SIB on the saliency of the true label", async 
     // a loaded run is used as is, and its rule and epoch are recorded
     const again = await evaluateSib(loaded, ds, { n: 40, percents: [1, 5], batchSize: 20 });
     assert.deepEqual(again.per_image, ev.per_image);
-    assert.equal(again.checkpoint, "best");
+    assert.equal(again.checkpoint, "best-after-switch");
     assert.equal(again.epoch, loaded.epoch);
   } finally {
     loaded.model.dispose();

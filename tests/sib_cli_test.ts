@@ -12,6 +12,7 @@ import { loadDataset } from "../src/data/registry.ts";
 import { DataLoader } from "../src/data/loader.ts";
 import { sib, summarize } from "../src/metrics/sib.ts";
 import { imagesWithBoxes } from "../src/runs/sib.ts";
+import { sibOfRunCached } from "../src/runs/run_jobs.ts";
 import { pixelSaliency } from "../src/saliency/pixel_map.ts";
 import { Saliency } from "../src/saliency/saliency.ts";
 import { tidy } from "../src/tensor/engine.ts";
@@ -93,14 +94,19 @@ Deno.test("sib: Table III, sib.json per run and combined, plots", async () => {
   assert.match(lines[0], /Median SIB \(saliency, 60 cluttered-fmnist test images/);
   assert.deepEqual(lines[1].trim().split(/\s+/), ["top", "x%", "baseline", "other"]);
   assert.equal(lines.length, 2 + 5 + 1);
-  // the last row names the weights each column scored
-  assert.match(lines[7], /^checkpoint\s+best, epoch 1\s+best, epoch 1$/);
+  // the last row names the weights each column scored: by default the best masked epoch's,
+  // which for runs that never masked (these baselines) is their best, said on stderr
+  assert.match(
+    lines[7],
+    /^checkpoint\s+best-after-switch, epoch 1\s+best-after-switch, epoch 1$/,
+  );
+  assert.match(r.stderr, /^baseline: best-after-switch checkpoint \(epoch 1; no masked epoch: /m);
   const cells = lines.slice(2, 7).map((l) => l.trim().split(/\s+/));
   assert.deepEqual(cells.map((c) => c[0]), PERCENTS);
 
   const combined = JSON.parse(Deno.readTextFileSync(`${out}/sib.json`));
   assert.equal(combined.n, 60);
-  assert.equal(combined.checkpoint, "best");
+  assert.equal(combined.checkpoint, "best-after-switch");
   assert.equal(combined.method, "saliency");
   assert.deepEqual(combined.percents, [0.5, 1, 2, 5, 10]);
   assert.equal(combined.indices.length, 60);
@@ -201,6 +207,7 @@ Deno.test("sib: usage errors exit 2 with one line, runtime errors exit 1", async
     [["--percents", "5,150"], 2, /percents/],
     [["--percents", "1,x"], 2, /percents/],
     [["--n", "0"], 2, /--n must be a positive integer/],
+    [["--saliency-sign", "sign"], 2, /--saliency-sign.*run, abs, signed/],
     [["--dataset", "nope"], 2, /unknown dataset "nope"/],
     [["--dataset", "fashion-mnist"], 2, /no object boxes/],
     [["--dataset", "cluttered-fmnist", "--data-dir", `${root}/missing`], 2, /not a folder/],
@@ -295,4 +302,150 @@ Deno.test("sib: --n all scores every test image with a box; --checkpoint picks t
     assert.match(r.stdout, new RegExp(`checkpoint\\s+${rule}, epoch ${epoch}\\s+${rule}, epoch 1`));
     assert.equal(JSON.parse(Deno.readTextFileSync(`${hlgm}/sib.json`)).epoch, epoch);
   }
+});
+
+Deno.test("sib: by default every test image with a box, best-after-switch, each run ranked as it was trained (--saliency-sign)", async () => {
+  const { root, data, runs } = await setup();
+  // hlgm trained with signed masking: one plain epoch, then one masked (the only candidate)
+  const signed = `${root}/signed`;
+  const t = await train(
+    defaultConfig({
+      method: "hlgm",
+      dataset: "cluttered-fmnist",
+      dataDir: data,
+      subset: 256,
+      epochs: 2,
+      switchEpoch: 1,
+      batchSize: 64,
+      saliencySign: "signed",
+      device,
+      seed: 0,
+    }),
+    signed,
+  );
+  assert.equal(t.status, "completed");
+  const test = await loadDataset("cluttered-fmnist", { split: "test", dataDir: data, seed: 0 });
+  const withBox = imagesWithBoxes(test);
+
+  // no --n, no --checkpoint, no --saliency-sign: the paper's whole test set, the best masked
+  // epoch, each run's own ranking
+  const out = `${root}/sib-defaults`;
+  const r = await cli([
+    "sib",
+    signed,
+    runs[0],
+    "--data-dir",
+    data,
+    "--percents",
+    "1,5",
+    "--device",
+    device,
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(Deno.readTextFileSync(`${out}/sib.json`));
+  assert.equal(j.n_requested, "all");
+  assert.equal(j.n, withBox.length);
+  assert.deepEqual(j.indices, [...withBox].sort((a, b) => a - b));
+  assert.equal(j.checkpoint, "best-after-switch");
+  assert.equal(j.runs[0].epoch, 2);
+  assert.equal(j.runs[0].checkpoint_note, undefined);
+  assert.equal(j.runs[1].epoch, 1);
+  assert.deepEqual(
+    j.runs.map((x: { saliency_sign: string; trained_saliency_sign: string }) => [
+      x.saliency_sign,
+      x.trained_saliency_sign,
+    ]),
+    [["signed", "signed"], ["abs", "abs"]],
+  );
+  const own = JSON.parse(Deno.readTextFileSync(`${signed}/sib.json`));
+  assert.equal(own.saliency_sign, "signed");
+  assert.equal(own.n_requested, "all");
+  // the table says what each column ranked; stderr says the signed run was scored as trained
+  const lines = r.stdout.trim().split("\n");
+  assert.match(lines[0], new RegExp(`^Median SIB \\(saliency, ${withBox.length} cluttered`));
+  assert.match(lines.at(-1)!, /^saliency\s+signed\s+abs$/);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^signed: best-after-switch checkpoint \\(epoch 2\\), signed saliency, as trained, ` +
+        `${withBox.length} images in `,
+      "m",
+    ),
+  );
+  assert.match(r.stderr, /^note: the runs rank different maps \(signed signed, baseline abs\)/m);
+
+  // the values: SIB of the signed channel mean of the signed gradient, as the run's masking
+  // ranked it; the |gradient|'s differ
+  const run = loadRun(signed, { which: "best-after-switch", device });
+  const loader = new DataLoader(test, { shuffle: false, device });
+  try {
+    const direct = (abs: boolean) =>
+      tidy(() => {
+        const b = loader.batchOf(j.indices);
+        const a = new Saliency(run.model).attribute(b.x, { target: b.y, abs });
+        return sib(pixelSaliency(a, { abs }), b.boxes!, [1, 5]);
+      });
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      a.length === b.length && Array.from(a).every((v, i) => Math.abs(v - b[i]) < 1e-9);
+    const [s1, s5] = direct(false);
+    assert.ok(close(j.runs[0].per_image["1"], s1));
+    assert.ok(close(j.runs[0].per_image["5"], s5));
+    const [a1, a5] = direct(true);
+    assert.ok(!close(a1, s1) || !close(a5, s5), "signed and |.| rankings differ");
+
+    // --saliency-sign abs: every run by |gradient|; the signed run is named as not as trained
+    const absOut = `${root}/sib-abs`;
+    const ra = await cli([
+      "sib",
+      signed,
+      "--data-dir",
+      data,
+      "--percents",
+      "1,5",
+      "--saliency-sign",
+      "abs",
+      "--device",
+      device,
+      "--out",
+      absOut,
+    ]);
+    assert.equal(ra.code, 0, ra.stderr);
+    const ja = JSON.parse(Deno.readTextFileSync(`${absOut}/sib.json`));
+    assert.equal(ja.runs[0].saliency_sign, "abs");
+    assert.equal(ja.runs[0].trained_saliency_sign, "signed");
+    assert.ok(close(ja.runs[0].per_image["1"], a1));
+    assert.ok(close(ja.runs[0].per_image["5"], a5));
+    assert.match(ra.stdout.trim().split("\n").at(-1)!, /^saliency\s+abs \(trained signed\)$/);
+    assert.match(
+      ra.stderr,
+      /^signed: best-after-switch checkpoint \(epoch 2\), not scored as trained: abs saliency, trained with --saliency-sign signed, /m,
+    );
+  } finally {
+    loader.dispose();
+    run.model.dispose();
+  }
+
+  // compare and sweep's cache: a sib.json that ranked otherwise is scored again
+  const choice = {
+    n: "all" as const,
+    method: "saliency" as const,
+    percents: [1, 5],
+    checkpoint: "best-after-switch" as const,
+    device,
+  };
+  const first = await sibOfRunCached(signed, choice); // the abs file above: scored again
+  assert.equal(first.cached, false);
+  assert.equal(first.sib.saliency_sign, "signed");
+  assert.deepEqual(first.sib.per_image, own.per_image);
+  assert.equal((await sibOfRunCached(signed, choice)).cached, true);
+  const file = `${signed}/sib.json`;
+  Deno.writeTextFileSync(
+    file,
+    JSON.stringify({ ...JSON.parse(Deno.readTextFileSync(file)), saliency_sign: "abs" }),
+  );
+  const again = await sibOfRunCached(signed, choice);
+  assert.equal(again.cached, false);
+  assert.equal(again.sib.saliency_sign, "signed");
 });

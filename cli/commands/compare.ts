@@ -17,8 +17,10 @@ import { parseSeeds } from "../run_args.ts";
 import { checkOutFolder } from "../paths.ts";
 import { compareMethods, type CompareResult } from "../../src/runs/compare.ts";
 import { SIB_METHODS, type SibMethod } from "../../src/runs/sib.ts";
+import { DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
 import { scheduleOf, type TrainConfig } from "../../src/train/config.ts";
 import { unreachableSwitch } from "../../src/train/schedule.ts";
+import { presetWeightsWarning } from "../../src/train/presets.ts";
 import type { Method } from "../../src/train/schedule.ts";
 
 const METHODS: readonly Method[] = ["baseline", "sgt", "hlgm"];
@@ -48,9 +50,9 @@ export interface CompareFlags {
   methods?: string;
   /** Output folder (default runs/compare-<dataset>-<model>). */
   out?: string;
-  /** Test images for Table III, or "all". */
+  /** Test images for Table III, or "all" (default DEFAULT_SIB_N: all). */
   sibN?: number | "all";
-  /** The checkpoint rule every run is scored on (default best). */
+  /** The checkpoint rule every run is scored on (default DEFAULT_SIB_CHECKPOINT). */
   checkpoint?: CheckpointRule;
   /** Attribution method for Table III. */
   sibMethod?: string;
@@ -67,7 +69,7 @@ export async function runCompare(
 ): Promise<CompareResult> {
   const methods = parseMethods(opts.methods ?? METHODS.join(","));
   const seeds = parseSeeds(opts.seeds ?? "0,1,2");
-  const sibN = opts.sibN ?? 1000;
+  const sibN = opts.sibN ?? DEFAULT_SIB_N;
   if (sibN !== "all" && (!Number.isInteger(sibN) || sibN < 1)) {
     throw new UsageError(`--sib-n must be a positive integer or all, got "${opts.sibN}"`);
   }
@@ -85,6 +87,8 @@ export async function runCompare(
     const why = unreachableSwitch(scheduleOf({ ...base, method: "hlgm" }), base.epochs);
     if (why) console.error(`warning: hlgm: ${why}`);
   }
+  const weights = presetWeightsWarning(base);
+  if (weights) console.error(`warning: ${weights}`);
   const { method: _bm, seed: _bs, ...common } = base;
   const out = opts.out ?? `runs/compare-${base.dataset}-${base.model}`;
   checkOutFolder("--out", out);

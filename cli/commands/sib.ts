@@ -1,8 +1,11 @@
 /**
  * `hlgm sib RUNDIR...`: the paper's Saliency-In-the-Box evaluation (Section V, Table III,
- * Fig. 8). For each run, the saliency of the true label is computed for the same N test images
- * (drawn with a seed among the images that have a box), reduced to pixel maps and scored with
- * SIB(x) for every x, batched on the device (src/runs/sib.ts). Prints Table III
+ * Fig. 8). For each run, the saliency of the true label is computed for the same test images
+ * (by default every one that has a box, as the paper; `--n N` draws N of them with a seed) on
+ * the checkpoint of one rule (default best-after-switch: src/runs/sib_defaults.ts), ranked as
+ * the run was trained (its --saliency-sign) unless `--saliency-sign` says otherwise, reduced to
+ * pixel maps and scored with SIB(x) for every x, batched on the device (src/runs/sib.ts).
+ * Prints Table III
  * (median SIB per x and run), writes DIR/sib.json with every per-image value, RUNDIR/sib.json
  * per run (read by the report), and per x a box plot and a paired scatter, as SVG and PNG.
  *
@@ -19,7 +22,8 @@ import { ProgressLine } from "../progress.ts";
 import { checkMethod, runsAndSplit } from "../run_args.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
 import { formatSibTable } from "../../src/report/tables.ts";
-import { imagesWithBoxes } from "../../src/runs/sib.ts";
+import { imagesWithBoxes, type SibSign, signNote } from "../../src/runs/sib.ts";
+import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
 import { type SibOfRuns, sibOfRuns } from "../../src/runs/sib_runs.ts";
 import { uniqueRunNames } from "../../src/runs/summary.ts";
 
@@ -52,12 +56,14 @@ export interface SibOptions {
   layer?: string;
   /** Comma-separated x values (default 0.5,1,2,5,10). */
   percents?: string;
-  /** Number of test images (default 1000), or "all". */
+  /** Number of test images, or "all" (default DEFAULT_SIB_N: all). */
   n?: number | "all";
   /** Seed of the image draw and of SmoothGrad's noise (default 0). */
   seed?: number;
-  /** Which checkpoint (default best). */
+  /** Which checkpoint (default DEFAULT_SIB_CHECKPOINT: best-after-switch). */
   checkpoint?: CheckpointRule;
+  /** What is ranked: "run" (default: as each run was trained), "abs" or "signed". */
+  saliencySign?: SibSign;
   /** Device (default auto). */
   device?: string;
   /** Output folder (default ./sib-<timestamp>). */
@@ -87,11 +93,15 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   // ---- arguments: usage errors before any heavy work
   const method = checkMethod(opts.method);
   const percents = parsePercents(opts.percents);
-  const n = opts.n ?? 1000;
+  const n = opts.n ?? DEFAULT_SIB_N;
   if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
     throw new UsageError(`--n must be a positive integer or all, got ${n}`);
   }
-  const which = opts.checkpoint ?? "best";
+  const which = opts.checkpoint ?? DEFAULT_SIB_CHECKPOINT;
+  const sign = opts.saliencySign ?? "run";
+  if (!["run", "abs", "signed"].includes(sign)) {
+    throw new UsageError(`--saliency-sign must be run, abs or signed, got "${sign}"`);
+  }
   const log = (s: string) => {
     if (!opts.quiet) console.error(s);
   };
@@ -126,6 +136,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
       n,
       seed: opts.seed ?? 0,
       which,
+      sign,
       device: opts.device,
       out: opts.out ?? `sib-${stamp()}`,
       scatterN: opts.scatterN,
@@ -134,13 +145,23 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
         progress.update(`${names[r]}: ${done}/${total} images`, done / total),
       onRun: (r, e, seconds) => {
         progress.done();
+        const ranked = signNote(e) ??
+          (e.saliency_sign === "signed" ? "signed saliency, as trained" : null);
         log(
           `${names[r]}: ${which} checkpoint (epoch ${e.epoch}${
             e.checkpoint_note ? `; ${e.checkpoint_note}` : ""
-          }), ${e.n} images in ${seconds.toFixed(1)} s`,
+          }), ${ranked ? `${ranked}, ` : ""}${e.n} images in ${seconds.toFixed(1)} s`,
         );
       },
     }));
+  const signs = new Set(result.runs.map((r) => r.saliency_sign));
+  if (signs.size > 1) {
+    log(
+      `note: the runs rank different maps (${
+        result.runs.map((r) => `${r.name} ${r.saliency_sign}`).join(", ")
+      }): --saliency-sign abs or signed scores them all one way`,
+    );
+  }
   const table = formatSibTable(percents, result.runs);
   console.log(
     `Median SIB (${method}, ${result.indices.length} ${datasetName} test images, ${which} checkpoints)`,

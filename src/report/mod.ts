@@ -58,6 +58,7 @@ export {
   formatSibTable,
   htmlTable,
   type RunSummary,
+  saliencySignLabel,
   type SibColumn,
   sibTableHtml,
   summaryTableHtml,

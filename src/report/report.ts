@@ -24,6 +24,7 @@ import {
   checkpointLabel,
   htmlTable,
   type RunSummary,
+  saliencySignLabel,
   sibTableHtml,
   slug,
   summaryTableHtml,
@@ -46,6 +47,10 @@ export interface ReportSib {
   checkpoint?: string;
   /** Epoch of the checkpoint scored (when recorded). */
   epoch?: number;
+  /** What was ranked: |attribution| (abs; also when absent) or the signed attribution. */
+  saliency_sign?: "abs" | "signed";
+  /** What the run's masking ranked in training (absent: abs). */
+  trained_saliency_sign?: "abs" | "signed";
 }
 
 /** A raster figure already drawn (PNG bytes) and what it shows. */
@@ -313,9 +318,9 @@ export async function renderReport(out: string, page: ReportPage): Promise<Repor
           out,
           `${slugs[i]}-sib-box`,
           boxPlotSvg(groups, {
-            title: `${s.name}: SIB per image (${r.sib.method ?? "saliency"}, n = ${
-              r.sib.n ?? groups[0]?.values.length ?? 0
-            }, ${checkpointLabel(r.sib)})`,
+            title: `${s.name}: SIB per image (${r.sib.method ?? "saliency"}${
+              saliencySignLabel(r.sib) === "abs" ? "" : `, ${saliencySignLabel(r.sib)}`
+            }, n = ${r.sib.n ?? groups[0]?.values.length ?? 0}, ${checkpointLabel(r.sib)})`,
             yLabel: "SIB",
             xLabel: "top x% of pixels",
           }),

@@ -54,6 +54,22 @@ export interface SibColumn {
   checkpoint?: string;
   /** Epoch of the checkpoint scored. */
   epoch?: number;
+  /** What was ranked: |attribution| (abs; also when absent) or the signed attribution. */
+  saliency_sign?: "abs" | "signed";
+  /** What the run's masking ranked in training (absent: abs). */
+  trained_saliency_sign?: "abs" | "signed";
+}
+
+/**
+ * "signed", "abs", or "abs (trained signed)" when a run was not scored as it was trained:
+ * what a SIB column ranked.
+ */
+export function saliencySignLabel(
+  r: { saliency_sign?: "abs" | "signed"; trained_saliency_sign?: "abs" | "signed" },
+): string {
+  const scored = r.saliency_sign ?? "abs";
+  const trained = r.trained_saliency_sign ?? "abs";
+  return scored === trained ? scored : `${scored} (trained ${trained})`;
 }
 
 /** "best-after-switch, epoch 12": which weights a SIB column scored ("-" when not recorded). */
@@ -75,7 +91,8 @@ export function slug(name: string): string {
 
 /**
  * Table III's cells: per x, the median SIB(x) of each run (3 decimals, "-" when missing), then
- * a row naming the checkpoint each run was scored on.
+ * a row naming the checkpoint each run was scored on, and, when some run ranked the signed
+ * saliency or was not scored as it was trained, a row saying what each ranked.
  */
 export function sibMedianRows(
   percents: readonly number[],
@@ -90,6 +107,9 @@ export function sibMedianRows(
       }),
     ]),
     ["checkpoint", ...runs.map(checkpointLabel)],
+    ...(runs.some((r) => saliencySignLabel(r) !== "abs")
+      ? [["saliency", ...runs.map(saliencySignLabel)]]
+      : []),
   ];
 }
 

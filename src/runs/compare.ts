@@ -2,8 +2,9 @@
  * The paper's comparison: every method x seed trained into DIR/<method>-seed<seed>/ (a finished
  * run is reused, a stopped one resumed), then Table II (max and final test accuracy, mean ± sd
  * over seeds, in %) and, for datasets with object boxes, Table III (median SIB per x and
- * method over N test images, saliency of the true label on the checkpoint that one rule picks
- * in every run, the values of all seeds pooled). Writes DIR/compare.json, DIR/compare.md, each run's sib.json and the
+ * method over every test image with a box, or N of them, saliency of the true label ranked as
+ * the runs were trained, on the checkpoint that one rule picks in every run, best-after-switch
+ * by default, the values of all seeds pooled). Writes DIR/compare.json, DIR/compare.md, each run's sib.json and the
  * accuracy curves of every method's first seed (with the baseline's test accuracy drawn over
  * the others, as in Fig. 2) and SIB plots into DIR.
  *
@@ -14,6 +15,7 @@ import { datasetSpec } from "../data/registry.ts";
 import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import type { SibEvaluation, SibMethod } from "./sib.ts";
+import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
 export { configDifferences } from "./config_diff.ts";
 export { switchEpoch };
@@ -47,11 +49,11 @@ export interface CompareOptions {
   seeds?: readonly number[];
   /** Output folder. */
   out: string;
-  /** Test images for Table III (default 1000), or "all". */
+  /** Test images for Table III, or "all" (default DEFAULT_SIB_N: all, as the paper). */
   sibN?: number | "all";
   /**
    * The checkpoint every run is scored on, for Table III and the checkpoint column of Table II
-   * (default "best").
+   * (default DEFAULT_SIB_CHECKPOINT: best-after-switch).
    */
   checkpoint?: CheckpointRule;
   /** Attribution method for Table III (default saliency). */
@@ -229,7 +231,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const seeds = [...(options.seeds ?? [0, 1, 2])];
   const out = options.out.replace(/\/+$/, "") || ".";
   const say = options.onMessage ?? (() => {});
-  const rule = options.checkpoint ?? "best";
+  const rule = options.checkpoint ?? DEFAULT_SIB_CHECKPOINT;
   const configs = methods.map((m) => seeds.map((s) => compareConfig(options.base, m, s)));
   // every run folder is checked before anything trains (a bad third folder found after two
   // runs have trained would waste them)
@@ -323,7 +325,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const files: string[] = [];
   const sibOf = new Map<string, SibEvaluation | { per_image: Record<string, number[]> }>();
   if (hasBoxes(c0.dataset)) {
-    const n = options.sibN ?? 1000;
+    const n = options.sibN ?? DEFAULT_SIB_N;
     const method = options.sibMethod ?? "saliency";
     const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
     for (const r of runs) {
@@ -388,7 +390,9 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     ])
     : [];
   const caption3 = table3
-    ? `Table III: median SIB(x) over ${table3.n} ${c0.dataset} test images per run (${table3.method} of the true label, ${rule} checkpoints), seeds pooled`
+    ? `Table III: median SIB(x) over ${table3.n} ${c0.dataset} test images per run (${table3.method} of the true label${
+      c0.saliencySign === "signed" ? ", signed as trained" : ""
+    }, ${rule} checkpoints), seeds pooled`
     : "";
   const text = [
     caption2,

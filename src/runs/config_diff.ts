@@ -6,13 +6,19 @@
  */
 
 import { defaultConfig, type TrainConfig } from "../train/config.ts";
+import { runNormalization } from "../train/normalization.ts";
 
 const KEYS_IGNORED = new Set(["device", "dataDir"]);
 
 /** Settings in which a saved run differs from the requested one (device and data dir aside). */
 export function configDifferences(saved: TrainConfig, wanted: TrainConfig): string[] {
-  // settings added since the run was saved take their defaults (which keep the old behaviour)
-  const a = defaultConfig(saved) as unknown as Record<string, unknown>;
+  // settings added since the run was saved take their defaults (which keep the old behaviour),
+  // except the normalisation: a run saved before it was recorded used the dataset's statistics,
+  // whatever a new run with its settings would take
+  const a = {
+    ...defaultConfig(saved),
+    normalization: runNormalization(saved),
+  } as unknown as Record<string, unknown>;
   const b = wanted as unknown as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   return keys.filter((k) => !KEYS_IGNORED.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))

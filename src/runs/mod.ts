@@ -27,8 +27,14 @@ export {
   loadTestSplit,
   pixelSaliencyFn,
   runTransforms,
+  type SaliencySign,
   type SibEvaluation,
+  type SibSign,
+  sibSign,
+  signNote,
+  trainedSign,
 } from "./sib.ts";
+export { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N, SIB_CHECKPOINT_WHY } from "./sib_defaults.ts";
 export { readSibFile, type SibFile, writeJsonAtomic, writeSibFile } from "./sib_file.ts";
 export { evaluateRun, type EvaluateRunOptions, type RunEvaluation } from "./eval.ts";
 export { type ReportOptions, type ReportResult, writeReport } from "./report.ts";

@@ -19,6 +19,7 @@ import { loadTestSplit } from "../train/setup.ts";
 import { drawSaliencyFigure, type RunSaliency, runSaliency } from "./saliency.ts";
 import { hasBoxes } from "./compare.ts";
 import { readSibFile } from "./sib_file.ts";
+import { FIGURE_SIGN_NOTE, trainedSign } from "./sib.ts";
 import type { CheckpointRule } from "../train/run_dir.ts";
 import type { SweepResult } from "./sweep.ts";
 import { hlgmCommand } from "../util/command.ts";
@@ -156,6 +157,7 @@ export async function writeReport(
         });
         const weights = `${run.checkpoint} checkpoint, epoch ${run.epoch}`;
         if (run.checkpointNote) notes.push(`${r.summary.name}: ${run.checkpointNote}`);
+        if (trainedSign(c) === "signed") notes.push(`${r.summary.name}: ${FIGURE_SIGN_NOTE}`);
         let result: RunSaliency;
         try {
           result = runSaliency(run, ds, indices);

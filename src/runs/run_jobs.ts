@@ -7,7 +7,7 @@
  */
 
 import { configDifferences } from "./config_diff.ts";
-import { evaluateSib, type SibEvaluation, type SibMethod } from "./sib.ts";
+import { evaluateSib, type SibEvaluation, type SibMethod, sibSign } from "./sib.ts";
 import { readSibFile, writeSibFile } from "./sib_file.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
@@ -96,8 +96,9 @@ export interface RunSibChoice {
 }
 
 /**
- * The run's SIB on `choice`: its sib.json when that scored the same method, images, x values
- * and checkpoint epoch, else scored now and written to RUNDIR/sib.json. `cached` says which.
+ * The run's SIB on `choice`, ranking the saliency as the run was trained (its
+ * --saliency-sign): its sib.json when that scored the same method, images, x values, sign and
+ * checkpoint epoch, else scored now and written to RUNDIR/sib.json. `cached` says which.
  */
 export async function sibOfRunCached(
   dir: string,
@@ -105,7 +106,9 @@ export async function sibOfRunCached(
 ): Promise<{ sib: SibEvaluation; cached: boolean; epoch: number | null }> {
   const { epoch } = checkpointOf(dir, choice.checkpoint);
   const old = readSibFile(dir) as SibEvaluation | null;
+  const sign = sibSign(new RunDir(dir).readInfo().config);
   const fresh = old !== null && old.method === choice.method && old.epoch === epoch &&
+    (old.saliency_sign ?? "abs") === sign &&
     (old.checkpoint ?? "best") === choice.checkpoint && (old.seed ?? 0) === 0 &&
     JSON.stringify(old.percents) === JSON.stringify(choice.percents) &&
     (old.n_requested ?? old.n) === choice.n;

@@ -22,6 +22,7 @@ import { noGrad } from "../tensor/autograd.ts";
 import { manualSeed, tensor } from "../tensor/create.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { LoadedRun } from "../train/load_run.ts";
+import { withRunNormalization } from "../train/setup.ts";
 import { type AttributionChoice, pixelSaliencyFn, runTransforms } from "./sib.ts";
 
 /** One image's saliency under one run. */
@@ -71,7 +72,8 @@ export function runSaliency(
   const percent = options.percent ?? 10;
   const transforms = runTransforms(run.info, ds, run.path);
   const device = run.model.parameters()[0].device;
-  using loader = new DataLoader(ds, {
+  const seen = withRunNormalization(run.info.config, ds); // normalised as the run was trained
+  using loader = new DataLoader(seen, {
     batchSize: indices.length,
     shuffle: false,
     device,
@@ -96,7 +98,9 @@ export function runSaliency(
     }
     // back to [0, 1] pixels for display
     const stat = (v: readonly number[]) => tensor([...v], { shape: [1, v.length, 1, 1], device });
-    const shown = (transforms.normalize ?? true) ? b.x.mul(stat(ds.std)).add(stat(ds.mean)) : b.x;
+    const shown = (transforms.normalize ?? true)
+      ? b.x.mul(stat(seen.std)).add(stat(seen.mean))
+      : b.x;
     return {
       images: shown.to({ device: "cpu", dtype: "float32" }).data() as Float32Array,
       maps: maps.to({ device: "cpu", dtype: "float32" }).data() as Float32Array,

@@ -1,8 +1,11 @@
 /**
- * SIB of a trained run: the saliency of the true label for N test images that have a box
- * (drawn with a seed, in ascending order), reduced to pixel maps and scored with SIB(x) for
- * every x in one sort per batch, on the device. The result has the fields of a run's
- * `sib.json` (what `hlgm sib`, `hlgm compare` and the report read and write).
+ * SIB of a trained run: the saliency of the true label for the test images that have a box (by
+ * default all of them, as the paper; or N drawn with a seed, in ascending order), reduced to
+ * pixel maps and scored with SIB(x) for every x in one sort per batch, on the device. The maps
+ * rank what the run's masking ranked (its --saliency-sign: |attribution|, or the signed
+ * attribution) unless told otherwise, and the images are normalised as the run was trained.
+ * The result has the fields of a run's `sib.json` (what `hlgm sib`, `hlgm compare` and the
+ * report read and write).
  *
  * @module
  */
@@ -24,7 +27,10 @@ import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type LoadedRun, loadRun } from "../train/load_run.ts";
 import type { CheckpointRule, RunInfo } from "../train/run_dir.ts";
-import { evalTransforms, loadTestSplit } from "../train/setup.ts";
+import { evalTransforms, loadTestSplit, withRunNormalization } from "../train/setup.ts";
+import type { SALIENCY_SIGNS } from "../train/config_fields.ts";
+import type { TrainConfig } from "../train/config.ts";
+import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 
 export { loadTestSplit };
 import { DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "../metrics/sib.ts";
@@ -89,6 +95,56 @@ export interface AttributionChoice {
   reduction?: "mean" | "sum" | "max";
   /** Images per pass inside IntegratedGradients/SmoothGrad (default 100). */
   batchSize?: number;
+  /**
+   * Rank |attribution| (default true, Captum's Saliency default), or the signed attribution
+   * (false: the channel reduction keeps the sign, so the top pixels are the most positive).
+   */
+  abs?: boolean;
+}
+
+/** What masking ranked in training, and what SIB ranks: one of SALIENCY_SIGNS. */
+export type SaliencySign = typeof SALIENCY_SIGNS[number];
+
+/**
+ * How SIB ranks a run's saliency: "run", as the run was trained (its --saliency-sign: a signed
+ * run's top x% are its most positive pixels), or the same for every run ("abs", "signed").
+ */
+export type SibSign = "run" | SaliencySign;
+
+/** The sign a run was trained with: its config's; "abs" for runs saved before the setting. */
+export function trainedSign(config: Pick<TrainConfig, "saliencySign">): SaliencySign {
+  return config.saliencySign ?? "abs";
+}
+
+/** What SIB ranks for a run under `sign` (default "run": as the run was trained). */
+export function sibSign(
+  config: Pick<TrainConfig, "saliencySign">,
+  sign: SibSign = "run",
+): SaliencySign {
+  return sign === "run" ? trainedSign(config) : sign;
+}
+
+/**
+ * What the saliency figures (`hlgm saliency`, the report) say of a run trained with
+ * --saliency-sign signed: they draw and count |gradient|, not what its masking ranked.
+ */
+export const FIGURE_SIGN_NOTE = "the saliency figure ranks |attribution| (Captum's default), " +
+  "not the signed attribution the run's masking ranked (--saliency-sign signed); its SIB " +
+  "(sib.json) ranks as it was trained";
+
+/**
+ * A note when a run's SIB did not rank its saliency as the run was trained ("abs saliency,
+ * trained with --saliency-sign signed"), else null. Sib files written before the sign was
+ * recorded ranked |saliency|.
+ */
+export function signNote(
+  e: { saliency_sign?: SaliencySign; trained_saliency_sign?: SaliencySign },
+): string | null {
+  const scored = e.saliency_sign ?? "abs";
+  const trained = e.trained_saliency_sign ?? "abs";
+  return scored === trained
+    ? null
+    : `not scored as trained: ${scored} saliency, trained with --saliency-sign ${trained}`;
 }
 
 /**
@@ -105,21 +161,27 @@ export function pixelSaliencyFn(
     method: choice.method,
     layer: choice.layer,
     reduction: choice.reduction,
+    abs: choice.abs,
     internalBatchSize: (b) => Math.max(per, b),
     nSamplesBatchSize: (b) => Math.max(1, Math.floor((per * 4) / b)),
   });
 }
 
 /** Options of {@link evaluateSib}. */
-export interface EvaluateSibOptions extends AttributionChoice {
+export interface EvaluateSibOptions extends Omit<AttributionChoice, "abs"> {
   /** The x values in percent (default 0.5, 1, 2, 5, 10). */
   percents?: readonly number[];
-  /** Number of test images with a box (default 1000; all of them when fewer), or "all". */
+  /**
+   * Number of test images with a box (all of them when fewer), or "all" (default
+   * DEFAULT_SIB_N: all, as the paper).
+   */
   n?: number | "all";
   /** Seed of the image draw and of SmoothGrad's noise (default 0). */
   seed?: number;
-  /** Checkpoint loaded when `run` is a path (default "best"). */
+  /** Checkpoint loaded when `run` is a path (default DEFAULT_SIB_CHECKPOINT). */
   which?: CheckpointRule;
+  /** What is ranked (default "run": as the run was trained; see {@link SibSign}). */
+  sign?: SibSign;
   /** Device when `run` is a path (default auto). */
   device?: string;
   /** Dataset root when the split is loaded here (default: the run's). */
@@ -144,6 +206,13 @@ export interface SibEvaluation {
   layer?: string;
   /** Channel reduction. */
   reduction: "mean" | "sum" | "max";
+  /**
+   * What was ranked: the channel reduction of |attribution| (abs) or of the signed attribution
+   * (absent in files written before it was recorded: abs).
+   */
+  saliency_sign?: SaliencySign;
+  /** The run's --saliency-sign, what its masking ranked (absent in older files: abs). */
+  trained_saliency_sign?: SaliencySign;
   /** The x values. */
   percents: number[];
   /** Number of images. */
@@ -177,9 +246,13 @@ export async function evaluateSib(
   options: EvaluateSibOptions = {},
 ): Promise<SibEvaluation> {
   const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
-  const n = options.n ?? 1000;
+  const n = options.n ?? DEFAULT_SIB_N;
   if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
     throw new RangeError(`n must be a positive integer or "all", got ${n}`);
+  }
+  const signChoice = options.sign ?? "run";
+  if (!["run", "abs", "signed"].includes(signChoice)) {
+    throw new RangeError(`sign must be run, abs or signed, got ${JSON.stringify(signChoice)}`);
   }
   const method = options.method ?? "saliency";
   if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) {
@@ -192,11 +265,14 @@ export async function evaluateSib(
   const reduction = options.reduction ?? "mean";
   const owned = typeof run === "string";
   const loaded = typeof run === "string"
-    ? loadRun(run, { which: options.which ?? "best", device: options.device })
+    ? loadRun(run, { which: options.which ?? DEFAULT_SIB_CHECKPOINT, device: options.device })
     : run;
   try {
     const config = loaded.info.config;
-    const ds = dataset ?? await loadTestSplit(config, { dataDir: options.dataDir });
+    const given = dataset ?? await loadTestSplit(config, { dataDir: options.dataDir });
+    // normalised as the run was trained (its own statistics or ImageNet's)
+    const ds = withRunNormalization(config, given);
+    const sign = sibSign(config, signChoice);
     if (!ds.boxes) {
       throw new RangeError(
         `${ds.name} has no object boxes; SIB needs a dataset with boxes (cluttered-fmnist, oxford-pet)`,
@@ -212,6 +288,7 @@ export async function evaluateSib(
       layer: options.layer,
       reduction,
       batchSize,
+      abs: sign === "abs",
     });
     const values = percents.map(() => new Float64Array(indices.length));
     using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
@@ -246,6 +323,8 @@ export async function evaluateSib(
       method_settings: ATTRIBUTION_DEFAULTS[method as AttributionMethod],
       ...(method === "gradcam" ? { layer: gradcamLayer(config.model, options.layer) } : {}),
       reduction,
+      saliency_sign: sign,
+      trained_saliency_sign: trainedSign(config),
       percents,
       n: indices.length,
       n_requested: n,

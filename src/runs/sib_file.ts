@@ -19,6 +19,10 @@ export interface SibFile {
   epoch?: number;
   /** The checkpoint rule scored (absent in files written before it was recorded). */
   checkpoint?: string;
+  /** What was ranked: |attribution| (abs; also when absent) or the signed attribution. */
+  saliency_sign?: "abs" | "signed";
+  /** What the run's masking ranked in training (absent: abs). */
+  trained_saliency_sign?: "abs" | "signed";
   /** Values per image for each x (keys String(x)). */
   per_image: Record<string, number[]>;
 }

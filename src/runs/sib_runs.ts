@@ -12,20 +12,29 @@ import type { ImageDataset } from "../data/dataset.ts";
 import { boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
 import { svgToPng } from "../report/render.ts";
 import { ATTRIBUTION_DEFAULTS } from "../saliency/names.ts";
-import { type AttributionChoice, drawIndices, evaluateSib, type SibEvaluation } from "./sib.ts";
+import {
+  type AttributionChoice,
+  drawIndices,
+  evaluateSib,
+  type SibEvaluation,
+  type SibSign,
+} from "./sib.ts";
+import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
 import { writeJsonAtomic, writeSibFile } from "./sib_file.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 
 /** Options of {@link sibOfRuns}. */
-export interface SibOfRunsOptions extends AttributionChoice {
+export interface SibOfRunsOptions extends Omit<AttributionChoice, "abs"> {
   /** The x values in percent. */
   percents: readonly number[];
   /** Number of test images with a box (all of them when fewer), or "all". */
   n: number | "all";
   /** Seed of the image draw and of SmoothGrad's noise. */
   seed: number;
-  /** Which checkpoint of each run (default best). */
+  /** Which checkpoint of each run (default DEFAULT_SIB_CHECKPOINT). */
   which?: CheckpointRule;
+  /** What is ranked (default "run": each run as it was trained). */
+  sign?: SibSign;
   /** Device (default auto). */
   device?: string;
   /** Output folder of the combined sib.json and the plots. */
@@ -73,7 +82,7 @@ export async function sibOfRuns(
   options: SibOfRunsOptions,
 ): Promise<SibOfRuns> {
   const method = options.method ?? "saliency";
-  const which = options.which ?? "best";
+  const which = options.which ?? DEFAULT_SIB_CHECKPOINT;
   const runs: SibRunResult[] = [];
   const files: string[] = [];
   for (const [r, path] of paths.entries()) {
@@ -109,6 +118,8 @@ export async function sibOfRuns(
     checkpoint_note: _c,
     name: _n,
     path: _path,
+    saliency_sign: _ss,
+    trained_saliency_sign: _ts,
     ...common
   } = runs[0];
   writeJsonAtomic(`${out}/sib.json`, {
@@ -120,6 +131,8 @@ export async function sibOfRuns(
       path: r.path,
       epoch: r.epoch,
       ...(r.checkpoint_note ? { checkpoint_note: r.checkpoint_note } : {}),
+      saliency_sign: r.saliency_sign,
+      trained_saliency_sign: r.trained_saliency_sign,
       summary: r.summary,
       per_image: r.per_image,
     })),

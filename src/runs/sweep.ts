@@ -30,6 +30,7 @@ import { formatMeanSd, hasBoxes, median, type SeedStats, seedStats } from "./com
 import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
 import type { JobStatus, RunState } from "./run_jobs.ts";
 import type { SibEvaluation, SibMethod } from "./sib.ts";
+import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 import { writeJsonAtomic } from "./sib_file.ts";
 import { accuracyStats } from "./summary.ts";
 import { type SweepJob, WORKER_EXIT } from "./sweep_worker.ts";
@@ -122,13 +123,13 @@ export interface SweepOptions {
    * The CLI passes its own, which applies the model's Table I defaults and a --config file.
    */
   resolve?: (settings: Partial<TrainConfig>) => TrainConfig;
-  /** SIB of each run on datasets with boxes: test images, or "all" (default 1000). */
+  /** SIB of each run on datasets with boxes: test images, or "all" (default DEFAULT_SIB_N). */
   sibN?: number | "all";
   /** Attribution method of SIB (default saliency). */
   sibMethod?: SibMethod;
   /** The x values of SIB (default 0.5, 1, 2, 5, 10). */
   percents?: readonly number[];
-  /** The checkpoint every run is scored on (default best). */
+  /** The checkpoint every run is scored on (default DEFAULT_SIB_CHECKPOINT). */
   checkpoint?: CheckpointRule;
   /** Messages (a run started, reused, finished). */
   onMessage?: (message: string) => void;
@@ -254,7 +255,7 @@ async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
   const out = options.out.replace(/\/+$/, "") || ".";
   const say = options.onMessage ?? (() => {});
   const resolve = options.resolve ?? defaultResolve;
-  const rule = options.checkpoint ?? "best";
+  const rule = options.checkpoint ?? DEFAULT_SIB_CHECKPOINT;
   const parallel = Math.max(1, Math.floor(options.parallel ?? 1));
   const cells = sweepCells(options.grid);
   // every configuration and folder is checked before anything trains
@@ -374,7 +375,7 @@ async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
   const first = jobs[0].config;
   const withSib = hasBoxes(first.dataset);
   const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
-  const sibN = options.sibN ?? 1000;
+  const sibN = options.sibN ?? DEFAULT_SIB_N;
   const sibMethod = options.sibMethod ?? "saliency";
   const files: string[] = [];
   const runs: SweepRun[] = [];

@@ -102,7 +102,8 @@ export function attributionFn(
 
 /**
  * A function from (images on the device, int64 labels) to detached pixel saliency maps
- * (B, H, W) of the labels' logits: the attribution reduced over channels.
+ * (B, H, W) of the labels' logits: the channel reduction of |attribution| (default), or with
+ * `abs: false` of the signed attribution (as the trainer's --saliency-sign signed ranks it).
  */
 export function pixelSaliencyFn(
   model: Module,
@@ -111,5 +112,6 @@ export function pixelSaliencyFn(
 ): (x: Tensor, y: Tensor) => Tensor {
   const attribute = attributionFn(model, modelName, choice);
   const reduction = choice.reduction ?? "mean";
-  return (x, y) => tidy(() => pixelSaliency(attribute(x, y), { reduction }));
+  const abs = choice.abs ?? true;
+  return (x, y) => tidy(() => pixelSaliency(attribute(x, y), { reduction, abs }));
 }

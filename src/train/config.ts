@@ -16,6 +16,7 @@ import {
   MASK_SALIENCY,
   METHODS,
   MONITORS,
+  NORMALIZATIONS,
   OPTIMIZERS,
   REDUCTIONS,
   SALIENCY_SIGNS,
@@ -30,6 +31,7 @@ export {
   PRESET_NAMES,
   PRESETS,
   type PresetSettings,
+  presetWeightsWarning,
 } from "./presets.ts";
 
 /** Everything a run needs (the schedule's settings and the rest); saved as config.json in the run folder. */
@@ -45,6 +47,13 @@ export interface TrainConfig extends ScheduleConfig {
    * starts; a resumed run and a finished one's eval take the run's checkpoints instead.
    */
   pretrained?: string;
+  /**
+   * The statistics inputs are normalised with: the dataset's own mean and std, or ImageNet's
+   * (what ImageNet weights expect). defaultConfig sets it (imagenet when `pretrained` loads
+   * resnet18 or deit-tiny weights), so a new run's config.json records it; absent in runs saved
+   * before the setting, which were normalised with the dataset's: "dataset".
+   */
+  normalization?: typeof NORMALIZATIONS[number];
   /** Dataset name. */
   dataset: string;
   /** Dataset root (else $HLGM_DATA, ~/.cache/hlgm/datasets). */
@@ -121,6 +130,7 @@ export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
   return {
     method: "hlgm",
     model,
+    normalization: defaultNormalization({ model, pretrained: settings.pretrained }),
     dataset: "fashion-mnist",
     epochs: 100,
     batchSize: 256,
@@ -149,6 +159,20 @@ export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
     maskDilate: 0,
     ...settings,
   } as TrainConfig;
+}
+
+/** Models whose --pretrained weights are ImageNet's (torchvision's resnet18, timm's DeiT-tiny). */
+const IMAGENET_MODELS: readonly string[] = ["resnet18", "deit-tiny"];
+
+/**
+ * The normalisation a new run takes when none is given: ImageNet's statistics when it starts
+ * from weights of a model the paper took from ImageNet (resnet18, deit-tiny), the dataset's own
+ * otherwise (from scratch, or the shallow CNN, which has no ImageNet weights).
+ */
+export function defaultNormalization(
+  c: Pick<TrainConfig, "model" | "pretrained">,
+): typeof NORMALIZATIONS[number] {
+  return c.pretrained !== undefined && IMAGENET_MODELS.includes(c.model) ? "imagenet" : "dataset";
 }
 
 /** The largest finite float32. */
@@ -193,6 +217,7 @@ export function configProblems(c: TrainConfig): string[] {
   if (c.kTopDecay !== undefined) oneOf("k-top-decay", c.kTopDecay, K_TOP_DECAYS);
   if (c.episodeOrder !== undefined) oneOf("episode-order", c.episodeOrder, EPISODE_ORDERS);
   if (c.saliencySign !== undefined) oneOf("saliency-sign", c.saliencySign, SALIENCY_SIGNS);
+  if (c.normalization !== undefined) oneOf("normalization", c.normalization, NORMALIZATIONS);
   if (c.maskDilate !== undefined && !(Number.isInteger(c.maskDilate) && c.maskDilate >= 0)) {
     p.push(`mask-dilate must be a non-negative integer, got ${JSON.stringify(c.maskDilate)}`);
   }

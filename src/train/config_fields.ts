@@ -49,6 +49,12 @@ export const EPISODE_ORDERS = ["prose", "pseudocode"] as const;
 /** When k-top falls by alpha: after each regularize epoch, or before its masking. */
 export const K_TOP_DECAYS = ["after", "before"] as const;
 
+/**
+ * The statistics inputs are normalised with: the dataset's own per-channel mean and std, or
+ * ImageNet's (mean 0.485 0.456 0.406, std 0.229 0.224 0.225), which ImageNet weights expect.
+ */
+export const NORMALIZATIONS = ["dataset", "imagenet"] as const;
+
 /** One setting: its config key, flag, value kind, help text and (when fixed) allowed values. */
 export interface ConfigField {
   /** The TrainConfig key (also the --config file key); config.ts imports this table. */
@@ -98,6 +104,15 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "resumed run takes its checkpoint instead",
     defaultText: "none",
   },
+  {
+    key: "normalization",
+    kind: "string",
+    help: "the mean and std inputs are normalised with: the dataset's own, or ImageNet's " +
+      "(mean 0.485 0.456 0.406, std 0.229 0.224 0.225; RGB data only), which ImageNet weights " +
+      "expect; recorded in config.json, so a resumed run keeps what it started with",
+    choices: NORMALIZATIONS,
+    defaultText: "imagenet when --pretrained loads resnet18 or deit-tiny weights, else dataset",
+  },
   { key: "dataset", kind: "string", help: "dataset", choices: TRAIN_DATASETS },
   {
     key: "dataDir",
@@ -135,28 +150,50 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   {
     key: "kTopDecay",
     kind: "string",
-    help: "when k-top falls by alpha: after each regularize epoch (the paper's prose), or " +
-      "before the epoch masks (its Algorithm 2: k_t = k_t - alpha, then mask)",
+    help: "when k-top falls by alpha: after each regularize epoch, so the first masks k-top " +
+      "itself (section IV-C: 'For the number of masked top features, we use 20% of the input " +
+      "features' and 'apply a reduction of 2%'), or before each regularize epoch masks, so the " +
+      "first masks k-top - alpha (Algorithm 2: 'Regularization: Masking top k features. " +
+      "$k_t = k_t - \\alpha$ $X = M_{K_{t}U}(I, X)$')",
     choices: K_TOP_DECAYS,
   },
   {
     key: "episodeOrder",
     kind: "string",
     help: "how an HLGM episode of S epochs splits: S - de regularize then de denoise epochs " +
-      "(the paper's prose: 'During the first episode, S_e - de epochs are regularized-SGT, and " +
-      "the de epoch is denoising'), or S - de - 1 then de + 1 (its Algorithm 2: 'episode++' " +
-      "comes before 'if (episode < S_e - de)', so the 1-based counter regularizes only epochs " +
-      "1 .. S - de - 1)",
+      "(the paper's prose: 'During the first episode, $S_e - de$ epochs are regularized-SGT, " +
+      "and the de epoch is denoising'), or S - de - 1 then de + 1 (its Algorithm 2: " +
+      "'episode ++' comes before 'if $(episode < S_e - de)$ then', so the 1-based counter " +
+      "regularizes only epochs 1 .. S - de - 1)",
     choices: EPISODE_ORDERS,
   },
-  { key: "patience", kind: "int", help: "plateau patience in epochs" },
+  {
+    key: "patience",
+    kind: "int",
+    help: "plateau patience: HLGM switches after this many epochs in a row without an " +
+      "improvement of --monitor (Algorithm 2: 'if (loss does not improve in last 20 epochs) " +
+      "then'; section IV-C: 'The training stops when the test accuracy does not improve for " +
+      "the past 20 epochs.')",
+  },
   {
     key: "minDelta",
     kind: "number",
     help: "least change of the monitored value that counts as an improvement for the plateau " +
-      "rule (the paper watches 'the rate of change in loss'; 0: any improvement)",
+      "rule, in the --monitor value's own unit: accuracy as a fraction for val_acc (0.001 = " +
+      "0.1 percentage point), mean cross-entropy (nats) for val_loss and train_loss; the paper " +
+      "gives no threshold (section III-B: 'checked by monitoring the rate of change in loss'); " +
+      "0: any improvement",
   },
-  { key: "monitor", kind: "string", help: "plateau monitor", choices: MONITORS },
+  {
+    key: "monitor",
+    kind: "string",
+    help: "what the plateau rule watches: validation accuracy (val_acc: section IV-C's 'The " +
+      "training stops when the test accuracy does not improve for the past 20 epochs.', read " +
+      "on the validation split carved from the training set, so the test set chooses nothing), " +
+      "or a loss (val_loss, train_loss: Algorithm 2's 'if (loss does not improve in last 20 " +
+      "epochs)')",
+    choices: MONITORS,
+  },
   {
     key: "switchEpoch",
     kind: "int",
@@ -171,7 +208,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     help: "what masking ranks: the channel reduction of |attribution| (abs), or of the signed " +
       "attribution (signed: top k = the most positive, bottom k = the most negative, as SGT's " +
       "code ranks Saliency(abs=False).mean(1)); the paper's Algorithm 2 only says " +
-      "'I = sort(grad_X f(X))'",
+      "'Compute and sort the gradients into vector I'; SIB ranks a run's maps the same way",
     choices: SALIENCY_SIGNS,
   },
   {

@@ -24,6 +24,7 @@ export {
   type ConfigField,
   configProblems,
   defaultConfig,
+  defaultNormalization,
   describePreset,
   EPISODE_ORDERS,
   FILLS,
@@ -34,11 +35,13 @@ export {
   METHODS,
   MODEL_DEFAULTS,
   MONITORS,
+  NORMALIZATIONS,
   OPTIMIZERS,
   type Preset,
   PRESET_NAMES,
   PRESETS,
   type PresetSettings,
+  presetWeightsWarning,
   REDUCTIONS,
   SALIENCY_SIGNS,
   scheduleOf,
@@ -97,5 +100,12 @@ export {
   writerText,
 } from "./run_lock.ts";
 export { createRunModel, loadRunPretrained, type RunInputs, runStem } from "./setup.ts";
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type Normalization,
+  runNormalization,
+  withRunNormalization,
+} from "./normalization.ts";
 export { type LoadedRun, loadRun } from "./load_run.ts";
 export { InterruptedError, Yielder, yieldToEventLoop } from "../util/event_loop.ts";

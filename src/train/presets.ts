@@ -4,8 +4,10 @@
  * of one of the paper's experiments; `--help` and the README's preset table are generated from
  * it. Settings given explicitly (flags, a --config file) override the preset's; a preset does
  * not choose the method (train baseline, SGT and HLGM with the same preset) and cannot ship
- * weights: the paper started ResNet-18 and DeiT-tiny from ImageNet weights, which `--pretrained
- * FILE` loads. Imports nothing that loads libtorch.
+ * weights: the paper started ResNet-18 and DeiT-tiny from ImageNet weights (`imagenet` below),
+ * which `--pretrained FILE` loads (and with them ImageNet's normalisation); `train --preset`
+ * of such a set-up without `--pretrained` warns ({@link presetWeightsWarning}). Imports nothing
+ * that loads libtorch.
  *
  * The paper's Table I (per model: learning rate, batch size, optimizer):
  *
@@ -54,7 +56,28 @@ export interface Preset {
   paper: string;
   /** Choices the paper leaves open, and how the preset reads them. */
   note: string;
+  /**
+   * Set when the paper started this model from ImageNet weights rather than random ones: the
+   * file `--pretrained` should name, and the paper's words.
+   */
+  imagenet?: {
+    /** The weights file to pass to --pretrained. */
+    weights: string;
+    /** The paper's sentence saying so (Section IV-B). */
+    quote: string;
+  };
 }
+
+const IMAGENET = {
+  resnet: {
+    weights: "torchvision's resnet18-f37072fd.pth",
+    quote: "In this work, we used a pre-trained ResNet18 on the ImageNet dataset",
+  },
+  deit: {
+    weights: "timm's deit_tiny_patch16_224",
+    quote: "We adopted this 'tiny' configuration from the pre-trained 'deit' model",
+  },
+} as const;
 
 const TABLE_I = {
   shallow: "Table I: Shallow CNN | 0.1 | 256 | Adadelta",
@@ -110,6 +133,7 @@ export const PRESETS: readonly Preset[] = [
     note: "the paper starts from ImageNet weights (add --pretrained FILE, torchvision's " +
       "resnet18), hence the ImageNet stem; it states a resize to 224 px only for DeiT-tiny, " +
       "so the images stay 32 px (--image-size 224 to resize them too)",
+    imagenet: IMAGENET.resnet,
   },
   {
     name: "resnet18-oxford-pet",
@@ -126,6 +150,7 @@ export const PRESETS: readonly Preset[] = [
     paper: `${TABLE_I.resnet}; Fig. 7, 8 and Table III: ResNet-18 on Oxford-IIIT Pet (SIB)`,
     note: "the paper starts from ImageNet weights (add --pretrained FILE) and gives no input " +
       "size: 224 px, ImageNet's (the dataset's default)",
+    imagenet: IMAGENET.resnet,
   },
   {
     name: "deit-tiny-cifar10",
@@ -143,6 +168,7 @@ export const PRESETS: readonly Preset[] = [
     note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
       "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
       "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
+    imagenet: IMAGENET.deit,
   },
   {
     name: "deit-tiny-cifar100",
@@ -160,6 +186,7 @@ export const PRESETS: readonly Preset[] = [
     note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
       "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
       "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
+    imagenet: IMAGENET.deit,
   },
 ];
 
@@ -169,6 +196,21 @@ export const PRESET_NAMES: readonly string[] = PRESETS.map((p) => p.name);
 /** A preset by name, or undefined. */
 export function findPreset(name: string): Preset | undefined {
   return PRESETS.find((p) => p.name === name);
+}
+
+/**
+ * The warning for a run set up by a preset the paper ran from ImageNet weights, started without
+ * --pretrained (from random weights, so not the paper's set-up); null otherwise, and when the
+ * preset's model was overridden. The library only returns it: the CLI prints it.
+ */
+export function presetWeightsWarning(
+  c: { preset?: string; model: string; pretrained?: string },
+): string | null {
+  const p = c.preset === undefined ? undefined : findPreset(c.preset);
+  if (!p?.imagenet || c.pretrained !== undefined || c.model !== p.settings.model) return null;
+  return `preset ${p.name}: the paper started ${p.settings.model} from ImageNet weights ` +
+    `("${p.imagenet.quote}"); this run starts from random weights: add --pretrained FILE ` +
+    `(${p.imagenet.weights})`;
 }
 
 /** A preset's settings in words: "resnet18, cifar100, 32 px, imagenet stem, sgd lr 0.01, ...". */

@@ -23,10 +23,21 @@ import { autoStem, DEIT_PATCH, type Stem } from "../models/names.ts";
 import type { Device } from "../tensor/device.ts";
 import type { TrainConfig } from "./config.ts";
 import type { PretrainedLoad } from "./run_dir.ts";
+import { withRunNormalization } from "./normalization.ts";
 
 export type { PretrainedLoad };
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type Normalization,
+  runNormalization,
+  withRunNormalization,
+} from "./normalization.ts";
 
-/** Loads train (+ validation carved from it) and test splits for a config. */
+/**
+ * Loads train (+ validation carved from it) and test splits for a config, each normalised as
+ * the run normalises ({@link withRunNormalization}: ImageNet's statistics or the dataset's).
+ */
 export async function loadSplits(
   c: TrainConfig,
 ): Promise<{ train: ImageDataset; val: ImageDataset | null; test: ImageDataset }> {
@@ -53,12 +64,14 @@ export async function loadSplits(
   }
   if (c.subset !== undefined) train = randomSubset(train, c.subset, c.seed);
   const { train: tr, val } = splitTrainVal(train, c.valFraction, c.seed + 1);
-  return { train: tr, val, test };
+  const normalized = (ds: ImageDataset) => withRunNormalization(c, ds);
+  return { train: normalized(tr), val: val && normalized(val), test: normalized(test) };
 }
 
 /**
  * The test split of a config alone (no training data loaded): what the trainer evaluates on,
- * for the run's data dir (or `dataDir`) and canvas.
+ * for the run's data dir (or `dataDir`) and canvas, with the dataset's own statistics (several
+ * runs may share it: each loader of a run takes {@link withRunNormalization} of it).
  */
 export async function loadTestSplit(
   config: TrainConfig,
