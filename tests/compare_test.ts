@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { compareMethods } from "../src/runs/compare.ts";
 import { summarize } from "../src/metrics/sib.ts";
+import { loadTestSplit } from "../src/train/setup.ts";
+import { pairedTTest } from "../src/util/stats.ts";
 import type { EpochMetrics } from "../src/train/run_dir.ts";
 import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
@@ -106,6 +108,31 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
     assert.ok(Deno.statSync(`${out}/${method}-accuracy.png`).size > 1000);
     assert.ok(Deno.statSync(`${out}/${method}-accuracy.svg`).isFile);
   }
+  // paired differences against the baseline: per seed, from the runs' own numbers
+  const acc = (method: string, seed: number, which: "max" | "final") => {
+    const m = readMetrics(`${out}/${method}-seed${seed}`);
+    return which === "max" ? Math.max(...m.map((x) => x.test_acc)) : m[1].test_acc;
+  };
+  for (const method of ["sgt", "hlgm"]) {
+    for (const [metric, which] of [["max_test_acc", "max"], ["final_test_acc", "final"]] as const) {
+      const c = json.paired.find((p: { method: string; metric: string }) =>
+        p.method === method && p.metric === metric
+      );
+      assert.equal(c.against, "baseline");
+      assert.deepEqual(c.seeds, [0, 1]);
+      const d = [0, 1].map((s) => acc(method, s, which) - acc("baseline", s, which));
+      const want = pairedTTest(
+        [0, 1].map((s) => acc(method, s, which)),
+        [0, 1].map((s) => acc("baseline", s, which)),
+      );
+      assert.ok(close(c.test.mean, (d[0] + d[1]) / 2), `${method} ${metric}`);
+      assert.deepEqual(c.test, JSON.parse(JSON.stringify(want)));
+    }
+  }
+  assert.equal(json.paired.length, 2 * 3, "sgt and hlgm x max, final, checkpoint accuracy");
+  assert.match(r.stdout, /^Paired differences against the baseline, seed by seed/m);
+  assert.match(r.stdout, /^hlgm - baseline\s+max test acc \(pp\)\s+-?\d+\.\d\d\s+/m);
+
   // hlgm's schedule: plain, then regularize
   assert.deepEqual(readMetrics(`${out}/hlgm-seed0`).map((m) => m.mode), ["plain", "regularize"]);
   assert.deepEqual(readMetrics(`${out}/sgt-seed0`).map((m) => m.mode), ["sgt", "sgt"]);
@@ -219,6 +246,24 @@ Deno.test("compare: Table III on a dataset with boxes matches the runs' sib.json
     }
   }
   assert.match(r.text, /Table III: median SIB\(x\) over 25 cluttered-fmnist test images/);
+  // chance: the scored images' mean box area fraction, counted here from their boxes
+  const sib0 = JSON.parse(Deno.readTextFileSync(`${root}/cmp/baseline-seed0/sib.json`));
+  const config = JSON.parse(Deno.readTextFileSync(`${root}/cmp/baseline-seed0/config.json`));
+  const test = await loadTestSplit(config.config);
+  const inBox = (i: number) => {
+    const [x0, y0, x1, y1] = test.boxes!.subarray(4 * i, 4 * i + 4);
+    let n = 0;
+    for (let y = 0; y < test.height; y++) {
+      for (let x = 0; x < test.width; x++) {
+        if (x + 0.5 >= x0 && x + 0.5 < x1 && y + 0.5 >= y0 && y + 0.5 < y1) n++;
+      }
+    }
+    return n / (test.height * test.width);
+  };
+  const chance = sib0.indices.reduce((a: number, i: number) => a + inBox(i), 0) / 25;
+  assert.ok(Math.abs(sib0.chance - chance) < 1e-12, `${sib0.chance} vs ${chance}`);
+  assert.ok(Math.abs(r.table3.chance! - chance) < 1e-12);
+  assert.match(r.text, /\nchance\s+(\d\.\d{3})\s+\1$/m);
   assert.match(r.text, /\nx \(%\)\s+baseline\s+hlgm\n0\.5\s+\d\.\d{3}\s+\d\.\d{3}\n/);
   for (const f of ["sib-1-box.png", "sib-5-box.svg", "sib-5-scatter.png", "compare.md"]) {
     assert.ok(Deno.statSync(`${root}/cmp/${f}`).isFile, f);

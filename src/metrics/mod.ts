@@ -7,6 +7,7 @@
 
 export { type BatchBoxes, type Box, boxMask } from "./boxes.ts";
 export {
+  boxFraction,
   DEFAULT_SIB_PERCENTS,
   pointingGame,
   relevanceMassAccuracy,

@@ -37,6 +37,24 @@ export function sibCount(percent: number, pixels: number): number {
 }
 
 /**
+ * SIB's chance level per image: the fraction of its H*W pixels inside its boxes (their union).
+ * A map that ranks pixels at random puts, in expectation, this fraction of its top x% in the
+ * box, at every x; a constant map scores whatever its tie order gives.
+ */
+export function boxFraction(
+  boxes: BatchBoxes,
+  batch: number,
+  h: number,
+  w: number,
+  device = "cpu",
+): Float64Array {
+  return tidy(() =>
+    boxMask(boxes, batch, h, w, device).to("float64").reshape(batch, h * w).mean(1)
+      .data() as Float64Array
+  );
+}
+
+/**
  * SIB per image for each x in `percents`: returns one Float64Array of B values per x, in the
  * order of `percents`. One sort per batch serves every x.
  */

@@ -28,6 +28,7 @@ import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts
 import { writeJsonAtomic } from "./sib_file.ts";
 import { svgToPng } from "../report/render.ts";
 import { accuracyStats } from "./summary.ts";
+import { type PairedComparison, pairedComparisons } from "./paired.ts";
 import { meanSd } from "../report/svg.ts";
 
 /** Datasets whose test images have object boxes (Table III). */
@@ -144,7 +145,18 @@ export interface CompareResult {
     median: Record<string, Record<string, number>>;
     /** Median per seed, per method and x (seed order). */
     per_seed_median: Record<string, Record<string, number[]>>;
+    /**
+     * SIB's chance level: the mean fraction of a scored image inside its box (what a map
+     * ranking pixels at random scores in expectation at every x); null when not recorded.
+     */
+    chance: number | null;
   } | null;
+  /**
+   * Each method against the baseline over the seeds both finished: the paired differences of
+   * Table II's accuracies (and, with boxes, of each seed's median SIB(x)) with 95% t intervals
+   * and paired t tests; empty without a baseline.
+   */
+  paired: PairedComparison[];
   /** Files written. */
   files: string[];
   /** Table II (and III) as aligned text. */
@@ -323,7 +335,10 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   // ---- Table III
   let table3: CompareResult["table3"] = null;
   const files: string[] = [];
-  const sibOf = new Map<string, SibEvaluation | { per_image: Record<string, number[]> }>();
+  const sibOf = new Map<
+    string,
+    SibEvaluation | { per_image: Record<string, number[]>; chance?: number }
+  >();
   if (hasBoxes(c0.dataset)) {
     const n = options.sibN ?? DEFAULT_SIB_N;
     const method = options.sibMethod ?? "saliency";
@@ -377,8 +392,52 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
       percents,
       median: med,
       per_seed_median: perSeed,
+      chance: chanceOf([...sibOf.values()]),
     };
   }
+  // ---- paired differences against the baseline, seed by seed
+  const accuracyMetrics = ["max_test_acc", "final_test_acc", "checkpoint_test_acc"];
+  const sibMetrics = (table3?.percents ?? []).map((p) => `sib_median@${p}`);
+  const paired = methods.includes("baseline")
+    ? pairedComparisons(
+      runs.map((r) => ({
+        method: r.method,
+        seed: r.seed,
+        values: {
+          max_test_acc: r.max_test_acc,
+          final_test_acc: r.final_test_acc,
+          checkpoint_test_acc: r.checkpoint_test_acc,
+          ...Object.fromEntries(
+            Object.entries(r.sib_median ?? {}).map(([p, v]) => [`sib_median@${p}`, v]),
+          ),
+        },
+      })),
+      "baseline",
+      [...accuracyMetrics, ...sibMetrics],
+    )
+    : [];
+  const metricLabel: Record<string, string> = {
+    max_test_acc: "max test acc (pp)",
+    final_test_acc: "final test acc (pp)",
+    checkpoint_test_acc: `${rule} ckpt test acc (pp)`,
+  };
+  const pairedRows = paired.map((c) => {
+    const pct = accuracyMetrics.includes(c.metric); // accuracies in percentage points
+    const f = (v: number) => pct ? (100 * v).toFixed(2) : v.toFixed(3);
+    const t = c.test;
+    return [
+      `${c.method} - ${c.against}`,
+      metricLabel[c.metric] ?? `median SIB(${c.metric.slice("sib_median@".length)})`,
+      f(t.mean),
+      t.ci95 ? `[${f(t.ci95[0])}, ${f(t.ci95[1])}]` : "-",
+      t.p === null ? "-" : t.p.toFixed(3),
+      c.seeds.join(","),
+    ];
+  });
+  const headPaired = ["pair", "metric", "mean difference", "95% CI", "p (paired t)", "seeds"];
+  const captionPaired = "Paired differences against the baseline, seed by seed (same seed = " +
+    "same initialisation and data order): mean, 95% t interval, two-sided paired t test";
+
   const head3 = ["x (%)", ...methods];
   const rows3 = table3
     ? table3.percents.map((p) => [
@@ -389,15 +448,22 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
       }),
     ])
     : [];
+  if (table3?.chance !== null && table3?.chance !== undefined) {
+    rows3.push(["chance", ...methods.map(() => table3!.chance!.toFixed(3))]);
+  }
   const caption3 = table3
     ? `Table III: median SIB(x) over ${table3.n} ${c0.dataset} test images per run (${table3.method} of the true label${
       c0.saliencySign === "signed" ? ", signed as trained" : ""
     }, ${rule} checkpoints), seeds pooled`
     : "";
+  const chanceNote = table3?.chance !== null && table3?.chance !== undefined
+    ? "; chance: the mean box area fraction, what a map ranking pixels at random scores"
+    : "";
   const text = [
     caption2,
     textTable(head2, rows2),
-    ...(table3 ? ["", caption3, textTable(head3, rows3)] : []),
+    ...(pairedRows.length ? ["", captionPaired, textTable(headPaired, pairedRows)] : []),
+    ...(table3 ? ["", caption3 + chanceNote, textTable(head3, rows3)] : []),
   ].join("\n");
   const markdown = [
     `# ${c0.model} on ${c0.dataset}: ${methods.join(", ")}`,
@@ -434,7 +500,8 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
         pctOrDash(r.checkpoint_test_acc),
       ]),
     ),
-    ...(table3 ? ["", `${caption3}.`, "", mdTable(head3, rows3)] : []),
+    ...(pairedRows.length ? ["", `${captionPaired}.`, "", mdTable(headPaired, pairedRows)] : []),
+    ...(table3 ? ["", `${caption3}${chanceNote}.`, "", mdTable(head3, rows3)] : []),
     "",
   ].join("\n");
 
@@ -499,6 +566,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     checkpoint: rule,
     runs,
     table2,
+    paired,
     table3,
     files,
     text,
@@ -509,4 +577,10 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const { text: _t, markdown: _md, ...json } = result;
   writeJsonAtomic(`${out}/compare.json`, json);
   return result;
+}
+
+/** The mean of the runs' recorded chance levels (null when none recorded one). */
+function chanceOf(sibs: readonly { chance?: number }[]): number | null {
+  const c = sibs.map((s) => s.chance).filter((v): v is number => Number.isFinite(v));
+  return c.length ? c.reduce((a, v) => a + v, 0) / c.length : null;
 }

@@ -33,7 +33,13 @@ import type { TrainConfig } from "../train/config.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 
 export { loadTestSplit };
-import { DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "../metrics/sib.ts";
+import {
+  boxFraction,
+  DEFAULT_SIB_PERCENTS,
+  sib,
+  summarize,
+  type Summary,
+} from "../metrics/sib.ts";
 
 // The attribution registry (one set of defaults) lives in saliency/registry.ts; SIB's names for it.
 export {
@@ -233,6 +239,12 @@ export interface SibEvaluation {
   per_image: Record<string, number[]>;
   /** Median, mean, quartiles per x. */
   summary: Record<string, Summary>;
+  /**
+   * SIB's chance level on these images: the mean fraction of an image inside its box, which a
+   * saliency map ranking pixels at random scores in expectation at every x (absent in files
+   * written before it was recorded).
+   */
+  chance?: number;
 }
 
 /**
@@ -291,6 +303,7 @@ export async function evaluateSib(
       abs: sign === "abs",
     });
     const values = percents.map(() => new Float64Array(indices.length));
+    const chance = new Float64Array(indices.length); // each image's box area fraction
     using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
     manualSeed(seed); // SmoothGrad's noise is the same for every run
     const yielder = new Yielder();
@@ -298,7 +311,10 @@ export async function evaluateSib(
       const idx = indices.slice(s, s + batchSize);
       const batch = tidy(() => {
         const b = loader.batchOf(idx);
-        return sib(saliencyOf(b.x, b.y), b.boxes!, percents);
+        const map = saliencyOf(b.x, b.y);
+        const [n, h, w] = map.shape;
+        chance.set(boxFraction(b.boxes!, n, h, w, map.device), s);
+        return sib(map, b.boxes!, percents);
       });
       batch.forEach((v, j) => values[j].set(v, s));
       const done = Math.min(s + batchSize, indices.length);
@@ -328,6 +344,7 @@ export async function evaluateSib(
       percents,
       n: indices.length,
       n_requested: n,
+      chance: chance.reduce((a, v) => a + v, 0) / Math.max(1, indices.length),
       seed,
       checkpoint: loaded.checkpoint,
       ...(loaded.checkpointNote ? { checkpoint_note: loaded.checkpointNote } : {}),
