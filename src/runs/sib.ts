@@ -33,13 +33,7 @@ import type { TrainConfig } from "../train/config.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 
 export { loadTestSplit };
-import {
-  boxFraction,
-  DEFAULT_SIB_PERCENTS,
-  sib,
-  summarize,
-  type Summary,
-} from "../metrics/sib.ts";
+import { boxFraction, DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "../metrics/sib.ts";
 
 // The attribution registry (one set of defaults) lives in saliency/registry.ts; SIB's names for it.
 export {
