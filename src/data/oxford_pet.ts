@@ -49,6 +49,7 @@ import type { DatasetSpec } from "./spec.ts";
 import { entryProblem, present, probe, requireEntry } from "./files.ts";
 import { checkMemory } from "../util/memory.ts";
 import { runInWorkers } from "./worker_pool.ts";
+import { pathExists } from "../util/fs.ts";
 
 /** ImageNet's per-channel mean and std (of pixel / 255), used for Oxford-IIIT Pet. */
 export const IMAGENET_STATS = {
@@ -111,15 +112,6 @@ export function findOxfordPet(root: string): string | undefined {
     if (present(`${dir}/images`) || lists(dir)) return dir;
   }
   return probe(`${root}/images`).kind === "directory" && lists(root) ? root : undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -318,7 +310,7 @@ export async function loadOxfordPet(dir: string, options: OxfordPetOptions): Pro
     `oxford-pet ${split}: ${entries.length} images decoded at ${imageSize}x${imageSize}`,
   );
   const otherFile = `${ann}/${SPLIT_FILES[split === "train" ? "test" : "train"]}`;
-  const otherText = exists(otherFile) ? await readText(otherFile, "list of images") : null;
+  const otherText = pathExists(otherFile) ? await readText(otherFile, "list of images") : null;
   const lists = [{ file: listFile, entries }];
   if (otherText !== null) {
     lists.push({ file: otherFile, entries: parsePetList(otherText, otherFile) });
@@ -553,7 +545,7 @@ export async function oxfordPetCounts(dir: string): Promise<Record<string, numbe
   const counts: Record<string, number> = {};
   for (const [split, file] of Object.entries(SPLIT_FILES)) {
     const path = `${dir}/annotations/${file}`;
-    if (exists(path)) {
+    if (pathExists(path)) {
       counts[split] = parsePetList(await readText(path, "list of images"), path).length;
     }
   }

@@ -22,7 +22,7 @@ import { noGrad } from "../tensor/autograd.ts";
 import { manualSeed, tensor } from "../tensor/create.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { LoadedRun } from "../train/load_run.ts";
-import { withRunNormalization } from "../train/setup.ts";
+import { withRunNormalization } from "../train/normalization.ts";
 import { type AttributionChoice, pixelSaliencyFn, runTransforms } from "./sib.ts";
 
 /** One image's saliency under one run. */

@@ -26,13 +26,6 @@ import type { PretrainedLoad } from "./run_dir.ts";
 import { withRunNormalization } from "./normalization.ts";
 
 export type { PretrainedLoad };
-export {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  type Normalization,
-  runNormalization,
-  withRunNormalization,
-} from "./normalization.ts";
 
 /**
  * Loads train (+ validation carved from it) and test splits for a config, each normalised as

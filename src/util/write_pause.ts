@@ -9,6 +9,8 @@
  * @module
  */
 
+import { pathExists } from "./fs.ts";
+
 let spec: { pattern: RegExp; nth: number } | null | undefined;
 let seen = 0;
 
@@ -41,15 +43,6 @@ export function pauseWrite(file: string): void {
   const cell = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; waited < 10 * 60_000; waited += 50) {
     Atomics.wait(cell, 0, 0, 50);
-    if (until && exists(until)) return;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
+    if (until && pathExists(until)) return;
   }
 }
