@@ -5,6 +5,8 @@
  * @module
  */
 
+import { tryLockRunFolder } from "../train/run_lock.ts";
+
 /** A run's sib.json as readers need it (the writer stores a SibEvaluation). */
 export interface SibFile {
   /** The x values. */
@@ -59,9 +61,19 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   Deno.renameSync(tmp, path);
 }
 
-/** Writes RUNDIR/sib.json; returns its path. */
-export function writeSibFile(runDir: string, value: object): string {
-  const file = `${runDir.replace(/\/+$/, "")}/sib.json`;
-  writeJsonAtomic(file, value);
-  return file;
+/**
+ * Writes RUNDIR/sib.json under the run folder's lock; returns its path, or null (nothing
+ * written) while another process writes the run (a training that may yet replace the scored
+ * checkpoint, or clear the folder).
+ */
+export function writeSibFile(runDir: string, value: object): string | null {
+  const dir = runDir.replace(/\/+$/, "");
+  const lock = tryLockRunFolder(dir, "sib");
+  if (!lock) return null;
+  try {
+    writeJsonAtomic(`${dir}/sib.json`, value);
+    return `${dir}/sib.json`;
+  } finally {
+    lock.release();
+  }
 }

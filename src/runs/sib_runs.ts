@@ -103,7 +103,9 @@ export async function sibOfRuns(
     }
     options.onRun?.(r, e, (performance.now() - t0) / 1000);
     runs.push({ ...e, name: names[r], path });
-    files.push(writeSibFile(path, e)); // written as soon as it is scored: kept if stopped later
+    // written as soon as it is scored: kept if stopped later (not while a training writes it)
+    const file = writeSibFile(path, e);
+    if (file) files.push(file);
   }
   const { out, seed } = options;
   const percents = [...options.percents];

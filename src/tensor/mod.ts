@@ -35,6 +35,7 @@ export {
 export { type DType, type TypedArray } from "./dtype.ts";
 export { getNumThreads, type Info, info, setNumThreads, synchronize, VERSION } from "./runtime.ts";
 export {
+  KEPT_PASS_ROUNDS,
   KERNEL_CHECK_ROUNDS,
   KERNEL_CHECK_TOLERANCE,
   type KernelCheck,

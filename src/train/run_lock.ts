@@ -138,7 +138,13 @@ const encode = (o: LockOwner) => new TextEncoder().encode(JSON.stringify(o) + "\
 /** This process's holds, by the folder's real path. */
 const held = new Map<
   string,
-  { count: number; file: Deno.FsFile | null; lockFile: string; created: boolean }
+  {
+    count: number;
+    file: Deno.FsFile | null;
+    lockFile: string;
+    created: boolean;
+    owner?: LockOwner;
+  }
 >();
 
 function realFolder(folder: string): string {
@@ -158,28 +164,58 @@ function tryFlock(file: Deno.FsFile): boolean | null {
   }
 }
 
-/** The lock-file protocol for file systems without flock: the file exists while held. */
+const unique = () => `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+
+/** Whether the file system holding `folder` has file locks (tried on a scratch file). */
+function flockWorks(folder: string): boolean {
+  if (!useFlock()) return false;
+  const probe = `${folder}/${LOCK_FILE}-probe.${unique()}`;
+  const f = Deno.openSync(probe, { read: true, write: true, createNew: true });
+  try {
+    return tryFlock(f) === true;
+  } finally {
+    f.close();
+    Deno.removeSync(probe);
+  }
+}
+
+/**
+ * The lock-file protocol for file systems without flock: the file exists, naming its owner,
+ * while held. It appears whole (written aside, then hard-linked into place, which fails when
+ * one is there), and a stale one (naming a process of this host that is gone, or nobody) is
+ * moved aside before it is judged again, so two takers cannot both win.
+ */
 function takeLockFile(lockFile: string, owner: LockOwner): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const tmp = `${lockFile}.${unique()}.tmp`;
+    Deno.writeFileSync(tmp, encode(owner));
     try {
-      const f = Deno.openSync(lockFile, { write: true, createNew: true });
-      try {
-        f.writeSync(encode(owner));
-        f.syncSync();
-      } finally {
-        f.close();
-      }
+      Deno.linkSync(tmp, lockFile);
       return true;
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    } finally {
+      Deno.removeSync(tmp);
     }
-    if (ownerLive(readOwner(lockFile))) return false;
-    // left by a process of this host that is gone (or by a flock writer, which empties it)
+    const seen = readOwner(lockFile);
+    if (ownerLive(seen)) return false;
+    const aside = `${lockFile}.${unique()}.stale`;
     try {
-      Deno.removeSync(lockFile);
+      Deno.renameSync(lockFile, aside);
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (e instanceof Deno.errors.NotFound) continue; // another taker moved it first
+      throw e;
     }
+    const moved = readOwner(aside);
+    if (JSON.stringify(moved) !== JSON.stringify(seen)) {
+      // taken by someone between the read and the move: put theirs back and yield
+      try {
+        Deno.linkSync(aside, lockFile);
+      } catch { /* a third one holds it now */ }
+      Deno.removeSync(aside);
+      return false;
+    }
+    Deno.removeSync(aside);
   }
   return false;
 }
@@ -214,34 +250,59 @@ export function lockRunFolder(folder: string, what: string): RunFolderLock {
     since: new Date().toISOString(),
     what,
   };
-  const file = useFlock() ? flockFile(folder, lockFile) : null;
+  const file = flockWorks(key) ? flockFile(folder, key, lockFile) : null;
   if (file) {
-    file.truncateSync(0);
-    file.writeSync(encode(owner));
+    try {
+      file.truncateSync(0);
+      file.writeSync(encode(owner));
+    } catch (e) {
+      file.close(); // a full disk, say: let the lock go with the error
+      throw e;
+    }
   } else if (!takeLockFile(lockFile, owner)) {
     throw new RunFolderBusyError(folder, readOwner(lockFile));
   }
-  held.set(key, { count: 1, file, lockFile: file ? "" : lockFile, created });
+  held.set(key, { count: 1, file, lockFile: file ? "" : lockFile, created, owner });
   return handle(folder, key);
 }
 
 /**
- * The lock file, open and flock-ed exclusively; null when the file system has no file locks.
- * Throws {@link RunFolderBusyError} when another process holds it.
+ * {@link lockRunFolder}, or null (after about a second) when another process writes the folder:
+ * for a reader that also leaves a file in the folder (sib's sib.json) and can do without it.
  */
-function flockFile(folder: string, lockFile: string): Deno.FsFile | null {
-  for (;;) {
-    const file = Deno.openSync(lockFile, { read: true, write: true, create: true });
+export function tryLockRunFolder(folder: string, what: string): RunFolderLock | null {
+  try {
+    return lockRunFolder(folder, what);
+  } catch (e) {
+    if (e instanceof RunFolderBusyError) return null;
+    throw e;
+  }
+}
+
+/**
+ * The lock file, open and flock-ed exclusively. Throws {@link RunFolderBusyError} when another
+ * process holds it.
+ */
+function flockFile(folder: string, key: string, lockFile: string): Deno.FsFile {
+  for (let attempt = 0;; attempt++) {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(lockFile, { read: true, write: true, create: true });
+    } catch (e) {
+      // the folder went with a writer that gave up the empty folder it had made
+      if (!(e instanceof Deno.errors.NotFound) || attempt >= 3) throw e;
+      Deno.mkdirSync(key, { recursive: true });
+      continue;
+    }
+    // a reader's probe holds it for an instant, as does a writer on its way out: retry for a
+    // second before naming the owner
     let got = tryFlock(file);
-    // a reader's probe holds it for an instant, as does a writer that has not yet recorded
-    // itself: retry briefly unless a live owner is recorded
-    for (let i = 0; got === false && i < 40 && !ownerLive(readOwner(lockFile)); i++) {
+    for (let i = 0; got !== true && i < 40; i++) {
       sleepMs(25);
       got = tryFlock(file);
     }
     if (got !== true) {
       file.close();
-      if (got === null) return null;
       throw new RunFolderBusyError(folder, readOwner(lockFile));
     }
     // the file locked is still the one at the path (a writer that gave up an empty folder it
@@ -292,9 +353,9 @@ function handle(folder: string, key: string): RunFolderLock {
         // the folder was removed while held: nothing to tidy
       }
       h.file.close(); // drops the flock
-    } else if (h.lockFile) {
+    } else if (h.lockFile && JSON.stringify(readOwner(h.lockFile)) === JSON.stringify(h.owner)) {
       try {
-        Deno.removeSync(h.lockFile);
+        Deno.removeSync(h.lockFile); // still ours (never remove another's)
       } catch {
         // already gone
       }
