@@ -178,7 +178,22 @@ Deno.test("a resume in progress refuses a new train over its folder (the other o
   await assertSameAsReference(run);
 });
 
-Deno.test("compare and sweep: a second one over the same --out is refused while the first runs", async (t) => {
+Deno.test("compare, sweep and demo: a second one over the same --out is refused while the first runs", async (t) => {
+  await t.step("demo", async () => {
+    const out = `${root}/demo`;
+    // no Fashion-MNIST here (HLGM_DATA points nowhere): the demo trains on generated images
+    const demo = ["demo", "--subset", "64", "--epochs", "2", "--device", "cpu", "--out", out];
+    const first = await held(demo, 1);
+    try {
+      const second = await runCli(demo, env);
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(second.stderr.trim(), busy(out, first.pid));
+    } finally {
+      first.letGo();
+    }
+    const r = await first.child.finish();
+    assert.equal(r.code, 0, r.stderr);
+  });
   await t.step("compare", async () => {
     const out = `${root}/compare`;
     const cmp = ["compare", ...data, "--epochs", "1", "--methods", "baseline", "--seeds", "0"];
