@@ -2,7 +2,8 @@
  * The convolution self-check. Some libtorch builds compute wrong convolution gradients through
  * oneDNN (MKL-DNN) on some CPUs, silently: Debian 13's PyTorch 2.6 on AMD EPYC machines with
  * AVX-512 BF16 returns input gradients off by order 1 or NaN, in PyTorch as here, and only now
- * and then (in about one check in five, more in some processes, none in others). So the verdict
+ * and then (5 to 30 of 30 checks failed per process in six processes; a single check failed in 3
+ * of 8 processes). So the verdict
  * is decided once per machine and libtorch build, from many checks (a tiny conv2d forward +
  * backward in float32 against float64, which oneDNN does not handle): oneDNN stays on only when
  * every check agrees. The verdict is kept beside the built shim, keyed by the CPU's model and
@@ -55,8 +56,9 @@ export const MKLDNN_ENV = "HLGM_MKLDNN";
 /** Env var: the folder that keeps verdicts (default: the built shim's folder). */
 export const VERDICT_DIR_ENV = "HLGM_KERNEL_CHECK_DIR";
 /**
- * Checks run to decide. A faulty oneDNN failed 21 of 100 checks on one machine and 1 of 18 in
- * one process: 200 passes make a missed fault very unlikely, for about 0.2 s once per machine.
+ * Checks run to decide. A faulty oneDNN failed at least 5 of 30 checks in every process measured
+ * (21 of 100 in one): at 1 in 6, 200 passes in a row happen with probability 1e-16; about 0.2 s,
+ * once per machine.
  */
 export const KERNEL_CHECK_ROUNDS = 200;
 /** Env var for tests: `1` makes the float32 result wrong while oneDNN is on, like the real fault. */
@@ -181,7 +183,8 @@ function keepVerdict(file: string, v: Verdict): { verdict: Verdict; mine: boolea
 
 /**
  * Checks a process runs even when a "pass" is kept (about 20 ms): a fault that shows in one
- * check in five is seen by 20 with probability 0.99, and then turns oneDNN off for good.
+ * check in six (the rarest measured) is seen by 20 with probability 0.97, and then turns oneDNN
+ * off for good.
  */
 export const KEPT_PASS_ROUNDS = 20;
 
