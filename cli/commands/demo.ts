@@ -11,7 +11,7 @@ import { runInfo } from "./info.ts";
 import { resolveConfig } from "../train_config.ts";
 import { epochLine, runTraining } from "../training.ts";
 import { RunDir } from "../../src/train/run_dir.ts";
-import { lockRunFolder } from "../../src/train/run_lock.ts";
+import { withRunFolderLock } from "../../src/train/run_lock.ts";
 import { checkOutFolder } from "../paths.ts";
 import { locateDataset } from "../../src/data/registry.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "../../src/runs/sib_defaults.ts";
@@ -24,12 +24,7 @@ export async function runDemo(
   const out = (opts.out as string | undefined) ?? "runs/demo";
   checkOutFolder("--out", out);
   // one demo per folder: a second one over it is refused (its runs, sib/ and report/ are one job)
-  const lock = lockRunFolder(out, "demo");
-  try {
-    await demo(out, flags);
-  } finally {
-    lock.release();
-  }
+  await withRunFolderLock(out, "demo", () => demo(out, flags));
 }
 
 async function demo(out: string, flags: Record<string, unknown>): Promise<void> {

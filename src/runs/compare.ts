@@ -21,7 +21,7 @@ export { configDifferences } from "./config_diff.ts";
 export { switchEpoch };
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
-import { lockRunFolder } from "../train/run_lock.ts";
+import { withRunFolderLock } from "../train/run_lock.ts";
 import type { Method } from "../train/schedule.ts";
 import { train, type TrainHooks, type TrainStatus } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
@@ -230,12 +230,7 @@ export function compareConfig(
  * process writes it).
  */
 export async function compareMethods(options: CompareOptions): Promise<CompareResult> {
-  const lock = lockRunFolder(options.out.replace(/\/+$/, "") || ".", "compare");
-  try {
-    return await compareLocked(options);
-  } finally {
-    lock.release();
-  }
+  return await withRunFolderLock(options.out, "compare", () => compareLocked(options));
 }
 
 async function compareLocked(options: CompareOptions): Promise<CompareResult> {

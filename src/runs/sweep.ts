@@ -24,7 +24,7 @@ import {
 } from "../train/config_fields.ts";
 import type { CheckpointRule } from "../train/run_dir.ts";
 import { RunDir } from "../train/run_dir.ts";
-import { lockRunFolder } from "../train/run_lock.ts";
+import { withRunFolderLock } from "../train/run_lock.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import { formatMeanSd, hasBoxes, median, type SeedStats, seedStats } from "./compare.ts";
 import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
@@ -242,12 +242,7 @@ interface Job {
  */
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
   if (options.grid.length === 0) throw new RangeError("a sweep needs at least one --grid setting");
-  const lock = lockRunFolder(options.out.replace(/\/+$/, "") || ".", "sweep");
-  try {
-    return await sweepLocked(options);
-  } finally {
-    lock.release();
-  }
+  return await withRunFolderLock(options.out, "sweep", () => sweepLocked(options));
 }
 
 async function sweepLocked(options: SweepOptions): Promise<SweepResult> {

@@ -96,6 +96,7 @@ export {
   RunFolderBusyError,
   type RunFolderLock,
   runFolderWriter,
+  withRunFolderLock,
   writerPhrase,
   writerText,
 } from "./run_lock.ts";

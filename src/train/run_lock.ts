@@ -266,6 +266,20 @@ export function lockRunFolder(folder: string, what: string): RunFolderLock {
   return handle(folder, key);
 }
 
+/** Runs `job` holding the lock of `folder` (trailing slashes ignored), released after it. */
+export async function withRunFolderLock<T>(
+  folder: string,
+  what: string,
+  job: () => Promise<T>,
+): Promise<T> {
+  const lock = lockRunFolder(folder.replace(/\/+$/, "") || ".", what);
+  try {
+    return await job();
+  } finally {
+    lock.release();
+  }
+}
+
 /**
  * {@link lockRunFolder}, or null (after about a second) when another process writes the folder:
  * for a reader that also leaves a file in the folder (sib's sib.json) and can do without it.
