@@ -63,6 +63,7 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
       episodeOrder: [["--episode-order", "pseudocode"], "pseudocode"],
       monitor: [["--monitor", "val_loss"], "val_loss"],
       switchEpoch: [["--switch-epoch", "5"], 5],
+      switchBy: [["--switch-by", "8"], 8],
       saliency: [["--saliency", "smoothgrad"], "smoothgrad"],
       reduction: [["--reduction", "max"], "max"],
       saliencySign: [["--saliency-sign", "signed"], "signed"],
@@ -78,9 +79,13 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
     for (const [key, [, value]] of Object.entries(samples)) {
       assert.notEqual(defaults[key], value, `${key}: the sample must differ from the default`);
     }
-    const config = resolveConfig(parseFlags(Object.values(samples).flatMap(([a]) => a)));
+    // switch-by limits the plateau rule that switch-epoch replaces: they are refused together
+    const alone = new Set(["switchBy"]);
+    const together = Object.entries(samples).filter(([k]) => !alone.has(k));
+    const config = resolveConfig(parseFlags(together.flatMap(([, [a]]) => a)));
     for (const [key, [args, value]] of Object.entries(samples)) {
-      assert.equal((config as unknown as Record<string, unknown>)[key], value, args.join(" "));
+      const got = alone.has(key) ? resolveConfig(parseFlags(args)) : config;
+      assert.equal((got as unknown as Record<string, unknown>)[key], value, args.join(" "));
     }
     assert.equal(resolveConfig(parseFlags(["--no-augment"])).augment, false);
     // and the other way: every key of a resolved config is a setting with a flag
@@ -211,6 +216,10 @@ Deno.test("settings: the paper's open choices name their flag and values when wr
   ]);
   assert.deepEqual(problems({ fill: "noise" }), [
     `fill must be one of random, zero, mean, random-channel, got "noise"`,
+  ]);
+  assert.deepEqual(problems({ switchBy: 0 }), ["switch-by must be a positive integer, got 0"]);
+  assert.deepEqual(problems({ switchBy: 8, switchEpoch: 4 }), [
+    "switch-by limits the plateau rule, which switch-epoch replaces: give one of them",
   ]);
   for (const bad of [-1, 1.5, "2"]) {
     assert.deepEqual(problems({ maskDilate: bad }), [

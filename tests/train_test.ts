@@ -57,6 +57,30 @@ Deno.test("schedule: HLGM's exact (phase, mode, k) sequence for S=3, de=1, alpha
   assert.deepEqual(phases, ["train", "train", "sgt", "sgt"]);
 });
 
+Deno.test("schedule: --switch-by switches at the plateau or by its epoch, whichever is first", () => {
+  const phases = (over: Partial<ScheduleConfig>, accs: number[]) => {
+    const c = hlgm(over);
+    let state = initialState(c);
+    return accs.map((valAcc, i) => {
+      const plan = planEpoch(c, state);
+      state = advance(c, state, plan, { epoch: i + 1, valAcc, valLoss: 1, trainLoss: 1 });
+      return plan.phase === "train" ? "P" : "M";
+    }).join("");
+  };
+  const rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7];
+  // no plateau: the plateau rule alone never switches, switch-by 4 switches after epoch 4
+  assert.equal(phases({ patience: 2 }, rising), "PPPPPPP");
+  assert.equal(phases({ patience: 2, switchBy: 4 }, rising), "PPPPMMM");
+  // a plateau after epoch 3 (epochs 3 and 4 do not improve on 0.2) comes before switch-by 6
+  const flat = [0.1, 0.2, 0.2, 0.15, 0.5, 0.6, 0.7];
+  assert.equal(phases({ patience: 2, switchBy: 6 }, flat), "PPPPMMM");
+  assert.equal(phases({ patience: 2 }, flat), "PPPPMMM");
+  assert.match(
+    describeSchedule(hlgm({ patience: 2, switchBy: 8 }), 14),
+    /stops improving for 2 epochs \(at most until epoch 8\)/,
+  );
+});
+
 Deno.test("schedule: --k-top-decay before drops k_t by alpha before each regularize epoch masks (Algorithm 2)", () => {
   const got = previewSchedule(hlgm({ switchEpoch: 2, kTopDecay: "before" }), 8)
     .map((p) => `${p.mode}:${p.k}`);

@@ -233,6 +233,10 @@ export function configProblems(c: TrainConfig): string[] {
   posInt("patience", c.patience);
   if (c.subset !== undefined) posInt("subset", c.subset);
   if (c.switchEpoch !== undefined) posInt("switch-epoch", c.switchEpoch);
+  if (c.switchBy !== undefined) posInt("switch-by", c.switchBy);
+  if (c.switchBy !== undefined && c.switchEpoch !== undefined) {
+    p.push("switch-by limits the plateau rule, which switch-epoch replaces: give one of them");
+  }
   if (c.imageSize !== undefined) posInt("image-size", c.imageSize);
   if (c.canvas !== undefined && (!Number.isInteger(c.canvas) || c.canvas < 28)) {
     p.push(`canvas must be an integer >= 28, got ${JSON.stringify(c.canvas)}`);
@@ -323,6 +327,7 @@ export function scheduleOf(c: TrainConfig): ScheduleConfig {
     patience: c.patience,
     monitor: c.monitor,
     switchEpoch: c.switchEpoch,
+    switchBy: c.switchBy,
     kTopDecay: c.kTopDecay,
     minDelta: c.minDelta,
     episodeOrder: c.episodeOrder,

@@ -200,6 +200,14 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     help: "plain epochs before HLGM's SGT phase, instead of the plateau rule",
     defaultText: "the plateau rule",
   },
+  {
+    key: "switchBy",
+    kind: "int",
+    help: "the plateau rule's latest switch: HLGM switches at the plateau or after this many " +
+      "plain epochs, whichever comes first, so a short run is sure to reach its episodes (a " +
+      "departure from the paper, which waits for the plateau)",
+    defaultText: "no limit",
+  },
   { key: "saliency", kind: "string", help: "saliency for masking", choices: MASK_SALIENCY },
   { key: "reduction", kind: "string", help: "channel reduction", choices: REDUCTIONS },
   {

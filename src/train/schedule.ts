@@ -5,7 +5,8 @@
  * - baseline: every epoch is plain cross-entropy.
  * - sgt: every epoch masks the bottom kBottom of the saliency map ("sgt").
  * - hlgm (the paper's Algorithm 2): phase "train" (plain) until the monitored value has not
- *   improved for `patience` epochs, or for the first `switchEpoch` epochs when given; then
+ *   improved for `patience` epochs (at the latest after `switchBy` plain epochs, when given), or
+ *   for the first `switchEpoch` epochs when given; then
  *   phase "sgt" in episodes of `episodeSize` (S) epochs. In episode e (from 0),
  *   de = min(de0 + e, S); its first S - de epochs "regularize" (mask the top kTop), the rest
  *   "denoise" (mask the bottom kBottom); with episodeOrder "pseudocode", S - de - 1 and de + 1
@@ -41,6 +42,11 @@ export interface ScheduleConfig {
   monitor: Monitor;
   /** Plain epochs before switching, instead of the plateau rule. */
   switchEpoch?: number;
+  /**
+   * The plateau rule's latest switch: after this many plain epochs the run switches even without
+   * a plateau, so a short run is sure to reach its episodes.
+   */
+  switchBy?: number;
   /**
    * When kTop falls by alpha (default "after"): after each regularize epoch (the paper's prose),
    * or before the epoch masks (Algorithm 2: k_t = k_t - alpha, then mask).
@@ -196,7 +202,8 @@ export function advance(
   }
   const switchNow = config.switchEpoch !== undefined
     ? values.epoch >= config.switchEpoch
-    : next.plateau >= config.patience;
+    : next.plateau >= config.patience ||
+      (config.switchBy !== undefined && values.epoch >= config.switchBy);
   if (switchNow) {
     next.phase = "sgt";
     next.episode = 0;
@@ -244,7 +251,9 @@ export function describeSchedule(config: ScheduleConfig, epochs: number): string
     case "hlgm": {
       const until = config.switchEpoch !== undefined
         ? `plain until epoch ${config.switchEpoch}`
-        : `plain until ${config.monitor} stops improving for ${config.patience} epochs`;
+        : `plain until ${config.monitor} stops improving for ${config.patience} epochs${
+          config.switchBy !== undefined ? ` (at most until epoch ${config.switchBy})` : ""
+        }`;
       // denoise epochs of the first episode: de (prose), de + 1 (Algorithm 2's order)
       const denoise = Math.min(
         config.episodeSize,
@@ -271,9 +280,10 @@ export function unreachableSwitch(config: ScheduleConfig, epochs: number): strin
         `the run is all plain training, the same as baseline`
       : null;
   }
+  if (config.switchBy !== undefined && config.switchBy < epochs) return null;
   return config.patience + 1 >= epochs
     ? `with patience ${config.patience}, the earliest plateau switch comes after epoch ` +
       `${config.patience + 1}, and the run has ${epochs}: it is all plain training, the same ` +
-      `as baseline (lower --patience or give --switch-epoch)`
+      `as baseline (lower --patience, or give --switch-by or --switch-epoch)`
     : null;
 }
