@@ -18,7 +18,7 @@
 # Everything else is the paper's: batch 256, k_t 20% dropping 2 points per regularizing epoch,
 # k_b 50%, lambda 1, random fill, saliency of the true label, fp32.
 #
-#   scripts/cifar10-cpu.sh [--out DIR] [--parallel N] [-- MORE TRAIN FLAGS]
+#   scripts/cifar10-cpu.sh [--out DIR] [--parallel N] [--seeds 0,1,2] [-- MORE TRAIN FLAGS]
 #
 # Finished runs are reused and stopped ones resumed: run the same command again to go on. Each
 # run's output is in DIR/logs/. Flags after `--` override the protocol's (the tests run it at toy
@@ -28,11 +28,13 @@ cd "$(dirname "$0")/.."
 
 out=runs/cifar10-cpu
 parallel=2
+seed_list=0,1,2
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --parallel) parallel="$2"; shift 2 ;;
+    --seeds) seed_list="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "cifar10-cpu: unknown argument \"$1\" (see the comment at the top)" >&2; exit 2 ;;
   esac
@@ -44,7 +46,7 @@ protocol=(
   --preset shallow-cnn-cifar10 --device cpu --epochs 14 --lr 1.0 --monitor val_acc
   --patience 2 --switch-by 8 --episode-size 3 "${extra[@]}"
 )
-seeds=(0 1 2)
+IFS=, read -r -a seeds <<<"$seed_list"
 # seed by seed, the longest method first, so a stopped experiment has whole seeds
 jobs=()
 for s in "${seeds[@]}"; do for m in sgt hlgm baseline; do jobs+=("$m $s"); done; done
@@ -54,25 +56,43 @@ mkdir -p "$out/logs"
 hlgm() { deno run -A cli/main.ts "$@"; }
 hlgm data download cifar10 || exit $?
 
-# one run: resume it when it has a checkpoint (a finished one trains no further), else start it
+# one run: resume it when it has a checkpoint (a finished one trains no further), else start it.
+# The run gets its own session (setsid), so a signal reaches it once, from on_stop below, whether
+# Ctrl-C went to the whole terminal group or a kill to this script alone.
 run_one() {
   local m=$1 s=$2 dir="$out/$1-seed$2" log="$out/logs/$1-seed$2.log"
   local args=(--method "$m" --seed "$s" --out "$dir" "${protocol[@]}")
   [ -f "$dir/checkpoints/last.json" ] && args=(--resume "$dir")
   echo "cifar10-cpu: $m seed $s: training ($log)"
-  HLGM_NUM_THREADS=$threads hlgm train "${args[@]}" >>"$log" 2>&1
+  HLGM_NUM_THREADS=$threads setsid deno run -A cli/main.ts train "${args[@]}" >>"$log" 2>&1 &
+  echo $! >"$out/logs/.$m-seed$s.pid"
+  wait $!
   local code=$?
+  rm -f "$out/logs/.$m-seed$s.pid"
   echo "cifar10-cpu: $m seed $s: exit $code"
   return $code
 }
 
 failed=0
+stopping=0
+# Ctrl-C or SIGTERM: each run stops after its batch, keeping its last checkpoint (a second
+# signal exits at once); no new run starts
+on_stop() {
+  [ "$stopping" = 0 ] || { kill -INT $(cat "$out"/logs/.*.pid 2>/dev/null) 2>/dev/null; exit 130; }
+  stopping=1
+  kill -INT $(cat "$out"/logs/.*.pid 2>/dev/null) 2>/dev/null
+}
+trap on_stop INT TERM
 for job in "${jobs[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || failed=1; done
+  [ "$stopping" = 0 ] || break
   # shellcheck disable=SC2086
   run_one $job &
 done
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=1; done
-[ "$failed" = 0 ] || { echo "cifar10-cpu: a run failed; see $out/logs (run again to resume)" >&2; exit 1; }
+if [ "$stopping" = 1 ]; then
+  echo "cifar10-cpu: stopped; the runs kept their checkpoints. Run the same command again to go on." >&2
+  exit 130
+fi
 # every run is finished: compare trains nothing, it reads them and writes the tables
-hlgm compare "${protocol[@]}" --seeds "$(IFS=,; echo "${seeds[*]}")" --out "$out"
+hlgm compare "${protocol[@]}" --seeds "$seed_list" --out "$out"

@@ -100,3 +100,82 @@ Deno.test({
   const again = await protocol(out, 60, `${data}/cifar10`);
   assert.equal(again.code, 0, again.out);
 });
+
+const cpuScript = new URL("../scripts/cifar10-cpu.sh", import.meta.url).pathname;
+
+/** scripts/cifar10-cpu.sh at toy scale, in its own process group (as a terminal starts it). */
+function cpuProtocol(out: string, dataRoot: string) {
+  return new Deno.Command("setsid", {
+    args: [
+      "bash",
+      cpuScript,
+      ...["--out", out, "--seeds", "0", "--parallel", "2", "--"],
+      ...["--epochs", "4", "--switch-by", "1", "--episode-size", "2", "--batch-size", "16"],
+      "--no-tensorboard",
+    ],
+    env: { HLGM_DATA: dataRoot, HLGM_NUM_THREADS: "2", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function finished(child: Deno.ChildProcess) {
+  const o = await child.output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
+}
+
+Deno.test({
+  name:
+    "cifar10-cpu.sh: Ctrl-C stops the runs with their checkpoints; the same command resumes them, HLGM switches by --switch-by, and compare writes the tables",
+  ignore: inRoot,
+}, async () => {
+  const data = `${root}/cpu-data`;
+  writeToyCifar10(data);
+  const out = `${root}/cpu`;
+  // Ctrl-C as a terminal sends it: SIGINT to the whole process group, once a run has an epoch
+  const first = cpuProtocol(out, data);
+  const metrics = ["sgt", "hlgm"].map((m) => `${out}/${m}-seed0/metrics.jsonl`);
+  const lines = (f: string) => {
+    try {
+      return Deno.readTextFileSync(f).trim().split("\n").filter(Boolean).length;
+    } catch {
+      return 0;
+    }
+  };
+  const deadline = Date.now() + 120_000;
+  while (!metrics.some((f) => lines(f) >= 1) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  Deno.kill(-first.pid, "SIGINT");
+  const stopped = await finished(first);
+  assert.equal(stopped.code, 130, stopped.out);
+  assert.match(stopped.out, /stopped; the runs kept their checkpoints/);
+  assert.ok(metrics.some((f) => lines(f) < 4), "a run was stopped part-way");
+  assert.ok(!stopped.out.includes("baseline seed 0: training"), "no run starts after Ctrl-C");
+
+  const second = await finished(cpuProtocol(out, data));
+  assert.equal(second.code, 0, second.out);
+  for (const m of ["baseline", "sgt", "hlgm"]) {
+    const run = `${out}/${m}-seed0`;
+    const rows = Deno.readTextFileSync(`${run}/metrics.jsonl`).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.deepEqual(rows.map((r) => r.epoch), [1, 2, 3, 4], `${run}: each epoch once`);
+    const config = JSON.parse(Deno.readTextFileSync(`${run}/config.json`)).config;
+    assert.deepEqual(
+      [config.method, config.lr, config.patience, config.switchBy, config.episodeSize],
+      [m, 1, 2, 1, 2],
+    );
+    if (m === "hlgm") {
+      // switched by epoch 1; episode 1 (S = 2, de = 1): regularize, denoise; episode 2: denoise x2
+      assert.deepEqual(rows.map((r) => r.mode), ["plain", "regularize", "denoise", "denoise"]);
+    }
+  }
+  const table = JSON.parse(Deno.readTextFileSync(`${out}/compare.json`));
+  assert.equal(table.paired.length, 6, "sgt and hlgm against baseline, three metrics each");
+  // finished runs are reused, not trained again
+  const third = await finished(cpuProtocol(out, data));
+  assert.equal(third.code, 0, third.out);
+  assert.match(third.out, /hlgm seed 0: reusing the finished run/);
+});
