@@ -4,7 +4,7 @@
  * PyTorch. Prints one JSON document on stdout; progress goes to stderr. See bench/README.md
  * for what is measured.
  *
- *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader,saliency,epochs,dist]
+ *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader,saliency,epochs,estimate,dist]
  *     [--device cpu|cuda|cuda:N]
  *     [--quick] [--steps N] [--warmup N] [--batch N] [--rounds N]
  *     [--models shallow-cnn,resnet18,deit-tiny] [--model-batch N] [--model-steps N]
@@ -35,7 +35,7 @@ const SAME_MALLOC = {
   MALLOC_TOP_PAD_: String(64 << 20),
 };
 
-const SECTIONS = ["ffi", "shallow_cnn", "models", "loader", "saliency", "epochs", "dist"] as const;
+const SECTIONS = ["ffi", "shallow_cnn", "models", "loader", "saliency", "epochs", "estimate", "dist"] as const;
 const MODELS = Object.keys(MODEL_CONFIGS);
 
 const args = Deno.args;
@@ -412,7 +412,7 @@ try {
     ];
     report.loader = await runJson(Deno.execPath(), argv, {});
   }
-  for (const section of ["saliency", "epochs", "dist"] as const) {
+  for (const section of ["saliency", "epochs", "estimate", "dist"] as const) {
     if (!only.has(section)) continue;
     log(`${section} (bench/${section}.ts)`);
     const argv = [

@@ -9,7 +9,7 @@
 
 import { withInterrupt } from "./interrupt.ts";
 import { formatDuration, ProgressLine } from "./progress.ts";
-import { MASKED_EPOCH_COST, RunClock } from "./run_clock.ts";
+import { MASKED_EPOCH_COST, RunClock, SKIPPED_BATCHES } from "./run_clock.ts";
 import { scheduleOf, type TrainConfig } from "../src/train/config.ts";
 import { presetWeightsWarning } from "../src/train/presets.ts";
 import { runNormalization } from "../src/train/normalization.ts";
@@ -107,6 +107,25 @@ export async function runTraining(
   const plans = previewSchedule(scheduleOf(config), config.epochs);
   let clock: RunClock | null = null;
   let estimated = false;
+  // one estimate of the whole run, once the warm batch rate is steady (or after the first epoch)
+  const estimate = (c: RunClock, left: number | null, from: string) => {
+    estimated = true;
+    const masked = c.maskedEpochs();
+    const first = c.firstMaskedEpoch();
+    progress.done();
+    console.log(
+      `estimate: about ${left === null ? "?" : formatDuration(c.elapsed() + left)} in all ` +
+        `(from ${from}${
+          masked
+            ? `; ${plural(masked, "masked epoch")} counted at ${MASKED_EPOCH_COST}x a plain one`
+            : ""
+        }${
+          masked && config.method === "hlgm" && config.switchEpoch === undefined && first !== null
+            ? `; the switch taken at its earliest, after epoch ${first - 1}`
+            : ""
+        })`,
+    );
+  };
   return await withInterrupt(progress, ({ stopping }) =>
     train(config, out, {
       resume,
@@ -122,25 +141,12 @@ export async function runTraining(
       onBatch: (p) => {
         if (!clock) return;
         clock.batch(p.batch, p.plan);
-        // one estimate of the whole run, from the first batches (or the first epoch if short)
-        if (!estimated && (clock.elapsed() >= 3 || p.batch === p.batches || p.batch >= 50)) {
-          estimated = true;
-          const left = clock.runLeft(p.epoch, p.batch);
-          const masked = clock.maskedEpochs();
-          progress.done();
-          console.log(
-            `estimate: about ${left === null ? "?" : formatDuration(clock.elapsed() + left)} ` +
-              `in all (from ${plural(p.batch, "batch")}${
-                masked
-                  ? `; ${
-                    plural(masked, "masked epoch")
-                  } counted at ${MASKED_EPOCH_COST}x a plain one`
-                  : ""
-              }${
-                masked && config.method === "hlgm" && config.switchEpoch === undefined
-                  ? `; the plateau switch taken at its earliest, after epoch ${config.patience + 1}`
-                  : ""
-              })`,
+        const steady = clock.steadyBatches();
+        if (!estimated && steady !== null) {
+          estimate(
+            clock,
+            clock.runLeft(p.epoch, p.batch),
+            `${plural(steady, "batch")} after the first ${SKIPPED_BATCHES}`,
           );
         }
         progress.update(progressFields(p, clock), p.batch / p.batches);
@@ -148,7 +154,14 @@ export async function runTraining(
       onEpoch: (m) => {
         clock?.epochDone(m);
         progress.done();
-        if (!quiet) console.log(epochLine(m, config.epochs));
+        const left = clock?.secondsAfter(m.epoch) ?? null;
+        if (clock && !estimated) estimate(clock, left, `epoch ${m.epoch}'s time`);
+        if (quiet) return;
+        // the time left, refined by every epoch timed
+        const more = left !== null && left > 0
+          ? ` | about ${formatDuration(left)} left`
+          : "";
+        console.log(epochLine(m, config.epochs) + more);
       },
     }));
 }
