@@ -27,6 +27,7 @@ import { DEFAULT_DIST_TIMEOUT_MS } from "../src/train/distributed.ts";
 import { DEFAULT_BUCKET_BYTES } from "../src/tensor/distributed.ts";
 import { DOWNLOAD_SOURCES } from "../src/data/download_sources.ts";
 import { SALIENCY_SIGNS } from "../src/train/config_fields.ts";
+import { DEFAULT_SIB_PERCENTS } from "../src/metrics/sib.ts";
 
 export { UsageError };
 
@@ -343,7 +344,7 @@ export function program(): Command {
       new Option("--method <name>", "attribution method").choices(methods).default("saliency"),
     )
     .option("--layer <name>", "gradcam layer (default conv2 for shallow-cnn, layer4 for resnet18)")
-    .option("--percents <list>", "x values of SIB(x), in (0, 100]", "0.5,1,2,5,10")
+    .option("--percents <list>", "x values of SIB(x), in (0, 100]", DEFAULT_SIB_PERCENTS.join(","))
     .option(
       "--n <n>",
       `test images (drawn among those with a box), ${SIB_N_HELP}`,
