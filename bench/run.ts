@@ -35,7 +35,16 @@ const SAME_MALLOC = {
   MALLOC_TOP_PAD_: String(64 << 20),
 };
 
-const SECTIONS = ["ffi", "shallow_cnn", "models", "loader", "saliency", "epochs", "estimate", "dist"] as const;
+const SECTIONS = [
+  "ffi",
+  "shallow_cnn",
+  "models",
+  "loader",
+  "saliency",
+  "epochs",
+  "estimate",
+  "dist",
+] as const;
 const MODELS = Object.keys(MODEL_CONFIGS);
 
 const args = Deno.args;

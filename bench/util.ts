@@ -6,12 +6,7 @@
 
 import process from "node:process";
 
-/** Median of a non-empty list. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median } from "../src/util/stats.ts";
 
 /** Value of `--name value` or `--name=value` in `args`, else undefined. */
 export function flag(args: readonly string[], name: string): string | undefined {

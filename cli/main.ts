@@ -26,7 +26,7 @@ import {
 import { DEFAULT_DIST_TIMEOUT_MS } from "../src/train/distributed.ts";
 import { DEFAULT_BUCKET_BYTES } from "../src/tensor/distributed.ts";
 import { DOWNLOAD_SOURCES } from "../src/data/download_sources.ts";
-import { SALIENCY_SIGNS } from "../src/train/config_fields.ts";
+import { METHODS, SALIENCY_SIGNS } from "../src/train/config_fields.ts";
 import { DEFAULT_SIB_PERCENTS } from "../src/metrics/sib.ts";
 
 export { UsageError };
@@ -471,7 +471,7 @@ export function program(): Command {
         "train every method x seed with the same settings, then Table II (max/final test " +
           "accuracy, mean ± sd) and Table III (median SIB, datasets with boxes)",
       )
-      .option("--methods <list>", "methods to compare", "baseline,sgt,hlgm")
+      .option("--methods <list>", "methods to compare", METHODS.join(","))
       .option("--seeds <list>", "seeds", "0,1,2")
       .option(
         "--out <dir>",

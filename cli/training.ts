@@ -158,9 +158,7 @@ export async function runTraining(
         if (clock && !estimated) estimate(clock, left, `epoch ${m.epoch}'s time`);
         if (quiet) return;
         // the time left, refined by every epoch timed
-        const more = left !== null && left > 0
-          ? ` | about ${formatDuration(left)} left`
-          : "";
+        const more = left !== null && left > 0 ? ` | about ${formatDuration(left)} left` : "";
         console.log(epochLine(m, config.epochs) + more);
       },
     }));

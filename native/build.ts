@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 
 import { SHIM_SOURCE_TEXTS, SHIM_SOURCES } from "./sources.ts";
+import { cacheDir } from "../src/util/cache_dir.ts";
 
 export { SHIM_SOURCES };
 
@@ -360,15 +361,6 @@ export function compileFlags(libtorch: Libtorch): { compile: string[]; link: str
 
 function sha256(parts: string[]): string {
   return createHash("sha256").update(parts.join("\0")).digest("hex");
-}
-
-/** The cache folder for built shims: HLGM_CACHE_DIR, else $XDG_CACHE_HOME/hlgm, else ~/.cache/hlgm. */
-export function cacheDir(): string {
-  const explicit = Deno.env.get("HLGM_CACHE_DIR");
-  if (explicit) return explicit;
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
-  return `${xdg || `${home}/.cache`}/hlgm`;
 }
 
 /** The path the shim for these sources and this libtorch is cached at. */

@@ -129,7 +129,36 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
       assert.deepEqual(c.test, JSON.parse(JSON.stringify(want)));
     }
   }
-  assert.equal(json.paired.length, 2 * 3, "sgt and hlgm x max, final, checkpoint accuracy");
+  assert.equal(
+    json.paired.length,
+    2 * 4,
+    "sgt and hlgm x max, final, checkpoint accuracy, mean after hlgm's switch",
+  );
+  // after hlgm's switch (after epoch 1): each run's epoch-2 test accuracy; hlgm's plain epoch
+  // is the baseline's (same seed, same initialisation and order)
+  for (const seed of [0, 1]) {
+    const run = (m: string) =>
+      json.runs.find((r: { method: string; seed: number }) => r.method === m && r.seed === seed);
+    assert.equal(run("hlgm").plain_matches_baseline, true, `seed ${seed}`);
+    assert.equal(
+      readMetrics(`${out}/hlgm-seed${seed}`)[0].test_acc,
+      readMetrics(`${out}/baseline-seed${seed}`)[0].test_acc,
+    );
+    for (const m of ["baseline", "sgt", "hlgm"]) {
+      assert.equal(
+        run(m).after_switch_test_acc,
+        readMetrics(`${out}/${m}-seed${seed}`)[1].test_acc,
+      );
+    }
+  }
+  const after = json.paired.find((p: { method: string; metric: string }) =>
+    p.method === "hlgm" && p.metric === "after_switch_test_acc"
+  );
+  assert.ok(close(
+    after.test.mean,
+    (acc("hlgm", 0, "final") - acc("baseline", 0, "final") +
+      acc("hlgm", 1, "final") - acc("baseline", 1, "final")) / 2,
+  ));
   assert.match(r.stdout, /^Paired differences against the baseline, seed by seed/m);
   assert.match(r.stdout, /^hlgm - baseline\s+max test acc \(pp\)\s+-?\d+\.\d\d\s+/m);
 
@@ -141,7 +170,7 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
     md,
     /\| method \| max test acc \(%\) \| final test acc \(%\) \| best-after-switch ckpt test acc \(%\) \|/,
   );
-  assert.match(md, /\| hlgm-seed0 \| trained \| 2 \| 1 \|/); // switched after epoch 1
+  assert.match(md, /\| hlgm-seed0 \| trained \| 2 \| 1 \|.* \| \d+\.\d\d \| yes \|$/m); // switched after 1
   assert.match(md, /\| baseline-seed0 \| trained \| 2 \| - \|/);
   assert.match(md, /\| hlgm \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \|/);
 

@@ -28,7 +28,7 @@ import { renderPanelGrid } from "../src/report/panel_grid.ts";
 import { encodePng, type RgbImage } from "../src/report/png.ts";
 import { TEXT_COLOR } from "../src/report/raster.ts";
 import { saliencyFigureSize } from "../src/report/saliency_figure.ts";
-import { drawSaliencyFigure, runSaliency } from "../src/runs/saliency.ts";
+import { drawSaliencyFigure, saliencyOfRun } from "../src/runs/saliency.ts";
 import { svgToPng } from "../src/report/render.ts";
 import { writeReport } from "../src/runs/report.ts";
 import { niceTicks } from "../src/report/svg.ts";
@@ -463,7 +463,7 @@ Deno.test("report: one run: index.html, curves, loss, saliency grid and SIB plot
     const loaded = loadRun(run, { which: "best", device });
     let expected;
     try {
-      const maps = runSaliency(loaded, split, [0, 1, 2, 3]);
+      const maps = saliencyOfRun(loaded, split, [0, 1, 2, 3]);
       expected = drawSaliencyFigure([maps], ["hlgm-run"], split.classes);
       // the shown image is the stored one (normalisation undone)
       for (const [i, img] of maps.shown.images.entries()) {

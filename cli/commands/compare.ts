@@ -22,8 +22,7 @@ import { scheduleOf, type TrainConfig } from "../../src/train/config.ts";
 import { unreachableSwitch } from "../../src/train/schedule.ts";
 import { presetWeightsWarning } from "../../src/train/presets.ts";
 import type { Method } from "../../src/train/schedule.ts";
-
-const METHODS: readonly Method[] = ["baseline", "sgt", "hlgm"];
+import { METHODS } from "../../src/train/config_fields.ts";
 
 /** Parses "baseline,sgt,hlgm": distinct method names. */
 export function parseMethods(text: string): Method[] {

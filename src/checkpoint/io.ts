@@ -5,9 +5,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
-
-import { pauseWrite, shouldPauseWrite } from "../util/write_pause.ts";
+import { writeAtomic } from "../util/atomic_write.ts";
 
 /** A checkpoint that cannot be read or written; the message names the file and the problem. */
 export class CheckpointError extends Error {
@@ -122,59 +120,17 @@ export function openSource(source: CheckpointSource): ByteSource {
   }
 }
 
-function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.byteLength) done += file.writeSync(bytes.subarray(done));
-}
-
 /**
- * Writes a file atomically: the chunks go to a new temporary file in the same folder, which is
- * flushed to disk (fsync) and then renamed over `path`. If anything fails (including the
- * `chunks` iterator throwing), the temporary file is removed and any previous file at `path` is
- * left as it was.
+ * Writes a file atomically (src/util/atomic_write.ts: a temporary file in the same folder,
+ * fsync, rename, fsync of the folder); a failure is a CheckpointError naming the file, and any
+ * previous file at `path` is left as it was.
  */
 export function writeFileAtomic(path: string | URL, chunks: Iterable<Uint8Array>): void {
   const target = displayName(path);
-  const dir = dirname(target);
-  const tmp = join(
-    dir,
-    `.${basename(target)}.${Date.now().toString(36)}-${
-      Math.random().toString(36).slice(2, 10)
-    }.tmp`,
-  );
-  let file: Deno.FsFile | null = null;
   try {
-    file = Deno.openSync(tmp, { write: true, createNew: true });
-    let pause = shouldPauseWrite(target); // a test's kill -9 halfway through (write_pause.ts)
-    for (const chunk of chunks) {
-      if (pause) {
-        writeAll(file, chunk.subarray(0, chunk.byteLength >> 1));
-        pauseWrite(target);
-        writeAll(file, chunk.subarray(chunk.byteLength >> 1));
-        pause = false;
-      } else writeAll(file, chunk);
-    }
-    file.syncSync();
-    file.close();
-    file = null;
-    Deno.renameSync(tmp, target);
+    writeAtomic(target, chunks);
   } catch (e) {
-    try {
-      file?.close();
-    } catch { /* already failing */ }
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never created, or already gone */ }
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(target, `write failed: ${(e as Error).message}`, { cause: e });
   }
-  // Make the rename itself durable (best effort: not every platform can fsync a folder).
-  try {
-    const d = Deno.openSync(dir, { read: true });
-    try {
-      d.syncSync();
-    } finally {
-      d.close();
-    }
-  } catch { /* best effort */ }
 }

@@ -26,7 +26,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { cacheDir } from "../../native/build.ts";
+import { cacheDir } from "../util/cache_dir.ts";
+import { writeAtomic } from "../util/atomic_write.ts";
 import type { ImageDataset } from "./dataset.ts";
 
 const MAGIC = "HLGMDSC1";
@@ -213,20 +214,5 @@ export async function writeDatasetCache(
   }
   const dir = file.slice(0, file.lastIndexOf("/")) || ".";
   await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${file}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    const f = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      for (const part of parts) {
-        let off = 0;
-        while (off < part.length) off += await f.write(part.subarray(off));
-      }
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, file);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  writeAtomic(file, parts);
 }

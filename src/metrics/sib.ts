@@ -14,6 +14,7 @@ import { noGrad } from "../tensor/autograd.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { assertNoNaN } from "../tensor/checks.ts";
+import { quantileSorted } from "../util/stats.ts";
 
 /** The paper's x values, in percent. */
 export const DEFAULT_SIB_PERCENTS: readonly number[] = [0.5, 1, 2, 5, 10];
@@ -130,11 +131,7 @@ export interface Summary {
 export function summarize(values: ArrayLike<number>): Summary {
   const s = Array.from(values).sort((a, b) => a - b);
   if (s.length === 0) return { median: NaN, mean: NaN, q1: NaN, q3: NaN, n: 0 };
-  const q = (p: number) => {
-    const pos = p * (s.length - 1);
-    const lo = Math.floor(pos);
-    return lo + 1 < s.length ? s[lo] + (s[lo + 1] - s[lo]) * (pos - lo) : s[lo];
-  };
+  const q = (p: number) => quantileSorted(s, p);
   return {
     median: q(0.5),
     mean: s.reduce((a, b) => a + b, 0) / s.length,

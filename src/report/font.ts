@@ -70,6 +70,3 @@ const FONT_ROWS: Record<string, string> = {
 export function glyph(ch: string): string[] {
   return (FONT_ROWS[ch.toUpperCase()] ?? FONT_ROWS["?"]).split(" ");
 }
-
-/** Characters the font draws (besides lower case, drawn as upper case). */
-export const FONT_CHARS: string = Object.keys(FONT_ROWS).join("");

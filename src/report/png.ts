@@ -4,7 +4,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
 import { concatBytes, crc32 } from "../util/bytes.ts";
 
@@ -51,9 +50,4 @@ export function encodePng(img: RgbImage): Uint8Array {
     chunk("IEND", new Uint8Array(0)),
   ];
   return concatBytes(parts);
-}
-
-/** A data: URL of an image as PNG. */
-export function pngDataUrl(image: RgbImage): string {
-  return `data:image/png;base64,${Buffer.from(encodePng(image)).toString("base64")}`;
 }

@@ -20,12 +20,14 @@ import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "
 export { configDifferences } from "./config_diff.ts";
 export { switchEpoch };
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
+import { METHODS } from "../train/config_fields.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
 import { withRunFolderLock } from "../train/run_lock.ts";
 import type { Method } from "../train/schedule.ts";
 import { train, type TrainHooks, type TrainStatus } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
-import { writeJsonAtomic } from "./sib_file.ts";
+import { writeJsonAtomic } from "../util/atomic_write.ts";
+import { median } from "../util/stats.ts";
 import { svgToPng } from "../report/render.ts";
 import { accuracyStats } from "./summary.ts";
 import { type PairedComparison, pairedComparisons } from "./paired.ts";
@@ -98,6 +100,19 @@ export interface CompareRun {
   checkpoint_test_acc: number | null;
   /** HLGM: the last plain epoch before the masked phase (null: never switched; absent otherwise). */
   switch_epoch?: number | null;
+  /**
+   * Mean test accuracy (fraction) over the epochs after the switch of the HLGM run with this
+   * seed, to the last epoch both runs have (null: no such HLGM run, or it never switched). With
+   * the same seed, HLGM's plain epochs are the baseline's, so from the switch on the two runs
+   * start from the same weights: the paper's Fig. 2 comparison of HLGM with "the continuation
+   * of the traditional training".
+   */
+  after_switch_test_acc?: number | null;
+  /**
+   * HLGM: whether its plain epochs logged exactly the baseline's (same seed) test accuracies,
+   * i.e. both reached the switch with the same model (null: no baseline run with this seed).
+   */
+  plain_matches_baseline?: boolean | null;
   /** Median SIB per x of this run (Table III datasets). */
   sib_median?: Record<string, number>;
 }
@@ -165,14 +180,6 @@ export interface CompareResult {
   markdown: string;
 }
 
-/** The median (the mean of the two middle values for an even count; NaN for none). */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  if (!s.length) return NaN;
-  const m = (s.length - 1) / 2;
-  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
-}
-
 /** Mean, sample sd and the values over seeds. */
 export function seedStats(values: number[]): SeedStats {
   const { mean, sd } = meanSd(values);
@@ -234,7 +241,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
 }
 
 async function compareLocked(options: CompareOptions): Promise<CompareResult> {
-  const methods = [...(options.methods ?? ["baseline", "sgt", "hlgm"])] as Method[];
+  const methods = [...(options.methods ?? METHODS)] as Method[];
   const seeds = [...(options.seeds ?? [0, 1, 2])];
   const out = options.out.replace(/\/+$/, "") || ".";
   const say = options.onMessage ?? (() => {});
@@ -298,6 +305,8 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
       }
     }
   }
+
+  afterSwitch(runs, metricsOf);
 
   // ---- Table II
   const table2: CompareResult["table2"] = {};
@@ -391,7 +400,12 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     };
   }
   // ---- paired differences against the baseline, seed by seed
-  const accuracyMetrics = ["max_test_acc", "final_test_acc", "checkpoint_test_acc"];
+  const accuracyMetrics = [
+    "max_test_acc",
+    "final_test_acc",
+    "checkpoint_test_acc",
+    "after_switch_test_acc",
+  ];
   const sibMetrics = (table3?.percents ?? []).map((p) => `sib_median@${p}`);
   const paired = methods.includes("baseline")
     ? pairedComparisons(
@@ -402,6 +416,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
           max_test_acc: r.max_test_acc,
           final_test_acc: r.final_test_acc,
           checkpoint_test_acc: r.checkpoint_test_acc,
+          after_switch_test_acc: r.after_switch_test_acc,
           ...Object.fromEntries(
             Object.entries(r.sib_median ?? {}).map(([p, v]) => [`sib_median@${p}`, v]),
           ),
@@ -415,6 +430,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     max_test_acc: "max test acc (pp)",
     final_test_acc: "final test acc (pp)",
     checkpoint_test_acc: `${rule} ckpt test acc (pp)`,
+    after_switch_test_acc: "mean test acc after hlgm's switch (pp)",
   };
   const pairedRows = paired.map((c) => {
     const pct = accuracyMetrics.includes(c.metric); // accuracies in percentage points
@@ -478,6 +494,8 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
         "final test acc (%)",
         `${rule} ckpt epoch`,
         `${rule} ckpt test acc (%)`,
+        "mean test acc after hlgm's switch (%)",
+        "plain epochs = baseline's",
       ],
       runs.map((r) => [
         `${r.method}-seed${r.seed}`,
@@ -493,8 +511,20 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
         pctOrDash(r.final_test_acc),
         String(r.checkpoint_epoch ?? "-") + (r.checkpoint_note ? ` (${r.checkpoint_note})` : ""),
         pctOrDash(r.checkpoint_test_acc),
+        pctOrDash(r.after_switch_test_acc ?? null),
+        r.plain_matches_baseline == null ? "-" : r.plain_matches_baseline ? "yes" : "no",
       ]),
     ),
+    ...(runs.some((r) => r.after_switch_test_acc != null)
+      ? [
+        "",
+        "After hlgm's switch: each run's mean test accuracy over the epochs after the switch of " +
+        "the HLGM run with its seed. With the same seed HLGM's plain epochs are the baseline's " +
+        "(last column), so from the switch on both continue from the same weights, and the " +
+        "difference is what HLGM's masking made (the paper's Fig. 2: HLGM against \"the " +
+        'continuation of the traditional training").',
+      ]
+      : []),
     ...(pairedRows.length ? ["", `${captionPaired}.`, "", mdTable(headPaired, pairedRows)] : []),
     ...(table3 ? ["", `${caption3}${chanceNote}.`, "", mdTable(head3, rows3)] : []),
     "",
@@ -578,4 +608,28 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
 function chanceOf(sibs: readonly { chance?: number }[]): number | null {
   const c = sibs.map((s) => s.chance).filter((v): v is number => Number.isFinite(v));
   return c.length ? c.reduce((a, v) => a + v, 0) / c.length : null;
+}
+
+/**
+ * Fills each run's after_switch_test_acc (the mean over the epochs after the same seed's HLGM
+ * switch) and each HLGM run's plain_matches_baseline; `metricsOf` maps run folders to metrics.
+ */
+function afterSwitch(runs: CompareRun[], metricsOf: Map<string, EpochMetrics[]>): void {
+  const acc = (r: CompareRun) => (metricsOf.get(r.dir) ?? []).map((m) => m.test_acc);
+  for (const h of runs.filter((r) => r.method === "hlgm")) {
+    const switched = h.switch_epoch;
+    const peers = runs.filter((r) => r.seed === h.seed);
+    const base = peers.find((r) => r.method === "baseline");
+    if (base && switched != null) {
+      const a = acc(h).slice(0, switched), b = acc(base).slice(0, switched);
+      h.plain_matches_baseline = a.length === switched && a.every((v, i) => v === b[i]);
+    } else h.plain_matches_baseline = base ? false : null;
+    for (const r of peers) {
+      const last = Math.min(acc(r).length, acc(h).length);
+      const after = acc(r).slice(switched ?? last, last);
+      r.after_switch_test_acc = switched != null && after.length
+        ? after.reduce((x, y) => x + y, 0) / after.length
+        : null;
+    }
+  }
 }

@@ -35,18 +35,19 @@ export {
   trainedSign,
 } from "./sib.ts";
 export { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N, SIB_CHECKPOINT_WHY } from "./sib_defaults.ts";
-export { readSibFile, type SibFile, writeJsonAtomic, writeSibFile } from "./sib_file.ts";
+export { readSibFile, type SibFile, writeSibFile } from "./sib_file.ts";
+export { writeJsonAtomic } from "../util/atomic_write.ts";
 export { evaluateRun, type EvaluateRunOptions, type RunEvaluation } from "./eval.ts";
 export { type ReportOptions, type ReportResult, writeReport } from "./report.ts";
 export {
   drawSaliencyFigure,
   type ImageSaliency,
   type RunSaliency,
-  runSaliency,
   type RunSaliencyOptions,
   type SaliencyFigure,
   saliencyFigure,
   type SaliencyFigureOptions,
+  saliencyOfRun,
   type ShownImages,
 } from "./saliency.ts";
 export { type SibOfRuns, sibOfRuns, type SibOfRunsOptions, type SibRunResult } from "./sib_runs.ts";

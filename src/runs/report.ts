@@ -16,7 +16,7 @@ import {
 } from "../report/report.ts";
 import { loadRun } from "../train/load_run.ts";
 import { loadTestSplit } from "../train/setup.ts";
-import { drawSaliencyFigure, type RunSaliency, runSaliency } from "./saliency.ts";
+import { drawSaliencyFigure, type RunSaliency, saliencyOfRun } from "./saliency.ts";
 import { hasBoxes } from "./compare.ts";
 import { readSibFile } from "./sib_file.ts";
 import { FIGURE_SIGN_NOTE, trainedSign } from "./sib.ts";
@@ -160,7 +160,7 @@ export async function writeReport(
         if (trainedSign(c) === "signed") notes.push(`${r.summary.name}: ${FIGURE_SIGN_NOTE}`);
         let result: RunSaliency;
         try {
-          result = runSaliency(run, ds, indices);
+          result = saliencyOfRun(run, ds, indices);
         } finally {
           run.model.dispose();
         }

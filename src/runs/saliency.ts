@@ -49,7 +49,7 @@ export interface ShownImages {
   shape: [number, number, number];
 }
 
-/** Options of {@link runSaliency}. */
+/** Options of {@link saliencyOfRun}. */
 export interface RunSaliencyOptions extends AttributionChoice {
   /** x of SIB(x) per image (default 10). */
   percent?: number;
@@ -63,7 +63,7 @@ const hasBox = (b: ArrayLike<number> | undefined) => !!b && b[2] > b[0] && b[3] 
  * The saliency of the true label, prediction and SIB of `run` for the images `indices` of `ds`,
  * and the images as the model saw them.
  */
-export function runSaliency(
+export function saliencyOfRun(
   run: LoadedRun,
   ds: ImageDataset,
   indices: readonly number[],
@@ -155,12 +155,12 @@ export interface SaliencyFigure {
   maps: ImageSaliency[][];
 }
 
-/** One run's saliency of the figure's images (what {@link runSaliency} returns). */
-export type RunSaliency = ReturnType<typeof runSaliency>;
+/** One run's saliency of the figure's images (what {@link saliencyOfRun} returns). */
+export type RunSaliency = ReturnType<typeof saliencyOfRun>;
 
 /**
  * The saliency figure of `runs` (named by `names`) for the images `indices` of `ds`: computed
- * per run ({@link runSaliency}) and drawn ({@link drawSaliencyFigure}).
+ * per run ({@link saliencyOfRun}) and drawn ({@link drawSaliencyFigure}).
  */
 export function saliencyFigure(
   runs: readonly LoadedRun[],
@@ -169,7 +169,7 @@ export function saliencyFigure(
   indices: readonly number[],
   options: SaliencyFigureOptions = {},
 ): SaliencyFigure {
-  const results = runs.map((run) => runSaliency(run, ds, indices, options));
+  const results = runs.map((run) => saliencyOfRun(run, ds, indices, options));
   return drawSaliencyFigure(results, names, ds.classes, options);
 }
 

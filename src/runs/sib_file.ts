@@ -6,6 +6,7 @@
  */
 
 import { tryLockRunFolder } from "../train/run_lock.ts";
+import { writeJsonAtomic } from "../util/atomic_write.ts";
 
 /** A run's sib.json as readers need it (the writer stores a SibEvaluation). */
 export interface SibFile {
@@ -52,13 +53,6 @@ export function readSibFile(runDir: string): SibFile | null {
     throw new Error(`${file}: expected { percents: [...], per_image: { "<x>": [values] } }`);
   }
   return j;
-}
-
-/** Writes `value` as JSON to `path` through a temporary file and a rename. */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(value, null, 1) + "\n");
-  Deno.renameSync(tmp, path);
 }
 
 /**

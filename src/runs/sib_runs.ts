@@ -20,7 +20,8 @@ import {
   type SibSign,
 } from "./sib.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
-import { writeJsonAtomic, writeSibFile } from "./sib_file.ts";
+import { writeSibFile } from "./sib_file.ts";
+import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 
 /** Options of {@link sibOfRuns}. */

@@ -26,12 +26,13 @@ import type { CheckpointRule } from "../train/run_dir.ts";
 import { RunDir } from "../train/run_dir.ts";
 import { withRunFolderLock } from "../train/run_lock.ts";
 import { InterruptedError } from "../util/event_loop.ts";
-import { formatMeanSd, hasBoxes, median, type SeedStats, seedStats } from "./compare.ts";
+import { formatMeanSd, hasBoxes, type SeedStats, seedStats } from "./compare.ts";
+import { median } from "../util/stats.ts";
 import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
 import type { JobStatus, RunState } from "./run_jobs.ts";
 import type { SibEvaluation, SibMethod } from "./sib.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
-import { writeJsonAtomic } from "./sib_file.ts";
+import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { accuracyStats } from "./summary.ts";
 import { type SweepJob, WORKER_EXIT } from "./sweep_worker.ts";
 

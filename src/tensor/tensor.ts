@@ -1000,8 +1000,3 @@ function flatArgs(args: number[] | [readonly number[]]): readonly number[] {
 }
 
 setTrackedPredicate((v): v is Tensor => v instanceof Tensor);
-
-/** Wraps a handle from a shim call into a Tensor (internal). */
-export function fromHandle(handle: bigint): Tensor {
-  return new Tensor(handle);
-}

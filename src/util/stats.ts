@@ -126,3 +126,21 @@ export function pairedTTest(a: readonly number[], b: readonly number[]): PairedT
     p: incompleteBeta((n - 1) / (n - 1 + t * t), (n - 1) / 2, 0.5),
   };
 }
+
+/**
+ * The p-quantile (0 <= p <= 1) of values sorted ascending, interpolating linearly between
+ * neighbours (numpy's default); NaN for none.
+ */
+export function quantileSorted(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = p * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  return lo + 1 < sorted.length
+    ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (pos - lo)
+    : sorted[lo];
+}
+
+/** The median (the mean of the two middle values for an even count; NaN for none). */
+export function median(values: ArrayLike<number>): number {
+  return quantileSorted(Array.from(values).sort((a, b) => a - b), 0.5);
+}
