@@ -79,16 +79,27 @@ function progressFields(p: TrainProgress, clock: RunClock) {
   ];
 }
 
+/** How {@link runTraining} runs its job. */
+export interface RunTrainingOptions {
+  /** Continue the run in `out` from its last checkpoint (default false: a new run). */
+  resume?: boolean;
+  /** No epoch lines (the progress line and the estimate stay; default false). */
+  quiet?: boolean;
+  /** Train to this epoch instead of the config's (extending a finished run). */
+  epochs?: number;
+  /** Remove the results already in `out` first (default false). */
+  overwrite?: boolean;
+  /** This process's rank of data-parallel training, when there are several. */
+  distributed?: DistributedTraining;
+}
+
 /** Runs one training job; returns the engine's result. */
 export async function runTraining(
   config: TrainConfig,
   out: string,
-  resume: boolean,
-  quiet = false,
-  epochs?: number,
-  overwrite = false,
-  distributed?: DistributedTraining,
+  options: RunTrainingOptions = {},
 ): Promise<TrainResult> {
+  const { resume = false, quiet = false, epochs, overwrite = false, distributed } = options;
   if (distributed && distributed.rank !== 0) {
     // the other ranks of data-parallel training: rank 0 prints for all; they print errors only
     return await withInterrupt(

@@ -59,7 +59,7 @@ async function demo(out: string, flags: Record<string, unknown>): Promise<void> 
       console.log(
         `\n${method}: ${config.model} on ${config.dataset}, ${config.epochs} epochs -> ${dir}`,
       );
-      const r = await runTraining(config, dir, last !== null);
+      const r = await runTraining(config, dir, { resume: last !== null });
       if (r.status !== "completed") throw new Error(r.message);
     }
     runs.push(dir);

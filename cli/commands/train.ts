@@ -193,15 +193,12 @@ async function trainCommand(
     Deno.exitCode = r.code;
     return;
   }
-  const result = await runTraining(
-    config,
-    out,
-    !!resumeDir,
-    false,
-    extendTo,
+  const result = await runTraining(config, out, {
+    resume: !!resumeDir,
+    epochs: extendTo,
     overwrite,
     distributed,
-  );
+  });
   if (distributed && distributed.rank !== 0) {
     if (result.status === "diverged") Deno.exitCode = 1; // rank 0 says why
     return;
