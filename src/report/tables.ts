@@ -129,6 +129,21 @@ export function textTable(
   return [line(head), ...rows.map(line)].join("\n");
 }
 
+/**
+ * A Markdown table: the columns in `right` right-aligned (numbers), the others left-aligned.
+ */
+export function markdownTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: (column: number) => boolean,
+): string {
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, j) => (right(j) ? " ---: " : " --- ")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
 /** Table III as aligned text: rows x, columns runs, cells median SIB. */
 export function formatSibTable(percents: readonly number[], runs: readonly SibColumn[]): string {
   return textTable(

@@ -29,6 +29,7 @@ import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { median } from "../util/stats.ts";
 import { svgToPng } from "../report/render.ts";
+import { markdownTable, textTable as formatTextTable } from "../report/tables.ts";
 import { accuracyStats } from "./summary.ts";
 import { type PairedComparison, pairedComparisons } from "./paired.ts";
 import { meanSd } from "../report/svg.ts";
@@ -194,20 +195,9 @@ export function formatMeanSd(s: SeedStats): string {
     : `${(100 * s.mean).toFixed(2)} ± ${(100 * s.sd).toFixed(2)}`;
 }
 
-function textTable(head: string[], rows: string[][]): string {
-  const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-  const line = (c: string[]) =>
-    c.map((x, j) => (j === 0 ? x.padEnd(w[j]) : x.padStart(w[j]))).join("   ");
-  return [line(head), ...rows.map(line)].join("\n");
-}
-
-function mdTable(head: string[], rows: string[][]): string {
-  return [
-    `| ${head.join(" | ")} |`,
-    `|${head.map((_, j) => (j === 0 ? " --- " : " ---: ")).join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
-}
+// compare's tables: the first column names the row, the others hold numbers
+const textTable = (head: string[], rows: string[][]) => formatTextTable(head, rows, (j) => j > 0);
+const mdTable = (head: string[], rows: string[][]) => markdownTable(head, rows, (j) => j > 0);
 
 async function writeFigure(base: string, svg: string, files: string[]): Promise<void> {
   Deno.writeTextFileSync(`${base}.svg`, svg);

@@ -15,6 +15,7 @@ import { totalThreads } from "./launch.ts";
 import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { type HeatmapData, heatmapSvg } from "../report/heatmap_chart.ts";
 import { svgToPng } from "../report/render.ts";
+import { markdownTable } from "../report/tables.ts";
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import {
   fieldByName,
@@ -516,9 +517,7 @@ async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
       : "") +
     ".",
     "",
-    `| ${head.join(" | ")} |`,
-    `|${head.map((_, j) => (j < axes.length ? " --- " : " ---: ")).join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    markdownTable(head, rows, (j) => j >= axes.length),
     ...(failed.length
       ? [
         "",
