@@ -8,11 +8,10 @@
  */
 
 import type { ProgressLine } from "./progress.ts";
-
-const CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+import { onStopSignals, STOP_EXIT_CODES, type StopSignal } from "../src/util/stop_signals.ts";
 
 /** The signal that stopped the work, if any. */
-export type StopSignal = keyof typeof CODES;
+export type { StopSignal };
 
 /** What the work sees: whether to stop, and why. */
 export interface Interrupt {
@@ -24,7 +23,7 @@ export interface Interrupt {
 
 /** The exit code for a stop by `signal` (130 for SIGINT, 143 for SIGTERM). */
 export function exitCodeFor(signal: StopSignal): number {
-  return CODES[signal];
+  return STOP_EXIT_CODES[signal];
 }
 
 /**
@@ -40,29 +39,25 @@ export async function withInterrupt<T>(
   quiet = false,
 ): Promise<T> {
   let first: StopSignal | null = null;
-  const listeners = (Object.keys(CODES) as StopSignal[]).map((sig) => {
-    const listener = () => {
-      if (first !== null) {
-        progress.done();
-        console.error("stopped at once");
-        Deno.exit(exitCodeFor(sig));
-      }
-      first = sig;
+  const stopListening = onStopSignals((sig, count) => {
+    if (count > 1) {
       progress.done();
-      const name = sig === "SIGINT" ? "Ctrl-C" : sig;
-      if (quiet) return; // another process (rank 0 of data-parallel training) says it
-      console.error(
-        `${name}: stopping once the current batch, and any checkpoint due, is done ` +
-          `(${name} again quits at once)...`,
-      );
-    };
-    Deno.addSignalListener(sig, listener);
-    return [sig, listener] as const;
+      console.error("stopped at once");
+      Deno.exit(exitCodeFor(sig));
+    }
+    first = sig;
+    progress.done();
+    const name = sig === "SIGINT" ? "Ctrl-C" : sig;
+    if (quiet) return; // another process (rank 0 of data-parallel training) says it
+    console.error(
+      `${name}: stopping once the current batch, and any checkpoint due, is done ` +
+        `(${name} again quits at once)...`,
+    );
   });
   try {
     return await work({ stopping: () => first !== null, signal: () => first });
   } finally {
-    for (const [sig, listener] of listeners) Deno.removeSignalListener(sig, listener);
+    stopListening();
     progress.done();
     if (first !== null) Deno.exitCode = exitCodeFor(first);
   }

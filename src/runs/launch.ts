@@ -9,8 +9,7 @@
  * @module
  */
 
-/** Exit codes of a rank that stopped when asked (Ctrl-C, SIGTERM) after its batch. */
-const STOPPED = new Set([130, 143]);
+import { isStopExitCode, onStopSignals } from "../util/stop_signals.ts";
 
 /** What {@link launchLocalRanks} starts. */
 export interface LaunchOptions {
@@ -123,9 +122,8 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
   // the first Ctrl-C/SIGTERM is passed on (the ranks agree to stop after a batch); a second
   // ends them at once: a rank blocked in a collective would not hear it in time
   let signalled = false;
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const passOn = signals.map((sig) => () => {
-    if (signalled) return killAll();
+  const stopListening = onStopSignals((sig, count) => {
+    if (count > 1) return killAll();
     signalled = true;
     for (const c of children) {
       try {
@@ -133,21 +131,20 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
       } catch { /* already ended */ }
     }
   });
-  signals.forEach((sig, i) => Deno.addSignalListener(sig, passOn[i]));
   // after a failure the others get `graceSeconds` to report what they saw, then are killed
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.all(children.map(async (c, rank) => {
       const s = await c.status;
       ended.push({ rank, code: s.code, signal: s.signal });
-      if (s.code !== 0 && !STOPPED.has(s.code) && killTimer === undefined) {
+      if (s.code !== 0 && !isStopExitCode(s.code) && killTimer === undefined) {
         killTimer = setTimeout(killAll, (options.graceSeconds ?? 10) * 1000);
       }
     }));
     await Promise.all(forwarding);
   } finally {
     clearTimeout(killTimer);
-    signals.forEach((sig, i) => Deno.removeSignalListener(sig, passOn[i]));
+    stopListening();
     for (const c of children) c.stdin.close().catch(() => {});
   }
   ended.sort((a, b) => a.rank - b.rank);
@@ -164,7 +161,7 @@ function outcome(
   pids: number[],
   signalled: boolean,
 ): { code: number; failure: string | null } {
-  const failed = ended.filter((e) => e.code !== 0 && !STOPPED.has(e.code));
+  const failed = ended.filter((e) => e.code !== 0 && !isStopExitCode(e.code));
   const killed = signalled ? undefined : failed.find((e) => e.signal !== null);
   if (killed) {
     return {
@@ -172,7 +169,7 @@ function outcome(
       failure: `rank ${killed.rank} (pid ${pids[killed.rank]}) was killed by ${killed.signal}`,
     };
   }
-  const stopped = ended.find((e) => STOPPED.has(e.code))?.code;
+  const stopped = ended.find((e) => isStopExitCode(e.code))?.code;
   if (signalled) return { code: stopped ?? 130, failure: null }; // a second signal: SIGKILLed
   const first = failed.find((e) => e.rank === 0) ?? failed[0];
   if (!first) return { code: stopped ?? 0, failure: null };

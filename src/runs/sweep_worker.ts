@@ -10,6 +10,7 @@
 
 import type { TrainConfig } from "../train/config.ts";
 import { train } from "../train/trainer.ts";
+import { onStopSignals } from "../util/stop_signals.ts";
 
 /** What the parent hands a worker. */
 export interface SweepJob {
@@ -27,9 +28,7 @@ export const WORKER_EXIT = { completed: 0, diverged: 1, interrupted: 130 } as co
 async function work(jobFile: string): Promise<number> {
   const job: SweepJob = JSON.parse(Deno.readTextFileSync(jobFile));
   let stop = false;
-  const onSignal = () => (stop = true);
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  onStopSignals(() => (stop = true)); // for the worker's whole life
   const r = await train(job.config, job.dir, {
     resume: job.resume,
     shouldStop: () => stop,
