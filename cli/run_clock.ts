@@ -111,6 +111,11 @@ export class RunClock {
     this.#warmRates = [];
   }
 
+  /** The first epoch this process trains (after a resume, the one after the checkpoint). */
+  firstEpoch(): number {
+    return this.#start.firstEpoch;
+  }
+
   /** Epochs timed so far (this process's). */
   timedEpochs(): number {
     return this.#timed.plain.length + this.#timed.masked.length;

@@ -131,7 +131,8 @@ export async function runTraining(
             ? `; ${plural(masked, "masked epoch")} counted at ${MASKED_EPOCH_COST}x a plain one`
             : ""
         }${
-          masked && config.method === "hlgm" && config.switchEpoch === undefined && first !== null
+          masked && config.method === "hlgm" && config.switchEpoch === undefined &&
+            first !== null && first > c.firstEpoch()
             ? `; the switch taken at its earliest, after epoch ${first - 1}`
             : ""
         })`,

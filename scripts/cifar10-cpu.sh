@@ -2,7 +2,7 @@
 # The paper's question on real CIFAR-10, scaled to fit 2 CPU cores (about 2 hours): the shallow
 # CNN on all 50,000 training images (45,000 trained, 5,000 held out for validation), the full
 # test set, baseline / SGT / HLGM x seeds 0, 1, 2. Two runs train at once, one thread each
-# (--parallel N, HLGM_NUM_THREADS threads in all); then `hlgm compare` with the same settings
+# (--parallel N; HLGM_NUM_THREADS threads in all, else every core); then `hlgm compare` with the same settings
 # reuses the finished runs and writes the tables (compare.md, compare.json: Table II, paired
 # differences against baseline with 95% intervals).
 #
@@ -51,48 +51,63 @@ IFS=, read -r -a seeds <<<"$seed_list"
 jobs=()
 for s in "${seeds[@]}"; do for m in sgt hlgm baseline; do jobs+=("$m $s"); done; done
 
-threads=$(( $(nproc) / parallel )); [ "$threads" -ge 1 ] || threads=1
+threads=$(( ${HLGM_NUM_THREADS:-$(nproc)} / parallel )); [ "$threads" -ge 1 ] || threads=1
 mkdir -p "$out/logs"
+# what a killed earlier call may have left: pid files (their pids may be reused) and markers
+rm -f "$out"/logs/.*.pid "$out"/logs/.*.failed "$out/logs/.stop"
 hlgm() { deno run -A cli/main.ts "$@"; }
 hlgm data download cifar10 || exit $?
 
-# one run: resume it when it has a checkpoint (a finished one trains no further), else start it.
-# The run gets its own session (setsid), so a signal reaches it once, from on_stop below, whether
-# Ctrl-C went to the whole terminal group or a kill to this script alone.
+# one run: resume it with its saved settings when it has a checkpoint (a finished one trains no
+# further; the final compare refuses runs whose settings differ from the protocol's), else start
+# it. The run gets its own session
+# (setsid), so a stop reaches it once, from on_stop below, whether Ctrl-C went to the whole
+# terminal group or a kill to this script alone. A run that fails leaves logs/.NAME.failed.
 run_one() {
-  local m=$1 s=$2 dir="$out/$1-seed$2" log="$out/logs/$1-seed$2.log"
+  local m=$1 s=$2 dir="$out/$1-seed$2" log="$out/logs/$1-seed$2.log" name="$1-seed$2"
   local args=(--method "$m" --seed "$s" --out "$dir" "${protocol[@]}")
   [ -f "$dir/checkpoints/last.json" ] && args=(--resume "$dir")
+  [ -e "$out/logs/.stop" ] && return 0
   echo "cifar10-cpu: $m seed $s: training ($log)"
   HLGM_NUM_THREADS=$threads setsid deno run -A cli/main.ts train "${args[@]}" >>"$log" 2>&1 &
-  echo $! >"$out/logs/.$m-seed$s.pid"
-  wait $!
+  local pid=$!
+  echo "$pid" >"$out/logs/.$name.pid"
+  [ -e "$out/logs/.stop" ] && kill -TERM "$pid" 2>/dev/null # a stop that came meanwhile
+  wait "$pid"
   local code=$?
-  rm -f "$out/logs/.$m-seed$s.pid"
+  rm -f "$out/logs/.$name.pid"
   echo "cifar10-cpu: $m seed $s: exit $code"
-  return $code
+  [ "$code" = 0 ] || [ -e "$out/logs/.stop" ] || touch "$out/logs/.$name.failed"
+  return 0
 }
 
-failed=0
 stopping=0
-# Ctrl-C or SIGTERM: each run stops after its batch, keeping its last checkpoint (a second
-# signal exits at once); no new run starts
+# Ctrl-C or SIGTERM: each run stops after its batch, keeping its last checkpoint (a second one
+# quits at once); no new run starts. SIGTERM is what is passed on: a run still starting (which,
+# as a background job, may ignore SIGINT until it listens) ends at once, losing no checkpoint.
 on_stop() {
-  [ "$stopping" = 0 ] || { kill -INT $(cat "$out"/logs/.*.pid 2>/dev/null) 2>/dev/null; exit 130; }
+  touch "$out/logs/.stop"
+  kill -TERM $(cat "$out"/logs/.*.pid 2>/dev/null) 2>/dev/null
+  [ "$stopping" = 0 ] || exit 130
   stopping=1
-  kill -INT $(cat "$out"/logs/.*.pid 2>/dev/null) 2>/dev/null
 }
 trap on_stop INT TERM
 for job in "${jobs[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || failed=1; done
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n; done
   [ "$stopping" = 0 ] || break
   # shellcheck disable=SC2086
   run_one $job &
 done
-while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=1; done
+while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n; done
 if [ "$stopping" = 1 ]; then
+  rm -f "$out/logs/.stop"
   echo "cifar10-cpu: stopped; the runs kept their checkpoints. Run the same command again to go on." >&2
   exit 130
+fi
+failed=$(cd "$out/logs" && ls -A | sed -n 's/^\.\(.*\)\.failed$/\1/p' | tr '\n' ' ')
+if [ -n "$failed" ]; then
+  echo "cifar10-cpu: failed: ${failed}(see $out/logs; run the same command again to resume)" >&2
+  exit 1
 fi
 # every run is finished: compare trains nothing, it reads them and writes the tables
 hlgm compare "${protocol[@]}" --seeds "$seed_list" --out "$out"

@@ -104,7 +104,7 @@ Deno.test({
 const cpuScript = new URL("../scripts/cifar10-cpu.sh", import.meta.url).pathname;
 
 /** scripts/cifar10-cpu.sh at toy scale, in its own process group (as a terminal starts it). */
-function cpuProtocol(out: string, dataRoot: string) {
+function cpuProtocol(out: string, dataRoot: string, more: string[] = []) {
   return new Deno.Command("setsid", {
     args: [
       "bash",
@@ -112,6 +112,7 @@ function cpuProtocol(out: string, dataRoot: string) {
       ...["--out", out, "--seeds", "0", "--parallel", "2", "--"],
       ...["--epochs", "4", "--switch-by", "1", "--episode-size", "2", "--batch-size", "16"],
       "--no-tensorboard",
+      ...more,
     ],
     env: { HLGM_DATA: dataRoot, HLGM_NUM_THREADS: "2", NO_COLOR: "1" },
     stdout: "piped",
@@ -173,9 +174,24 @@ Deno.test({
     }
   }
   const table = JSON.parse(Deno.readTextFileSync(`${out}/compare.json`));
-  assert.equal(table.paired.length, 6, "sgt and hlgm against baseline, three metrics each");
+  assert.equal(
+    table.paired.length,
+    8,
+    "sgt and hlgm against baseline: max, final, checkpoint, mean after hlgm's switch",
+  );
   // finished runs are reused, not trained again
   const third = await finished(cpuProtocol(out, data));
   assert.equal(third.code, 0, third.out);
   assert.match(third.out, /hlgm seed 0: reusing the finished run/);
+  // other settings over the finished runs: compare refuses to mix them; the tables stay
+  const md = Deno.readTextFileSync(`${out}/compare.md`);
+  const changed = await finished(cpuProtocol(out, data, ["--lambda", "2"]));
+  assert.notEqual(changed.code, 0, changed.out);
+  assert.match(changed.out, /other settings.*lambda 1 vs 2/s);
+  assert.equal(Deno.readTextFileSync(`${out}/compare.md`), md);
+  // runs that fail: named, exit 1, and compare (which would train them itself) is not started
+  const bad = await finished(cpuProtocol(`${root}/cpu-bad`, data, ["--lambda", "-1"]));
+  assert.equal(bad.code, 1, bad.out);
+  assert.match(bad.out, /cifar10-cpu: failed: baseline-seed0 hlgm-seed0 sgt-seed0 \(see /);
+  assert.ok(!bad.out.includes("comparing"), bad.out);
 });

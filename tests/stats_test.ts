@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import {
   incompleteBeta,
   lnGamma,
+  median,
   pairedTTest,
+  quantileSorted,
   studentTCdf,
   studentTQuantile,
 } from "../src/util/stats.ts";
@@ -64,4 +66,16 @@ Deno.test("stats: the paired t test matches scipy.stats.ttest_rel (t, two-sided 
   const same = pairedTTest([2, 3], [1, 2]);
   assert.deepEqual([same.mean, same.ci95, same.t], [1, [1, 1], null]);
   assert.throws(() => pairedTTest([1, 2], [1]), /needs pairs: 2 values against 1/);
+});
+
+Deno.test("median and quantiles: numpy's linear interpolation; a value itself where p lands on one", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+  assert.equal(median([1, 2, Infinity]), 2, "an infinity beside the middle does not make NaN");
+  assert.equal(median([Infinity, Infinity, 1]), Infinity);
+  // numpy.quantile([1, 2, 4, 8], [0.25, 0.75]) = [1.75, 5.0]
+  assert.equal(quantileSorted([1, 2, 4, 8], 0.25), 1.75);
+  assert.equal(quantileSorted([1, 2, 4, 8], 0.75), 5);
+  assert.equal(quantileSorted([1, 2, 4, 8], 1), 8);
 });

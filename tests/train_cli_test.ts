@@ -42,6 +42,12 @@ Deno.test("schedule: described in words; an hlgm run that cannot switch is named
     /switch-epoch 4 is not before the last epoch/,
   );
   assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, switchEpoch: 3 }), 4), null);
+  // switch-by below the last epoch makes the switch reachable; at or past it, it is named
+  assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, patience: 20, switchBy: 3 }), 4), null);
+  assert.match(
+    unreachableSwitch(scheduleOf({ ...hlgm, patience: 20, switchBy: 4 }), 4)!,
+    /lower --patience, or a --switch-by below 4\)$/,
+  );
   assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, method: "baseline" }), 4), null);
   assert.equal(
     describeSchedule(scheduleOf({ ...hlgm, method: "baseline" }), 1),

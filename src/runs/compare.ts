@@ -466,6 +466,8 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     ...(pairedRows.length ? ["", captionPaired, textTable(headPaired, pairedRows)] : []),
     ...(table3 ? ["", caption3 + chanceNote, textTable(head3, rows3)] : []),
   ].join("\n");
+  // the after-switch columns compare hlgm with the baseline: both must be there
+  const pairedHlgm = methods.includes("hlgm") && methods.includes("baseline");
   const markdown = [
     `# ${c0.model} on ${c0.dataset}: ${methods.join(", ")}`,
     "",
@@ -484,8 +486,9 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
         "final test acc (%)",
         `${rule} ckpt epoch`,
         `${rule} ckpt test acc (%)`,
-        "mean test acc after hlgm's switch (%)",
-        "plain epochs = baseline's",
+        ...(pairedHlgm
+          ? ["mean test acc after hlgm's switch (%)", "plain epochs = baseline's"]
+          : []),
       ],
       runs.map((r) => [
         `${r.method}-seed${r.seed}`,
@@ -501,11 +504,15 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
         pctOrDash(r.final_test_acc),
         String(r.checkpoint_epoch ?? "-") + (r.checkpoint_note ? ` (${r.checkpoint_note})` : ""),
         pctOrDash(r.checkpoint_test_acc),
-        pctOrDash(r.after_switch_test_acc ?? null),
-        r.plain_matches_baseline == null ? "-" : r.plain_matches_baseline ? "yes" : "no",
+        ...(pairedHlgm
+          ? [
+            pctOrDash(r.after_switch_test_acc ?? null),
+            r.plain_matches_baseline == null ? "-" : r.plain_matches_baseline ? "yes" : "no",
+          ]
+          : []),
       ]),
     ),
-    ...(runs.some((r) => r.after_switch_test_acc != null)
+    ...(pairedHlgm && runs.some((r) => r.after_switch_test_acc != null)
       ? [
         "",
         "After hlgm's switch: each run's mean test accuracy over the epochs after the switch of " +
@@ -601,25 +608,29 @@ function chanceOf(sibs: readonly { chance?: number }[]): number | null {
 }
 
 /**
- * Fills each run's after_switch_test_acc (the mean over the epochs after the same seed's HLGM
- * switch) and each HLGM run's plain_matches_baseline; `metricsOf` maps run folders to metrics.
+ * Fills each run's after_switch_test_acc (its mean test accuracy over the epochs after the
+ * same seed's HLGM switch, up to the last epoch every run of that seed has, so all average one
+ * window) and each HLGM run's plain_matches_baseline; null where there is no such HLGM run or
+ * switch, or no baseline to match. `metricsOf` maps run folders to their metrics.
  */
 function afterSwitch(runs: CompareRun[], metricsOf: Map<string, EpochMetrics[]>): void {
   const acc = (r: CompareRun) => (metricsOf.get(r.dir) ?? []).map((m) => m.test_acc);
+  for (const r of runs) r.after_switch_test_acc = null;
   for (const h of runs.filter((r) => r.method === "hlgm")) {
-    const switched = h.switch_epoch;
+    const switched = h.switch_epoch ?? null;
     const peers = runs.filter((r) => r.seed === h.seed);
     const base = peers.find((r) => r.method === "baseline");
-    if (base && switched != null) {
-      const a = acc(h).slice(0, switched), b = acc(base).slice(0, switched);
-      h.plain_matches_baseline = a.length === switched && a.every((v, i) => v === b[i]);
-    } else h.plain_matches_baseline = base ? false : null;
+    h.plain_matches_baseline = null;
+    if (switched === null) continue;
+    if (base && acc(base).length >= switched) {
+      const b = acc(base);
+      h.plain_matches_baseline = acc(h).slice(0, switched).every((v, i) => v === b[i]);
+    }
+    const last = Math.min(...peers.map((r) => acc(r).length));
+    if (last <= switched) continue;
     for (const r of peers) {
-      const last = Math.min(acc(r).length, acc(h).length);
-      const after = acc(r).slice(switched ?? last, last);
-      r.after_switch_test_acc = switched != null && after.length
-        ? after.reduce((x, y) => x + y, 0) / after.length
-        : null;
+      const after = acc(r).slice(switched, last);
+      r.after_switch_test_acc = after.reduce((x, y) => x + y, 0) / after.length;
     }
   }
 }

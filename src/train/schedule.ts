@@ -281,9 +281,12 @@ export function unreachableSwitch(config: ScheduleConfig, epochs: number): strin
       : null;
   }
   if (config.switchBy !== undefined && config.switchBy < epochs) return null;
+  const limit = config.switchBy === undefined
+    ? "give --switch-by or --switch-epoch"
+    : `a --switch-by below ${epochs}`;
   return config.patience + 1 >= epochs
     ? `with patience ${config.patience}, the earliest plateau switch comes after epoch ` +
       `${config.patience + 1}, and the run has ${epochs}: it is all plain training, the same ` +
-      `as baseline (lower --patience, or give --switch-by or --switch-epoch)`
+      `as baseline (lower --patience, or ${limit})`
     : null;
 }

@@ -135,9 +135,9 @@ export function quantileSorted(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const pos = p * (sorted.length - 1);
   const lo = Math.floor(pos);
-  return lo + 1 < sorted.length
-    ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (pos - lo)
-    : sorted[lo];
+  // on a value itself, that value (an infinity stays one: Inf - Inf would make NaN)
+  if (pos === lo || lo + 1 >= sorted.length) return sorted[lo];
+  return sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (pos - lo);
 }
 
 /** The median (the mean of the two middle values for an even count; NaN for none). */
