@@ -39,7 +39,9 @@ interface Run {
   plain_matches_baseline?: boolean | null;
 }
 const runs: Run[] = json.runs;
-const metrics = (r: Run) => new RunDir(r.dir).readMetrics();
+// each run's folder beside compare.json (so a copy of the folder, e.g. docs/results/, reads too)
+const runDir = (r: Run) => `${dir}/${r.dir.split("/").pop()}`;
+const metrics = (r: Run) => new RunDir(runDir(r)).readMetrics();
 const sd = (s: { mean: number; sd: number | null }) =>
   s.sd === null ? pct(s.mean) : `${pct(s.mean)} ± ${pct(s.sd)}`;
 
@@ -73,7 +75,7 @@ out.push(
       const m = metrics(r);
       const sw = r.switch_epoch;
       // the plateau rule or switch-by: a plateau is `patience` epochs with no new best val_acc
-      const cfg = JSON.parse(Deno.readTextFileSync(`${r.dir}/config.json`)).config;
+      const cfg = JSON.parse(Deno.readTextFileSync(`${runDir(r)}/config.json`)).config;
       let how = "-";
       if (sw != null) {
         const best = Math.max(...m.slice(0, sw - cfg.patience).map((x) => x.val_acc ?? 0));
