@@ -53,7 +53,7 @@ out.push(
     "100 epochs):",
   "",
   table(
-    ["method", "paper (max)", "max", "final", `${json.checkpoint} checkpoint`],
+    ["method", "paper", "max", "final", `${json.checkpoint} checkpoint`],
     json.methods.map((m: string) => [
       m,
       PAPER[m] ?? "-",
