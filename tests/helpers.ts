@@ -9,7 +9,7 @@
 import { gzipSync } from "node:zlib";
 import { encodeIdx } from "../src/data/idx.ts";
 import assert from "node:assert/strict";
-import type { Device, NestedArray, Tensor } from "../mod.ts";
+import type { Device, NestedArray, ScheduleConfig, Tensor } from "../mod.ts";
 
 /** The device every test creates its tensors on ("cpu" unless HLGM_TEST_DEVICE is set). */
 export const device: Device = (Deno.env.get("HLGM_TEST_DEVICE") ?? "cpu") as Device;
@@ -248,4 +248,19 @@ export async function outputIfInstalled(
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
+}
+
+/** An HLGM schedule at the paper's masking settings (S = 3, de = 1, patience 20), with `over`. */
+export function hlgmSchedule(over: Partial<ScheduleConfig> = {}): ScheduleConfig {
+  return {
+    method: "hlgm",
+    kBottom: 0.5,
+    kTop: 0.2,
+    alpha: 0.02,
+    episodeSize: 3,
+    de: 1,
+    patience: 20,
+    monitor: "val_acc",
+    ...over,
+  };
 }

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { type EpochPlan, previewSchedule, type RunStart } from "../mod.ts";
 import { RunClock, SKIPPED_BATCHES } from "../cli/run_clock.ts";
+import { hlgmSchedule } from "./helpers.ts";
 
 const start = (epochs: number, batches = 100): RunStart => ({
   device: "cpu",
@@ -18,16 +19,7 @@ const start = (epochs: number, batches = 100): RunStart => ({
   pretrained: null,
 });
 const plain = (n: number): EpochPlan[] =>
-  previewSchedule({
-    method: "baseline",
-    kBottom: 0.5,
-    kTop: 0.2,
-    alpha: 0.02,
-    episodeSize: 3,
-    de: 1,
-    patience: 2,
-    monitor: "val_acc",
-  }, n);
+  previewSchedule(hlgmSchedule({ method: "baseline", patience: 2 }), n);
 
 /** A clock whose time (ms) the test moves. */
 function scripted() {
@@ -74,17 +66,7 @@ Deno.test("run clock: an unsteady rate is not taken; the first epoch's time is t
 
 Deno.test("run clock: every epoch timed refines the time left; masked epochs by their own time", () => {
   const time = scripted();
-  const plans = previewSchedule({
-    method: "hlgm",
-    kBottom: 0.5,
-    kTop: 0.2,
-    alpha: 0.02,
-    episodeSize: 3,
-    de: 1,
-    patience: 20,
-    switchEpoch: 2,
-    monitor: "val_acc",
-  }, 6);
+  const plans = previewSchedule(hlgmSchedule({ switchEpoch: 2 }), 6);
   const clock = new RunClock(start(6, 10), plans, time.now);
   assert.equal(clock.firstMaskedEpoch(), 3);
   const epoch = (seconds: number, mode: EpochPlan["mode"]) => {

@@ -11,7 +11,7 @@ import {
   type ScheduleConfig,
   train,
 } from "../mod.ts";
-import { device } from "./helpers.ts";
+import { device, hlgmSchedule } from "./helpers.ts";
 import { Flatten, Linear } from "../src/nn/layers.ts";
 import { Sequential } from "../src/nn/module.ts";
 import { SGD } from "../src/optim/sgd.ts";
@@ -25,17 +25,7 @@ import { maskedInputs, trainStep } from "../src/train/steps.ts";
 import { attributionFn } from "../src/saliency/registry.ts";
 import { tidy } from "../src/tensor/engine.ts";
 
-const hlgm = (over: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
-  method: "hlgm",
-  kBottom: 0.5,
-  kTop: 0.2,
-  alpha: 0.02,
-  episodeSize: 3,
-  de: 1,
-  patience: 20,
-  monitor: "val_acc",
-  ...over,
-});
+const hlgm = hlgmSchedule;
 
 Deno.test("schedule: HLGM's exact (phase, mode, k) sequence for S=3, de=1, alpha=.02, switch at 2", () => {
   const got = previewSchedule(hlgm({ switchEpoch: 2 }), 12).map((p) => `${p.mode}:${p.k}`);
