@@ -54,11 +54,25 @@ export function startLines(config: TrainConfig, out: string, s: RunStart): strin
     }), ${config.optimizer} lr ${config.lr}, ` +
     `seed ${config.seed} -> ${out}`,
     `schedule: ${s.schedule}`,
+    ...(config.precision && config.precision !== "fp32" || config.channelsLast
+      ? [precisionLine(config)]
+      : []),
     ...(s.pretrained ? [s.pretrained.note] : []),
     ...(runNormalization(config) === "imagenet"
       ? ["inputs normalised with ImageNet's mean and std (--normalization imagenet)"]
       : []),
   ];
+}
+
+/** The run's precision and layout in words, when not plain float32. */
+function precisionLine(config: TrainConfig): string {
+  const p = config.precision ?? "fp32";
+  const what = p === "fp32"
+    ? "float32"
+    : `${p}: forward passes under autocast to ${
+      p === "bf16-mixed" ? "bfloat16" : "float16 with loss scaling"
+    }, float32 weights`;
+  return `precision ${what}${config.channelsLast ? "; channels-last layout" : ""}`;
 }
 
 /** The progress line's fields, most important first to stay. */

@@ -183,6 +183,13 @@ export const symbols = {
   hlgm_mkldnn_state: { parameters: [B], result: "void" }, // void (int32_t* out[2])
   hlgm_set_mkldnn_enabled: { parameters: ["i32"], result: "void" }, // void (int32_t on)
 
+  // amp.cpp
+  hlgm_autocast_state: { parameters: ["i32", B], result: ERR }, // (int32_t cuda, int32_t* out[3])
+  // (int32_t cuda, int32_t enter, int32_t enabled, int32_t dtype, int32_t cache_enabled)
+  hlgm_autocast_set: { parameters: ["i32", "i32", "i32", "i32", "i32"], result: ERR },
+  hlgm_memory_format: { parameters: [H, "i32", B], result: ERR }, // (Box*, int32_t format, Box** out)
+  hlgm_is_memory_format: { parameters: [H, "i32", B], result: ERR }, // (Box*, int32_t format, int32_t* out)
+
   // distributed.cpp (a process group is an opaque DistGroup*, not a Box: G below)
   hlgm_dist_available: { parameters: [], result: "i32" }, // int32_t (): 1 with c10d + Gloo
   hlgm_dist_nccl_available: { parameters: [], result: "i32" }, // int32_t (): 1 with NCCL too

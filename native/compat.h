@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>  // 2.x no longer pulls it in through ATen.h
 #include <torch/version.h>
+#include <ATen/autocast_mode.h>
 
 #define HLGM_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
@@ -41,4 +42,36 @@ auto use_classic_tcp_store(Options& o, int) -> decltype(o.useLibUV = false, void
 }
 template <class Options>
 void use_classic_tcp_store(Options&, long) {}
+}  // namespace hlgm
+
+// Autocast state. 2.4 made it one API keyed by device type; before, CPU and CUDA had their own
+// functions (the CUDA ones unprefixed), which 2.4 keeps only as deprecated wrappers.
+namespace hlgm {
+#if HLGM_TORCH_AT_LEAST(2, 4)
+inline bool autocast_enabled(at::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+inline void set_autocast_enabled(at::DeviceType d, bool on) { at::autocast::set_autocast_enabled(d, on); }
+inline at::ScalarType autocast_dtype(at::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
+inline void set_autocast_dtype(at::DeviceType d, at::ScalarType t) { at::autocast::set_autocast_dtype(d, t); }
+#else
+inline bool autocast_enabled(at::DeviceType d) {
+  return d == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+inline void set_autocast_enabled(at::DeviceType d, bool on) {
+  if (d == at::kCUDA) {
+    at::autocast::set_enabled(on);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+  }
+}
+inline at::ScalarType autocast_dtype(at::DeviceType d) {
+  return d == at::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+inline void set_autocast_dtype(at::DeviceType d, at::ScalarType t) {
+  if (d == at::kCUDA) {
+    at::autocast::set_autocast_gpu_dtype(t);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(t);
+  }
+}
+#endif
 }  // namespace hlgm

@@ -1,5 +1,6 @@
-// Kernel self-check: a tiny conv2d forward + backward in float32 (the kernels training uses,
-// oneDNN included when enabled) against the same computation in float64 (libtorch's plain
+// Kernel self-check: a tiny conv2d forward + backward in float32 and in bfloat16 (the kernels
+// fp32 and bf16-mixed training use, oneDNN included when enabled) against the same computation
+// in float64 (libtorch's plain
 // kernels, which oneDNN does not handle). Some libtorch builds return wrong convolution
 // gradients through oneDNN on some CPUs (Debian 13's 2.6 on AVX-512), silently; the library
 // runs this once per process and turns oneDNN off when the two disagree.
@@ -21,12 +22,13 @@ struct ConvCase {
   int64_t stride, padding;
 };
 
-// Worst error of one case, relative to the float64 result's largest magnitude, over the
-// output and the input, weight and bias gradients. NaN when any float32 value is NaN.
-static double case_error(const ConvCase& c, bool simulate_fault) {
+// Worst error of one case in dtype `low` (float32 or bfloat16), relative to the float64 result's
+// largest magnitude, over the output and the input, weight and bias gradients. NaN when any
+// value in `low` is NaN.
+static double case_error(const ConvCase& c, at::ScalarType low, bool simulate_fault) {
   double worst = 0;
   std::vector<at::Tensor> ref;
-  for (at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+  for (at::ScalarType dtype : {at::kDouble, low}) {
     at::Tensor x = wave(c.x, 0.1, dtype).requires_grad_(true);
     at::Tensor w = wave(c.w, 0.2, dtype).mul_(0.5).requires_grad_(true);
     at::Tensor b = wave({c.w[0]}, 0.3, dtype).requires_grad_(true);
@@ -50,7 +52,8 @@ static double case_error(const ConvCase& c, bool simulate_fault) {
   return worst;
 }
 
-// out[0] = worst relative error over every case (NaN if any float32 value was NaN).
+// out[0] = worst relative error over every case in float32, out[1] the same in bfloat16 (what
+// bf16-mixed training runs; NaN if any value was NaN).
 HLGM_EXPORT char* hlgm_conv_check(int32_t simulate_fault, double* out) {
   PROTECT({
     c10::AutoGradMode grad_on(true);
@@ -61,16 +64,18 @@ HLGM_EXPORT char* hlgm_conv_check(int32_t simulate_fault, double* out) {
         {{4, 1, 12, 12}, {8, 1, 5, 5}, 1, 2},
         {{2, 8, 8, 8}, {16, 8, 3, 3}, 2, 1},
     };
-    double worst = 0;
-    for (const ConvCase& c : cases) {
-      double err = case_error(c, simulate_fault != 0);
-      if (std::isnan(err)) {
-        worst = err;
-        break;
+    for (int i = 0; i < 2; i++) {
+      double worst = 0;
+      for (const ConvCase& c : cases) {
+        double err = case_error(c, i == 0 ? at::kFloat : at::kBFloat16, simulate_fault != 0);
+        if (std::isnan(err)) {
+          worst = err;
+          break;
+        }
+        worst = std::max(worst, err);
       }
-      worst = std::max(worst, err);
+      out[i] = worst;
     }
-    out[0] = worst;
   })
 }
 

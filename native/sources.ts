@@ -15,6 +15,7 @@ import nn from "./nn.cpp" with { type: "text" };
 import optim from "./optim.cpp" with { type: "text" };
 import masking from "./masking.cpp" with { type: "text" };
 import selfcheck from "./selfcheck.cpp" with { type: "text" };
+import amp from "./amp.cpp" with { type: "text" };
 import distributed from "./distributed.cpp" with { type: "text" };
 
 /** Each source file (relative to native/) and its text, in the order they are hashed. */
@@ -28,6 +29,7 @@ export const SHIM_SOURCE_TEXTS: Readonly<Record<string, string>> = {
   "optim.cpp": optim,
   "masking.cpp": masking,
   "selfcheck.cpp": selfcheck,
+  "amp.cpp": amp,
   "distributed.cpp": distributed,
 };
 

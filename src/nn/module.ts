@@ -11,6 +11,7 @@ import { zeroGrads } from "../tensor/fused.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { type Device, deviceCode, deviceName } from "../tensor/device.ts";
 import { keep, tidy } from "../tensor/engine.ts";
+import type { MemoryFormat } from "../tensor/memory_format.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** A state dict: tensors by PyTorch key. */
@@ -146,6 +147,21 @@ export abstract class Module {
       if (t.device === target) continue;
       tidy(() => {
         t.setData(t.detach().to(target));
+      });
+    }
+    return this;
+  }
+
+  /**
+   * Lays out every 4-D parameter and buffer in `format` in place (PyTorch's
+   * `model.to(memory_format=torch.channels_last)`): convolution weights, for models fed
+   * channels-last inputs. Values, shapes, identities and state-dict order stay the same.
+   */
+  toMemoryFormat(format: MemoryFormat): this {
+    for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) {
+      if (t.shape.length !== 4 || t.isContiguous(format)) continue;
+      tidy(() => {
+        t.setData(t.detach().contiguous(format));
       });
     }
     return this;

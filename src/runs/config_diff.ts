@@ -8,7 +8,8 @@
 import { defaultConfig, type TrainConfig } from "../train/config.ts";
 import { runNormalization } from "../train/normalization.ts";
 
-const KEYS_IGNORED = new Set(["device", "dataDir"]);
+// how and where a run computes, not what: a resume may move it to a GPU or change the layout
+const KEYS_IGNORED = new Set(["device", "dataDir", "channelsLast"]);
 
 /** Settings in which a saved run differs from the requested one (device and data dir aside). */
 export function configDifferences(saved: TrainConfig, wanted: TrainConfig): string[] {

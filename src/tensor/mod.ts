@@ -24,6 +24,15 @@ export {
   zeros,
 } from "./create.ts";
 export { enableGrad, grad, type GradOptions, isGradEnabled, noGrad } from "./autograd.ts";
+export {
+  autocast,
+  type AutocastDevice,
+  type AutocastDType,
+  type AutocastOptions,
+  type AutocastState,
+  autocastState,
+} from "./amp.ts";
+export { MEMORY_FORMATS, type MemoryFormat } from "./memory_format.ts";
 export { keep, memory, type MemoryInfo, tidy, type Tracked } from "./engine.ts";
 export {
   cudaAvailable,
@@ -36,6 +45,7 @@ export { type DType, type TypedArray } from "./dtype.ts";
 export { getNumThreads, type Info, info, setNumThreads, synchronize, VERSION } from "./runtime.ts";
 export {
   KEPT_PASS_ROUNDS,
+  KERNEL_CHECK_BF16_TOLERANCE,
   KERNEL_CHECK_ROUNDS,
   KERNEL_CHECK_TOLERANCE,
   type KernelCheck,

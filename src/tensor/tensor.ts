@@ -28,6 +28,7 @@ import {
   type TypedArray,
 } from "./dtype.ts";
 import { setTrackedPredicate, track, type Tracked, untrack } from "./engine.ts";
+import { type MemoryFormat, memoryFormatCode } from "./memory_format.ts";
 import { dimList, intList, OUT, out1, out2, OUT_BUF } from "./native.ts";
 
 /** Nested JS arrays as returned by `toArray()`. */
@@ -555,9 +556,26 @@ export class Tensor implements Tracked {
   clone(): Tensor {
     return this.#unary("clone");
   }
-  /** A contiguous tensor (this data when already contiguous). */
-  contiguous(): Tensor {
-    return this.#unary("contiguous");
+  /**
+   * A contiguous tensor (this data when already contiguous). `"channels-last"`: a 4-D tensor
+   * laid out NHWC in memory, shape unchanged (torch.channels_last), which convolution kernels
+   * may run faster on.
+   */
+  contiguous(format: MemoryFormat = "contiguous"): Tensor {
+    if (format === "contiguous") return this.#unary("contiguous");
+    return new Tensor(
+      out1(lib.hlgm_memory_format(this.handle, memoryFormatCode(format), OUT_BUF), "contiguous"),
+    );
+  }
+
+  /** Whether the data is laid out in `format` (default: plain row-major). */
+  isContiguous(format: MemoryFormat = "contiguous"): boolean {
+    const out = new Int32Array(1);
+    check(
+      lib.hlgm_is_memory_format(this.handle, memoryFormatCode(format), new Uint8Array(out.buffer)),
+      "isContiguous",
+    );
+    return out[0] === 1;
   }
   /** Clamps into [min, max]; either bound may be omitted (undefined or null). */
   clamp(min?: number | null, max?: number | null): Tensor {

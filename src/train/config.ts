@@ -18,6 +18,7 @@ import {
   MONITORS,
   NORMALIZATIONS,
   OPTIMIZERS,
+  PRECISIONS,
   REDUCTIONS,
   SALIENCY_SIGNS,
   TRAIN_DATASETS,
@@ -76,6 +77,14 @@ export interface TrainConfig extends ScheduleConfig {
   valFraction: number;
   /** Device name. */
   device: string;
+  /**
+   * Training precision (default "fp32"): "bf16-mixed" and "fp16-mixed" run the steps, saliency
+   * for masking and evaluation under autocast; weights, optimizer state and checkpoints stay
+   * float32. Absent in runs saved before the setting: "fp32".
+   */
+  precision?: typeof PRECISIONS[number];
+  /** Inputs and convolution weights laid out channels-last (default off; not deit-tiny). */
+  channelsLast?: boolean;
   /** Seed of initialisation, shuffling, masking and dropout. */
   seed: number;
   /** KL weight lambda. */
@@ -140,6 +149,8 @@ export function defaultConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
     weightDecay: 0,
     valFraction: 0.1,
     device: "auto",
+    precision: "fp32",
+    channelsLast: false,
     seed: 0,
     lambda: 1.0,
     kBottom: 0.5,
@@ -174,6 +185,10 @@ export function defaultNormalization(
 ): typeof NORMALIZATIONS[number] {
   return c.pretrained !== undefined && IMAGENET_MODELS.includes(c.model) ? "imagenet" : "dataset";
 }
+
+/** Why fp16-mixed cannot train on the CPU (checked again once device "auto" is resolved). */
+export const FP16_ON_CPU =
+  "precision fp16-mixed needs a CUDA device (float16 autocast with loss scaling); on the CPU use bf16-mixed";
 
 /** The largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -272,6 +287,15 @@ export function configProblems(c: TrainConfig): string[] {
   }
   if (!/^(auto|cpu|cuda(:\d+)?)$/.test(c.device)) {
     p.push(`device must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(c.device)}`);
+  }
+  if (c.precision !== undefined) oneOf("precision", c.precision, PRECISIONS);
+  if (c.precision === "fp16-mixed" && c.device === "cpu") {
+    p.push(FP16_ON_CPU);
+  }
+  if (c.channelsLast && c.model === "deit-tiny") {
+    p.push(
+      "channels-last applies to the convolutional models (shallow-cnn, resnet18), not deit-tiny",
+    );
   }
   if (p.length === 0) p.push(...memoryProblems(c));
   if (

@@ -46,6 +46,12 @@ export const SALIENCY_SIGNS = ["abs", "signed"] as const;
 /** How HLGM's episodes split into regularize and denoise epochs: the prose's or Algorithm 2's. */
 export const EPISODE_ORDERS = ["prose", "pseudocode"] as const;
 
+/**
+ * Numeric precision of training: float32 throughout, or libtorch's autocast to bfloat16 (CPU and
+ * CUDA) or float16 (CUDA, with loss scaling), weights and optimizer state kept in float32.
+ */
+export const PRECISIONS = ["fp32", "bf16-mixed", "fp16-mixed"] as const;
+
 /** When k-top falls by alpha: after each regularize epoch, or before its masking. */
 export const K_TOP_DECAYS = ["after", "before"] as const;
 
@@ -140,6 +146,20 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   },
   { key: "valFraction", kind: "number", help: "validation share carved from the training split" },
   { key: "device", kind: "string", help: "auto, cpu, cuda or cuda:N" },
+  {
+    key: "precision",
+    kind: "string",
+    help:
+      "training precision: float32, or autocast to bfloat16 / float16 (CUDA) with float32 weights",
+    choices: PRECISIONS,
+  },
+  {
+    key: "channelsLast",
+    kind: "flag",
+    help: "lay out inputs and convolution weights channels-last (NHWC; shallow-cnn, resnet18)",
+    offHelp: "keep the plain NCHW layout",
+    defaultText: "off",
+  },
   { key: "seed", kind: "int", help: "seed of initialisation, order, masking and dropout" },
   { key: "lambda", kind: "number", help: "KL weight lambda" },
   { key: "kBottom", kind: "number", help: "fraction masked at the bottom (SGT, denoise)" },

@@ -18,6 +18,7 @@ import { tidy } from "../tensor/engine.ts";
 import { crossEntropy, klDiv, stack } from "../tensor/functional.ts";
 import { tensor, zeros } from "../tensor/create.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { FP32, type StepPrecision } from "./precision.ts";
 import type { EpochPlan } from "./schedule.ts";
 
 /** The settings that turn attributions into a masked batch (see {@link maskedInputs}). */
@@ -68,6 +69,8 @@ export interface StepContext extends MaskSettings {
   saliency: Attribution;
   /** Data-parallel training: the other ranks to agree with (absent: one process). */
   sync?: StepSync;
+  /** Precision and layout of the forward passes (absent: float32, plain layout). */
+  precision?: StepPrecision;
 }
 
 /**
@@ -121,23 +124,12 @@ export interface StepResult {
 export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPlan): StepResult {
   return tidy(() => {
     const { model, optimizer } = ctx;
-    let masked: Tensor | undefined;
-    if (plan.mode !== "plain") {
-      masked = maskedInputs(x, ctx.saliency.attribute(x, { target: y }), plan, ctx).masked;
-    }
-    model.train();
-    const logits = model.forward(x);
-    const ce = crossEntropy(logits, y);
-    let loss = ce;
-    let kl: Tensor | undefined;
-    let logitsMasked: Tensor | undefined;
-    if (masked) {
-      logitsMasked = model.forward(masked);
-      kl = klDiv(logitsMasked.logSoftmax(1), logits.softmax(1), { reduction: "batchmean" });
-      loss = ce.add(kl.mul(ctx.lambda));
-    }
+    const precision = ctx.precision ?? FP32;
+    const { loss, ce, kl, logits, logitsMasked } = precision.forward(() =>
+      stepLosses(ctx, precision.input(x), y, plan)
+    );
     optimizer.zeroGrad();
-    loss.backward();
+    (precision.scaler ? precision.scaler.scaleLoss(loss) : loss).backward();
     // one host copy per step (a device sync on CUDA): loss, its parts, the hit counts, and how
     // the model does on the masked inputs it is trained to agree on (the paper's Fig. 2 dip)
     const none = () => zeros([], { device: loss.device });
@@ -154,8 +146,16 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
     if (ctx.sync) statsTensor = syncStep(ctx.sync, model, statsTensor);
     const stats = statsTensor.data() as Float64Array;
     const [lossValue, ceValue, klValue, correct, maskedCe, maskedCorrect] = stats;
-    // a NaN/Inf loss must not reach the weights: the caller stops the run
-    if (Number.isFinite(lossValue)) optimizer.step();
+    // a NaN/Inf loss must not reach the weights: the caller stops the run; fp16's scaler also
+    // skips a step whose scaled gradients overflowed (and lowers its scale)
+    if (Number.isFinite(lossValue)) {
+      if (precision.scaler) {
+        precision.scaler.step(optimizer);
+        precision.scaler.update();
+      } else {
+        optimizer.step();
+      }
+    }
     return {
       loss: lossValue,
       ce: ceValue,
@@ -165,6 +165,31 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
       maskedCorrect: logitsMasked && Number.isFinite(lossValue) ? maskedCorrect : 0,
     };
   });
+}
+
+/** The forward half of a step: the losses and the logits they came from. */
+interface StepLosses {
+  loss: Tensor;
+  ce: Tensor;
+  kl?: Tensor;
+  logits: Tensor;
+  logitsMasked?: Tensor;
+}
+
+/** The masked inputs (masked epochs), the forward passes and the loss of one batch. */
+function stepLosses(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPlan): StepLosses {
+  const { model } = ctx;
+  let masked: Tensor | undefined;
+  if (plan.mode !== "plain") {
+    masked = maskedInputs(x, ctx.saliency.attribute(x, { target: y }), plan, ctx).masked;
+  }
+  model.train();
+  const logits = model.forward(x);
+  const ce = crossEntropy(logits, y);
+  if (!masked) return { loss: ce, ce, logits };
+  const logitsMasked = model.forward(masked);
+  const kl = klDiv(logitsMasked.logSoftmax(1), logits.softmax(1), { reduction: "batchmean" });
+  return { loss: ce.add(kl.mul(ctx.lambda)), ce, kl, logits, logitsMasked };
 }
 
 /**
@@ -197,10 +222,10 @@ export interface EvalBatch {
 }
 
 /** Summed cross-entropy and correct predictions of one batch (disposed after). */
-function scoreBatch(model: Module, b: EvalBatch): [number, number] {
+function scoreBatch(model: Module, b: EvalBatch, precision: StepPrecision): [number, number] {
   const r = tidy(() =>
     noGrad(() => {
-      const logits = model.forward(b.x);
+      const logits = precision.forward(() => model.forward(precision.input(b.x)));
       return [
         crossEntropy(logits, b.y, { reduction: "sum" }).item(),
         logits.argmax(1).eq(b.y).sum().item(),
@@ -227,12 +252,13 @@ function* scoring(
   model: Module,
   batches: Iterable<EvalBatch>,
   sum?: EvalSum,
+  precision: StepPrecision = FP32,
 ): Generator<void, EvalResult> {
   model.eval();
   let lossSum = 0, correct = 0, n = 0;
   for (const b of batches) {
     n += b.y.shape[0];
-    const [l, c] = scoreBatch(model, b);
+    const [l, c] = scoreBatch(model, b, precision);
     lossSum += l;
     correct += c;
     yield;
@@ -255,15 +281,17 @@ export function evaluate(
 
 /**
  * {@link evaluate}, giving the event loop a turn between batches through `yielder`; with
- * `sum`, the totals of every rank's shard.
+ * `sum`, the totals of every rank's shard; with `precision`, the forward passes in the run's
+ * precision and layout.
  */
 export async function evaluateAsync(
   model: Module,
   batches: Iterable<EvalBatch>,
   yielder: Yielder,
   sum?: EvalSum,
+  precision?: StepPrecision,
 ): Promise<{ loss: number; acc: number; n: number }> {
-  const steps = scoring(model, batches, sum);
+  const steps = scoring(model, batches, sum, precision);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;

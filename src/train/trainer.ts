@@ -38,6 +38,7 @@ import {
   type ScheduleState,
   unreachableSwitch,
 } from "./schedule.ts";
+import { precisionWarning, stepPrecision } from "./precision.ts";
 import { evaluateAsync, trainStep } from "./steps.ts";
 import { EventWriter } from "./tensorboard.ts";
 import { hlgmCommand } from "../util/command.ts";
@@ -94,7 +95,10 @@ export interface RunStart {
   epochs: number;
   /** The schedule in words (describeSchedule). */
   schedule: string;
-  /** Why an hlgm run can never reach its masked phase, or null (unreachableSwitch). */
+  /**
+   * Why an hlgm run can never reach its masked phase (unreachableSwitch), or why its precision
+   * is slow here (precisionWarning); null when neither.
+   */
   warning: string | null;
   /**
    * What loading the config's `pretrained` weights did, when this process loaded them (a new
@@ -316,6 +320,8 @@ async function trainRanked(
   }
   const inputs = { channels: data.train.channels, imageSize, classes: data.train.classes.length };
   const model = createRunModel(c, inputs, device);
+  const precision = stepPrecision(c, device);
+  if (c.channelsLast) model.toMemoryFormat("channels-last");
   const optimizer = makeOptimizer(c, model.parameters());
   const shard = (pad: boolean) =>
     parallel ? { shard: { rank: parallel.rank, worldSize: world, pad } } : {};
@@ -421,6 +427,7 @@ async function trainRanked(
       fill: c.fill,
       maskDilate: c.maskDilate,
       sync: parallel?.stepSync(),
+      precision,
     };
     const evalSum = parallel?.evalSum();
     // a stop (Ctrl-C, SIGTERM) is agreed between the ranks, so all stop after the same batch
@@ -438,7 +445,8 @@ async function trainRanked(
       firstEpoch: startEpoch,
       epochs: c.epochs,
       schedule: describeSchedule(schedule, c.epochs),
-      warning: unreachableSwitch(schedule, c.epochs),
+      warning: [unreachableSwitch(schedule, c.epochs), precisionWarning(precision, device)]
+        .filter((w) => w !== null).join("; ") || null,
       pretrained,
     });
     const yielder = new Yielder();
@@ -501,9 +509,15 @@ async function trainRanked(
       // a stop asked for during the evaluation comes after this epoch's metrics and checkpoint
       parallel?.at(`epoch ${epoch}, evaluation`);
       const val = valLoader
-        ? await evaluateAsync(model, valLoader.epoch(0, false), yielder, evalSum)
+        ? await evaluateAsync(model, valLoader.epoch(0, false), yielder, evalSum, precision)
         : null;
-      const test = await evaluateAsync(model, testLoader.epoch(0, false), yielder, evalSum);
+      const test = await evaluateAsync(
+        model,
+        testLoader.epoch(0, false),
+        yielder,
+        evalSum,
+        precision,
+      );
       const line: EpochMetrics = {
         epoch,
         phase: plan.phase,
