@@ -17,6 +17,20 @@ static at::Tensor wave(at::IntArrayRef shape, double phase, at::ScalarType dtype
   return at::arange(n, at::TensorOptions().dtype(at::kDouble)).mul(0.7548776662).add(phase).sin().reshape(shape).to(dtype);
 }
 
+// Autocast off for the check's lifetime (restored after): called from inside a user's autocast
+// scope, its float32 case would otherwise run in bfloat16.
+struct NoAutocast {
+  bool cpu = hlgm::autocast_enabled(at::kCPU), cuda = hlgm::autocast_enabled(at::kCUDA);
+  NoAutocast() {
+    hlgm::set_autocast_enabled(at::kCPU, false);
+    hlgm::set_autocast_enabled(at::kCUDA, false);
+  }
+  ~NoAutocast() {
+    hlgm::set_autocast_enabled(at::kCPU, cpu);
+    hlgm::set_autocast_enabled(at::kCUDA, cuda);
+  }
+};
+
 struct ConvCase {
   std::vector<int64_t> x, w;
   int64_t stride, padding;
@@ -57,6 +71,7 @@ static double case_error(const ConvCase& c, at::ScalarType low, bool simulate_fa
 HLGM_EXPORT char* hlgm_conv_check(int32_t simulate_fault, double* out) {
   PROTECT({
     c10::AutoGradMode grad_on(true);
+    NoAutocast no_autocast;
     // Shapes as the issue that found the fault (3 channels, padding 1), one grey-image layer
     // like the shallow CNN's first, and a strided ResNet-like layer.
     static const std::vector<ConvCase> cases = {

@@ -19,10 +19,8 @@
 
 import assert from "node:assert/strict";
 import {
-  arange,
   createModel,
   crossEntropy,
-  full,
   grad,
   loadPretrained,
   manualSeed,
@@ -34,6 +32,12 @@ import {
   zeros,
 } from "../mod.ts";
 import { assertClose, device, onCpu } from "./helpers.ts";
+import {
+  closedForm as sharedClosedForm,
+  loadClosedForm as loadSharedClosedForm,
+  summary,
+  summaryError,
+} from "./closed_form.ts";
 
 interface Encoded {
   shape: number[];
@@ -83,41 +87,14 @@ const TOL = onCpu
   ? { logits: { rtol: 1e-5, atol: 1e-6 }, loss: 1e-6, summary: 2e-5 }
   : { logits: { rtol: 3e-2, atol: 3e-2 }, loss: 1e-2, summary: 5e-2 };
 
-// ---- the closed form ----
+// ---- the closed form (tests/closed_form.ts) ----
 
-/** int64 scalar tensor (scalar arithmetic on int64 tensors with JS numbers promotes to float). */
-function int64(v: number): Tensor {
-  return full([], v, { dtype: "int64" });
-}
-
-/** base + scale * sin(freq * ((i * (i + keyMult k + 1)) mod prime) + keyPhase k), as float32. */
-function closedForm(shape: readonly number[], k: number, base: number, scale: number): Tensor {
-  const { prime, freq, keyPhase, keyMult } = fixture.formula;
-  return tidy(() => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const i = arange(0, n, 1, { dtype: "int64" });
-    const h = i.mul(i.add(int64(keyMult * k + 1))).remainder(int64(prime));
-    assert.equal(h.dtype, "int64");
-    return h.to("float64").mul(freq).add(keyPhase * k).sin().mul(scale).add(base).to("float32")
-      .reshape(shape);
-  });
-}
+const closedForm = (shape: readonly number[], k: number, base: number, scale: number) =>
+  sharedClosedForm(fixture.formula, shape, k, base, scale);
 
 /** Loads the closed-form state into `model` (strictly). */
 function loadClosedForm(model: Model, c: ModelCase): void {
-  tidy(() => {
-    const own = model.stateDict();
-    const sd = new Map<string, Tensor>();
-    c.keys.forEach(([name, shape, base, scale], k) => {
-      sd.set(
-        name,
-        own.get(name)?.dtype === "int64"
-          ? zeros(shape, { dtype: "int64" })
-          : closedForm(shape, k, base, scale),
-      );
-    });
-    model.loadStateDict(sd);
-  });
+  loadSharedClosedForm(fixture.formula, model, c.keys);
 }
 
 function input(c: ModelCase, requiresGrad: boolean): Tensor {
@@ -128,38 +105,12 @@ function input(c: ModelCase, requiresGrad: boolean): Tensor {
   });
 }
 
-function sampleIndices(n: number): number[] {
-  const idx = [0, Math.floor(n / 7), Math.floor(n / 3), Math.floor((2 * n) / 3), n - 1];
-  return [...new Set(idx)].sort((a, b) => a - b);
-}
-
-/** [sum, sum |t|, max |t|, t at the sample indices], in float64. */
-function summary(t: Tensor): number[] {
-  return tidy(() => {
-    const d = t.to("float64").flatten();
-    const abs = d.abs();
-    return [
-      d.sum().item(),
-      abs.sum().item(),
-      abs.max().item(),
-      ...sampleIndices(d.numel()).map((i) => d.select(0, i).item()),
-    ];
-  });
-}
-
 /**
  * Compares summaries relative to the tensor's own scale: the sum against rtol * sum |g|, sum |g|
  * and max |g| relatively, the sampled elements against rtol * max |g|.
  */
 function expectSummary(actual: number[], expected: number[], rtol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: summary length`);
-  const [, absSum, maxAbs] = expected;
-  const tiny = 1e-30;
-  const errs = actual.map((a, i) => {
-    const scale = i === 0 || i === 1 ? absSum : maxAbs;
-    return Math.abs(a - expected[i]) / (scale + tiny);
-  });
-  const worst = Math.max(...errs);
+  const worst = summaryError(actual, expected, what);
   if (REPORT) console.log(`  ${what}: max error / scale ${worst.toExponential(2)}`);
   assert.ok(
     worst <= rtol,

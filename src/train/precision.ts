@@ -62,15 +62,17 @@ export function stepPrecision(
 }
 
 /**
- * Why the run's precision will be slow here, or null: bfloat16 convolutions on the CPU without
- * oneDNN (not built in, or turned off by the kernel check) take libtorch's reference kernels,
- * several times slower than float32 (6.6 s against 1.8 s a step for the shallow CNN on CIFAR-size
- * inputs, PyTorch 1.13 on 2 cores).
+ * Why the run's precision is a poor choice here, or null: bfloat16 convolutions on the CPU
+ * without oneDNN (not built in, or turned off by the kernel check) take libtorch's reference
+ * kernels, several times slower than float32 (6.6 s against 1.8 s a step for the shallow CNN on
+ * CIFAR-size inputs, PyTorch 1.13 on 2 cores) and less accurate in the plain layout (ResNet-18's
+ * logits 10% of their scale from float64, against 1.4% through oneDNN: tests/amp_test.ts).
  */
 export function precisionWarning(precision: StepPrecision, device: Device): string | null {
   if (precision.name !== "bf16-mixed" || deviceCode(device) >= 0) return null;
   const k = kernelCheck();
   if (k.onednnEnabled) return null;
-  return `bf16-mixed on this CPU runs without oneDNN (${k.decision}): its bfloat16 ` +
-    `convolutions are slower than float32 here; --precision fp32 is faster`;
+  return `bf16-mixed on this CPU runs without oneDNN (${k.decision}): libtorch's reference ` +
+    `bfloat16 convolutions are slower than float32 and less accurate; --precision fp32 is ` +
+    `faster here`;
 }
