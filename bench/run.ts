@@ -44,7 +44,11 @@ const SECTIONS = [
   "epochs",
   "estimate",
   "dist",
+  "precision",
+  "cifar_epoch",
 ] as const;
+/** Sections a plain `deno task bench` leaves out (minutes each): `--only` names them. */
+const OPT_IN: readonly string[] = ["cifar_epoch"];
 const MODELS = Object.keys(MODEL_CONFIGS);
 
 const args = Deno.args;
@@ -79,7 +83,11 @@ function intFlag(name: string, fallback: number, min = 1): number {
   return n;
 }
 
-const only = new Set(listFlag("only", SECTIONS));
+const only = new Set(
+  flag(args, "only") === undefined
+    ? SECTIONS.filter((s) => !OPT_IN.includes(s))
+    : listFlag("only", SECTIONS),
+);
 const models = listFlag("models", MODELS);
 const rounds = intFlag("rounds", quick ? 1 : 2);
 const steps = intFlag("steps", quick ? 3 : 20);
@@ -172,7 +180,8 @@ let pytorch: Record<string, unknown> | string = explicitPython
   ? `not found (HLGM_BENCH_PYTHON=${explicitPython} cannot import torch)`
   : "not found";
 const noPytorch = args.includes("--no-pytorch");
-const python = noPytorch || !(only.has("shallow_cnn") || only.has("models"))
+const python = noPytorch ||
+    !(only.has("shallow_cnn") || only.has("models") || only.has("precision"))
   ? null
   : await findPython();
 if (noPytorch) pytorch = "skipped (--no-pytorch)";
@@ -400,6 +409,75 @@ async function modelsStep() {
   return out;
 }
 
+/** The precision variants measured on this device: [label, precision, channels-last]. */
+const PRECISION_VARIANTS: [string, string, boolean][] = [
+  ["fp32", "fp32", false],
+  ["bf16-mixed", "bf16-mixed", false],
+  ["fp32+channels-last", "fp32", true],
+  ["bf16-mixed+channels-last", "bf16-mixed", true],
+  ...(device.startsWith("cuda")
+    ? [["fp16-mixed", "fp16-mixed", false] as [string, string, boolean]]
+    : []),
+];
+
+/**
+ * The trainer's plain and masked (HLGM denoise) steps per precision and layout, hlgm against
+ * PyTorch with the same settings (hlgm's malloc tunables; the same autocast, layout, optimizer
+ * and step): bench/precision_step.ts and .py.
+ */
+async function precisionSteps() {
+  const out: Record<string, unknown> = { device, threads: Number(threads) };
+  for (const model of ["shallow-cnn", "resnet18"]) {
+    const small = model === "shallow-cnn";
+    const perModel: Record<string, unknown> = {};
+    for (const step of ["plain", "masked"]) {
+      const rows: Record<string, unknown> = {};
+      const hlgmMs: Record<string, number | null> = {};
+      for (const [label, precision, channelsLast] of PRECISION_VARIANTS) {
+        const stepArgs = [
+          ...["--model", model, "--step", step, "--precision", precision, "--device", device],
+          ...["--threads", threads, ...(channelsLast ? ["--channels-last"] : [])],
+          ...["--steps", String(intFlag("precision-steps", quick ? 1 : small ? 5 : 3))],
+          ...["--warmup", String(quick ? 1 : small ? 2 : 1)],
+        ];
+        const variants: Variant[] = [
+          {
+            name: "hlgm",
+            cmd: Deno.execPath(),
+            argv: ["run", "-A", here("./precision_step.ts"), ...stepArgs],
+            vars: {},
+            runs: [],
+          },
+          ...pytorchVariants("./precision_step.py", stepArgs).filter((v) =>
+            v.name === "pytorch_same_malloc"
+          ),
+        ];
+        await runVariants(`${model} ${step} step, ${label}`, variants);
+        const t = (name: string) => ms(variants, name);
+        hlgmMs[label] = t("hlgm");
+        rows[label] = {
+          hlgm_ms: t("hlgm"),
+          pytorch_ms: t("pytorch_same_malloc"),
+          ratio_vs_pytorch: ratio(t("hlgm"), t("pytorch_same_malloc")),
+          cpu_ms: { hlgm: cpu(variants, "hlgm"), pytorch: cpu(variants, "pytorch_same_malloc") },
+          peak_rss_mb: { hlgm: mb(variants, "hlgm"), pytorch: mb(variants, "pytorch_same_malloc") },
+          onednn: variants[0].runs[0]?.onednn ?? null,
+        };
+      }
+      rows.hlgm_vs_fp32 = Object.fromEntries(
+        Object.keys(hlgmMs).filter((k) => k !== "fp32").map((k) => [
+          k,
+          ratio(hlgmMs[k], hlgmMs.fp32),
+        ]),
+      );
+      perModel[step] = rows;
+    }
+    out[model] = { batch: small ? 256 : 64, ...perModel };
+  }
+  out.pytorch = pytorch;
+  return out;
+}
+
 const report: Record<string, unknown> = { machine };
 try {
   if (only.has("ffi")) {
@@ -409,6 +487,7 @@ try {
   }
   if (only.has("shallow_cnn")) report.shallow_cnn_step = await shallowCnnStep();
   if (only.has("models")) report.models = await modelsStep();
+  if (only.has("precision")) report.precision = await precisionSteps();
   if (only.has("loader")) {
     log("loader throughput");
     const argv = [
@@ -421,7 +500,7 @@ try {
     ];
     report.loader = await runJson(Deno.execPath(), argv, {});
   }
-  for (const section of ["saliency", "epochs", "estimate", "dist"] as const) {
+  for (const section of ["saliency", "epochs", "estimate", "dist", "cifar_epoch"] as const) {
     if (!only.has(section)) continue;
     log(`${section} (bench/${section}.ts)`);
     const argv = [

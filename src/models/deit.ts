@@ -114,11 +114,13 @@ export class DeiT extends Module {
   }
   /** Logits (N, classes) from the class token. */
   forward(x: Tensor): Tensor {
-    const tokens = this.patchEmbed.forward(x);
-    const cls = this.clsToken.expand(tokens.shape[0], -1, -1);
-    let h = cat([cls, tokens], 1).add(this.posEmbed);
-    h = this.norm.forward(this.blocks.forward(h));
-    return this.head.forward(h.select(1, 0));
+    return tidy(() => {
+      const tokens = this.patchEmbed.forward(x);
+      const cls = this.clsToken.expand(tokens.shape[0], -1, -1);
+      let h = cat([cls, tokens], 1).add(this.posEmbed);
+      h = this.norm.forward(this.blocks.forward(h));
+      return this.head.forward(h.select(1, 0));
+    });
   }
   /** Replaces the head with a fresh one for `numClasses`. */
   resetClassifier(numClasses: number): void {

@@ -59,9 +59,13 @@ export class BasicBlock extends Module {
   }
   /** relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)) */
   forward(x: Tensor): Tensor {
-    const h = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
-    const shortcut = this.downsample ? this.downsample.forward(x) : x;
-    return h.add(shortcut).relu();
+    return tidy(() => {
+      const h = this.bn2.forward(
+        this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()),
+      );
+      const shortcut = this.downsample ? this.downsample.forward(x) : x;
+      return h.add(shortcut).relu();
+    });
   }
 }
 
@@ -117,9 +121,11 @@ export class ResNet18 extends Module {
   }
   /** Logits (N, classes). */
   forward(x: Tensor): Tensor {
-    let h = this.#maxpool.forward(this.bn1.forward(this.conv1.forward(x)).relu());
-    for (const layer of this.layers) h = layer.forward(h);
-    return this.fc.forward(this.#avgpool.forward(h).flatten(1));
+    return tidy(() => {
+      let h = this.#maxpool.forward(this.bn1.forward(this.conv1.forward(x)).relu());
+      for (const layer of this.layers) h = layer.forward(h);
+      return this.fc.forward(this.#avgpool.forward(h).flatten(1));
+    });
   }
   /** Replaces the classifier with a fresh one for `numClasses` (e.g. after loading ImageNet weights). */
   resetClassifier(numClasses: number): void {

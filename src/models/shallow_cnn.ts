@@ -6,6 +6,7 @@
  * @module
  */
 
+import { tidy } from "../tensor/engine.ts";
 import { maxPool2d } from "../tensor/functional.ts";
 import type { Device } from "../tensor/device.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -56,10 +57,14 @@ export class ShallowCNN extends Module {
   }
   /** Logits (N, classes). */
   forward(x: Tensor): Tensor {
-    let h = this.conv2.forward(this.conv1.forward(x).relu()).relu();
-    h = this.#dropout1.forward(maxPool2d(h, 2)).flatten(1);
-    h = this.#dropout2.forward(this.fc1.forward(h).relu());
-    return this.fc2.forward(h);
+    // tidy frees the intermediates autograd does not keep (the pre-ReLU outputs, the pooled
+    // map), as Python's locals going out of scope do in PyTorch
+    return tidy(() => {
+      let h = this.conv2.forward(this.conv1.forward(x).relu()).relu();
+      h = this.#dropout1.forward(maxPool2d(h, 2)).flatten(1);
+      h = this.#dropout2.forward(this.fc1.forward(h).relu());
+      return this.fc2.forward(h);
+    });
   }
   /** Replaces the classifier with a fresh one for `numClasses`. */
   resetClassifier(numClasses: number): void {

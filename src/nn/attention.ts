@@ -9,6 +9,7 @@
 import type { InitOptions } from "./init.ts";
 import { Dropout, GELU, LayerNorm, Linear } from "./layers.ts";
 import { Module } from "./module.ts";
+import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** Multi-head self-attention over (B, N, C) tokens, as timm's Attention. */
@@ -41,13 +42,17 @@ export class MultiheadSelfAttention extends Module {
   }
   /** softmax(q k^T / sqrt(d)) v per head, then the output projection. */
   forward(x: Tensor): Tensor {
-    const [b, n, c] = x.shape;
-    const h = this.numHeads;
-    const qkv = this.qkv.forward(x).reshape(b, n, 3, h, c / h).permute(2, 0, 3, 1, 4);
-    const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
-    const attn = this.#attnDrop.forward(q.matmul(k.transpose(-2, -1)).mul(this.#scale).softmax(-1));
-    const out = attn.matmul(v).transpose(1, 2).reshape(b, n, c);
-    return this.#projDrop.forward(this.proj.forward(out));
+    return tidy(() => {
+      const [b, n, c] = x.shape;
+      const h = this.numHeads;
+      const qkv = this.qkv.forward(x).reshape(b, n, 3, h, c / h).permute(2, 0, 3, 1, 4);
+      const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+      const attn = this.#attnDrop.forward(
+        q.matmul(k.transpose(-2, -1)).mul(this.#scale).softmax(-1),
+      );
+      const out = attn.matmul(v).transpose(1, 2).reshape(b, n, c);
+      return this.#projDrop.forward(this.proj.forward(out));
+    });
   }
 }
 
@@ -104,7 +109,9 @@ export class TransformerBlock extends Module {
   }
   /** Two residual sub-blocks. */
   forward(x: Tensor): Tensor {
-    const h = x.add(this.attn.forward(this.norm1.forward(x)));
-    return h.add(this.mlp.forward(this.norm2.forward(h)));
+    return tidy(() => {
+      const h = x.add(this.attn.forward(this.norm1.forward(x)));
+      return h.add(this.mlp.forward(this.norm2.forward(h)));
+    });
   }
 }

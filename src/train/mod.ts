@@ -101,6 +101,7 @@ export {
   writerText,
 } from "./run_lock.ts";
 export { createRunModel, loadRunPretrained, type RunInputs, runStem } from "./setup.ts";
+export { FP32, precisionWarning, type StepPrecision, stepPrecision } from "./precision.ts";
 export {
   IMAGENET_MEAN,
   IMAGENET_STD,

@@ -267,12 +267,16 @@ function* scoring(
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, n };
 }
 
-/** Mean cross-entropy and accuracy of a model in eval mode over batches. */
+/**
+ * Mean cross-entropy and accuracy of a model in eval mode over batches; with `precision`, the
+ * forward passes in that precision and layout.
+ */
 export function evaluate(
   model: Module,
   batches: Iterable<EvalBatch>,
+  precision?: StepPrecision,
 ): { loss: number; acc: number; n: number } {
-  const steps = scoring(model, batches);
+  const steps = scoring(model, batches, undefined, precision);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
