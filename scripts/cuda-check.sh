@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CUDA check, for a machine with a GPU and PyTorch 2.x but no network: builds the shim against
-# that PyTorch's libtorch, runs the test suite with tensors on CUDA, then the benchmark on
-# CUDA against PyTorch in the same run. Prepare with scripts/pack-for-device.sh here and carry
-# .cache/device with the working tree. Python is used only to print torch's install path.
+# that PyTorch's libtorch, runs the test suite with tensors on CUDA (tests/amp_test.ts trains
+# bf16-mixed and fp16-mixed there), then the benchmark on CUDA against PyTorch in the same run
+# (its precision section: fp32, bf16-mixed, fp16-mixed and channels-last steps side by side).
+# Prepare with scripts/pack-for-device.sh here and carry .cache/device with the working tree.
+# Python is used only to print torch's install path.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

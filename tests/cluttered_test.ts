@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { makeCluttered } from "../src/data/cluttered.ts";
 import { syntheticImages } from "../src/data/synthetic.ts";
+import { permutation, randomSubset, subset } from "../src/data/dataset.ts";
+import { loadDataset } from "../src/data/registry.ts";
+import { writeFakeFashionMnist } from "./helpers.ts";
 
 Deno.test("cluttered: the item is copied exactly inside its box and clutter stays outside", () => {
   const source = { ...syntheticImages(40, 3), split: "train" };
@@ -62,4 +65,53 @@ Deno.test("cluttered: seeded, and train/test splits differ", () => {
   assert.deepEqual(a.boxes, b.boxes);
   assert.notDeepEqual(a.boxes, t.boxes);
   assert.throws(() => makeCluttered(source, { canvas: 20 }), /canvas must be an integer >= 28/);
+});
+
+Deno.test("cluttered: keeping a subset gives exactly those images of the whole split, its statistics, and no others", () => {
+  const source = { ...syntheticImages(60, 4), split: "train" };
+  const whole = makeCluttered(source, { canvas: 40, seed: 2 });
+  const keep = permutation(60, 9).subarray(0, 17);
+  const part = makeCluttered(source, { canvas: 40, seed: 2, keep });
+  const expected = subset(whole, keep);
+  assert.equal(part.n, 17);
+  assert.equal(part.images.length, 17 * 40 * 40); // memory for the kept images only
+  assert.deepEqual(part.images, expected.images);
+  assert.deepEqual(part.labels, expected.labels);
+  assert.deepEqual(part.boxes, expected.boxes);
+  assert.deepEqual([part.mean, part.std], [whole.mean, whole.std]);
+  assert.throws(() => makeCluttered(source, { keep: [60] }), /kept index 60 outside 0..59/);
+});
+
+Deno.test("loadDataset: --subset of generated cluttered-fmnist equals randomSubset of the whole split", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    writeFakeFashionMnist(root, 90, 20);
+    const whole = await loadDataset("cluttered-fmnist", { dataDir: root, split: "train" });
+    const part = await loadDataset("cluttered-fmnist", {
+      dataDir: root,
+      split: "train",
+      subset: { count: 25, seed: 3 },
+    });
+    const expected = randomSubset(whole, 25, 3);
+    assert.deepEqual([part.n, part.images, part.labels], [25, expected.images, expected.labels]);
+    // other datasets: the same rule, applied after loading
+    const fm = await loadDataset("fashion-mnist", {
+      dataDir: root,
+      split: "train",
+      subset: { count: 25, seed: 3 },
+    });
+    const fmWhole = await loadDataset("fashion-mnist", { dataDir: root, split: "train" });
+    assert.deepEqual(fm.images, randomSubset(fmWhole, 25, 3).images);
+    await assert.rejects(
+      () =>
+        loadDataset("cluttered-fmnist", {
+          dataDir: root,
+          split: "train",
+          subset: { count: 91, seed: 0 },
+        }),
+      /subset 91 is more than the 90 images of cluttered-fmnist's training split/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

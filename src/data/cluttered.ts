@@ -24,6 +24,12 @@ export interface ClutteredOptions {
   seed?: number;
   /** Generate only the first `count` source items (default all). */
   count?: number;
+  /**
+   * Keep only the items at these indices (of the first `count`), in this order: the result is
+   * `subset(whole, keep)`, each image the same, the statistics still the whole split's, and
+   * memory for the kept images only (the others are drawn into one scratch canvas and dropped).
+   */
+  keep?: ArrayLike<number> | null;
 }
 
 /** Tight box [x0, y0, x1, y1) of the non-zero pixels of a size x size image (null if empty). */
@@ -71,29 +77,49 @@ export function makeCluttered(source: ImageDataset, options: ClutteredOptions = 
   }
   const n = Math.min(options.count ?? source.n, source.n);
   if (n === 0) throw new Error(`cluttered: source ${source.name}/${source.split} has no images`);
+  // output slot of each generated item (-1: drawn for the random stream and statistics only)
+  const slot = new Int32Array(n).fill(options.keep ? -1 : 0);
+  const kept = options.keep ? options.keep.length : n;
+  if (options.keep) {
+    Array.from(options.keep).forEach((j, at) => {
+      if (!(Number.isInteger(j) && j >= 0 && j < n)) {
+        throw new RangeError(`cluttered: kept index ${j} outside 0..${n - 1}`);
+      }
+      slot[j] = at;
+    });
+  } else {
+    for (let i = 0; i < n; i++) slot[i] = i;
+  }
   checkMemory(
-    n * canvas * canvas,
-    `cluttered-fmnist ${source.split}: ${n} images on a ${canvas}x${canvas} canvas`,
+    kept * canvas * canvas,
+    `cluttered-fmnist ${source.split}: ${kept} images on a ${canvas}x${canvas} canvas`,
   );
   const rand = mulberry32(((options.seed ?? 0) * 7919 + hashSplit(source.split)) >>> 0);
   const ri = (k: number) => Math.floor(rand() * k);
   const px = size * size;
   const cpx = canvas * canvas;
-  const images = new Uint8Array(n * cpx);
-  const boxes = new Float32Array(n * 4);
+  const images = new Uint8Array(kept * cpx);
+  const boxes = new Float32Array(kept * 4);
+  const labels = new Int32Array(kept);
+  const scratch = new Uint8Array(cpx);
+  let sum = 0, sq = 0;
   for (let i = 0; i < n; i++) {
-    const base = i * cpx;
+    const img = slot[i] >= 0 ? images.subarray(slot[i] * cpx, (slot[i] + 1) * cpx) : scratch;
+    if (img === scratch) scratch.fill(0);
     const box = tightBox(source.images, i * px, size) ?? [0, 0, size, size];
     // place the item so that its tight box lies anywhere on the canvas
     const ox = ri(canvas - (box[2] - box[0]) + 1) - box[0];
     const oy = ri(canvas - (box[3] - box[1]) + 1) - box[1];
     for (let y = box[1]; y < box[3]; y++) {
       for (let x = box[0]; x < box[2]; x++) {
-        images[base + (y + oy) * canvas + (x + ox)] = source.images[i * px + y * size + x];
+        img[(y + oy) * canvas + (x + ox)] = source.images[i * px + y * size + x];
       }
     }
     const bx0 = box[0] + ox, by0 = box[1] + oy, bx1 = box[2] + ox, by1 = box[3] + oy;
-    boxes.set([bx0, by0, bx1, by1], i * 4);
+    if (slot[i] >= 0) {
+      boxes.set([bx0, by0, bx1, by1], slot[i] * 4);
+      labels[slot[i]] = source.labels[i];
+    }
     // clutter: fragments of other items, kept outside the item's box
     for (let f = 0; f < fragments; f++) {
       for (let attempt = 0; attempt < 20; attempt++) {
@@ -104,31 +130,31 @@ export function makeCluttered(source: ImageDataset, options: ClutteredOptions = 
         for (let y = 0; y < fs; y++) {
           for (let x = 0; x < fs; x++) {
             const v = source.images[other * px + (sy + y) * size + (sx + x)];
-            const at = base + (fy + y) * canvas + (fx + x);
-            if (v > images[at]) images[at] = v;
+            const at = (fy + y) * canvas + (fx + x);
+            if (v > img[at]) img[at] = v;
           }
         }
         break;
       }
     }
+    // the split's statistics, over every generated image (kept or not)
+    for (let k = 0; k < cpx; k++) {
+      const v = img[k] / 255;
+      sum += v;
+      sq += v * v;
+    }
   }
-  let sum = 0, sq = 0;
-  for (let i = 0; i < images.length; i++) {
-    const v = images[i] / 255;
-    sum += v;
-    sq += v * v;
-  }
-  const mean = sum / images.length;
-  const std = Math.sqrt(Math.max(sq / images.length - mean * mean, 1e-12));
+  const mean = sum / (n * cpx);
+  const std = Math.sqrt(Math.max(sq / (n * cpx) - mean * mean, 1e-12));
   return {
     name: "cluttered-fmnist",
     split: source.split,
-    n,
+    n: kept,
     channels: 1,
     height: canvas,
     width: canvas,
     images,
-    labels: source.labels.slice(0, n),
+    labels,
     classes: source.classes,
     boxes,
     mean: [mean],

@@ -79,6 +79,39 @@ export function permutation(n: number, seed: number): Uint32Array {
   return p;
 }
 
+/** Which images of a split a run takes: `count` of them by a seeded shuffle (`--subset`). */
+export interface SubsetChoice {
+  /** How many. */
+  count: number;
+  /** The shuffle's seed. */
+  seed: number;
+}
+
+/**
+ * The indices {@link randomSubset} takes from a split of `n` images (null: all, in order).
+ * Throws when `count` is more than `n`, as torch.utils.data.random_split refuses lengths beyond
+ * the dataset (no silent clamp); `what` names the split ("cifar10's training split") and
+ * `source` where it came from.
+ */
+export function subsetIndices(
+  n: number,
+  choice: SubsetChoice,
+  what: string,
+  source: string,
+): Uint32Array | null {
+  const { count } = choice;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`subset size must be a positive integer, got ${count}`);
+  }
+  if (count > n) {
+    throw new RangeError(
+      `subset ${count} is more than the ${n} images of ${what} (${source}); give at most ${n}, ` +
+        `or no --subset to train on all`,
+    );
+  }
+  return count === n ? null : permutation(n, choice.seed).subarray(0, count);
+}
+
 /** `count` images drawn without replacement by a seeded shuffle (all when count >= n). */
 export function randomSubset(ds: ImageDataset, count: number, seed: number): ImageDataset {
   if (!Number.isInteger(count) || count < 1) {

@@ -12,7 +12,7 @@
 import { syntheticSpec } from "./synthetic.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { makeCluttered } from "./cluttered.ts";
-import type { ImageDataset } from "./dataset.ts";
+import { type ImageDataset, subset, subsetIndices } from "./dataset.ts";
 import type { DatasetLoadOptions, DatasetSpec } from "./spec.ts";
 
 export type { DatasetLoadOptions, DatasetSpec };
@@ -52,10 +52,15 @@ const clutteredFmnist: DatasetSpec = {
   name: "cluttered-fmnist",
   description: "Fashion-MNIST items on a 64x64 canvas with clutter, exact boxes (generated)",
   hasBoxes: true,
+  loadsSubset: true,
   find: fashionMnist.find,
   extraLocations: fashionMnist.extraLocations,
-  load: async (dir, o) =>
-    makeCluttered(await loadFashionMnist(dir, o.split), { canvas: o.canvas, seed: o.seed }),
+  load: async (dir, o) => {
+    const source = await loadFashionMnist(dir, o.split);
+    const keep = o.subset &&
+      subsetIndices(source.n, o.subset, `cluttered-fmnist's ${splitWords(o.split)}`, dir);
+    return makeCluttered(source, { canvas: o.canvas, seed: o.seed, keep });
+  },
   counts: idxCounts,
 };
 
@@ -175,5 +180,18 @@ export async function loadDataset(
         }\``,
     );
   }
-  return await spec.load(dir, options);
+  const ds = await spec.load(dir, options);
+  if (!options.subset || spec.loadsSubset) return ds;
+  const keep = subsetIndices(
+    ds.n,
+    options.subset,
+    `${name}'s ${splitWords(options.split)}`,
+    ds.source,
+  );
+  return keep ? subset(ds, keep) : ds;
+}
+
+/** "training split" / "test split", as messages name a split. */
+function splitWords(split: "train" | "test"): string {
+  return split === "train" ? "training split" : "test split";
 }

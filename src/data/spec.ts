@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ImageDataset } from "./dataset.ts";
+import type { ImageDataset, SubsetChoice } from "./dataset.ts";
 
 /** Options for loading a split. */
 export interface DatasetLoadOptions {
@@ -23,12 +23,19 @@ export interface DatasetLoadOptions {
   canvas?: number;
   /** Seed of generated datasets (default 0). */
   seed?: number;
+  /**
+   * Only these images of the split (`--subset`): the result equals
+   * `randomSubset(whole split, count, seed)`, and a generated dataset produces no others.
+   */
+  subset?: SubsetChoice;
 }
 
 /** How a dataset is found and loaded. */
 export interface DatasetSpec {
   /** CLI name. */
   name: string;
+  /** `load` applies DatasetLoadOptions.subset itself (generated data: only those images are made). */
+  loadsSubset?: boolean;
   /** One line on what it is. */
   description: string;
   /** Whether it has object boxes (for SIB). */

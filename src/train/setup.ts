@@ -6,7 +6,7 @@
  */
 
 import { resolve } from "node:path";
-import { type ImageDataset, randomSubset, splitTrainVal } from "../data/dataset.ts";
+import { type ImageDataset, splitTrainVal } from "../data/dataset.ts";
 import type { Transforms } from "../data/loader.ts";
 import { loadDataset } from "../data/registry.ts";
 import { syntheticSplit } from "../data/synthetic.ts";
@@ -42,20 +42,14 @@ export async function loadSplits(
   } else {
     // generated datasets (cluttered-fmnist) use their fixed default seed: every run sees the same images
     const opts = { dataDir: c.dataDir, canvas: c.canvas };
-    train = await loadDataset(c.dataset, { ...opts, split: "train" });
+    // --subset is taken while loading: a generated dataset makes only the images the run uses
+    const subset = c.subset === undefined ? undefined : { count: c.subset, seed: c.seed };
+    train = await loadDataset(c.dataset, { ...opts, split: "train", subset });
     test = await loadDataset(c.dataset, { ...opts, split: "test" });
   }
   for (const ds of [train, test]) {
     if (ds.n === 0) throw new RangeError(`${c.dataset}: the ${ds.split} split has no images`);
   }
-  if (c.subset !== undefined && c.subset > train.n) {
-    // as torch.utils.data.random_split refuses lengths beyond the dataset: no silent clamp
-    throw new RangeError(
-      `subset ${c.subset} is more than the ${train.n} images of ${c.dataset}'s training split ` +
-        `(${train.source}); give at most ${train.n}, or no --subset to train on all`,
-    );
-  }
-  if (c.subset !== undefined) train = randomSubset(train, c.subset, c.seed);
   const { train: tr, val } = splitTrainVal(train, c.valFraction, c.seed + 1);
   const normalized = (ds: ImageDataset) => withRunNormalization(c, ds);
   return { train: normalized(tr), val: val && normalized(val), test: normalized(test) };
