@@ -452,7 +452,11 @@ async function precisionSteps() {
             v.name === "pytorch_same_malloc"
           ),
         ];
-        await runVariants(`${model} ${step} step, ${label}`, variants);
+        // rounds interleave hlgm and PyTorch: a busy spell of the machine hits both alike
+        const rounds = intFlag("precision-rounds", quick ? 1 : 2);
+        for (let n = 1; n <= rounds; n++) {
+          await runVariants(`${model} ${step} step, ${label}, ${n}/${rounds}`, variants);
+        }
         const t = (name: string) => ms(variants, name);
         hlgmMs[label] = t("hlgm");
         rows[label] = {
