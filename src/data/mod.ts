@@ -13,6 +13,8 @@ export {
   randomSubset,
   splitTrainVal,
   subset,
+  type SubsetChoice,
+  subsetIndices,
   validateDataset,
 } from "./dataset.ts";
 export { type Batch, DataLoader, type LoaderOptions, type Transforms } from "./loader.ts";

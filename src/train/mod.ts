@@ -37,6 +37,7 @@ export {
   MONITORS,
   NORMALIZATIONS,
   OPTIMIZERS,
+  PRECISIONS,
   type Preset,
   PRESET_NAMES,
   PRESETS,
