@@ -4,11 +4,13 @@
  * PyTorch. Prints one JSON document on stdout; progress goes to stderr. See bench/README.md
  * for what is measured.
  *
- *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader,saliency,epochs,estimate,dist]
+ *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader,saliency,epochs,estimate,dist,
+ *     precision,cifar_epoch] (cifar_epoch runs only when named)
  *     [--device cpu|cuda|cuda:N]
  *     [--quick] [--steps N] [--warmup N] [--batch N] [--rounds N]
  *     [--models shallow-cnn,resnet18,deit-tiny] [--model-batch N] [--model-steps N]
- *     [--model-warmup N] [--model-rounds N] [--no-pytorch]
+ *     [--model-warmup N] [--model-rounds N] [--precision-steps N] [--precision-rounds N]
+ *     [--no-pytorch]
  *
  * --steps, --warmup, --batch and --rounds apply to the shallow-CNN training step: --steps is
  * the total of timed steps per variant, split over --rounds rounds; each round starts every
