@@ -360,7 +360,7 @@ for (const low of LOW) {
             channelsLast: precision !== "fp32",
           });
           const r = await train(config, `${root}/${precision}`);
-          assert.equal(r.status, "completed", r.message);
+          assert.equal(r.status, "completed", String(r.message));
           return r.metrics.at(-1)!;
         };
         const fp32 = await run("fp32"), mixed = await run(low);
