@@ -9,6 +9,7 @@ import {
   integrationRule,
   Linear,
   manualSeed,
+  memory,
   Module,
   noGrad,
   NoiseTunnel,
@@ -200,4 +201,26 @@ Deno.test("saliency on the shallow CNN runs batched with the model's device and 
     assert.equal(model.training, true);
     model.dispose();
   });
+});
+
+Deno.test("GradCAM on the library's models: the captured layer outlives the model's own tidy, and is freed after", () => {
+  for (
+    const [name, layer, options] of [
+      ["shallow-cnn", "conv2", { inChannels: 1, imageSize: 28 }],
+      ["resnet18", "layer4", { inChannels: 3, imageSize: 32, cifarStem: true }],
+    ] as const
+  ) {
+    manualSeed(1);
+    const model = createModel(name, { ...options, numClasses: 10, device });
+    const x = randn([2, options.inChannels, options.imageSize, options.imageSize], { device });
+    const before = memory().liveTensors;
+    const cam = new GradCAM(model, layer).attribute(x, { target: [1, 3] });
+    assert.deepEqual(cam.shape, [2, 1, options.imageSize, options.imageSize], name);
+    const [abs, sum] = tidy(() => [cam.abs().sum().item(), cam.sum().item()]);
+    assert.ok(abs > 0 && Number.isFinite(sum), name);
+    cam.dispose();
+    assert.equal(memory().liveTensors, before, `${name}: no tensor left behind`);
+    x.dispose();
+    model.dispose();
+  }
 });

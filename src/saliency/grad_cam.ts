@@ -15,7 +15,7 @@ import {
 } from "./common.ts";
 import type { Module } from "../nn/module.ts";
 import { grad } from "../tensor/autograd.ts";
-import { tidy } from "../tensor/engine.ts";
+import { keep, tidy } from "../tensor/engine.ts";
 import { interpolate } from "../tensor/functional.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
@@ -51,32 +51,45 @@ export class GradCAM implements Attribution<GradCAMOptions> {
       tidy(() => {
         let activation: Tensor | undefined;
         const original = layer.forward;
-        // capture the layer's output on this call only
-        layer.forward = (x: Tensor) => (activation = original.call(layer, x));
-        let logits: Tensor;
+        // capture the layer's output on this call only; kept, because the model's forward frees
+        // the intermediates it does not return when it ends (its own tidy)
+        layer.forward = (x: Tensor) => (activation = keep(original.call(layer, x)));
         try {
-          logits = this.model.forward(inputs.detach());
+          const logits = this.model.forward(inputs.detach());
+          layer.forward = original;
+          return camOf(this.layerName, logits, activation, inputs, options);
         } finally {
           layer.forward = original;
+          activation?.dispose();
         }
-        if (!activation || activation.ndim !== 4) {
-          throw new Error(
-            `GradCAM: layer "${this.layerName}" must output (B, C, h, w), got ${
-              activation ? `[${activation.shape}]` : "nothing"
-            }`,
-          );
-        }
-        const target = targetTensor(options.target, inputs.shape[0], inputs.device);
-        const [g] = grad(targetScore(logits, target), activation);
-        let cam = g!.mean([2, 3], true).mul(activation.detach()).sum(1, true);
-        if (options.relu) cam = cam.relu();
-        if (options.upsample ?? true) {
-          cam = interpolate(cam, {
-            size: [inputs.shape[2], inputs.shape[3]],
-            mode: options.interpolateMode ?? "nearest",
-          });
-        }
-        return cam.detach();
       }));
   }
+}
+
+/** The Grad-CAM map of the captured activation (see {@link GradCAM.attribute}). */
+function camOf(
+  layerName: string,
+  logits: Tensor,
+  activation: Tensor | undefined,
+  inputs: Tensor,
+  options: GradCAMOptions,
+): Tensor {
+  if (!activation || activation.ndim !== 4) {
+    throw new Error(
+      `GradCAM: layer "${layerName}" must output (B, C, h, w), got ${
+        activation ? `[${activation.shape}]` : "nothing"
+      }`,
+    );
+  }
+  const target = targetTensor(options.target, inputs.shape[0], inputs.device);
+  const [g] = grad(targetScore(logits, target), activation);
+  let cam = g!.mean([2, 3], true).mul(activation.detach()).sum(1, true);
+  if (options.relu) cam = cam.relu();
+  if (options.upsample ?? true) {
+    cam = interpolate(cam, {
+      size: [inputs.shape[2], inputs.shape[3]],
+      mode: options.interpolateMode ?? "nearest",
+    });
+  }
+  return cam.detach();
 }

@@ -225,11 +225,12 @@ export interface EvalBatch {
 function scoreBatch(model: Module, b: EvalBatch, precision: StepPrecision): [number, number] {
   const r = tidy(() =>
     noGrad(() => {
-      const logits = precision.forward(() => model.forward(precision.input(b.x)));
-      return [
-        crossEntropy(logits, b.y, { reduction: "sum" }).item(),
-        logits.argmax(1).eq(b.y).sum().item(),
-      ] as [number, number];
+      // the loss inside the scope too: autocast computes cross-entropy in float32, as in training
+      const [loss, logits] = precision.forward(() => {
+        const logits = model.forward(precision.input(b.x));
+        return [crossEntropy(logits, b.y, { reduction: "sum" }), logits];
+      });
+      return [loss.item(), logits.argmax(1).eq(b.y).sum().item()] as [number, number];
     })
   );
   b.x.dispose();

@@ -292,6 +292,8 @@ async function trainRanked(
   const writer = (parallel?.rank ?? 0) === 0;
   const world = parallel?.worldSize ?? 1;
   manualSeed(c.seed);
+  // refused before anything is loaded or made (fp16-mixed where "auto" resolved to the CPU)
+  const precision = stepPrecision(c, device);
   const data = await loadSplits(c);
   const imageSize = c.imageSize ?? data.train.height;
   if (saved) {
@@ -320,7 +322,6 @@ async function trainRanked(
   }
   const inputs = { channels: data.train.channels, imageSize, classes: data.train.classes.length };
   const model = createRunModel(c, inputs, device);
-  const precision = stepPrecision(c, device);
   if (c.channelsLast) model.toMemoryFormat("channels-last");
   const optimizer = makeOptimizer(c, model.parameters());
   const shard = (pad: boolean) =>
