@@ -50,6 +50,8 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
       subset: [["--subset", "500"], 500],
       valFraction: [["--val-fraction", "0.2"], 0.2],
       device: [["--device", "cpu"], "cpu"],
+      precision: [["--precision", "bf16-mixed"], "bf16-mixed"],
+      channelsLast: [["--channels-last"], true],
       seed: [["--seed", "3"], 3],
       lambda: [["--lambda", "0.5"], 0.5],
       kBottom: [["--k-bottom", "0.4"], 0.4],
