@@ -9,6 +9,7 @@
 
 import { noGrad } from "../tensor/autograd.ts";
 import { tidy } from "../tensor/engine.ts";
+import { stack } from "../tensor/functional.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Optimizer } from "./optimizer.ts";
 
@@ -82,16 +83,14 @@ export class GradScaler {
   unscale(optimizer: Optimizer): void {
     if (this.#unscaled) return;
     const inv = 1 / this.#scale;
+    // one host read for all the gradients (a device sync on CUDA), not one per parameter
     this.#foundInf = tidy(() =>
       noGrad(() => {
-        let bad = false;
-        for (const p of optimizer.params) {
+        const finite = optimizer.params.flatMap((p) => {
           const g = p.grad;
-          if (!g) continue;
-          g.mul_(inv);
-          if (!bad && !g.isfinite().all().item()) bad = true;
-        }
-        return bad;
+          return g ? [g.mul_(inv).isfinite().all()] : [];
+        });
+        return finite.length > 0 && !stack(finite).all().item();
       })
     );
     this.#unscaled = true;

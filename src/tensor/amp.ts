@@ -10,6 +10,7 @@
 
 import { check, lib } from "../../ffi/mod.ts";
 import { type DType, dtypeCode, dtypeFromCode } from "./dtype.ts";
+import { scoped } from "./engine.ts";
 
 /** The low-precision types autocast runs ops in. */
 export type AutocastDType = "bfloat16" | "float16";
@@ -86,18 +87,10 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
       ),
       "autocast",
     );
-  set(true, {
+  const wanted = {
     enabled: options.enabled ?? true,
     dtype,
     cacheEnabled: options.cacheEnabled ?? true,
-  });
-  try {
-    const result = fn();
-    if (result instanceof Promise) {
-      throw new TypeError("autocast takes a synchronous function (its state is per call)");
-    }
-    return result;
-  } finally {
-    set(false, before);
-  }
+  };
+  return scoped(() => set(true, wanted), () => set(false, before), fn, "autocast");
 }

@@ -5,6 +5,7 @@
  */
 
 import { check, lib } from "../../ffi/mod.ts";
+import { scoped } from "./engine.ts";
 import { handleList } from "./native.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -61,16 +62,12 @@ export function isGradEnabled(): boolean {
 
 function withGradMode<T>(on: boolean, fn: () => T): T {
   const previous = lib.hlgm_is_grad_enabled();
-  lib.hlgm_set_grad_enabled(on ? 1 : 0);
-  try {
-    const result = fn();
-    if (result instanceof Promise) {
-      throw new TypeError("noGrad/enableGrad take synchronous functions (grad mode is per call)");
-    }
-    return result;
-  } finally {
-    lib.hlgm_set_grad_enabled(previous);
-  }
+  return scoped(
+    () => lib.hlgm_set_grad_enabled(on ? 1 : 0),
+    () => lib.hlgm_set_grad_enabled(previous),
+    fn,
+    "noGrad/enableGrad",
+  );
 }
 
 /** Runs `fn` without recording operations for autograd (torch.no_grad). */

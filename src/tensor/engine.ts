@@ -113,6 +113,24 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * Runs `fn` between `enter()` and `exit()` (exit also when `fn` throws): a per-thread libtorch
+ * state as a scope (grad mode, autocast). `fn` must be synchronous, or the state would cover
+ * whatever else runs before its promise settles; `what` names the scope in that error.
+ */
+export function scoped<T>(enter: () => void, exit: () => void, fn: () => T, what: string): T {
+  enter();
+  try {
+    const result = fn();
+    if (result instanceof Promise) {
+      throw new TypeError(`${what} takes a synchronous function (its state is per call)`);
+    }
+    return result;
+  } finally {
+    exit();
+  }
+}
+
 /** Live-memory counters. */
 export interface MemoryInfo {
   /** Tensors created and not yet disposed (JS objects holding a native handle). */
