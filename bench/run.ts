@@ -30,8 +30,12 @@ import { measureFfi } from "./ffi_overhead.ts";
 import { MODEL_CONFIGS } from "./model_step.ts";
 import { findPython, flag, median, round } from "./util.ts";
 
-/** glibc tunables equivalent to the mallopt() calls in native/core.cpp. */
-const SAME_MALLOC = {
+/**
+ * glibc tunables that keep freed memory in the heap: PyTorch's fastest CPU setting here (glibc's
+ * defaults unmap a large freed block and fault it in again every step). hlgm keeps its large
+ * blocks with its own caching allocator instead (native/cpu_cache.cpp), which does not fragment.
+ */
+const KEPT_MALLOC = {
   MALLOC_MMAP_MAX_: "0",
   MALLOC_TRIM_THRESHOLD_: String(1 << 30),
   MALLOC_TOP_PAD_: String(64 << 20),
@@ -200,13 +204,13 @@ function notePytorch(run: StepRun): void {
   machine.gpu = (run.gpu as string | null) ?? null;
 }
 
-/** The PyTorch variants (default malloc, hlgm's malloc) of a script, if there is a python. */
+/** The PyTorch variants (default malloc, kept malloc) of a script, if there is a python. */
 function pytorchVariants(script: string, argv: string[]): Variant[] {
   if (!python) return [];
   const full = [here(script), ...argv];
   return [
     { name: "pytorch_default", cmd: python, argv: full, vars: {}, runs: [] },
-    { name: "pytorch_same_malloc", cmd: python, argv: full, vars: SAME_MALLOC, runs: [] },
+    { name: "pytorch_kept_malloc", cmd: python, argv: full, vars: KEPT_MALLOC, runs: [] },
   ];
 }
 
@@ -302,9 +306,9 @@ async function shallowCnnStep() {
     deno_ms: t("deno"),
     deno_default_malloc_ms: t("deno_default_malloc"),
     pytorch_default_ms: t("pytorch_default"),
-    pytorch_same_malloc_ms: t("pytorch_same_malloc"),
+    pytorch_kept_malloc_ms: t("pytorch_kept_malloc"),
     ratio_vs_pytorch_default: ratio(t("deno"), t("pytorch_default")),
-    ratio_vs_pytorch_same_malloc: ratio(t("deno"), t("pytorch_same_malloc")),
+    ratio_vs_pytorch_kept_malloc: ratio(t("deno"), t("pytorch_kept_malloc")),
     ratio_default_malloc_vs_pytorch_default: ratio(
       t("deno_default_malloc"),
       t("pytorch_default"),
@@ -313,9 +317,9 @@ async function shallowCnnStep() {
       deno: mb(variants, "deno"),
       deno_default_malloc: mb(variants, "deno_default_malloc"),
       pytorch_default: mb(variants, "pytorch_default"),
-      pytorch_same_malloc: mb(variants, "pytorch_same_malloc"),
+      pytorch_kept_malloc: mb(variants, "pytorch_kept_malloc"),
     },
-    same_malloc_env: SAME_MALLOC,
+    kept_malloc_env: KEPT_MALLOC,
     pytorch,
   };
 }
@@ -340,7 +344,7 @@ function checkParams(model: string, hlgmRun: StepRun, ptRun: StepRun): void {
   }
 }
 
-/** Forward + backward of each model: hlgm vs PyTorch (default malloc, hlgm's malloc). */
+/** Forward + backward of each model: hlgm vs PyTorch (default malloc, kept malloc). */
 async function modelsStep() {
   const batch = intFlag("model-batch", 64);
   const modelRounds = intFlag("model-rounds", 1);
@@ -383,19 +387,19 @@ async function modelsStep() {
       input: MODEL_CONFIGS[model].input.join("x"),
       hlgm_ms: t("hlgm"),
       pytorch_default_ms: t("pytorch_default"),
-      pytorch_same_malloc_ms: t("pytorch_same_malloc"),
+      pytorch_kept_malloc_ms: t("pytorch_kept_malloc"),
       ratio_vs_pytorch_default: ratio(t("hlgm"), t("pytorch_default")),
-      ratio_vs_pytorch_same_malloc: ratio(t("hlgm"), t("pytorch_same_malloc")),
+      ratio_vs_pytorch_kept_malloc: ratio(t("hlgm"), t("pytorch_kept_malloc")),
       params: hlgmRun.params,
       min_ms: {
         hlgm: least(variants, "hlgm"),
         pytorch_default: least(variants, "pytorch_default"),
-        pytorch_same_malloc: least(variants, "pytorch_same_malloc"),
+        pytorch_kept_malloc: least(variants, "pytorch_kept_malloc"),
       },
       cpu_ms: {
         hlgm: cpu(variants, "hlgm"),
         pytorch_default: cpu(variants, "pytorch_default"),
-        pytorch_same_malloc: cpu(variants, "pytorch_same_malloc"),
+        pytorch_kept_malloc: cpu(variants, "pytorch_kept_malloc"),
       },
       steps: variants[0].runs.reduce((n, r) => n + (r.steps as number), 0),
       rounds: modelRounds,
@@ -403,7 +407,7 @@ async function modelsStep() {
       peak_rss_mb: {
         hlgm: mb(variants, "hlgm"),
         pytorch_default: mb(variants, "pytorch_default"),
-        pytorch_same_malloc: mb(variants, "pytorch_same_malloc"),
+        pytorch_kept_malloc: mb(variants, "pytorch_kept_malloc"),
       },
     };
   }
@@ -424,7 +428,7 @@ const PRECISION_VARIANTS: [string, string, boolean][] = [
 
 /**
  * The trainer's plain and masked (HLGM denoise) steps per precision and layout, hlgm against
- * PyTorch with the same settings (hlgm's malloc tunables; the same autocast, layout, optimizer
+ * PyTorch with the same settings (glibc keeping freed memory; the same autocast, layout, optimizer
  * and step): bench/precision_step.ts and .py.
  */
 async function precisionSteps() {
@@ -451,7 +455,7 @@ async function precisionSteps() {
             runs: [],
           },
           ...pytorchVariants("./precision_step.py", stepArgs).filter((v) =>
-            v.name === "pytorch_same_malloc"
+            v.name === "pytorch_kept_malloc"
           ),
         ];
         // rounds interleave hlgm and PyTorch: a busy spell of the machine hits both alike
@@ -463,10 +467,10 @@ async function precisionSteps() {
         hlgmMs[label] = t("hlgm");
         rows[label] = {
           hlgm_ms: t("hlgm"),
-          pytorch_ms: t("pytorch_same_malloc"),
-          ratio_vs_pytorch: ratio(t("hlgm"), t("pytorch_same_malloc")),
-          cpu_ms: { hlgm: cpu(variants, "hlgm"), pytorch: cpu(variants, "pytorch_same_malloc") },
-          peak_rss_mb: { hlgm: mb(variants, "hlgm"), pytorch: mb(variants, "pytorch_same_malloc") },
+          pytorch_ms: t("pytorch_kept_malloc"),
+          ratio_vs_pytorch: ratio(t("hlgm"), t("pytorch_kept_malloc")),
+          cpu_ms: { hlgm: cpu(variants, "hlgm"), pytorch: cpu(variants, "pytorch_kept_malloc") },
+          peak_rss_mb: { hlgm: mb(variants, "hlgm"), pytorch: mb(variants, "pytorch_kept_malloc") },
           onednn: variants[0].runs[0]?.onednn ?? null,
         };
       }

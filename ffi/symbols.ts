@@ -190,6 +190,10 @@ export const symbols = {
   hlgm_memory_format: { parameters: [H, "i32", B], result: ERR }, // (Box*, int32_t format, Box** out)
   hlgm_is_memory_format: { parameters: [H, "i32", B], result: ERR }, // (Box*, int32_t format, int32_t* out)
 
+  // cpu_cache.cpp
+  hlgm_cpu_cache_trim: { parameters: ["i32"], result: "void" }, // void (int32_t all)
+  hlgm_cpu_cache_stats: { parameters: ["i32", B], result: "void" }, // void (int32_t reset, int64_t* out[3])
+
   // distributed.cpp (a process group is an opaque DistGroup*, not a Box: G below)
   hlgm_dist_available: { parameters: [], result: "i32" }, // int32_t (): 1 with c10d + Gloo
   hlgm_dist_nccl_available: { parameters: [], result: "i32" }, // int32_t (): 1 with NCCL too

@@ -44,6 +44,17 @@ template <class Options>
 void use_classic_tcp_store(Options&, long) {}
 }  // namespace hlgm
 
+// c10::Allocator (native/cpu_cache.cpp): 2.x dropped `const` from allocate() and added a pure
+// virtual copy_data(). An allocator defines both spellings of allocate, and copy_data, without
+// `override`: on each version one allocate overrides the base's and the other is an unused
+// overload, and copy_data is an override or an unused method. No version number is guessed.
+#define HLGM_ALLOCATOR_METHODS(impl)                                        \
+  c10::DataPtr allocate(size_t n) const { return impl(n); }                 \
+  c10::DataPtr allocate(size_t n) { return impl(n); }                       \
+  void copy_data(void* dest, const void* src, std::size_t count) const {    \
+    std::memcpy(dest, src, count);                                          \
+  }
+
 // Autocast state. 2.4 made it one API keyed by device type; before, CPU and CUDA had their own
 // functions (the CUDA ones unprefixed), which 2.4 keeps only as deprecated wrappers.
 namespace hlgm {

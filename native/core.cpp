@@ -2,8 +2,6 @@
 #include "shim.h"
 #include "op_dispatch.h"
 
-#include <malloc.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -29,17 +27,6 @@ char* error_copy(const char* message) {
   char* copy = static_cast<char*>(std::malloc(n + 1));
   if (copy != nullptr) std::memcpy(copy, message, n + 1);
   return copy;
-}
-
-// glibc hands large freed blocks back to the OS and faults them in again on the next step;
-// a training loop allocates the same sizes every step, so keep them (HLGM_MALLOC=default
-// turns this off for comparisons).
-__attribute__((constructor)) static void keep_freed_memory() {
-  const char* mode = std::getenv("HLGM_MALLOC");
-  if (mode != nullptr && std::strcmp(mode, "default") == 0) return;
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  mallopt(M_TOP_PAD, 64 << 20);
 }
 
 HLGM_EXPORT void hlgm_free(Box* b) {

@@ -16,6 +16,7 @@ import optim from "./optim.cpp" with { type: "text" };
 import masking from "./masking.cpp" with { type: "text" };
 import selfcheck from "./selfcheck.cpp" with { type: "text" };
 import amp from "./amp.cpp" with { type: "text" };
+import cpuCache from "./cpu_cache.cpp" with { type: "text" };
 import distributed from "./distributed.cpp" with { type: "text" };
 
 /** Each source file (relative to native/) and its text, in the order they are hashed. */
@@ -30,6 +31,7 @@ export const SHIM_SOURCE_TEXTS: Readonly<Record<string, string>> = {
   "masking.cpp": masking,
   "selfcheck.cpp": selfcheck,
   "amp.cpp": amp,
+  "cpu_cache.cpp": cpuCache,
   "distributed.cpp": distributed,
 };
 

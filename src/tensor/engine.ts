@@ -141,14 +141,34 @@ export interface MemoryInfo {
   nativeHandles: number;
   /** Depth of open tidy scopes. */
   scopeDepth: number;
+  /** CPU blocks of 1 MiB and more in use by tensors (the caching allocator's, by size class). */
+  cpuLargeBytes: number;
+  /** Freed large CPU blocks the cache keeps for reuse ({@link releaseCachedMemory} frees them). */
+  cpuCachedBytes: number;
+  /** Most `cpuLargeBytes` since the process started or the last `memory({ resetPeak: true })`. */
+  cpuPeakLargeBytes: number;
 }
 
-/** Current live-tensor and byte counts. */
-export function memory(): MemoryInfo {
+/** Current live-tensor and byte counts; `resetPeak` starts a new `cpuPeakLargeBytes`. */
+export function memory(options: { resetPeak?: boolean } = {}): MemoryInfo {
+  const cache = new BigInt64Array(3);
+  lib.hlgm_cpu_cache_stats(options.resetPeak ? 1 : 0, cache);
   return {
     liveTensors: live,
     bytes: Number(lib.hlgm_live_bytes()),
     nativeHandles: Number(lib.hlgm_live_handles()),
     scopeDepth: scopes.length,
+    cpuLargeBytes: Number(cache[0]),
+    cpuCachedBytes: Number(cache[1]),
+    cpuPeakLargeBytes: Number(cache[2]),
   };
+}
+
+/**
+ * Frees the large CPU blocks the caching allocator keeps for reuse, as `torch.cuda.empty_cache()`
+ * does on a GPU: all of them, or with `{ unusedOnly: true }` those no allocation took since the
+ * previous call (the trainer calls it so at each epoch's end, keeping what every step reuses).
+ */
+export function releaseCachedMemory(options: { unusedOnly?: boolean } = {}): void {
+  lib.hlgm_cpu_cache_trim(options.unusedOnly ? 0 : 1);
 }

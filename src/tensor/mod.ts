@@ -33,7 +33,14 @@ export {
   autocastState,
 } from "./amp.ts";
 export { MEMORY_FORMATS, type MemoryFormat } from "./memory_format.ts";
-export { keep, memory, type MemoryInfo, tidy, type Tracked } from "./engine.ts";
+export {
+  keep,
+  memory,
+  type MemoryInfo,
+  releaseCachedMemory,
+  tidy,
+  type Tracked,
+} from "./engine.ts";
 export {
   cudaAvailable,
   cudaDeviceCount,

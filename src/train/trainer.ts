@@ -21,6 +21,7 @@ import { getRngState, manualSeed, setRngState } from "../tensor/create.ts";
 import { cudaDeviceCount, type Device, deviceCode, deviceName } from "../tensor/device.ts";
 import { getNumThreads, info } from "../tensor/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { releaseCachedMemory } from "../tensor/engine.ts";
 import { configProblems, scheduleOf, type TrainConfig } from "./config.ts";
 import {
   type BestEpoch,
@@ -596,6 +597,8 @@ async function trainRanked(
         "time/images_per_s": line.images_per_s,
       });
       if (writer) saveEpoch(epoch, newBest, saving);
+      // CPU blocks no step of this epoch reused (a phase's sizes, the last short batch's) go
+      releaseCachedMemory({ unusedOnly: true });
       options.onEpoch?.(line);
       if (stopNow()) {
         return {
@@ -613,6 +616,7 @@ async function trainRanked(
     testLoader.dispose();
     optimizer.dispose();
     model.dispose();
+    releaseCachedMemory(); // what comes next (SIB, a report, the next run) sizes its own
   }
 
   /** Writes the epoch's checkpoint (rank 0 only). */
