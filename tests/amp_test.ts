@@ -32,6 +32,7 @@ import {
   type ModelOptions,
   type Parameter,
   randn,
+  Saliency,
   SGD,
   tensor,
   tidy,
@@ -39,6 +40,8 @@ import {
 } from "../mod.ts";
 import { loadSafetensors } from "../src/checkpoint/safetensors.ts";
 import { RunDir } from "../src/train/run_dir.ts";
+import { trainStep } from "../src/train/steps.ts";
+import { FP32 } from "../src/train/precision.ts";
 import {
   closedForm,
   type ClosedFormula,
@@ -307,6 +310,43 @@ Deno.test("GradScaler: scales the loss, unscales the gradients, skips a step on 
   assert.throws(() => new GradScaler({ backoffFactor: 1 }), /backoffFactor must be in \(0, 1\)/);
 });
 
+Deno.test("trainStep with a loss scaler: a NaN loss skips the step and halves the scale, as torch's loop does", () => {
+  tidy(() => {
+    const model = createModel("shallow-cnn", {
+      numClasses: 3,
+      inChannels: 1,
+      imageSize: 8,
+      device,
+    });
+    const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+    const scaler = new GradScaler({ initScale: 1024 });
+    const ctx = {
+      model,
+      optimizer,
+      lambda: 1,
+      saliency: new Saliency(model),
+      reduction: "mean",
+      fill: "zero",
+      precision: { ...FP32, scaler },
+    } as const;
+    const plain = { phase: "train", mode: "plain", k: null, de: null, episode: null } as const;
+    const y = tensor([0, 1, 2, 0], { dtype: "int64", device });
+    const weights = () =>
+      model.parameters().map((p) => Array.from(p.detach().data() as Float32Array));
+    const before = weights();
+    const bad = randn([4, 1, 8, 8], { device }).mul(NaN);
+    const skipped = trainStep(ctx, bad, y, plain);
+    assert.ok(Number.isNaN(skipped.loss));
+    assert.deepEqual(weights(), before, "a skipped step leaves the weights as they were");
+    assert.equal(scaler.scale, 512);
+    const good = trainStep(ctx, randn([4, 1, 8, 8], { device }), y, plain);
+    assert.ok(Number.isFinite(good.loss));
+    assert.notDeepEqual(weights(), before, "the next good step trains");
+    assert.deepEqual(scaler.stateDict(), { scale: 512, growthTracker: 1 });
+    optimizer.dispose();
+  });
+});
+
 Deno.test("precision settings: fp16-mixed is refused on the CPU, channels-last for deit-tiny", async () => {
   assert.deepEqual(configProblems(defaultConfig({ precision: "bf16-mixed", device: "cpu" })), []);
   assert.ok(
@@ -374,6 +414,9 @@ for (const low of LOW) {
         const dir = new RunDir(`${root}/${low}`);
         assert.equal(dir.readInfo()!.config.precision, low);
         const last = dir.readLast()!;
+        // fp16's loss scale is kept for a resume (torch's scaler.state_dict()); bf16 has none
+        if (low === "fp16-mixed") assert.ok(last.gradScaler && last.gradScaler.scale > 0);
+        else assert.equal(last.gradScaler, null);
         for (const file of [last.weights, last.state]) {
           const { tensors } = loadSafetensors(`${dir.checkpoints}/${file}`, { device: "cpu" });
           for (const [k, t] of tensors) {

@@ -289,6 +289,23 @@ Deno.test("checkpoints: an unreadable last.json or best.json falls back to the n
     },
   );
   await t.step(
+    "--resume with a last.json whose fp16 loss scale is not one falls back the same way",
+    async () => {
+      const run = await copyOfRun();
+      const last = readJson(`${run}/checkpoints/last.json`);
+      assert.equal(last.gradScaler, null); // an fp32 run keeps no scale
+      last.gradScaler = { scale: -1, growthTracker: 0 };
+      Deno.writeTextFileSync(`${run}/checkpoints/last.json`, JSON.stringify(last));
+      const r = await cli(["train", "--resume", run, "--epochs", "3"]);
+      failsWith(
+        r,
+        0,
+        /^warning: .*last\.json is not a checkpoint record \("gradScaler" must be null or \{scale > 0, growthTracker >= 0\}, got \{"scale":-1,"growthTracker":0\}\); using .* epoch 2/,
+      );
+      assert.deepEqual(metricsEpochs(run), [1, 2, 3]);
+    },
+  );
+  await t.step(
     "last.json naming a missing weights file, and no other checkpoint: exit 1, the run untouched",
     async () => {
       const run = await copyOfRun();

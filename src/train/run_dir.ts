@@ -178,6 +178,8 @@ export interface TrainerState {
   best: BestEpoch | null;
   /** Best masked (SGT-phase) epoch so far (absent in runs saved before it was kept). */
   bestAfterSwitch?: BestEpoch | null;
+  /** fp16-mixed runs: the loss scaler's scale and good-step count (torch's `scaler.state_dict()`). */
+  gradScaler?: { scale: number; growthTracker: number } | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -284,6 +286,14 @@ function trainerStateProblem(t: unknown): string | null {
     !Array.isArray(o.steps) || !o.steps.every((n) => Number.isInteger(n) && n >= 0)
   ) {
     return `"optimizer" must be {type, options, steps}, got ${shown(o)}`;
+  }
+  const g = t.gradScaler;
+  if (
+    g !== undefined && g !== null &&
+    !(isObject(g) && typeof g.scale === "number" && g.scale > 0 && Number.isFinite(g.scale) &&
+      Number.isInteger(g.growthTracker) && (g.growthTracker as number) >= 0)
+  ) {
+    return `"gradScaler" must be null or {scale > 0, growthTracker >= 0}, got ${shown(g)}`;
   }
   return bestProblem("best", t.best) ?? bestProblem("bestAfterSwitch", t.bestAfterSwitch);
 }

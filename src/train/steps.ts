@@ -146,15 +146,14 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
     if (ctx.sync) statsTensor = syncStep(ctx.sync, model, statsTensor);
     const stats = statsTensor.data() as Float64Array;
     const [lossValue, ceValue, klValue, correct, maskedCe, maskedCorrect] = stats;
-    // a NaN/Inf loss must not reach the weights: the caller stops the run; fp16's scaler also
-    // skips a step whose scaled gradients overflowed (and lowers its scale)
-    if (Number.isFinite(lossValue)) {
-      if (precision.scaler) {
-        precision.scaler.step(optimizer);
-        precision.scaler.update();
-      } else {
-        optimizer.step();
-      }
+    // a NaN/Inf loss must not reach the weights. Without a scaler the caller stops the run; with
+    // fp16's, as in torch's loop, the scaler skips any step whose gradients overflowed (a NaN/Inf
+    // loss gives such gradients) and lowers its scale, and the caller goes on
+    if (precision.scaler) {
+      precision.scaler.step(optimizer);
+      precision.scaler.update();
+    } else if (Number.isFinite(lossValue)) {
+      optimizer.step();
     }
     return {
       loss: lossValue,

@@ -123,6 +123,12 @@ export interface TrainHooks {
 /** How a training call ended: all epochs done, stopped when asked, or the loss went NaN/Inf. */
 export type TrainStatus = "completed" | "interrupted" | "diverged";
 
+/**
+ * fp16-mixed: a NaN/Inf loss skips the step while the loss scale stays at or above this (float16's
+ * least subnormal); once the halvings take it lower, no scale rescues the run and it stops.
+ */
+const FP16_LEAST_SCALE = 2 ** -24;
+
 /** How a run ended. */
 export interface TrainResult {
   /** The run folder. */
@@ -388,6 +394,9 @@ async function trainRanked(
       state = last.schedule as unknown as ScheduleState;
       best = last.best;
       bestAfterSwitch = last.bestAfterSwitch ?? null;
+      // fp16-mixed: the scale it had reached, not 2^16 again (a run resumed in another precision
+      // has no scaler, or a new one)
+      if (precision.scaler && last.gradScaler) precision.scaler.loadStateDict(last.gradScaler);
       startEpoch = last.epoch + 1;
       metrics = dir.readMetrics().filter((m) => m.epoch <= last.epoch);
       if (writer) dir.writeMetrics(metrics);
@@ -468,14 +477,16 @@ async function trainRanked(
         b.x.dispose();
         b.y.dispose();
         b.boxes?.dispose();
-        if (!Number.isFinite(r.loss)) {
+        const scaler = precision.scaler;
+        if (!Number.isFinite(r.loss) && !(scaler && scaler.scale >= FP16_LEAST_SCALE)) {
           // a KL weight far above the cross-entropy's scale is the other usual cause
           const lower = c.method !== "baseline" && c.lambda > 10 ? "--lr or --lambda" : "--lr";
           return {
             runDir,
             metrics,
             status: "diverged",
-            message: `loss became ${r.loss} at epoch ${epoch}, batch ${batch + 1}; stopped. ` +
+            message: `loss became ${r.loss} at epoch ${epoch}, batch ${batch + 1}` +
+              (scaler ? ` (its fp16 loss scale fell to ${scaler.scale})` : "") + "; stopped. " +
               (epoch > 1
                 ? `The last good checkpoint (epoch ${epoch - 1}) is kept; try a lower ${lower}`
                 : `no checkpoint was written yet; try a lower ${lower}`),
@@ -483,23 +494,27 @@ async function trainRanked(
         }
         const n = b.indices.length * world; // the global batch: every rank's share is equal
         batch++;
-        loss += r.loss * n;
-        ce += r.ce * n;
-        kl += r.kl * n;
-        correct += r.correct;
-        maskedCe += r.maskedCe * n;
-        maskedCorrect += r.maskedCorrect;
-        seen += n;
-        options.onBatch?.({
-          epoch,
-          epochs: c.epochs,
-          plan,
-          batch,
-          batches: trainLoader.length,
-          loss: loss / seen,
-          acc: correct / seen,
-          imagesPerSecond: seen / ((performance.now() - t0) / 1000),
-        });
+        // fp16-mixed: a NaN/Inf loss means the scaler skipped the step and halved its scale (an
+        // fp16 overflow); the epoch's figures leave the batch out
+        if (Number.isFinite(r.loss)) {
+          loss += r.loss * n;
+          ce += r.ce * n;
+          kl += r.kl * n;
+          correct += r.correct;
+          maskedCe += r.maskedCe * n;
+          maskedCorrect += r.maskedCorrect;
+          seen += n;
+          options.onBatch?.({
+            epoch,
+            epochs: c.epochs,
+            plan,
+            batch,
+            batches: trainLoader.length,
+            loss: loss / seen,
+            acc: correct / seen,
+            imagesPerSecond: seen / ((performance.now() - t0) / 1000),
+          });
+        }
         await yielder.tick(); // or signal listeners (Ctrl-C) never run
         if (stopNow()) {
           return {
@@ -643,6 +658,7 @@ async function trainRanked(
             optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
             best,
             bestAfterSwitch,
+            gradScaler: precision.scaler?.stateDict() ?? null,
           },
           newBest,
           { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
