@@ -41,6 +41,7 @@ export async function runTrain(
   }
 }
 
+// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
 async function trainCommand(
   opts: Record<string, unknown>,
   flags: Record<string, unknown>,

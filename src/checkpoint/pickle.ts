@@ -120,6 +120,7 @@ export function unpickle(data: Uint8Array, hooks: UnpickleHooks): unknown {
   }
 }
 
+// deno-lint-ignore hlgm/max-function-lines -- the pickle VM: one switch over the opcodes, read as the protocol's table
 function run(data: Uint8Array, hooks: UnpickleHooks, state: { op: number }): unknown {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const memo = new Map<number, unknown>();

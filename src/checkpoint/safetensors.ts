@@ -276,6 +276,41 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function readHeader(src: ByteSource): SafetensorsHeader {
+  const { json, length } = headerJson(src);
+  const file = src.name;
+  const metadata: [string, string][] = [];
+  const hasMetadata = Object.hasOwn(json, "__metadata__");
+  if (hasMetadata) {
+    const m = json.__metadata__;
+    if (!isObject(m)) throw new CheckpointError(file, "__metadata__ is not an object");
+    for (const [k, v] of Object.entries(m)) {
+      if (typeof v !== "string") {
+        throw new CheckpointError(file, `__metadata__ value of "${k}" is not a string`);
+      }
+      metadata.push([k, v]);
+    }
+  }
+  const dataSize = src.size - 8 - length;
+  const entries = Object.entries(json)
+    .filter(([name]) => name !== "__metadata__")
+    .map(([name, info]): [string, SafetensorsEntry] => [
+      name,
+      headerEntry(file, name, info, dataSize),
+    ]);
+  entries.sort((a, b) =>
+    a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1]
+  );
+  checkCoverage(file, entries, dataSize);
+  return {
+    tensors: new Map(entries),
+    metadata: Object.fromEntries(metadata),
+    hasMetadata,
+    headerLength: length,
+  };
+}
+
+/** The header's length and JSON object, checked against the file's size and the format. */
+function headerJson(src: ByteSource): { json: Record<string, unknown>; length: number } {
   const file = src.name;
   if (src.size < 8) {
     throw new CheckpointError(
@@ -311,67 +346,68 @@ function readHeader(src: ByteSource): SafetensorsHeader {
     });
   }
   if (!isObject(json)) throw new CheckpointError(file, "header JSON is not an object");
-  const metadata: [string, string][] = [];
-  const hasMetadata = Object.hasOwn(json, "__metadata__");
-  if (hasMetadata) {
-    const m = json.__metadata__;
-    if (!isObject(m)) throw new CheckpointError(file, "__metadata__ is not an object");
-    for (const [k, v] of Object.entries(m)) {
-      if (typeof v !== "string") {
-        throw new CheckpointError(file, `__metadata__ value of "${k}" is not a string`);
-      }
-      metadata.push([k, v]);
+  return { json, length: n };
+}
+
+/** One tensor's header entry, checked: a known dtype, its shape's bytes, offsets in the data. */
+function headerEntry(
+  file: string,
+  name: string,
+  info: unknown,
+  dataSize: number,
+): SafetensorsEntry {
+  const bad = (problem: string) => new CheckpointError(file, `tensor "${name}": ${problem}`);
+  if (!isObject(info)) throw bad("entry is not an object");
+  const format = info.dtype;
+  if (typeof format !== "string") throw bad("dtype is missing or not a string");
+  const dtype = FROM_FORMAT.get(format);
+  if (!dtype) {
+    if (UNSUPPORTED_FORMATS.has(format)) {
+      throw bad(`dtype ${format} is valid safetensors but not supported by hlgm`);
     }
+    throw bad(`unknown dtype ${JSON.stringify(format)}`);
   }
-  const dataSize = src.size - 8 - n;
-  const entries: [string, SafetensorsEntry][] = [];
-  for (const [name, info] of Object.entries(json)) {
-    if (name === "__metadata__") continue;
-    const bad = (problem: string) => new CheckpointError(file, `tensor "${name}": ${problem}`);
-    if (!isObject(info)) throw bad("entry is not an object");
-    const format = info.dtype;
-    if (typeof format !== "string") throw bad("dtype is missing or not a string");
-    const dtype = FROM_FORMAT.get(format);
-    if (!dtype) {
-      if (UNSUPPORTED_FORMATS.has(format)) {
-        throw bad(`dtype ${format} is valid safetensors but not supported by hlgm`);
-      }
-      throw bad(`unknown dtype ${JSON.stringify(format)}`);
-    }
-    const shape = info.shape;
-    if (
-      !Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)
-    ) {
-      throw bad(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
-    }
-    const offs = info.data_offsets;
-    if (
-      !Array.isArray(offs) || offs.length !== 2 ||
-      !offs.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)
-    ) {
-      throw bad(`data_offsets ${JSON.stringify(offs)} is not a pair of non-negative integers`);
-    }
-    const [begin, end] = offs as [number, number];
-    if (end < begin) throw bad(`data_offsets [${begin}, ${end}] end before they begin`);
-    let need = BigInt(dtypeSize(dtype));
-    for (const s of shape as number[]) need *= BigInt(s);
-    if (need !== BigInt(end - begin)) {
-      throw bad(
-        `shape [${shape.join(", ")}] of ${format} needs ${need} bytes but data_offsets ` +
-          `[${begin}, ${end}] span ${end - begin}`,
-      );
-    }
-    if (end > dataSize) {
-      throw bad(
-        `data_offsets [${begin}, ${end}] lie beyond the ${dataSize} data bytes of the file ` +
-          "(truncated file?)",
-      );
-    }
-    entries.push([name, { dtype, format, shape: shape as number[], dataOffsets: [begin, end] }]);
+  const shape = info.shape;
+  if (
+    !Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)
+  ) {
+    throw bad(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   }
-  entries.sort((a, b) =>
-    a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1]
-  );
+  const offs = info.data_offsets;
+  if (
+    !Array.isArray(offs) || offs.length !== 2 ||
+    !offs.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)
+  ) {
+    throw bad(`data_offsets ${JSON.stringify(offs)} is not a pair of non-negative integers`);
+  }
+  const [begin, end] = offs as [number, number];
+  if (end < begin) throw bad(`data_offsets [${begin}, ${end}] end before they begin`);
+  let need = BigInt(dtypeSize(dtype));
+  for (const s of shape as number[]) need *= BigInt(s);
+  if (need !== BigInt(end - begin)) {
+    throw bad(
+      `shape [${shape.join(", ")}] of ${format} needs ${need} bytes but data_offsets ` +
+        `[${begin}, ${end}] span ${end - begin}`,
+    );
+  }
+  if (end > dataSize) {
+    throw bad(
+      `data_offsets [${begin}, ${end}] lie beyond the ${dataSize} data bytes of the file ` +
+        "(truncated file?)",
+    );
+  }
+  return { dtype, format, shape: shape as number[], dataOffsets: [begin, end] };
+}
+
+/**
+ * The tensors' bytes (entries in offset order) tile the data buffer: no overlap, no gap, nothing
+ * after the last.
+ */
+function checkCoverage(
+  file: string,
+  entries: [string, SafetensorsEntry][],
+  dataSize: number,
+): void {
   let at = 0;
   let prev = "";
   for (const [name, e] of entries) {
@@ -399,12 +435,6 @@ function readHeader(src: ByteSource): SafetensorsHeader {
         "(trailing bytes)",
     );
   }
-  return {
-    tensors: new Map(entries),
-    metadata: Object.fromEntries(metadata),
-    hasMetadata,
-    headerLength: n,
-  };
 }
 
 function loadFrom(src: ByteSource, options: SafetensorsLoadOptions): SafetensorsContents {

@@ -289,16 +289,7 @@ interface PetCacheExtra {
  * `annotations/`), decoded and resized, with a box per image; see the module notes.
  */
 export async function loadOxfordPet(dir: string, options: OxfordPetOptions): Promise<ImageDataset> {
-  const { split, imageSize = 224, box = "pet", strict = false } = options;
-  if (split !== "train" && split !== "test") {
-    throw new TypeError(`oxford-pet: unknown split "${split}"; expected train or test`);
-  }
-  if (!Number.isInteger(imageSize) || imageSize < 1 || imageSize > 4096) {
-    throw new RangeError(`oxford-pet: imageSize must be an integer in 1..4096, got ${imageSize}`);
-  }
-  if (box !== "pet" && box !== "head") {
-    throw new TypeError(`oxford-pet: unknown box "${box}"; expected pet or head`);
-  }
+  const { split, imageSize = 224, box = "pet", strict = false } = checkPetOptions(options);
   const ann = `${dir}/annotations`;
   requireEntry(`${dir}/images`, "the folder of the photos (images/<name>.jpg)", "directory");
   const listFile = `${ann}/${SPLIT_FILES[split]}`;
@@ -316,40 +307,13 @@ export async function loadOxfordPet(dir: string, options: OxfordPetOptions): Pro
     lists.push({ file: otherFile, entries: parsePetList(otherText, otherFile) });
   }
   const classes = petClasses(lists);
+  const files = petFiles(dir);
 
-  const imageFile = (name: string) => `${dir}/images/${name}.jpg`;
-  const trimapFile = (name: string) => `${ann}/trimaps/${name}.png`;
-  const xmlFile = (name: string) => `${ann}/xmls/${name}.xml`;
-
-  // Cache key: list contents, every source file's size and mtime, the settings.
-  const useCache = options.cache ?? true;
-  let cacheFile = "";
-  let key = "";
-  if (useCache) {
-    const stats: string[] = [];
-    for (const e of entries) {
-      stats.push(statLine(imageFile(e.name), `images/${e.name}.jpg`));
-      stats.push(statLine(trimapFile(e.name), `trimaps/${e.name}.png`));
-      if (box === "head") stats.push(statLine(xmlFile(e.name), `xmls/${e.name}.xml`));
-    }
-    key = hashParts([
-      CACHE_FORMAT,
-      `${split} ${imageSize} ${box}`,
-      listText,
-      otherText ?? "(no other list)",
-      stats.join("\n"),
-    ]);
-    let real = dir;
-    try {
-      real = Deno.realPathSync(dir);
-    } catch {
-      // keep the given path
-    }
-    const where = hashParts([real]).slice(0, 12);
-    cacheFile = `${
-      options.cacheDir ?? datasetCacheDir()
-    }/oxford-pet-${split}-${imageSize}-${box}-${where}.bin`;
-    const read = await readDatasetCache<PetCacheExtra>(cacheFile, key);
+  const cache = (options.cache ?? true)
+    ? petCache(dir, options, entries, files, [listText, otherText ?? "(no other list)"])
+    : null;
+  if (cache) {
+    const read = await readDatasetCache<PetCacheExtra>(cache.file, cache.key);
     if (read.status === "hit") {
       const { dataset, extra } = read.value;
       if (strict && extra.bad.length > 0) throw new Error(extra.bad[0].message);
@@ -358,46 +322,194 @@ export async function loadOxfordPet(dir: string, options: OxfordPetOptions): Pro
     }
     if (read.status === "corrupt") {
       console.warn(
-        `oxford-pet: ignoring corrupt cache file ${cacheFile} (${read.reason}); rebuilding`,
+        `oxford-pet: ignoring corrupt cache file ${cache.file} (${read.reason}); rebuilding`,
       );
     }
   }
 
-  // Head boxes (read here: small files), and which images need their trimap.
-  const heads: (HeadBox | null)[] = [];
-  if (box === "head") {
-    for (const e of entries) {
-      let text: string;
-      try {
-        text = await Deno.readTextFile(xmlFile(e.name));
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) {
-          heads.push(null);
-          continue;
-        }
-        throw new Error(`${xmlFile(e.name)}: cannot read (${(err as Error).message})`);
-      }
-      heads.push(parseVocXml(text, xmlFile(e.name)));
+  const heads = box === "head" ? await readHeadBoxes(entries, files) : [];
+  const decoded = await decodePets(entries, heads, files, options);
+  if (strict && decoded.bad.length > 0) throw new Error(decoded.bad[0].message);
+
+  // Drop the bad images, keeping list order.
+  const { images, ok, boxes, bad } = decoded;
+  const n = entries.length;
+  const px = 3 * imageSize * imageSize;
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) if (ok[i]) keep.push(i);
+  const m = keep.length;
+  if (m === 0) {
+    throw new Error(
+      `oxford-pet ${split}: none of the ${n} images in ${listFile} could be read (first: ${
+        bad[0]?.message
+      })`,
+    );
+  }
+  const labels = new Int32Array(m);
+  const outBoxes = new Float32Array(m * 4);
+  keep.forEach((src, dst) => {
+    if (src !== dst) images.copyWithin(dst * px, src * px, (src + 1) * px);
+    labels[dst] = entries[src].classId - 1;
+    outBoxes.set(boxes.subarray(src * 4, src * 4 + 4), dst * 4);
+  });
+  const warnings = petWarnings(`oxford-pet ${split}`, entries, decoded, m);
+  for (const w of warnings) console.warn(w);
+
+  const dataset: ImageDataset = {
+    name: "oxford-pet",
+    split,
+    n: m,
+    channels: 3,
+    height: imageSize,
+    width: imageSize,
+    images: m === n ? images : images.subarray(0, m * px),
+    labels,
+    classes,
+    boxes: outBoxes,
+    mean: IMAGENET_STATS.mean,
+    std: IMAGENET_STATS.std,
+    source: dir,
+  };
+  if (cache) {
+    const extra: PetCacheExtra = {
+      bad: bad.map((b) => ({ name: entries[b.index].name, file: b.file, message: b.message })),
+      warnings,
+    };
+    try {
+      await writeDatasetCache(cache.file, cache.key, dataset, extra);
+    } catch (e) {
+      console.warn(
+        `oxford-pet: cannot write the decode cache ${cache.file} (${(e as Error).message})`,
+      );
     }
   }
+  return dataset;
+}
 
+/** The options, checked: a known split and box kind, a sane image size. */
+function checkPetOptions(options: OxfordPetOptions): OxfordPetOptions {
+  const { split, imageSize = 224, box = "pet" } = options;
+  if (split !== "train" && split !== "test") {
+    throw new TypeError(`oxford-pet: unknown split "${split}"; expected train or test`);
+  }
+  if (!Number.isInteger(imageSize) || imageSize < 1 || imageSize > 4096) {
+    throw new RangeError(`oxford-pet: imageSize must be an integer in 1..4096, got ${imageSize}`);
+  }
+  if (box !== "pet" && box !== "head") {
+    throw new TypeError(`oxford-pet: unknown box "${box}"; expected pet or head`);
+  }
+  return options;
+}
+
+/** Where an image's photo, trimap and head-box XML are. */
+interface PetFiles {
+  image(name: string): string;
+  trimap(name: string): string;
+  xml(name: string): string;
+}
+
+function petFiles(dir: string): PetFiles {
+  return {
+    image: (name) => `${dir}/images/${name}.jpg`,
+    trimap: (name) => `${dir}/annotations/trimaps/${name}.png`,
+    xml: (name) => `${dir}/annotations/xmls/${name}.xml`,
+  };
+}
+
+/** The decode cache's file and key: the lists, every source file's size and mtime, the settings. */
+function petCache(
+  dir: string,
+  options: OxfordPetOptions,
+  entries: PetListEntry[],
+  files: PetFiles,
+  lists: string[],
+): { file: string; key: string } {
+  const { split, imageSize = 224, box = "pet" } = options;
+  const stats: string[] = [];
+  for (const e of entries) {
+    stats.push(statLine(files.image(e.name), `images/${e.name}.jpg`));
+    stats.push(statLine(files.trimap(e.name), `trimaps/${e.name}.png`));
+    if (box === "head") stats.push(statLine(files.xml(e.name), `xmls/${e.name}.xml`));
+  }
+  const key = hashParts([CACHE_FORMAT, `${split} ${imageSize} ${box}`, ...lists, stats.join("\n")]);
+  let real = dir;
+  try {
+    real = Deno.realPathSync(dir);
+  } catch {
+    // keep the given path
+  }
+  const where = hashParts([real]).slice(0, 12);
+  const file = `${
+    options.cacheDir ?? datasetCacheDir()
+  }/oxford-pet-${split}-${imageSize}-${box}-${where}.bin`;
+  return { file, key };
+}
+
+/** Each image's head box from its XML (null where it has none: it falls back to the pet box). */
+async function readHeadBoxes(
+  entries: PetListEntry[],
+  files: PetFiles,
+): Promise<(HeadBox | null)[]> {
+  const heads: (HeadBox | null)[] = [];
+  for (const e of entries) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(files.xml(e.name));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        heads.push(null);
+        continue;
+      }
+      throw new Error(`${files.xml(e.name)}: cannot read (${(err as Error).message})`);
+    }
+    heads.push(parseVocXml(text, files.xml(e.name)));
+  }
+  return heads;
+}
+
+/** The decoded split, in list order, and what went wrong or differed on the way. */
+interface DecodedPets {
+  images: Uint8Array;
+  /** Boxes in pixels of the resized image (NaN: none). */
+  boxes: Float32Array;
+  /** 1 where the image decoded. */
+  ok: Uint8Array;
+  /** Images that could not be read, in list order. */
+  bad: { index: number; file: string; message: string }[];
+  /** Names whose trimap has no pet pixel (no box). */
+  noPet: string[];
+  /** Names without a head-box XML (their pet box is used). */
+  fellBack: string[];
+  /** Names whose XML states another size than the image's. */
+  sizeDiffers: string[];
+}
+
+/** Decodes every image (on worker threads unless few or told otherwise) and places its box. */
+async function decodePets(
+  entries: PetListEntry[],
+  heads: (HeadBox | null)[],
+  files: PetFiles,
+  options: OxfordPetOptions,
+): Promise<DecodedPets> {
+  const { imageSize = 224, box = "pet", strict = false } = options;
   const n = entries.length;
   const tasks: PetTask[] = entries.map((e, index) => ({
     index,
-    image: imageFile(e.name),
-    trimap: box === "pet" || !heads[index] ? trimapFile(e.name) : null,
+    image: files.image(e.name),
+    trimap: box === "pet" || !heads[index] ? files.trimap(e.name) : null,
     size: imageSize,
   }));
   const px = 3 * imageSize * imageSize;
-  const images = new Uint8Array(n * px);
-  const boxes = new Float32Array(n * 4).fill(NaN);
-  const ok = new Uint8Array(n);
-  const bad: { index: number; file: string; message: string }[] = [];
-  const noPet: string[] = [];
-  const fellBack: string[] = [];
-  const sizeDiffers: string[] = [];
+  const out: DecodedPets = {
+    images: new Uint8Array(n * px),
+    boxes: new Float32Array(n * 4).fill(NaN),
+    ok: new Uint8Array(n),
+    bad: [],
+    noPet: [],
+    fellBack: [],
+    sizeDiffers: [],
+  };
   let done = 0;
-
   const finished = new Uint8Array(n);
 
   const accept = (r: PetResult): boolean => {
@@ -406,29 +518,29 @@ export async function loadOxfordPet(dir: string, options: OxfordPetOptions): Pro
     done++;
     options.onProgress?.(done, n);
     if (!r.ok) {
-      bad.push({ index: r.index, file: r.file, message: r.message });
+      out.bad.push({ index: r.index, file: r.file, message: r.message });
       return !strict;
     }
     const i = r.index;
-    ok[i] = 1;
-    images.set(r.pixels, i * px);
+    out.ok[i] = 1;
+    out.images.set(r.pixels, i * px);
     const head = heads[i];
     let b: readonly number[] | null = r.petBox;
     let w = r.width, h = r.height;
     if (head) {
       b = head.box;
       if (head.width !== r.width || head.height !== r.height) {
-        sizeDiffers.push(entries[i].name);
+        out.sizeDiffers.push(entries[i].name);
         w = head.width;
         h = head.height;
       }
     } else {
-      if (box === "head") fellBack.push(entries[i].name);
-      if (!b) noPet.push(entries[i].name);
+      if (box === "head") out.fellBack.push(entries[i].name);
+      if (!b) out.noPet.push(entries[i].name);
     }
     if (b) {
       const s = imageSize;
-      boxes.set([(b[0] * s) / w, (b[1] * s) / h, (b[2] * s) / w, (b[3] * s) / h], i * 4);
+      out.boxes.set([(b[0] * s) / w, (b[1] * s) / h, (b[2] * s) / w, (b[3] * s) / h], i * 4);
     }
     return true;
   };
@@ -450,94 +562,53 @@ export async function loadOxfordPet(dir: string, options: OxfordPetOptions): Pro
       inline = true;
     }
   }
-  if (inline && !(strict && bad.length > 0)) {
+  if (inline && !(strict && out.bad.length > 0)) {
     for (const t of tasks) {
       if (finished[t.index]) continue;
       if (!accept(await decodePetTask(t))) break;
     }
   }
-  bad.sort((a, b) => a.index - b.index);
-  if (strict && bad.length > 0) throw new Error(bad[0].message);
+  out.bad.sort((a, b) => a.index - b.index);
+  return out;
+}
 
-  // Drop the bad images, keeping list order.
-  const keep: number[] = [];
-  for (let i = 0; i < n; i++) if (ok[i]) keep.push(i);
-  const m = keep.length;
-  if (m === 0) {
-    throw new Error(
-      `oxford-pet ${split}: none of the ${n} images in ${listFile} could be read (first: ${
-        bad[0]?.message
-      })`,
-    );
-  }
-  const labels = new Int32Array(m);
-  const outBoxes = new Float32Array(m * 4);
-  keep.forEach((src, dst) => {
-    if (src !== dst) images.copyWithin(dst * px, src * px, (src + 1) * px);
-    labels[dst] = entries[src].classId - 1;
-    outBoxes.set(boxes.subarray(src * 4, src * 4 + 4), dst * 4);
-  });
-
-  const tag = `oxford-pet ${split}`;
+/** The warnings a split's loading gives (kept in the cache, to repeat when read from it). */
+function petWarnings(
+  tag: string,
+  entries: PetListEntry[],
+  d: DecodedPets,
+  kept: number,
+): string[] {
   const warnings: string[] = [];
-  if (bad.length > 0) {
+  const n = entries.length;
+  if (d.bad.length > 0) {
     warnings.push(
-      `${tag}: skipped ${bad.length} of ${n} images that could not be read: ${
-        shown(bad.map((b) => entries[b.index].name))
-      } (first: ${bad[0].message}; pass strict to fail instead)`,
+      `${tag}: skipped ${d.bad.length} of ${n} images that could not be read: ${
+        shown(d.bad.map((b) => entries[b.index].name))
+      } (first: ${d.bad[0].message}; pass strict to fail instead)`,
     );
   }
-  if (fellBack.length > 0) {
+  if (d.fellBack.length > 0) {
     warnings.push(
-      `${tag}: ${fellBack.length} of ${m} images have no head box XML and use their pet box: ${
-        shown(fellBack)
+      `${tag}: ${d.fellBack.length} of ${kept} images have no head box XML and use their pet box: ${
+        shown(d.fellBack)
       }`,
     );
   }
-  if (noPet.length > 0) {
+  if (d.noPet.length > 0) {
     warnings.push(
-      `${tag}: ${noPet.length} trimaps have no pet or border pixel, so no box (NaN): ${
-        shown(noPet)
+      `${tag}: ${d.noPet.length} trimaps have no pet or border pixel, so no box (NaN): ${
+        shown(d.noPet)
       }`,
     );
   }
-  if (sizeDiffers.length > 0) {
+  if (d.sizeDiffers.length > 0) {
     warnings.push(
-      `${tag}: ${sizeDiffers.length} head-box XMLs state a size other than their image's ` +
-        `(boxes scaled by the XML's size): ${shown(sizeDiffers)}`,
+      `${tag}: ${d.sizeDiffers.length} head-box XMLs state a size other than their image's ` +
+        `(boxes scaled by the XML's size): ${shown(d.sizeDiffers)}`,
     );
   }
-  for (const w of warnings) console.warn(w);
-
-  const dataset: ImageDataset = {
-    name: "oxford-pet",
-    split,
-    n: m,
-    channels: 3,
-    height: imageSize,
-    width: imageSize,
-    images: m === n ? images : images.subarray(0, m * px),
-    labels,
-    classes,
-    boxes: outBoxes,
-    mean: IMAGENET_STATS.mean,
-    std: IMAGENET_STATS.std,
-    source: dir,
-  };
-  if (useCache) {
-    const extra: PetCacheExtra = {
-      bad: bad.map((b) => ({ name: entries[b.index].name, file: b.file, message: b.message })),
-      warnings,
-    };
-    try {
-      await writeDatasetCache(cacheFile, key, dataset, extra);
-    } catch (e) {
-      console.warn(
-        `oxford-pet: cannot write the decode cache ${cacheFile} (${(e as Error).message})`,
-      );
-    }
-  }
-  return dataset;
+  return warnings;
 }
 
 /** Image counts of the two splits (list lines), without decoding anything. */

@@ -169,9 +169,12 @@ export async function renderReport(out: string, page: ReportPage): Promise<Repor
     if (slugs.indexOf(s) !== i) slugs[i] = `${s}-${i + 1}`;
   });
   Deno.mkdirSync(out, { recursive: true });
-  const files: string[] = [];
-  const notes: string[] = [...page.notes];
-  const progress = page.onProgress ?? (() => {});
+  const ctx: Sections = {
+    out,
+    files: [],
+    notes: [...page.notes],
+    progress: page.onProgress ?? (() => {}),
+  };
 
   const html: string[] = [
     `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>hlgm report: ${
@@ -185,158 +188,176 @@ export async function renderReport(out: string, page: ReportPage): Promise<Repor
       ]
       : []),
   ];
-
   for (const [i, sw] of sweeps.entries()) {
-    progress(`sweep ${sw.path}: heat maps`);
-    html.push(
-      `<h2>Sweep: <code>${esc(sw.path)}</code></h2>`,
-      `<p>${esc(sw.caption)}</p>`,
-      htmlTable("sweep", sw.table.head, sw.table.rows),
-    );
-    for (const [j, h] of sw.heatmaps.entries()) {
-      html.push(
-        await figure(
-          out,
-          `sweep${sweeps.length > 1 ? i + 1 : ""}-heatmap-${j + 1}`,
-          heatmapSvg(h),
-          files,
-        ),
-      );
-    }
+    html.push(...await sweepSection(ctx, sw, sweeps.length > 1 ? String(i + 1) : ""));
   }
-
-  if (runs.length > 1) {
-    progress("comparison figures");
-    html.push(`<h2>Comparison</h2>`);
+  if (runs.length > 1) html.push(...await comparisonSection(ctx, runs, page.compareSaliency));
+  for (const [i, r] of runs.entries()) html.push(...await runSection(ctx, r, slugs[i]));
+  if (ctx.notes.length) {
     html.push(
-      await figure(
-        out,
-        "compare-test-accuracy",
-        testAccuracyComparisonSvg(
-          runs.map((r) => ({ label: r.summary.name, metrics: r.metrics })),
-          { title: "test accuracy per epoch" },
-        ),
-        files,
-      ),
-    );
-    if (page.compareSaliency) {
-      html.push(pngFigure(out, "compare-saliency", page.compareSaliency, files));
-    }
-    const sibRuns = runs.filter((r) => r.sib);
-    if (sibRuns.length > 1) {
-      const percents = sibRuns[0].sib!.percents.filter((p) =>
-        sibRuns.every((r) => r.sib!.per_image[String(p)])
-      );
-      html.push(
-        `<h3>SIB: median per run</h3>`,
-        sibTableHtml(percents, sibRuns.map((r) => ({ name: r.summary.name, ...r.sib! }))),
-      );
-      for (const p of percents) {
-        const groups: BoxGroup[] = sibRuns.map((r) => ({
-          label: r.summary.name,
-          values: r.sib!.per_image[String(p)],
-        }));
-        html.push(
-          await figure(
-            out,
-            `compare-sib-${p}-box`,
-            boxPlotSvg(groups, { title: `SIB(${p}) per image`, yLabel: `SIB(${p})` }),
-            files,
-          ),
-        );
-      }
-      const paired = sibRuns.every((r) =>
-        r.sib!.per_image[String(percents[0])]?.length ===
-          sibRuns[0].sib!.per_image[String(percents[0])]?.length &&
-        JSON.stringify(r.sib!.indices ?? null) === JSON.stringify(sibRuns[0].sib!.indices ?? null)
-      );
-      if (paired) {
-        const shown = percents.filter((p) => p === 1 || p === 5);
-        for (const p of shown.length ? shown : percents.slice(0, 1)) {
-          html.push(
-            await figure(
-              out,
-              `compare-sib-${p}-scatter`,
-              pairedScatterSvg(
-                sibRuns.map((r) => ({
-                  label: r.summary.name,
-                  values: r.sib!.per_image[String(p)],
-                })),
-                {
-                  title: `SIB(${p}) per image, sorted by ${sibRuns[0].summary.name}`,
-                  yLabel: `SIB(${p})`,
-                },
-              ),
-              files,
-            ),
-          );
-        }
-      } else {
-        notes.push("SIB scatter left out: the runs' sib.json files score different images");
-      }
-    }
-  }
-
-  for (const [i, r] of runs.entries()) {
-    const s = r.summary;
-    progress(`${s.name}: figures`);
-    html.push(`<h2 id="${esc(slugs[i])}">${esc(s.name)}</h2>`);
-    html.push(
-      `<p><code>${esc(s.path)}</code>: ${esc(s.method)}, ${esc(s.model)} on ${
-        esc(s.dataset)
-      }, seed ${s.seed}, ${
-        esc(r.info.config.optimizer)
-      } lr ${r.info.config.lr}, batch ${r.info.config.batchSize}, device ${esc(r.info.device)}</p>`,
-    );
-    if (r.metrics.length) {
-      html.push(
-        await figure(
-          out,
-          `${slugs[i]}-accuracy`,
-          accuracyCurveSvg(r.metrics, { title: `${s.name}: accuracy (${s.method})` }),
-          files,
-        ),
-        await figure(
-          out,
-          `${slugs[i]}-loss`,
-          lossCurveSvg(r.metrics, { title: `${s.name}: loss (${s.method})` }),
-          files,
-        ),
-      );
-    } else {
-      notes.push(`${s.name}: no epochs in metrics.jsonl yet`);
-    }
-    if (r.saliency) html.push(pngFigure(out, `${slugs[i]}-saliency`, r.saliency, files));
-    if (r.sib) {
-      const groups: BoxGroup[] = r.sib.percents.map((p, i) => ({
-        label: `SIB(${p})`,
-        values: r.sib!.per_image[String(p)],
-        color: PALETTE[i % PALETTE.length],
-      }));
-      html.push(
-        await figure(
-          out,
-          `${slugs[i]}-sib-box`,
-          boxPlotSvg(groups, {
-            title: `${s.name}: SIB per image (${r.sib.method ?? "saliency"}${
-              saliencySignLabel(r.sib) === "abs" ? "" : `, ${saliencySignLabel(r.sib)}`
-            }, n = ${r.sib.n ?? groups[0]?.values.length ?? 0}, ${checkpointLabel(r.sib)})`,
-            yLabel: "SIB",
-            xLabel: "top x% of pixels",
-          }),
-          files,
-        ),
-      );
-    }
-  }
-  if (notes.length) {
-    html.push(
-      `<h2>Notes</h2><ul>${notes.map((t) => `<li class="note">${esc(t)}</li>`).join("")}</ul>`,
+      `<h2>Notes</h2><ul>${ctx.notes.map((t) => `<li class="note">${esc(t)}</li>`).join("")}</ul>`,
     );
   }
   html.push(`</body></html>\n`);
   const index = `${out}/index.html`;
   Deno.writeTextFileSync(index, html.join("\n"));
-  files.push(index);
-  return { out, index, files, notes };
+  ctx.files.push(index);
+  return { out, index, files: ctx.files, notes: ctx.notes };
+}
+
+/** What the page's sections share: where figures go, what was written, the notes so far. */
+interface Sections {
+  out: string;
+  files: string[];
+  notes: string[];
+  progress: (what: string) => void;
+}
+
+/** A sweep's table and heat maps. */
+async function sweepSection(ctx: Sections, sw: ReportSweep, tag: string): Promise<string[]> {
+  ctx.progress(`sweep ${sw.path}: heat maps`);
+  const html = [
+    `<h2>Sweep: <code>${esc(sw.path)}</code></h2>`,
+    `<p>${esc(sw.caption)}</p>`,
+    htmlTable("sweep", sw.table.head, sw.table.rows),
+  ];
+  for (const [j, h] of sw.heatmaps.entries()) {
+    html.push(await figure(ctx.out, `sweep${tag}-heatmap-${j + 1}`, heatmapSvg(h), ctx.files));
+  }
+  return html;
+}
+
+/** The runs side by side: test accuracy, the saliency grid, and SIB when several have it. */
+async function comparisonSection(
+  ctx: Sections,
+  runs: readonly ReportRun[],
+  compareSaliency: ReportPage["compareSaliency"],
+): Promise<string[]> {
+  ctx.progress("comparison figures");
+  const html = [
+    `<h2>Comparison</h2>`,
+    await figure(
+      ctx.out,
+      "compare-test-accuracy",
+      testAccuracyComparisonSvg(
+        runs.map((r) => ({ label: r.summary.name, metrics: r.metrics })),
+        { title: "test accuracy per epoch" },
+      ),
+      ctx.files,
+    ),
+  ];
+  if (compareSaliency) {
+    html.push(pngFigure(ctx.out, "compare-saliency", compareSaliency, ctx.files));
+  }
+  const sibRuns = runs.filter((r) => r.sib);
+  if (sibRuns.length > 1) html.push(...await sibComparison(ctx, sibRuns));
+  return html;
+}
+
+/** SIB of several runs: the medians, a box plot per percent, paired scatters on shared images. */
+async function sibComparison(ctx: Sections, sibRuns: ReportRun[]): Promise<string[]> {
+  const percents = sibRuns[0].sib!.percents.filter((p) =>
+    sibRuns.every((r) => r.sib!.per_image[String(p)])
+  );
+  const html = [
+    `<h3>SIB: median per run</h3>`,
+    sibTableHtml(percents, sibRuns.map((r) => ({ name: r.summary.name, ...r.sib! }))),
+  ];
+  for (const p of percents) {
+    const groups: BoxGroup[] = sibRuns.map((r) => ({
+      label: r.summary.name,
+      values: r.sib!.per_image[String(p)],
+    }));
+    html.push(
+      await figure(
+        ctx.out,
+        `compare-sib-${p}-box`,
+        boxPlotSvg(groups, { title: `SIB(${p}) per image`, yLabel: `SIB(${p})` }),
+        ctx.files,
+      ),
+    );
+  }
+  const paired = sibRuns.every((r) =>
+    r.sib!.per_image[String(percents[0])]?.length ===
+      sibRuns[0].sib!.per_image[String(percents[0])]?.length &&
+    JSON.stringify(r.sib!.indices ?? null) === JSON.stringify(sibRuns[0].sib!.indices ?? null)
+  );
+  if (!paired) {
+    ctx.notes.push("SIB scatter left out: the runs' sib.json files score different images");
+    return html;
+  }
+  const shown = percents.filter((p) => p === 1 || p === 5);
+  for (const p of shown.length ? shown : percents.slice(0, 1)) {
+    html.push(
+      await figure(
+        ctx.out,
+        `compare-sib-${p}-scatter`,
+        pairedScatterSvg(
+          sibRuns.map((r) => ({ label: r.summary.name, values: r.sib!.per_image[String(p)] })),
+          {
+            title: `SIB(${p}) per image, sorted by ${sibRuns[0].summary.name}`,
+            yLabel: `SIB(${p})`,
+          },
+        ),
+        ctx.files,
+      ),
+    );
+  }
+  return html;
+}
+
+/** One run: its settings, accuracy and loss curves, saliency maps and SIB box plot. */
+async function runSection(ctx: Sections, r: ReportRun, id: string): Promise<string[]> {
+  const s = r.summary;
+  const { out, files } = ctx;
+  ctx.progress(`${s.name}: figures`);
+  const html = [
+    `<h2 id="${esc(id)}">${esc(s.name)}</h2>`,
+    `<p><code>${esc(s.path)}</code>: ${esc(s.method)}, ${esc(s.model)} on ${
+      esc(s.dataset)
+    }, seed ${s.seed}, ${
+      esc(r.info.config.optimizer)
+    } lr ${r.info.config.lr}, batch ${r.info.config.batchSize}, device ${esc(r.info.device)}</p>`,
+  ];
+  if (r.metrics.length) {
+    html.push(
+      await figure(
+        out,
+        `${id}-accuracy`,
+        accuracyCurveSvg(r.metrics, { title: `${s.name}: accuracy (${s.method})` }),
+        files,
+      ),
+      await figure(
+        out,
+        `${id}-loss`,
+        lossCurveSvg(r.metrics, { title: `${s.name}: loss (${s.method})` }),
+        files,
+      ),
+    );
+  } else {
+    ctx.notes.push(`${s.name}: no epochs in metrics.jsonl yet`);
+  }
+  if (r.saliency) html.push(pngFigure(out, `${id}-saliency`, r.saliency, files));
+  if (r.sib) {
+    const groups: BoxGroup[] = r.sib.percents.map((p, i) => ({
+      label: `SIB(${p})`,
+      values: r.sib!.per_image[String(p)],
+      color: PALETTE[i % PALETTE.length],
+    }));
+    html.push(
+      await figure(
+        out,
+        `${id}-sib-box`,
+        boxPlotSvg(groups, {
+          title: `${s.name}: SIB per image (${r.sib.method ?? "saliency"}${
+            saliencySignLabel(r.sib) === "abs" ? "" : `, ${saliencySignLabel(r.sib)}`
+          }, n = ${r.sib.n ?? groups[0]?.values.length ?? 0}, ${checkpointLabel(r.sib)})`,
+          yLabel: "SIB",
+          xLabel: "top x% of pixels",
+        }),
+        files,
+      ),
+    );
+  }
+  return html;
 }

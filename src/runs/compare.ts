@@ -230,6 +230,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
   return await withRunFolderLock(options.out, "compare", () => compareLocked(options));
 }
 
+// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
 async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const methods = [...(options.methods ?? METHODS)] as Method[];
   const seeds = [...(options.seeds ?? [0, 1, 2])];

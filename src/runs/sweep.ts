@@ -247,6 +247,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   return await withRunFolderLock(options.out, "sweep", () => sweepLocked(options));
 }
 
+// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
 async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
   const seeds = [...(options.seeds ?? [0, 1, 2])];
   const out = options.out.replace(/\/+$/, "") || ".";

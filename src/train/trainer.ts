@@ -286,6 +286,7 @@ async function trainLocked(
   }
 }
 
+// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
 async function trainRanked(
   c: TrainConfig,
   dir: RunDir,
