@@ -18,6 +18,13 @@
 
 export * from "./src/tensor/mod.ts";
 export { TorchError } from "./ffi/mod.ts";
+export {
+  LIBRARY_VOCABULARY,
+  SettingError,
+  useVocabulary,
+  type Vocabulary,
+  words,
+} from "./src/util/vocabulary.ts";
 export * from "./src/nn/mod.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/models/mod.ts";

@@ -14,6 +14,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { VERSION } from "../src/version.ts";
 import { addTrainFlags, flagsToConfig, presetHelp } from "./train_flags.ts";
 import { UsageError } from "./errors.ts";
+import { CLI_VOCABULARY } from "./vocabulary.ts";
+import { useVocabulary } from "../src/util/vocabulary.ts";
 import { InterruptedError } from "../src/util/event_loop.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../src/report/colormap.ts";
 import { ATTRIBUTION_METHODS } from "../src/saliency/names.ts";
@@ -558,6 +560,7 @@ export function program(): Command {
 
 /** Runs the CLI on `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  useVocabulary(CLI_VOCABULARY); // the engine's advice names flags
   try {
     await program().parseAsync(args, { from: "user" });
     return Deno.exitCode; // a command may set it (130/143 after Ctrl-C or SIGTERM, 1 on divergence)

@@ -288,7 +288,7 @@ Deno.test("normalization: ImageNet's for runs from resnet18/deit-tiny weights, t
   assert.throws(
     () =>
       withRunNormalization({ normalization: "imagenet" }, { ...rgb, name: "grey", channels: 1 }),
-    /normalization imagenet: ImageNet's mean and std are for RGB images, but grey images have 1 channel; use --normalization dataset/,
+    /normalization imagenet: ImageNet's mean and std are for RGB images, but grey images have 1 channel; use normalization: "dataset"/,
   );
   // the flag reaches the config
   assert.equal(resolveConfig({ normalization: "imagenet" }).normalization, "imagenet");

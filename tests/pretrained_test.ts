@@ -205,7 +205,7 @@ Deno.test("pretrained: weights that do not fit name the file, the keys and both 
         e.message,
         /shape mismatches: conv1\.weight: expected \[64, 3, 3, 3\], got \[64, 3, 7, 7\]/,
       );
-      assert.match(e.message, /7x7 kernels, the imagenet stem's: use --stem imagenet/);
+      assert.match(e.message, /7x7 kernels, the imagenet stem's: use stem: "imagenet"/);
       assert.deepEqual(e.shapeMismatches, [
         { key: "conv1.weight", expected: [64, 3, 3, 3], got: [64, 3, 7, 7] },
       ]);

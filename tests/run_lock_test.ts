@@ -314,6 +314,6 @@ Deno.test("lockRunFolder in one process: holds nest, an unused folder it made go
   // an owner the lock file does not name (a writer that has not yet recorded itself)
   assert.equal(
     new RunFolderBusyError(dir, null).message,
-    `${dir} is being written by another process; wait for it or use another --out`,
+    `${dir} is being written by another process; wait for it or use another run folder`,
   );
 });

@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { fitFields, formatDuration } from "../cli/progress.ts";
 import { defaultConfig, scheduleOf } from "../src/train/config.ts";
 import { describeSchedule, previewSchedule, unreachableSwitch } from "../src/train/schedule.ts";
+import { train } from "../src/train/trainer.ts";
+import { CLI_VOCABULARY } from "../cli/vocabulary.ts";
+import { LIBRARY_VOCABULARY, SettingError, useVocabulary } from "../src/util/vocabulary.ts";
 import { outputIfInstalled, runCli } from "./helpers.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -46,7 +49,7 @@ Deno.test("schedule: described in words; an hlgm run that cannot switch is named
   assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, patience: 20, switchBy: 3 }), 4), null);
   assert.match(
     unreachableSwitch(scheduleOf({ ...hlgm, patience: 20, switchBy: 4 }), 4)!,
-    /lower --patience, or a --switch-by below 4\)$/,
+    /lower patience, or a switchBy below 4\)$/,
   );
   assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, method: "baseline" }), 4), null);
   assert.equal(
@@ -206,5 +209,37 @@ Deno.test("train: --resume RUN --epochs N extends a run to what an uninterrupted
     );
   } finally {
     Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("advice names settings as a library user writes them, and flags under the CLI's words", async () => {
+  const hlgm = scheduleOf(defaultConfig({ method: "hlgm", epochs: 4, patience: 20, switchBy: 4 }));
+  assert.match(unreachableSwitch(hlgm, 4)!, /lower patience, or a switchBy below 4\)$/);
+  useVocabulary(CLI_VOCABULARY);
+  try {
+    assert.match(unreachableSwitch(hlgm, 4)!, /lower --patience, or a --switch-by below 4\)$/);
+  } finally {
+    useVocabulary(LIBRARY_VOCABULARY);
+  }
+  // the engine's errors carry the settings they are about; a folder's advice names train()'s options
+  const dir = await Deno.makeTempDir({ prefix: "hlgm-words-" });
+  try {
+    const config = defaultConfig({ dataset: "synthetic", subset: 64, epochs: 2, batchSize: 32 });
+    assert.equal((await train(config, dir)).status, "completed");
+    await assert.rejects(
+      () => train(config, dir, { resume: true, epochs: 1 }),
+      (e: unknown) =>
+        e instanceof SettingError && e.settings.join() === "epochs" &&
+        /has 2 epochs done; epochs must be more than that, got 1$/.test(e.message),
+    );
+    await assert.rejects(
+      () => train(config, dir),
+      new RegExp(
+        `already holds a run; continue it with train\\(config, "${dir}", \\{ resume: true \\}\\), ` +
+          "choose another run folder, or add the option overwrite: true to train over it$",
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -23,6 +23,7 @@ import {
   SALIENCY_SIGNS,
   TRAIN_DATASETS,
 } from "./config_fields.ts";
+import { words } from "../util/vocabulary.ts";
 
 export * from "./config_fields.ts";
 export {
@@ -303,7 +304,10 @@ export function configProblems(c: TrainConfig): string[] {
     c.switchEpoch === undefined
   ) {
     p.push(
-      `monitor ${c.monitor} needs a validation split (val-fraction > 0), or use --switch-epoch or --monitor train_loss`,
+      `monitor ${c.monitor} needs a validation split (${words().setting("valFraction")} > 0), ` +
+        `or use ${words().setting("switchEpoch")} or ${
+          words().settingValue("monitor", "train_loss")
+        }`,
     );
   }
   return p;

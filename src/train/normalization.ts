@@ -10,6 +10,7 @@
 
 import type { ImageDataset } from "../data/dataset.ts";
 import type { NORMALIZATIONS } from "./config_fields.ts";
+import { SettingError, words } from "../util/vocabulary.ts";
 
 /** One of NORMALIZATIONS. */
 export type Normalization = typeof NORMALIZATIONS[number];
@@ -39,10 +40,13 @@ export function withRunNormalization(
 ): ImageDataset {
   if (runNormalization(c) !== "imagenet") return ds;
   if (ds.channels !== 3) {
-    throw new RangeError(
+    throw new SettingError(
+      ["normalization"],
       `normalization imagenet: ImageNet's mean and std are for RGB images, but ${ds.name} ` +
         `images have ${ds.channels} channel${ds.channels === 1 ? "" : "s"}; use ` +
-        `--normalization dataset (ImageNet weights need RGB data; weights of a ` +
+        `${
+          words().settingValue("normalization", "dataset")
+        } (ImageNet weights need RGB data; weights of a ` +
         `${ds.channels}-channel model take the dataset's statistics)`,
     );
   }

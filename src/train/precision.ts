@@ -17,6 +17,7 @@ import { type Device, deviceCode } from "../tensor/device.ts";
 import { kernelCheck } from "../tensor/kernel_check.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { FP16_ON_CPU, type TrainConfig } from "./config.ts";
+import { words } from "../util/vocabulary.ts";
 
 /** The precision and layout a run computes in (see the module's description). */
 export interface StepPrecision {
@@ -73,6 +74,6 @@ export function precisionWarning(precision: StepPrecision, device: Device): stri
   const k = kernelCheck();
   if (k.onednnEnabled) return null;
   return `bf16-mixed on this CPU runs without oneDNN (${k.decision}): libtorch's reference ` +
-    `bfloat16 convolutions are slower than float32 and less accurate; --precision fp32 is ` +
-    `faster here`;
+    `bfloat16 convolutions are slower than float32 and less accurate; ` +
+    `${words().settingValue("precision", "fp32")} is faster here`;
 }

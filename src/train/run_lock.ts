@@ -15,6 +15,8 @@
  * @module
  */
 
+import { words } from "../util/vocabulary.ts";
+
 /** The lock file's name inside a run folder. */
 export const LOCK_FILE = ".hlgm-lock";
 
@@ -45,9 +47,9 @@ export class RunFolderBusyError extends Error {
   readonly folder: string;
   /** The owner, when its lock file could be read. */
   readonly owner: LockOwner | null;
-  /** `FOLDER is being written by pid N since HH:MM; wait for it or use another --out`. */
+  /** `FOLDER is being written by pid N since HH:MM; wait for it or use another --out` (CLI words). */
   constructor(folder: string, owner: LockOwner | null) {
-    super(`${writerText(folder, owner)}; wait for it or use another --out`);
+    super(`${writerText(folder, owner)}; wait for it or use ${words().anotherFolder()}`);
     this.name = "RunFolderBusyError";
     this.folder = folder;
     this.owner = owner;

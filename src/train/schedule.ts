@@ -16,6 +16,8 @@
  * @module
  */
 
+import { words } from "../util/vocabulary.ts";
+
 /** Training method. */
 export type Method = "baseline" | "sgt" | "hlgm";
 
@@ -282,11 +284,11 @@ export function unreachableSwitch(config: ScheduleConfig, epochs: number): strin
   }
   if (config.switchBy !== undefined && config.switchBy < epochs) return null;
   const limit = config.switchBy === undefined
-    ? "give --switch-by or --switch-epoch"
-    : `a --switch-by below ${epochs}`;
+    ? `give ${words().setting("switchBy")} or ${words().setting("switchEpoch")}`
+    : `a ${words().setting("switchBy")} below ${epochs}`;
   return config.patience + 1 >= epochs
     ? `with patience ${config.patience}, the earliest plateau switch comes after epoch ` +
       `${config.patience + 1}, and the run has ${epochs}: it is all plain training, the same ` +
-      `as baseline (lower --patience, or ${limit})`
+      `as baseline (lower ${words().setting("patience")}, or ${limit})`
     : null;
 }

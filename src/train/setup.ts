@@ -24,6 +24,7 @@ import type { Device } from "../tensor/device.ts";
 import type { TrainConfig } from "./config.ts";
 import type { PretrainedLoad } from "./run_dir.ts";
 import { withRunNormalization } from "./normalization.ts";
+import { SettingError, words } from "../util/vocabulary.ts";
 
 export type { PretrainedLoad };
 
@@ -116,10 +117,11 @@ export function createRunModel(
   const stem = runStem(c, inputs.imageSize);
   const patchSize = DEIT_PATCH[stem];
   if (c.model === "deit-tiny" && inputs.imageSize % patchSize !== 0) {
-    throw new RangeError(
+    throw new SettingError(
+      ["imageSize", "stem"],
       `deit-tiny with the ${stem} stem cuts ${patchSize}x${patchSize} patches: the image size ` +
-        `must be a multiple of ${patchSize}, got ${inputs.imageSize} (use --image-size or the ` +
-        `other --stem)`,
+        `must be a multiple of ${patchSize}, got ${inputs.imageSize} (use ` +
+        `${words().setting("imageSize")} or the other ${words().setting("stem")})`,
     );
   }
   return createModel(c.model, {
@@ -154,7 +156,7 @@ function mismatchHint(
       : "";
     hints.push(
       `the file's first layer has ${first.got[2]}x${first.got[3]} kernels, the ${other} ` +
-        `stem's: use --stem ${other}${size}`,
+        `stem's: use ${words().settingValue("stem", other)}${size}`,
     );
   }
   const pos = m("pos_embed");
@@ -162,7 +164,7 @@ function mismatchHint(
     hints.push(
       `the file's position embedding has ${pos.got[1] - 1} patches, the model's ` +
         `${pos.expected[1] - 1} (${inputs.imageSize} px in ${DEIT_PATCH[stem]}x` +
-        `${DEIT_PATCH[stem]} patches): use the file's image size (--image-size)`,
+        `${DEIT_PATCH[stem]} patches): use the file's image size (${words().setting("imageSize")})`,
     );
   }
   return hints.join("; ");

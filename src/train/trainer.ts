@@ -42,7 +42,7 @@ import {
 import { precisionWarning, stepPrecision } from "./precision.ts";
 import { evaluateAsync, trainStep } from "./steps.ts";
 import { EventWriter } from "./tensorboard.ts";
-import { hlgmCommand } from "../util/command.ts";
+import { SettingError, words } from "../util/vocabulary.ts";
 import { Yielder } from "../util/event_loop.ts";
 import { lockRunFolder } from "./run_lock.ts";
 import {
@@ -182,9 +182,9 @@ function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: stri
   const last = metrics.at(-1);
   return last
     ? `interrupted ${where}; the checkpoint of epoch ${last.epoch} is kept in ${runDir}; ` +
-      `continue with \`${hlgmCommand()} train --resume ${runDir}\``
+      `continue with ${words().resume(runDir)}`
     : `interrupted ${where}, before the first checkpoint; nothing to resume in ${runDir} ` +
-      `(start again with the same flags)`;
+      `(start again with the same settings)`;
 }
 
 /** How {@link train} runs: hooks, and what to do with the folder. */
@@ -248,8 +248,11 @@ async function trainLocked(
     // extending (or shortening what is left of) a run: its record says how long it now is
     const done = last?.epoch ?? 0;
     if (!Number.isInteger(options.epochs) || options.epochs <= done) {
-      throw new RangeError(
-        `${runDir} has ${done} epochs done; --epochs must be more than that, got ${options.epochs}`,
+      throw new SettingError(
+        ["epochs"],
+        `${runDir} has ${done} epochs done; ${
+          words().setting("epochs")
+        } must be more than that, got ${options.epochs}`,
       );
     }
     c = { ...c, epochs: options.epochs };
@@ -261,10 +264,9 @@ async function trainLocked(
     throw new Error(
       options.resume
         ? `${runDir} holds results of a run but no checkpoint to continue from ` +
-          `(checkpoints/last.json is missing); add --force to train over it`
-        : `${runDir} already holds a run; continue it with ` +
-          `\`${hlgmCommand()} train --resume ${runDir}\`, choose another --out, or add --force ` +
-          `to train over it`,
+          `(checkpoints/last.json is missing); add ${words().overwrite()} to train over it`
+        : `${runDir} already holds a run; continue it with ${words().resume(runDir)}, ` +
+          `choose ${words().anotherFolder()}, or add ${words().overwrite()} to train over it`,
     );
   }
   if (dist && c.batchSize % dist.worldSize !== 0) {
@@ -324,7 +326,7 @@ async function trainRanked(
       throw new Error(
         `cannot resume ${runDir}: its data changed since the run started (${
           changed.join("; ")
-        }); restore the data, or start over with --force`,
+        }); restore the data, or start over with ${words().overwrite()}`,
       );
     }
   }
@@ -379,7 +381,7 @@ async function trainRanked(
       } catch (e) {
         for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
         throw new Error(
-          `cannot resume: ${(e as Error).message}; start the run over with --force`,
+          `cannot resume: ${(e as Error).message}; start the run over with ${words().overwrite()}`,
           { cause: e },
         );
       }
@@ -481,7 +483,9 @@ async function trainRanked(
         const scaler = precision.scaler;
         if (!Number.isFinite(r.loss) && !(scaler && scaler.scale >= FP16_LEAST_SCALE)) {
           // a KL weight far above the cross-entropy's scale is the other usual cause
-          const lower = c.method !== "baseline" && c.lambda > 10 ? "--lr or --lambda" : "--lr";
+          const lower = c.method !== "baseline" && c.lambda > 10
+            ? `${words().setting("lr")} or ${words().setting("lambda")}`
+            : words().setting("lr");
           return {
             runDir,
             metrics,
@@ -586,7 +590,7 @@ async function trainRanked(
             `${(e as Error).message}; epoch ${epoch} was not saved, ` +
               (epoch > 1
                 ? `the epoch ${epoch - 1} checkpoint is kept: make room and continue with ` +
-                  `\`${hlgmCommand()} train --resume ${runDir}\``
+                  words().resume(runDir)
                 : "no checkpoint was written yet"),
             { cause: e },
           );
