@@ -7,6 +7,7 @@
  */
 
 import { mulberry32 } from "./random.ts";
+import { SettingError, words } from "../util/vocabulary.ts";
 
 /** A split of an image-classification dataset, decoded and held in memory. */
 export interface ImageDataset {
@@ -104,9 +105,10 @@ export function subsetIndices(
     throw new RangeError(`subset size must be a positive integer, got ${count}`);
   }
   if (count > n) {
-    throw new RangeError(
+    throw new SettingError(
+      ["subset"],
       `subset ${count} is more than the ${n} images of ${what} (${source}); give at most ${n}, ` +
-        `or no --subset to train on all`,
+        `or no ${words().setting("subset")} to train on all`,
     );
   }
   return count === n ? null : permutation(n, choice.seed).subarray(0, count);

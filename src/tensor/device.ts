@@ -6,6 +6,7 @@
  */
 
 import { lib } from "../../ffi/mod.ts";
+import { SettingError, words } from "../util/vocabulary.ts";
 
 /** A device name as accepted by hlgm. */
 export type Device = "auto" | "cpu" | "cuda" | `cuda:${number}`;
@@ -36,9 +37,11 @@ export function deviceCode(device: Device | string): number {
   const index = m[1] === undefined ? 0 : Number(m[1]);
   const count = cudaDeviceCount();
   if (count === 0) {
-    throw new Error(
+    throw new SettingError(
+      ["device"],
       `device ${device} requested, but the loaded libtorch has no CUDA or sees no GPU; ` +
-        "use --device cpu, or build against a CUDA libtorch (README: Using a CUDA libtorch)",
+        `use ${words().settingValue("device", "cpu")}, or build against a CUDA libtorch ` +
+        "(README: Using a CUDA libtorch)",
     );
   }
   if (index >= count) {
