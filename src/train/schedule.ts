@@ -17,9 +17,10 @@
  */
 
 import { words } from "../util/vocabulary.ts";
+import type { METHODS } from "./config_fields.ts";
 
-/** Training method. */
-export type Method = "baseline" | "sgt" | "hlgm";
+/** Training method (one of the settings table's METHODS). */
+export type Method = typeof METHODS[number];
 
 /** What decides the end of HLGM's plain phase. */
 export type Monitor = "val_acc" | "val_loss" | "train_loss";
