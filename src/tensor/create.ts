@@ -159,6 +159,17 @@ export function tensor(
     ? values as TypedArray
     : fill(values, dtype);
   const bytes = new Uint8Array(host.buffer, host.byteOffset, host.byteLength);
+  return copied(bytes, dtype, shape, options, "tensor");
+}
+
+/** A tensor holding a copy of `bytes` (checked against dtype and shape by the caller). */
+function copied(
+  bytes: Uint8Array,
+  dtype: DType,
+  shape: readonly number[],
+  options: Omit<CreateOptions, "dtype">,
+  op: string,
+): Tensor {
   const err = lib.hlgm_from_data(
     bytes,
     dtypeCode(dtype),
@@ -167,7 +178,7 @@ export function tensor(
     deviceOf(options),
     OUT_BUF,
   );
-  return finish(new Tensor(out1(err, "tensor")), options);
+  return finish(new Tensor(out1(err, op)), options);
 }
 
 /**
@@ -188,15 +199,7 @@ export function fromBytes(
       `${dtype} tensor of shape [${shape.join(", ")}] needs ${need} bytes, got ${bytes.byteLength}`,
     );
   }
-  const err = lib.hlgm_from_data(
-    bytes,
-    dtypeCode(dtype),
-    intList(shape, "shape"),
-    shape.length,
-    deviceOf(options),
-    OUT_BUF,
-  );
-  return finish(new Tensor(out1(err, "fromBytes")), options);
+  return copied(bytes, dtype, shape, options, "fromBytes");
 }
 
 /** A tensor filled with `value`. */
