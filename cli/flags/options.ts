@@ -11,6 +11,7 @@ import { COLORMAPS, DEFAULT_COLORMAP } from "../../src/report/colormap.ts";
 import { ATTRIBUTION_METHODS } from "../../src/saliency/names.ts";
 import { CHECKPOINT_RULES, type CheckpointRule } from "../../src/train/checkpoint_rules.ts";
 import { DEFAULT_SIB_CHECKPOINT, SIB_CHECKPOINT_WHY } from "../../src/runs/sib_defaults.ts";
+import { REDUCTIONS } from "../../src/train/config_fields.ts";
 
 /** A parser of a positive integer flag value; `name` names the flag in its error. */
 export function positiveInt(name: string): (value: string) => number {
@@ -85,6 +86,11 @@ export async function knownDataset(name: string): Promise<string> {
 
 /** The attribution methods, as --method / --sib-method choices. */
 export const ATTRIBUTION_CHOICES: string[] = [...ATTRIBUTION_METHODS];
+
+/** --reduction: how attributions' channels become one map (the settings table's REDUCTIONS). */
+export const reductionOption = (): Option =>
+  new Option("--reduction <how>", "channel reduction of attributions").choices([...REDUCTIONS])
+    .default("mean" satisfies typeof REDUCTIONS[number]);
 
 /** --colormap, the same on every command that draws heat maps. */
 export const colormapOption = (): Option =>

@@ -14,6 +14,7 @@ import {
   examples,
   nonNegativeInt,
   positiveInt,
+  reductionOption,
 } from "./options.ts";
 
 /** Declares `hlgm saliency` on `cli`. */
@@ -53,14 +54,7 @@ export function addSaliencyCommand(cli: Command): void {
     .option("--out <file>", "PNG file to write", "saliency.png")
     .addOption(checkpointOption())
     .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
-    .addOption(
-      new Option("--reduction <how>", "channel reduction of attributions").choices([
-        "mean",
-        "sum",
-        "max",
-      ])
-        .default("mean"),
-    )
+    .addOption(reductionOption())
     .addOption(colormapOption())
     .option("--scale <n>", "whole-pixel upscaling of the panels", positiveInt("--scale"))
     .action(async (runDir: string, opts) => {

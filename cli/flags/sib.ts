@@ -13,6 +13,7 @@ import {
   examples,
   nonNegativeInt,
   positiveInt,
+  reductionOption,
   SIB_N_HELP,
   sibCheckpointOption,
 } from "./options.ts";
@@ -74,14 +75,7 @@ export function addSibCommand(cli: Command): void {
     )
     .option("--device <name>", "auto, cpu, cuda or cuda:N", device, "auto")
     .option("--out <dir>", "output folder (default ./sib-<timestamp>)")
-    .addOption(
-      new Option("--reduction <how>", "channel reduction of attributions").choices([
-        "mean",
-        "sum",
-        "max",
-      ])
-        .default("mean"),
-    )
+    .addOption(reductionOption())
     .option("--batch-size <n>", "images per batch", positiveInt("--batch-size"), 100)
     .option("--scatter-n <n>", "images in the paired scatter", positiveInt("--scatter-n"), 120)
     .action(async (runDirs: string[], opts) => {
