@@ -14,7 +14,7 @@
 import { Command, CommanderError, type Option } from "commander";
 import { VERSION } from "../src/version.ts";
 import { UsageError } from "./errors.ts";
-import { CLI_VOCABULARY } from "./vocabulary.ts";
+import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
 import { useVocabulary } from "../src/util/vocabulary.ts";
 import { InterruptedError } from "../src/util/event_loop.ts";
 import { examples } from "./flags/options.ts";
@@ -93,7 +93,7 @@ export function program(): Command {
 
 /** Runs the CLI on `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  useVocabulary(CLI_VOCABULARY); // the engine's advice names flags
+  useVocabulary(FLAG_VOCABULARY); // the engine's advice names flags
   try {
     await program().parseAsync(args, { from: "user" });
     return Deno.exitCode; // a command may set it (130/143 after Ctrl-C or SIGTERM, 1 on divergence)

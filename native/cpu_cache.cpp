@@ -6,7 +6,8 @@
 // Here every large block is its own mapping; a freed one waits in its class's list and serves
 // the next request of that class (a training step asks for the same sizes every step). A trim
 // (the trainer's, at each epoch end) unmaps the blocks that no request took since the last trim.
-// Small blocks (under 1 MiB) stay with c10's allocator. HLGM_MALLOC=default turns this off.
+// Idle blocks never exceed the most live bytes since the last trim. Small blocks (under 1 MiB)
+// stay with c10's allocator. HLGM_MALLOC=default turns this off.
 #include "shim.h"
 
 #include <sys/mman.h>
@@ -45,6 +46,9 @@ struct Cache {
   std::map<size_t, std::vector<Cached>> idle;           // class size -> freed blocks
   uint64_t generation = 0;
   int64_t live_bytes = 0, idle_bytes = 0, peak_bytes = 0;
+  // the most live bytes since the last trim: the idle blocks kept stay within it, so a program
+  // that never trims (sib, a report, a library user) holds at most twice its peak
+  int64_t period_peak = 0;
 };
 
 Cache& cache() {
@@ -69,6 +73,14 @@ void unmap_idle(Cache& c, bool all) {
   }
 }
 
+// Records a block handed out (the caller holds the lock).
+void mark_live(Cache& c, void* p, size_t size) {
+  c.live[p] = size;
+  c.live_bytes += static_cast<int64_t>(size);
+  c.peak_bytes = std::max(c.peak_bytes, c.live_bytes);
+  c.period_peak = std::max(c.period_peak, c.live_bytes);
+}
+
 void* take(size_t size) {
   Cache& c = cache();
   {
@@ -83,9 +95,7 @@ void* take(size_t size) {
       it->second.pop_back();
       if (it->second.empty()) c.idle.erase(it);
       c.idle_bytes -= static_cast<int64_t>(size);
-      c.live[p] = size;
-      c.live_bytes += static_cast<int64_t>(size);
-      c.peak_bytes = std::max(c.peak_bytes, c.live_bytes);
+      mark_live(c, p, size);
       return p;
     }
   }
@@ -101,9 +111,12 @@ void* take(size_t size) {
                 std::strerror(errno), ")");
   }
   std::lock_guard<std::mutex> g(c.lock);
-  c.live[p] = size;
-  c.live_bytes += static_cast<int64_t>(size);
-  c.peak_bytes = std::max(c.peak_bytes, c.live_bytes);
+  try {
+    mark_live(c, p, size);
+  } catch (...) {  // the map could not grow: the block is not handed out
+    munmap(p, size);
+    throw;
+  }
   return p;
 }
 
@@ -118,7 +131,16 @@ void give_back(void* p) {
   size_t size = it->second;
   c.live.erase(it);
   c.live_bytes -= static_cast<int64_t>(size);
-  c.idle[size].push_back({p, c.generation});
+  if (c.idle_bytes + static_cast<int64_t>(size) > c.period_peak) {
+    munmap(p, size);  // more idle than the period ever had live: not worth keeping
+    return;
+  }
+  try {
+    c.idle[size].push_back({p, c.generation});
+  } catch (...) {  // a deleter must not throw: give the block back to the system instead
+    munmap(p, size);
+    return;
+  }
   c.idle_bytes += static_cast<int64_t>(size);
 }
 
@@ -143,8 +165,9 @@ class CachingCpuAllocator final : public c10::Allocator {
 __attribute__((constructor)) void install_caching_allocator() {
   const char* mode = std::getenv("HLGM_MALLOC");
   if (mode != nullptr && std::strcmp(mode, "default") == 0) return;
-  static CachingCpuAllocator allocator(c10::GetCPUAllocator());
-  c10::SetCPUAllocator(&allocator, /*priority=*/1);
+  // never destroyed: c10 and the storages still hold it while the process exits
+  static auto* allocator = new CachingCpuAllocator(c10::GetCPUAllocator());
+  c10::SetCPUAllocator(allocator, /*priority=*/1);
 }
 
 }  // namespace
@@ -155,6 +178,7 @@ HLGM_EXPORT void hlgm_cpu_cache_trim(int32_t all) {
   std::lock_guard<std::mutex> g(c.lock);
   unmap_idle(c, all != 0);
   c.generation++;
+  c.period_peak = c.live_bytes;
 }
 
 // out = [live bytes, idle bytes, peak live bytes since the last reset] of the large blocks;

@@ -68,6 +68,20 @@ Deno.test("cpu cache: releasing unused blocks keeps those freed since the last r
   releaseCachedMemory();
 });
 
+Deno.test("cpu cache: idle blocks stay within the most bytes live since the last release", () => {
+  releaseCachedMemory();
+  const big = zeros([2 * MIB], cpu); // 8 MiB
+  big.dispose();
+  assert.equal(memory().cpuCachedBytes, 8 * MIB);
+  // 2 MiB is too small for the 8 MiB block: a new mapping; freed, it would make 10 MiB idle,
+  // more than was ever live at once since the release, so it goes back to the system
+  const small = zeros([MIB / 2], cpu);
+  assert.equal(memory().cpuCachedBytes, 8 * MIB);
+  small.dispose();
+  assert.equal(memory().cpuCachedBytes, 8 * MIB);
+  releaseCachedMemory();
+});
+
 Deno.test("cpu cache: the peak counts the most large bytes held at once, and resets", () => {
   releaseCachedMemory();
   const base = memory({ resetPeak: true }).cpuLargeBytes;

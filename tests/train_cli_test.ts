@@ -5,7 +5,7 @@ import { fitFields, formatDuration } from "../cli/progress.ts";
 import { defaultConfig, scheduleOf } from "../src/train/config.ts";
 import { describeSchedule, previewSchedule, unreachableSwitch } from "../src/train/schedule.ts";
 import { train } from "../src/train/trainer.ts";
-import { CLI_VOCABULARY } from "../cli/vocabulary.ts";
+import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
 import { LIBRARY_VOCABULARY, SettingError, useVocabulary } from "../src/util/vocabulary.ts";
 import { outputIfInstalled, runCli } from "./helpers.ts";
 
@@ -215,7 +215,7 @@ Deno.test("train: --resume RUN --epochs N extends a run to what an uninterrupted
 Deno.test("advice names settings as a library user writes them, and flags under the CLI's words", async () => {
   const hlgm = scheduleOf(defaultConfig({ method: "hlgm", epochs: 4, patience: 20, switchBy: 4 }));
   assert.match(unreachableSwitch(hlgm, 4)!, /lower patience, or a switchBy below 4\)$/);
-  useVocabulary(CLI_VOCABULARY);
+  useVocabulary(FLAG_VOCABULARY);
   try {
     assert.match(unreachableSwitch(hlgm, 4)!, /lower --patience, or a --switch-by below 4\)$/);
   } finally {

@@ -104,6 +104,15 @@ export class GradScaler {
     return true;
   }
 
+  /**
+   * Counts this step as an overflow without stepping, as when a NaN/Inf loss left the gradients
+   * finite: {@link update} then lowers the scale.
+   */
+  skip(): void {
+    this.#unscaled = true;
+    this.#foundInf = true;
+  }
+
   /** Adjusts the scale after a step: halves it after Inf/NaN, doubles it after a good streak. */
   update(): void {
     if (this.#foundInf) {

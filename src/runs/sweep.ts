@@ -36,6 +36,8 @@ import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { accuracyStats } from "./summary.ts";
 import { type SweepJob, WORKER_EXIT } from "./sweep_worker.ts";
+import { words } from "../util/vocabulary.ts";
+import { FLAG_VOCABULARY } from "../train/flag_vocabulary.ts";
 
 /** One setting of the grid and its values (parsed as the setting's flag parses them). */
 export interface SweepAxis {
@@ -288,7 +290,12 @@ async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
         `(${threads} thread${threads > 1 ? "s" : ""})`,
     );
     const jobFile = `${out}/.job-${job.cell.name}-seed${job.seed}.json`;
-    const spec: SweepJob = { config: job.config, dir: job.dir, resume: job.state === "stopped" };
+    const spec: SweepJob = {
+      config: job.config,
+      dir: job.dir,
+      resume: job.state === "stopped",
+      flagWords: words() === FLAG_VOCABULARY,
+    };
     Deno.writeTextFileSync(jobFile, JSON.stringify(spec));
     const t0 = performance.now();
     const child = workerCommand(jobFile, threads).spawn();

@@ -11,6 +11,8 @@
 import type { TrainConfig } from "../train/config.ts";
 import { train } from "../train/trainer.ts";
 import { onStopSignals } from "../util/stop_signals.ts";
+import { useVocabulary } from "../util/vocabulary.ts";
+import { FLAG_VOCABULARY } from "../train/flag_vocabulary.ts";
 
 /** What the parent hands a worker. */
 export interface SweepJob {
@@ -20,6 +22,8 @@ export interface SweepJob {
   dir: string;
   /** Continue the run in `dir` from its last checkpoint. */
   resume: boolean;
+  /** Messages name flags (the parent runs under the CLI), not config keys. */
+  flagWords: boolean;
 }
 
 /** The worker's exit code for each way a run ends. */
@@ -27,6 +31,7 @@ export const WORKER_EXIT = { completed: 0, diverged: 1, interrupted: 130 } as co
 
 async function work(jobFile: string): Promise<number> {
   const job: SweepJob = JSON.parse(Deno.readTextFileSync(jobFile));
+  if (job.flagWords) useVocabulary(FLAG_VOCABULARY);
   let stop = false;
   onStopSignals(() => (stop = true)); // for the worker's whole life
   const r = await train(job.config, job.dir, {

@@ -150,7 +150,8 @@ export function trainStep(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPla
     // fp16's, as in torch's loop, the scaler skips any step whose gradients overflowed (a NaN/Inf
     // loss gives such gradients) and lowers its scale, and the caller goes on
     if (precision.scaler) {
-      precision.scaler.step(optimizer);
+      if (Number.isFinite(lossValue)) precision.scaler.step(optimizer);
+      else precision.scaler.skip(); // even if the gradients came out finite
       precision.scaler.update();
     } else if (Number.isFinite(lossValue)) {
       optimizer.step();

@@ -177,6 +177,13 @@ function rankSeed(seed: number, rank: number, epoch: number): number {
   return ((seed * 1000003) ^ (rank * 7919 + epoch * 104729)) >>> 0;
 }
 
+/** What is kept after a run diverged in `epoch`, and what to lower. */
+function divergedAdvice(epoch: number, lower: string): string {
+  return epoch > 1
+    ? `The last good checkpoint (epoch ${epoch - 1}) is kept; try a lower ${lower}`
+    : `no checkpoint was written yet; try a lower ${lower}`;
+}
+
 /** Where an interrupted run stands and what to do next. */
 function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: string): string {
   const last = metrics.at(-1);
@@ -472,6 +479,7 @@ async function trainRanked(
       const plan = planEpoch(schedule, state);
       let loss = 0, ce = 0, kl = 0, correct = 0, seen = 0, batch = 0;
       let maskedCe = 0, maskedCorrect = 0;
+      let stepped = 0; // images of every batch, skipped fp16 steps too (the speed)
       const t0 = performance.now();
       for (const b of trainLoader.epoch(epoch)) {
         parallel?.at(`epoch ${epoch}, batch ${batch + 1}`);
@@ -492,13 +500,12 @@ async function trainRanked(
             status: "diverged",
             message: `loss became ${r.loss} at epoch ${epoch}, batch ${batch + 1}` +
               (scaler ? ` (its fp16 loss scale fell to ${scaler.scale})` : "") + "; stopped. " +
-              (epoch > 1
-                ? `The last good checkpoint (epoch ${epoch - 1}) is kept; try a lower ${lower}`
-                : `no checkpoint was written yet; try a lower ${lower}`),
+              divergedAdvice(epoch, lower),
           };
         }
         const n = b.indices.length * world; // the global batch: every rank's share is equal
         batch++;
+        stepped += n;
         // fp16-mixed: a NaN/Inf loss means the scaler skipped the step and halved its scale (an
         // fp16 overflow); the epoch's figures leave the batch out
         if (Number.isFinite(r.loss)) {
@@ -517,7 +524,7 @@ async function trainRanked(
             batches: trainLoader.length,
             loss: loss / seen,
             acc: correct / seen,
-            imagesPerSecond: seen / ((performance.now() - t0) / 1000),
+            imagesPerSecond: stepped / ((performance.now() - t0) / 1000),
           });
         }
         await yielder.tick(); // or signal listeners (Ctrl-C) never run
@@ -531,6 +538,16 @@ async function trainRanked(
         }
       }
       const seconds = (performance.now() - t0) / 1000;
+      if (seen === 0 && stepped > 0) {
+        // fp16-mixed: every step of the epoch overflowed; an epoch with no figures is no epoch
+        return {
+          runDir,
+          metrics,
+          status: "diverged",
+          message: `every step of epoch ${epoch} overflowed in fp16 (its loss scale fell to ` +
+            `${precision.scaler?.scale}); stopped. ` + divergedAdvice(epoch, words().setting("lr")),
+        };
+      }
       // a stop asked for during the evaluation comes after this epoch's metrics and checkpoint
       parallel?.at(`epoch ${epoch}, evaluation`);
       const val = valLoader
@@ -562,7 +579,7 @@ async function trainRanked(
         test_loss: test.loss,
         test_acc: test.acc,
         seconds,
-        images_per_s: seen / seconds,
+        images_per_s: stepped / seconds,
       };
       state = advance(schedule, state, plan, {
         epoch,
