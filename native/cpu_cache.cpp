@@ -6,8 +6,8 @@
 // Here every large block is its own mapping; a freed one waits in its class's list and serves
 // the next request of that class (a training step asks for the same sizes every step). A trim
 // (the trainer's, at each epoch end) unmaps the blocks that no request took since the last trim.
-// Idle blocks never exceed the most live bytes since the last trim. Small blocks (under 1 MiB)
-// stay with c10's allocator. HLGM_MALLOC=default turns this off.
+// Idle blocks never exceed twice the most live bytes since the last trim. Small blocks (under
+// 1 MiB) stay with c10's allocator. HLGM_MALLOC=default turns this off.
 #include "shim.h"
 
 #include <sys/mman.h>
@@ -35,20 +35,34 @@ size_t size_class(size_t n) {
   return (n + step - 1) / step * step;
 }
 
+// Where in its mapping a block starts: blocks that all began on a page boundary would map the
+// same offsets of every tensor to the same cache sets (a channels-last step ran 1.25x slower),
+// so each mapping starts its block at the next of 64 cache-line offsets, as malloc's scattered
+// chunks do by accident. A mapping is one page longer than its class.
+struct Block {
+  size_t size;   // the class size
+  size_t color;  // the block's offset in its mapping
+};
+
+void unmap_block(void* p, Block b) { munmap(static_cast<char*>(p) - b.color, b.size + kPage); }
+
 struct Cached {
   void* ptr;
+  Block block;
   uint64_t generation;  // the trim period in which it was freed
 };
 
 struct Cache {
   std::mutex lock;
-  std::unordered_map<void*, size_t> live;               // block -> its class size
+  std::unordered_map<void*, Block> live;                // block -> its class and offset
   std::map<size_t, std::vector<Cached>> idle;           // class size -> freed blocks
   uint64_t generation = 0;
   int64_t live_bytes = 0, idle_bytes = 0, peak_bytes = 0;
-  // the most live bytes since the last trim: the idle blocks kept stay within it, so a program
-  // that never trims (sib, a report, a library user) holds at most twice its peak
+  // the most live bytes since the last trim: the idle blocks kept stay within twice it, so a
+  // program that never trims (sib, a report, a library user) holds at most three times its peak
+  // (within once, a channels-last step's mix of sizes unmapped and faulted in blocks every step)
   int64_t period_peak = 0;
+  size_t mappings = 0;  // made so far: picks the next offset
 };
 
 Cache& cache() {
@@ -64,7 +78,7 @@ void unmap_idle(Cache& c, bool all) {
       if (!all && b.generation == c.generation) {
         blocks[kept++] = b;
       } else {
-        munmap(b.ptr, it->first);
+        unmap_block(b.ptr, b.block);
         c.idle_bytes -= static_cast<int64_t>(it->first);
       }
     }
@@ -74,8 +88,9 @@ void unmap_idle(Cache& c, bool all) {
 }
 
 // Records a block handed out (the caller holds the lock).
-void mark_live(Cache& c, void* p, size_t size) {
-  c.live[p] = size;
+void mark_live(Cache& c, void* p, Block b) {
+  size_t size = b.size;
+  c.live[p] = b;
   c.live_bytes += static_cast<int64_t>(size);
   c.peak_bytes = std::max(c.peak_bytes, c.live_bytes);
   c.period_peak = std::max(c.period_peak, c.live_bytes);
@@ -90,34 +105,35 @@ void* take(size_t size) {
     // kept 1.8x the peak live bytes
     auto it = c.idle.lower_bound(size);
     if (it != c.idle.end() && it->first <= 2 * size) {
-      void* p = it->second.back().ptr;
-      size = it->first;
+      Cached b = it->second.back();
       it->second.pop_back();
       if (it->second.empty()) c.idle.erase(it);
-      c.idle_bytes -= static_cast<int64_t>(size);
-      mark_live(c, p, size);
-      return p;
+      c.idle_bytes -= static_cast<int64_t>(b.block.size);
+      mark_live(c, b.ptr, b.block);
+      return b.ptr;
     }
   }
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(nullptr, size + kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     // the idle blocks of other classes may be what stands in the way
     {
       std::lock_guard<std::mutex> g(c.lock);
       unmap_idle(c, true);
     }
-    p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p = mmap(nullptr, size + kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     TORCH_CHECK(p != MAP_FAILED, "CPU out of memory: could not allocate ", size, " bytes (",
                 std::strerror(errno), ")");
   }
   std::lock_guard<std::mutex> g(c.lock);
+  Block b{size, (c.mappings++ * 64) % kPage};
+  void* user = static_cast<char*>(p) + b.color;
   try {
-    mark_live(c, p, size);
+    mark_live(c, user, b);
   } catch (...) {  // the map could not grow: the block is not handed out
-    munmap(p, size);
+    munmap(p, size + kPage);
     throw;
   }
-  return p;
+  return user;
 }
 
 void give_back(void* p) {
@@ -128,17 +144,18 @@ void give_back(void* p) {
     c10::free_cpu(p);
     return;
   }
-  size_t size = it->second;
+  Block b = it->second;
+  size_t size = b.size;
   c.live.erase(it);
   c.live_bytes -= static_cast<int64_t>(size);
-  if (c.idle_bytes + static_cast<int64_t>(size) > c.period_peak) {
-    munmap(p, size);  // more idle than the period ever had live: not worth keeping
+  if (c.idle_bytes + static_cast<int64_t>(size) > 2 * c.period_peak) {
+    unmap_block(p, b);  // idle beyond twice the period's peak: not worth keeping
     return;
   }
   try {
-    c.idle[size].push_back({p, c.generation});
+    c.idle[size].push_back({p, b, c.generation});
   } catch (...) {  // a deleter must not throw: give the block back to the system instead
-    munmap(p, size);
+    unmap_block(p, b);
     return;
   }
   c.idle_bytes += static_cast<int64_t>(size);
