@@ -35,16 +35,12 @@ size_t size_class(size_t n) {
   return (n + step - 1) / step * step;
 }
 
-// Where in its mapping a block starts: blocks that all began on a page boundary would map the
-// same offsets of every tensor to the same cache sets (a channels-last step ran 1.25x slower),
-// so each mapping starts its block at the next of 64 cache-line offsets, as malloc's scattered
-// chunks do by accident. A mapping is one page longer than its class.
+// A block: one mapping of its class's size.
 struct Block {
-  size_t size;   // the class size
-  size_t color;  // the block's offset in its mapping
+  size_t size;  // the class size
 };
 
-void unmap_block(void* p, Block b) { munmap(static_cast<char*>(p) - b.color, b.size + kPage); }
+void unmap_block(void* p, Block b) { munmap(p, b.size); }
 
 struct Cached {
   void* ptr;
@@ -54,7 +50,7 @@ struct Cached {
 
 struct Cache {
   std::mutex lock;
-  std::unordered_map<void*, Block> live;                // block -> its class and offset
+  std::unordered_map<void*, Block> live;                // block -> its class
   std::map<size_t, std::vector<Cached>> idle;           // class size -> freed blocks
   uint64_t generation = 0;
   int64_t live_bytes = 0, idle_bytes = 0, peak_bytes = 0;
@@ -62,7 +58,6 @@ struct Cache {
   // program that never trims (sib, a report, a library user) holds at most three times its peak
   // (within once, a channels-last step's mix of sizes unmapped and faulted in blocks every step)
   int64_t period_peak = 0;
-  size_t mappings = 0;  // made so far: picks the next offset
 };
 
 Cache& cache() {
@@ -113,27 +108,25 @@ void* take(size_t size) {
       return b.ptr;
     }
   }
-  void* p = mmap(nullptr, size + kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     // the idle blocks of other classes may be what stands in the way
     {
       std::lock_guard<std::mutex> g(c.lock);
       unmap_idle(c, true);
     }
-    p = mmap(nullptr, size + kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     TORCH_CHECK(p != MAP_FAILED, "CPU out of memory: could not allocate ", size, " bytes (",
                 std::strerror(errno), ")");
   }
   std::lock_guard<std::mutex> g(c.lock);
-  Block b{size, (c.mappings++ * 64) % kPage};
-  void* user = static_cast<char*>(p) + b.color;
   try {
-    mark_live(c, user, b);
+    mark_live(c, p, Block{size});
   } catch (...) {  // the map could not grow: the block is not handed out
-    munmap(p, size + kPage);
+    munmap(p, size);
     throw;
   }
-  return user;
+  return p;
 }
 
 void give_back(void* p) {
