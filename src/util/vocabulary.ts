@@ -43,8 +43,11 @@ export function useVocabulary(v: Vocabulary): void {
   current = v;
 }
 
-/** An error about settings; `settings` holds the config keys it names. */
-export class SettingError extends Error {
+/**
+ * An error about settings; `settings` holds the config keys it names. A RangeError: a setting's
+ * value is outside what the run can take (the errors it replaced were RangeErrors).
+ */
+export class SettingError extends RangeError {
   /** The config keys of the settings the message is about. */
   readonly settings: readonly string[];
 
