@@ -61,4 +61,5 @@ export * from "./src/saliency/mod.ts";
 export * from "./src/masking/mod.ts";
 export * from "./src/metrics/mod.ts";
 export * from "./src/train/mod.ts";
+export * from "./src/run_folder/mod.ts";
 export * from "./src/data/mod.ts";

@@ -17,8 +17,8 @@ import {
   DEFAULT_GRADCAM_LAYER,
 } from "../src/saliency/names.ts";
 import { loadTestSplit } from "../src/train/setup.ts";
-import { RunDir, type RunInfo } from "../src/train/run_dir.ts";
-import { runFolderWriter, writerText } from "../src/train/run_lock.ts";
+import { RunDir, type RunInfo } from "../src/run_folder/run_dir.ts";
+import { runFolderWriter, writerText } from "../src/run_folder/run_lock.ts";
 
 /** Checks a method name (UsageError listing the choices). */
 export function checkMethod(method: string | undefined): AttributionMethod {

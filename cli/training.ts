@@ -13,15 +13,16 @@ import { MASKED_EPOCH_COST, RunClock, SKIPPED_BATCHES } from "./run_clock.ts";
 import { scheduleOf, type TrainConfig } from "../src/train/config.ts";
 import { presetWeightsWarning } from "../src/train/presets.ts";
 import { runNormalization } from "../src/train/normalization.ts";
-import type { EpochMetrics } from "../src/train/run_dir.ts";
+import type { EpochMetrics } from "../src/run_folder/run_dir.ts";
 import { previewSchedule } from "../src/train/schedule.ts";
 import type { DistributedTraining } from "../src/train/distributed.ts";
 import {
   type RunStart,
-  train,
+  trainPlan,
   type TrainProgress,
   type TrainResult,
 } from "../src/train/trainer.ts";
+import type { ResumePlan, StartPlan } from "../src/train/run_plan.ts";
 
 /** A percentage with 2 decimals and a "%" sign, or a blank for null. */
 export const pct = (v: number | null): string => v === null ? "   -  " : `${(100 * v).toFixed(2)}%`;
@@ -95,35 +96,28 @@ function progressFields(p: TrainProgress, clock: RunClock) {
 
 /** How {@link runTraining} runs its job. */
 export interface RunTrainingOptions {
-  /** Continue the run in `out` from its last checkpoint (default false: a new run). */
-  resume?: boolean;
   /** No epoch lines (the progress line and the estimate stay; default false). */
   quiet?: boolean;
-  /** Train to this epoch instead of the config's (extending a finished run). */
-  epochs?: number;
-  /** Remove the results already in `out` first (default false). */
-  overwrite?: boolean;
   /** This process's rank of data-parallel training, when there are several. */
   distributed?: DistributedTraining;
 }
 
-/** Runs one training job; returns the engine's result. */
+/** Carries out one training plan (a run started or resumed); returns the engine's result. */
 export async function runTraining(
-  config: TrainConfig,
-  out: string,
+  plan: StartPlan | ResumePlan,
   options: RunTrainingOptions = {},
 ): Promise<TrainResult> {
-  const { resume = false, quiet = false, epochs, overwrite = false, distributed } = options;
+  const { quiet = false, distributed } = options;
+  const { config, runDir: out } = plan;
   if (distributed && distributed.rank !== 0) {
     // the other ranks of data-parallel training: rank 0 prints for all; they print errors only
     return await withInterrupt(
       new ProgressLine(),
-      ({ stopping }) =>
-        train(config, out, { resume, epochs, overwrite, distributed, shouldStop: stopping }),
+      ({ stopping }) => trainPlan(plan, { distributed, shouldStop: stopping }),
       true,
     );
   }
-  if (!resume) {
+  if (plan.action === "start") {
     // a preset the paper ran from ImageNet weights, started from random ones: one line
     const warning = presetWeightsWarning(config);
     if (warning) console.error(`warning: ${warning}`);
@@ -153,10 +147,7 @@ export async function runTraining(
     );
   };
   return await withInterrupt(progress, ({ stopping }) =>
-    train(config, out, {
-      resume,
-      epochs,
-      overwrite,
+    trainPlan(plan, {
       distributed,
       shouldStop: stopping,
       onStart: (s) => {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { RunDir } from "../src/train/run_dir.ts";
+import { RunDir } from "../src/run_folder/run_dir.ts";
 
 const dir = Deno.args[0] ?? "runs/cifar10-cpu";
 const json = JSON.parse(Deno.readTextFileSync(`${dir}/compare.json`));

@@ -39,7 +39,7 @@ import {
   train,
 } from "../mod.ts";
 import { loadSafetensors } from "../src/checkpoint/safetensors.ts";
-import { RunDir } from "../src/train/run_dir.ts";
+import { RunDir } from "../src/run_folder/run_dir.ts";
 import { trainStep } from "../src/train/steps.ts";
 import { FP32 } from "../src/train/precision.ts";
 import {

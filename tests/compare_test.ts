@@ -10,7 +10,7 @@ import { compareMethods } from "../src/runs/compare.ts";
 import { summarize } from "../src/metrics/sib.ts";
 import { loadTestSplit } from "../src/train/setup.ts";
 import { pairedTTest } from "../src/util/stats.ts";
-import type { EpochMetrics } from "../src/train/run_dir.ts";
+import type { EpochMetrics } from "../src/run_folder/run_dir.ts";
 import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
 const cli = (args: string[]) => runCli(args, NO_DATA);

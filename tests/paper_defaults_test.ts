@@ -18,7 +18,7 @@ import type { ImageDataset } from "../src/data/dataset.ts";
 import { DataLoader } from "../src/data/loader.ts";
 import { sib } from "../src/metrics/sib.ts";
 import { type SibColumn, sibMedianRows } from "../src/report/tables.ts";
-import { configDifferences } from "../src/runs/config_diff.ts";
+import { configDifferences } from "../src/train/config_diff.ts";
 import { evaluateRun } from "../src/runs/eval.ts";
 import { evaluateSib, loadTestSplit } from "../src/runs/sib.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "../src/runs/sib_defaults.ts";
@@ -41,7 +41,7 @@ import {
   runNormalization,
   withRunNormalization,
 } from "../src/train/normalization.ts";
-import { RunDir } from "../src/train/run_dir.ts";
+import { RunDir } from "../src/run_folder/run_dir.ts";
 import { loadSplits } from "../src/train/setup.ts";
 import { evaluate } from "../src/train/steps.ts";
 import { type RunStart, train } from "../src/train/trainer.ts";
@@ -196,7 +196,7 @@ Deno.test("presets: those the paper ran from ImageNet weights say so, with the p
     warn({ preset: "resnet18-cifar100" }),
     `preset resnet18-cifar100: the paper started resnet18 from ImageNet weights ("In this ` +
       `work, we used a pre-trained ResNet18 on the ImageNet dataset"); this run starts from ` +
-      `random weights: add --pretrained FILE (torchvision's resnet18-f37072fd.pth)`,
+      `random weights: add pretrained: "FILE" (torchvision's resnet18-f37072fd.pth)`,
   );
   assert.equal(warn({ preset: "resnet18-cifar100", pretrained: "w.pth" }), null);
   assert.equal(warn({ preset: "shallow-cnn-cifar10" }), null);

@@ -36,7 +36,7 @@ import {
   weightsFormat,
   WeightsMismatchError,
 } from "../mod.ts";
-import { RunDir } from "../src/train/run_dir.ts";
+import { RunDir } from "../src/run_folder/run_dir.ts";
 import { assertClose, device, onCpu } from "./helpers.ts";
 
 const DIR = new URL("./fixtures/pretrained/", import.meta.url);

@@ -9,7 +9,7 @@ import {
   lockRunFolder,
   RunFolderBusyError,
   runFolderWriter,
-} from "../src/train/run_lock.ts";
+} from "../src/run_folder/run_lock.ts";
 
 const env = { HLGM_NUM_THREADS: "1", NO_COLOR: "1", HLGM_DATA: "/nonexistent/hlgm-data" };
 const data = ["--dataset", "synthetic", "--subset", "64", "--device", "cpu", "--no-tensorboard"];

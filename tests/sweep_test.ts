@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { parseGridArg, sweep, sweepCells } from "../src/runs/sweep.ts";
 import { summarize } from "../src/metrics/sib.ts";
-import type { EpochMetrics } from "../src/train/run_dir.ts";
+import type { EpochMetrics } from "../src/run_folder/run_dir.ts";
 import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
 const cli = (args: string[]) => runCli(args, { ...NO_DATA, HLGM_NUM_THREADS: "2" });

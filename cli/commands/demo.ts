@@ -10,8 +10,9 @@
 import { runInfo } from "./info.ts";
 import { resolveConfig } from "../train_config.ts";
 import { epochLine, runTraining } from "../training.ts";
-import { RunDir } from "../../src/train/run_dir.ts";
-import { withRunFolderLock } from "../../src/train/run_lock.ts";
+import { RunDir } from "../../src/run_folder/run_dir.ts";
+import { planRun } from "../../src/train/run_plan.ts";
+import { withRunFolderLock } from "../../src/run_folder/run_lock.ts";
 import { checkOutFolder } from "../paths.ts";
 import { locateDataset } from "../../src/data/registry.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "../../src/runs/sib_defaults.ts";
@@ -50,16 +51,18 @@ async function demo(out: string, flags: Record<string, unknown>): Promise<void> 
   for (const method of ["baseline", "hlgm"] as const) {
     const config = resolveConfig({ ...base, method });
     const dir = `${out}/${method}`;
-    const run = new RunDir(dir);
-    const last = run.readLast();
-    if (last && last.epoch >= config.epochs) {
-      console.log(`${dir}: already trained (${last.epoch} epochs), reused`);
-      for (const m of run.readMetrics()) console.log(epochLine(m, config.epochs));
+    // a finished run with these settings is reused, a stopped one resumed; other settings in
+    // the folder are refused (the demo's flags changed: choose another --out)
+    const plan = planRun(dir, { intent: "reuse", config });
+    if (plan.action === "reuse") {
+      console.log(`${dir}: already trained (${plan.epoch} epochs), reused`);
+      for (const m of new RunDir(dir).readMetrics()) console.log(epochLine(m, config.epochs));
     } else {
+      if (plan.note) console.error(`warning: ${plan.note}`);
       console.log(
         `\n${method}: ${config.model} on ${config.dataset}, ${config.epochs} epochs -> ${dir}`,
       );
-      const r = await runTraining(config, dir, { resume: last !== null });
+      const r = await runTraining(plan);
       if (r.status !== "completed") throw new Error(r.message);
     }
     runs.push(dir);

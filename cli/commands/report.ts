@@ -9,7 +9,7 @@
 import { UsageError } from "../errors.ts";
 import { readRunInfos } from "../run_args.ts";
 import { checkInputFolder, checkOutFolder } from "../paths.ts";
-import { type CheckpointRule, RunDir } from "../../src/train/run_dir.ts";
+import { type CheckpointRule, RunDir } from "../../src/run_folder/run_dir.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
 import { isSweepFolder, type ReportResult, writeReport } from "../../src/runs/report.ts";
 

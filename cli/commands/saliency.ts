@@ -8,12 +8,12 @@
  * @module
  */
 
-import type { CheckpointRule } from "../../src/train/run_dir.ts";
+import type { CheckpointRule } from "../../src/run_folder/run_dir.ts";
 import { UsageError } from "../errors.ts";
 import { checkMethod, runsAndSplit } from "../run_args.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
 import { saliencyFigure } from "../../src/runs/saliency.ts";
-import { drawIndices, FIGURE_SIGN_NOTE, trainedSign } from "../../src/runs/sib.ts";
+import { drawIndices, figureSignNote, trainedSign } from "../../src/runs/sib.ts";
 import { uniqueRunNames } from "../../src/runs/summary.ts";
 import { loadRun } from "../../src/train/load_run.ts";
 
@@ -93,7 +93,7 @@ export async function runSaliency(
   const which = opts.checkpoint ?? "best";
   const run = loadRun(runDir, { which, device: opts.device });
   if (run.checkpointNote) console.error(`note: ${run.checkpointNote}`);
-  if (trainedSign(run.info.config) === "signed") console.error(`note: ${FIGURE_SIGN_NOTE}`);
+  if (trainedSign(run.info.config) === "signed") console.error(`note: ${figureSignNote()}`);
   let fig;
   try {
     fig = saliencyFigure([run], uniqueRunNames([runDir]), ds, indices, {

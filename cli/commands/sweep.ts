@@ -14,7 +14,7 @@ import { parseSeeds } from "../run_args.ts";
 import { checkOutFolder } from "../paths.ts";
 import type { SibMethod } from "../../src/runs/sib.ts";
 import { parseGridArg, sweep, type SweepAxis, type SweepResult } from "../../src/runs/sweep.ts";
-import type { CheckpointRule } from "../../src/train/run_dir.ts";
+import type { CheckpointRule } from "../../src/run_folder/run_dir.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 import { scheduleOf } from "../../src/train/config.ts";
 import { unreachableSwitch } from "../../src/train/schedule.ts";

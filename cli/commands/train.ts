@@ -11,13 +11,22 @@
 
 import { UsageError } from "../errors.ts";
 import { resolveConfig } from "../train_config.ts";
-import { flagName } from "../../src/train/config_fields.ts";
 import { pct, runTraining } from "../training.ts";
-import { defaultConfig, type TrainConfig } from "../../src/train/config.ts";
-import { RunDir, type TrainerState } from "../../src/train/run_dir.ts";
-import { LOCK_HOLDER_ENV, lockRunFolder, type RunFolderLock } from "../../src/train/run_lock.ts";
+import type { TrainConfig } from "../../src/train/config.ts";
+import {
+  assertRunFolder,
+  planRun,
+  type RunPlan,
+  RunPlanError,
+  type RunRequest,
+} from "../../src/train/run_plan.ts";
+import { SettingError } from "../../src/util/vocabulary.ts";
+import {
+  LOCK_HOLDER_ENV,
+  lockRunFolder,
+  type RunFolderLock,
+} from "../../src/run_folder/run_lock.ts";
 import { checkOutFolder, shownPath } from "../paths.ts";
-import { hlgmCommand } from "../../src/util/command.ts";
 import { fileURLToPath } from "node:url";
 import { launchLocalRanks, stopWhenLauncherGoes, totalThreads } from "../../src/runs/launch.ts";
 import type { DistributedTraining } from "../../src/train/distributed.ts";
@@ -41,7 +50,6 @@ export async function runTrain(
   }
 }
 
-// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
 async function trainCommand(
   opts: Record<string, unknown>,
   flags: Record<string, unknown>,
@@ -50,156 +58,42 @@ async function trainCommand(
   const distributed = distributedTraining(opts);
   // a rank of --nproc stops (as on SIGTERM, with the others) when its launcher is gone
   if (distributed) stopWhenLauncherGoes(() => Deno.kill(Deno.pid, "SIGTERM"));
-  // torchrun restarting the ranks after a failure (--max_restarts) runs the same command again:
-  // the run it started is continued from its last checkpoint, or started over without one
-  const restart = torchrunRestart(opts, distributed);
-  const restarted = restart?.resume;
-  let resumeDir = restarted ?? opts.resume as string | undefined;
-  let config: TrainConfig;
-  let out: string;
-  let extendTo: number | undefined;
-  let overwrite = restart?.overwrite ?? false;
+  const request = trainRequest(opts, flags, distributed);
+  const out = request.out;
   // one writer per run folder, taken before anything in it is read to decide what to do; held
   // until the command ends (the ranks of --nproc write under their launcher's)
-  const lock = (folder: string) => {
-    if ((distributed?.rank ?? 0) === 0) held.push(lockRunFolder(folder, "train"));
-  };
-  if (resumeDir !== undefined) {
-    if (!restarted && (opts.out !== undefined || opts.config !== undefined)) {
-      throw new UsageError(
-        `--resume continues ${shownPath(resumeDir)} in its folder with its saved settings; ` +
-          `it takes no ${opts.out !== undefined ? "--out" : "--config"}`,
-      );
+  if ((distributed?.rank ?? 0) === 0) held.push(lockRunFolder(out, "train"));
+  const plan = planned(out, request);
+  if (request.restart && (distributed?.rank ?? 0) === 0) {
+    // torchrun restarting the ranks after a failure (--max_restarts) runs the same command
+    // again: the run it started goes on from its last checkpoint, or starts over without one
+    const say = (text: string) => console.error(`torchrun restart ${request.restart}: ${text}`);
+    if (plan.action === "resume") say(`continuing ${out} after epoch ${plan.last.epoch}`);
+    else if (plan.action === "start" && plan.overwrite) {
+      say(`${out} has no checkpoint that loads: starting the run over`);
     }
-    if (resumeDir.trim() === "") throw new UsageError(`--resume "" is empty: give a run folder`);
-    const dir = new RunDir(resumeDir);
-    if (!dir.exists()) {
-      throw new UsageError(
-        `--resume ${shownPath(resumeDir)}: not a run folder (no readable config.json)`,
-      );
-    }
-    lock(resumeDir);
-    try {
-      config = dir.readInfo().config;
-    } catch (e) {
-      throw new UsageError(`--resume: ${(e as Error).message}`);
-    }
-    // only --epochs may change (it extends the run); a flag equal to the saved value is fine
-    const { epochs, ...others } = flags as Partial<TrainConfig>;
-    // settings added since the run was saved compare as their defaults (the old behaviour)
-    const saved = defaultConfig(config) as unknown as Record<string, unknown>;
-    const changed = Object.entries(others)
-      .filter(([k, v]) => JSON.stringify(saved[k]) !== JSON.stringify(v))
-      .map(([k, v]) =>
-        `--${flagName(k)} (saved ${JSON.stringify(saved[k] ?? null)}, given ${JSON.stringify(v)})`
-      );
-    if (changed.length) {
-      throw new UsageError(
-        `--resume continues ${resumeDir} with its saved settings; it cannot change ` +
-          `${changed.join(", ")}; only --epochs can be raised`,
-      );
-    }
-    out = resumeDir;
-    // an unreadable last.json falls back to the newest checkpoint that loads (said here);
-    // with none, --force starts the run over
-    let last: TrainerState | null = null;
-    let unusable: Error | null = null;
-    try {
-      const found = dir.lastCheckpoint();
-      if (found?.note) console.error(`warning: ${found.note}`);
-      last = found?.state ?? null;
-    } catch (e) {
-      unusable = e as Error;
-    }
-    if (unusable && !opts.force) {
-      throw new Error(
-        `${unusable.message}; add --force to start ${out} over with its saved settings`,
-      );
-    }
-    if (epochs !== undefined && last && epochs <= last.epoch) {
-      throw new UsageError(
-        `--epochs ${epochs}: ${out} already has ${last.epoch} epochs done; give more to extend it`,
-      );
-    }
-    extendTo = epochs;
-    if (last && last.epoch >= (epochs ?? config.epochs)) {
-      console.log(
-        `${out} is complete (${last.epoch} of ${config.epochs} epochs): nothing to resume ` +
-          `(\`--epochs N\` with N > ${last.epoch} extends it)`,
-      );
-      return;
-    }
-    if (epochs !== undefined) config = { ...config, epochs };
-    if (!last) {
-      if (!opts.force) {
-        throw new UsageError(
-          `--resume ${out}: the run has no checkpoint yet (it stopped before its first epoch ` +
-            `ended), so there is nothing to continue; start it again with its flags, or add ` +
-            `--force to start it over in ${out} with its saved settings`,
-        );
-      }
-      resumeDir = undefined; // a fresh start in the same folder, with the saved settings
-      overwrite = true;
-    }
-  } else {
-    config = resolveConfig(flags, opts.config as string | undefined);
-    if (distributed && opts.out === undefined) {
-      throw new UsageError(
-        "data-parallel training under a launcher needs --out: every rank must write to the " +
-          "same folder (`--nproc` picks one by itself)",
-      );
-    }
-    out = (opts.out as string | undefined) ?? defaultOut(config);
-    checkOutFolder("--out", out);
-    lock(out);
-    const dir = new RunDir(out);
-    if (dir.hasResults()) {
-      if (!opts.force && !overwrite) {
-        throw new UsageError(
-          `--out ${out} already holds a run; continue it with \`${hlgmCommand()} train ` +
-            `--resume ${out}\`, choose another --out, or add --force to train over it`,
-        );
-      }
-      overwrite = true;
-    }
+  }
+  if (plan.note) console.error(`warning: ${plan.note}`);
+  if (plan.action === "reuse") {
+    console.log(
+      `${out} is complete (${plan.epoch} of ${plan.config.epochs} epochs): nothing to resume ` +
+        `(\`--epochs N\` with N > ${plan.epoch} extends it)`,
+    );
+    return;
   }
   const nproc = opts.nproc as number | undefined;
   const world = nproc ?? distributed?.worldSize ?? 1;
-  if (config.batchSize % world !== 0) {
+  if (plan.config.batchSize % world !== 0) {
     throw new UsageError(
-      `--batch-size ${config.batchSize} is the global batch: it must be a multiple of ` +
+      `--batch-size ${plan.config.batchSize} is the global batch: it must be a multiple of ` +
         (nproc ? `--nproc ${nproc}` : `the ${world} ranks`),
     );
   }
   if (nproc !== undefined && nproc > 1) {
-    // this process only starts the ranks, each running this command with --out and no --nproc
-    const args = withoutOption(Deno.args, "--nproc");
-    if (resumeDir === undefined && opts.out === undefined) args.push("--out", out);
-    // the ranks need this project's import map (deno.json) wherever they are started from
-    const importMap = new URL("../../deno.json", import.meta.url);
-    const r = await launchLocalRanks({
-      command: [
-        Deno.execPath(),
-        "run",
-        "-A",
-        ...(importMap.protocol === "file:" ? ["--config", fileURLToPath(importMap)] : []),
-        fileURLToPath(Deno.mainModule),
-        ...args,
-      ],
-      nproc,
-      threads: totalThreads(),
-      env: { [LOCK_HOLDER_ENV]: String(Deno.pid) },
-    });
-    if (r.failure) console.error(`error: ${r.failure}`);
-    Deno.exitCode = r.code;
+    await launchRanks(nproc, opts.resume === undefined && opts.out === undefined ? out : null);
     return;
   }
-  const result = await runTraining(config, out, {
-    resume: !!resumeDir,
-    epochs: extendTo,
-    overwrite,
-    distributed,
-  });
+  const result = await runTraining(plan, { distributed });
   if (distributed && distributed.rank !== 0) {
     if (result.status === "diverged") Deno.exitCode = 1; // rank 0 says why
     return;
@@ -215,6 +109,101 @@ async function trainCommand(
   const best = Math.max(...result.metrics.map((m) => m.test_acc));
   const final = result.metrics.at(-1)?.test_acc ?? NaN;
   console.log(`done: max test acc ${pct(best)}, final ${pct(final)}; run folder ${out}`);
+}
+
+/** What `train`'s flags ask of which folder; `restart` is torchrun's attempt, 0 for none. */
+type TrainRequest = RunRequest & { out: string; restart: number; flag: "--out" | "--resume" };
+
+function trainRequest(
+  opts: Record<string, unknown>,
+  flags: Record<string, unknown>,
+  distributed: LaunchedRank | undefined,
+): TrainRequest {
+  const settings = flags as Partial<TrainConfig>;
+  const overwrite = !!opts.force;
+  const resume = opts.resume as string | undefined;
+  if (resume !== undefined) {
+    if (opts.out !== undefined || opts.config !== undefined) {
+      throw new UsageError(
+        `--resume continues ${shownPath(resume)} in its folder with its saved settings; ` +
+          `it takes no ${opts.out !== undefined ? "--out" : "--config"}`,
+      );
+    }
+    if (resume.trim() === "") throw new UsageError(`--resume "" is empty: give a run folder`);
+    // before the lock, which would make the folder
+    cliPlanError("--resume", () => assertRunFolder(resume));
+    return { intent: "resume", settings, overwrite, out: resume, restart: 0, flag: "--resume" };
+  }
+  const config = resolveConfig(flags, opts.config as string | undefined);
+  if (distributed && opts.out === undefined) {
+    throw new UsageError(
+      "data-parallel training under a launcher needs --out: every rank must write to the " +
+        "same folder (`--nproc` picks one by itself)",
+    );
+  }
+  const out = (opts.out as string | undefined) ?? defaultOut(config);
+  checkOutFolder("--out", out);
+  // torchrun sets it for every rendezvous (the agent's store or --standalone's c10d one)
+  const attempt = Number(Deno.env.get("TORCHELASTIC_RESTART_COUNT") ?? "0");
+  const restart = distributed && attempt >= 1 ? attempt : 0;
+  return {
+    intent: restart ? "restart" : "new",
+    config,
+    settings,
+    overwrite,
+    out,
+    restart,
+    flag: "--out",
+  };
+}
+
+/** The planner's plan for `request`, its refusals as usage errors naming the flag. */
+function planned(out: string, request: TrainRequest): RunPlan {
+  return cliPlanError(request.flag, () => planRun(out, request));
+}
+
+/**
+ * `f()`, with what the user asked for that the folder cannot take as a usage error (exit 2)
+ * naming `flag`; a damaged checkpoint stays an error (exit 1).
+ */
+function cliPlanError<T>(flag: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RunPlanError && e.refusal === "bad-record") {
+      throw new UsageError(`${flag}: ${e.message}`, { cause: e });
+    }
+    const usage = e instanceof SettingError ||
+      (e instanceof RunPlanError && e.refusal !== "unusable-checkpoint");
+    if (usage) throw new UsageError(`${flag} ${(e as Error).message}`, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Starts `nproc` ranks, each running this command with --out (`out`, when this process picked
+ * the folder) and no --nproc; waits for them and takes their exit code.
+ */
+async function launchRanks(nproc: number, out: string | null): Promise<void> {
+  const args = withoutOption(Deno.args, "--nproc");
+  if (out !== null) args.push("--out", out);
+  // the ranks need this project's import map (deno.json) wherever they are started from
+  const importMap = new URL("../../deno.json", import.meta.url);
+  const r = await launchLocalRanks({
+    command: [
+      Deno.execPath(),
+      "run",
+      "-A",
+      ...(importMap.protocol === "file:" ? ["--config", fileURLToPath(importMap)] : []),
+      fileURLToPath(Deno.mainModule),
+      ...args,
+    ],
+    nproc,
+    threads: totalThreads(),
+    env: { [LOCK_HOLDER_ENV]: String(Deno.pid) },
+  });
+  if (r.failure) console.error(`error: ${r.failure}`);
+  Deno.exitCode = r.code;
 }
 
 /** A rank's training options and who started it. */
@@ -243,36 +232,6 @@ function distributedTraining(opts: Record<string, unknown>): LaunchedRank | unde
     timeoutMs: (opts.distTimeout as number) * 1000,
     bucketBytes: (opts.bucketMb as number) * 2 ** 20,
   };
-}
-
-/**
- * What to do in --out when torchrun restarted the ranks (TORCHELASTIC_RESTART_COUNT >= 1):
- * continue the run from its last checkpoint, or, when the first attempt left results but no
- * checkpoint that loads, start it over; undefined when not restarted (or nothing is there).
- */
-function torchrunRestart(
-  opts: Record<string, unknown>,
-  distributed: LaunchedRank | undefined,
-): { resume?: string; overwrite?: boolean } | undefined {
-  // torchrun sets it for every rendezvous (the agent's store or --standalone's c10d one)
-  const attempt = Number(Deno.env.get("TORCHELASTIC_RESTART_COUNT") ?? "0");
-  if (!distributed || !(attempt >= 1)) return undefined;
-  if (opts.resume !== undefined || typeof opts.out !== "string") return undefined;
-  const dir = new RunDir(opts.out);
-  let last: TrainerState | null = null;
-  try {
-    last = dir.exists() ? dir.lastCheckpoint()?.state ?? null : null;
-  } catch { /* nothing that loads */ }
-  const say = (text: string) => {
-    if (distributed.rank === 0) console.error(`torchrun restart ${attempt}: ${text}`);
-  };
-  if (last) {
-    say(`continuing ${opts.out} after epoch ${last.epoch}`);
-    return { resume: opts.out };
-  }
-  if (!dir.hasResults()) return undefined;
-  say(`${opts.out} has no checkpoint that loads: starting the run over`);
-  return { overwrite: true };
 }
 
 /** `args` without `--name VALUE` / `--name=VALUE`. */

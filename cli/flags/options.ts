@@ -9,7 +9,7 @@ import { InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../../src/report/colormap.ts";
 import { ATTRIBUTION_METHODS } from "../../src/saliency/names.ts";
-import { CHECKPOINT_RULES, type CheckpointRule } from "../../src/train/checkpoint_rules.ts";
+import { CHECKPOINT_RULES, type CheckpointRule } from "../../src/run_folder/checkpoint_rules.ts";
 import { DEFAULT_SIB_CHECKPOINT, SIB_CHECKPOINT_WHY } from "../../src/runs/sib_defaults.ts";
 import { REDUCTIONS } from "../../src/train/config_fields.ts";
 

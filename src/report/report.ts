@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { EpochMetrics, RunInfo } from "../train/run_dir.ts";
+import type { EpochMetrics, RunInfo } from "../run_folder/run_dir.ts";
 import {
   accuracyCurveSvg,
   type BoxGroup,

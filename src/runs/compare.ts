@@ -16,15 +16,23 @@ import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import type { SibEvaluation, SibMethod } from "./sib.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
-import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
-export { configDifferences } from "./config_diff.ts";
+import {
+  checkpointOf,
+  jobStartLine,
+  jobStatus,
+  planJob,
+  sibOfRunCached,
+  switchEpoch,
+} from "./run_jobs.ts";
+export { configDifferences } from "../train/config_diff.ts";
 export { switchEpoch };
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { METHODS } from "../train/config_fields.ts";
-import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
-import { withRunFolderLock } from "../train/run_lock.ts";
+import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
+import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import type { Method } from "../train/schedule.ts";
-import { train, type TrainHooks, type TrainStatus } from "../train/trainer.ts";
+import { type TrainHooks, trainPlan, type TrainStatus } from "../train/trainer.ts";
+import type { RunPlan } from "../train/run_plan.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { median } from "../util/stats.ts";
@@ -230,7 +238,18 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRe
   return await withRunFolderLock(options.out, "compare", () => compareLocked(options));
 }
 
-// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
+/** What every part of a comparison reads: its runs' configs and where it writes. */
+interface CompareJob {
+  options: CompareOptions;
+  methods: Method[];
+  seeds: number[];
+  out: string;
+  say: (message: string) => void;
+  rule: CheckpointRule;
+  /** The first run's config (what every run shares but method and seed). */
+  c0: TrainConfig;
+}
+
 async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const methods = [...(options.methods ?? METHODS)] as Method[];
   const seeds = [...(options.seeds ?? [0, 1, 2])];
@@ -240,36 +259,72 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const configs = methods.map((m) => seeds.map((s) => compareConfig(options.base, m, s)));
   // every run folder is checked before anything trains (a bad third folder found after two
   // runs have trained would waste them)
-  const states = methods.map((method, i) =>
-    seeds.map((seed, j) => runState(`${out}/${method}-seed${seed}`, configs[i][j]))
+  const plans = methods.map((method, i) =>
+    seeds.map((seed, j) => planJob(`${out}/${method}-seed${seed}`, configs[i][j]))
   );
   Deno.mkdirSync(out, { recursive: true });
+  const job: CompareJob = { options, methods, seeds, out, say, rule, c0: configs[0][0] };
+  const { runs, metricsOf } = await trainRuns(job, plans);
+  afterSwitch(runs, metricsOf);
+  const table2 = table2Of(methods, runs);
+  const files: string[] = [];
+  const { table3, sibOf } = hasBoxes(job.c0.dataset)
+    ? await table3Of(job, runs, files)
+    : { table3: null, sibOf: new Map<string, RunSib>() };
+  const paired = pairedOf(methods, runs, table3);
+  const { text, markdown } = compareDocuments(job, runs, table2, paired, table3);
+  await writeFigures(job, runs, metricsOf, table3, sibOf, files);
+  const c0 = job.c0;
+  const { method: _m, seed: _s, ...shared } = c0;
+  const result: CompareResult = {
+    model: c0.model,
+    dataset: c0.dataset,
+    methods,
+    seeds,
+    epochs: c0.epochs,
+    config: shared,
+    checkpoint: rule,
+    runs,
+    table2,
+    paired,
+    table3,
+    files,
+    text,
+    markdown,
+  };
+  Deno.writeTextFileSync(`${out}/compare.md`, markdown);
+  files.push(`${out}/compare.md`, `${out}/compare.json`);
+  const { text: _t, markdown: _md, ...json } = result;
+  writeJsonAtomic(`${out}/compare.json`, json);
+  return result;
+}
 
-  // ---- training
+/** A run's SIB as Table III reads it (a scored evaluation, or its per-image values). */
+type RunSib = SibEvaluation | { per_image: Record<string, number[]>; chance?: number };
+
+/** Trains, resumes or reuses every run as planned, in method then seed order. */
+async function trainRuns(
+  job: CompareJob,
+  plans: RunPlan[][],
+): Promise<{ runs: CompareRun[]; metricsOf: Map<string, EpochMetrics[]> }> {
+  const { methods, seeds, out, say, rule, options } = job;
   const runs: CompareRun[] = [];
   const metricsOf = new Map<string, EpochMetrics[]>();
   for (const [i, method] of methods.entries()) {
     for (const [j, seed] of seeds.entries()) {
-      const config = configs[i][j];
       const dir = `${out}/${method}-seed${seed}`;
       const rd = new RunDir(dir);
       const hooks = options.hooks?.(method, seed) ?? {};
-      const { state, epoch, note } = states[i][j];
-      if (note) say(`${method} seed ${seed}: ${note}`);
+      const plan = plans[i][j];
+      if (plan.note) say(`${method} seed ${seed}: ${plan.note}`);
+      say(`${method} seed ${seed}: ${jobStartLine(plan)}`);
       let trained: TrainStatus | null = null;
-      if (state === "finished") {
-        say(`${method} seed ${seed}: reusing the finished run in ${dir}`);
-      } else {
-        say(
-          state === "stopped"
-            ? `${method} seed ${seed}: resuming ${dir} after epoch ${epoch}`
-            : `${method} seed ${seed}: training into ${dir}`,
-        );
-        const r = await train(config, dir, { ...hooks, resume: state === "stopped" });
+      if (plan.action !== "reuse") {
+        const r = await trainPlan(plan, hooks);
         trained = r.status;
         if (r.message) say(`${method} seed ${seed}: ${r.message}`);
       }
-      const status = jobStatus(state, trained);
+      const status = jobStatus(plan, trained);
       const metrics = rd.readMetrics();
       metricsOf.set(dir, metrics);
       const acc = accuracyStats(metrics);
@@ -297,9 +352,11 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     }
   }
 
-  afterSwitch(runs, metricsOf);
+  return { runs, metricsOf };
+}
 
-  // ---- Table II
+/** Table II: per method, the max, final and checkpoint test accuracies over the seeds. */
+function table2Of(methods: Method[], runs: CompareRun[]): CompareResult["table2"] {
   const table2: CompareResult["table2"] = {};
   for (const m of methods) {
     const rs = runs.filter((r) => r.method === m && r.max_test_acc !== null);
@@ -311,29 +368,18 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
       ),
     };
   }
-  const c0 = configs[0][0];
-  const head2 = ["method", "max test acc (%)", "final test acc (%)", `${rule} ckpt test acc (%)`];
-  const rows2 = methods.map((m) => [
-    m,
-    formatMeanSd(table2[m].max_test_acc),
-    formatMeanSd(table2[m].final_test_acc),
-    formatMeanSd(table2[m].checkpoint_test_acc),
-  ]);
-  const bad = runs.filter((r) => r.status === "diverged");
-  const caption2 =
-    `Table II: test accuracy of ${c0.model} on ${c0.dataset}, ${c0.epochs} epochs, mean ± sd over seeds ${
-      seeds.join(", ")
-    }` + (bad.length
-      ? ` (diverged: ${bad.map((r) => `${r.method} seed ${r.seed}`).join(", ")})`
-      : "");
+  return table2;
+}
 
-  // ---- Table III
+/** Table III: each run's SIB on the checkpoint rule (cached in its sib.json), median per x. */
+async function table3Of(
+  job: CompareJob,
+  runs: CompareRun[],
+  files: string[],
+): Promise<{ table3: CompareResult["table3"]; sibOf: Map<string, RunSib> }> {
+  const { methods, say, rule, options, c0 } = job;
   let table3: CompareResult["table3"] = null;
-  const files: string[] = [];
-  const sibOf = new Map<
-    string,
-    SibEvaluation | { per_image: Record<string, number[]>; chance?: number }
-  >();
+  const sibOf = new Map<string, RunSib>();
   if (hasBoxes(c0.dataset)) {
     const n = options.sibN ?? DEFAULT_SIB_N;
     const method = options.sibMethod ?? "saliency";
@@ -390,13 +436,23 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
       chance: chanceOf([...sibOf.values()]),
     };
   }
-  // ---- paired differences against the baseline, seed by seed
-  const accuracyMetrics = [
-    "max_test_acc",
-    "final_test_acc",
-    "checkpoint_test_acc",
-    "after_switch_test_acc",
-  ];
+  return { table3, sibOf };
+}
+
+/** The accuracies compared seed by seed (fractions; shown in percentage points). */
+const ACCURACY_METRICS = [
+  "max_test_acc",
+  "final_test_acc",
+  "checkpoint_test_acc",
+  "after_switch_test_acc",
+];
+
+/** Each method against the baseline, seed by seed (none without a baseline). */
+function pairedOf(
+  methods: Method[],
+  runs: CompareRun[],
+  table3: CompareResult["table3"],
+): PairedComparison[] {
   const sibMetrics = (table3?.percents ?? []).map((p) => `sib_median@${p}`);
   const paired = methods.includes("baseline")
     ? pairedComparisons(
@@ -414,9 +470,36 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
         },
       })),
       "baseline",
-      [...accuracyMetrics, ...sibMetrics],
+      [...ACCURACY_METRICS, ...sibMetrics],
     )
     : [];
+  return paired;
+}
+
+/** Table II (and the paired differences and Table III) as aligned text and as Markdown. */
+function compareDocuments(
+  job: CompareJob,
+  runs: CompareRun[],
+  table2: CompareResult["table2"],
+  paired: PairedComparison[],
+  table3: CompareResult["table3"],
+): { text: string; markdown: string } {
+  const { methods, seeds, rule, c0 } = job;
+  const head2 = ["method", "max test acc (%)", "final test acc (%)", `${rule} ckpt test acc (%)`];
+  const rows2 = methods.map((m) => [
+    m,
+    formatMeanSd(table2[m].max_test_acc),
+    formatMeanSd(table2[m].final_test_acc),
+    formatMeanSd(table2[m].checkpoint_test_acc),
+  ]);
+  const bad = runs.filter((r) => r.status === "diverged");
+  const caption2 =
+    `Table II: test accuracy of ${c0.model} on ${c0.dataset}, ${c0.epochs} epochs, mean ± sd over seeds ${
+      seeds.join(", ")
+    }` + (bad.length
+      ? ` (diverged: ${bad.map((r) => `${r.method} seed ${r.seed}`).join(", ")})`
+      : "");
+
   const metricLabel: Record<string, string> = {
     max_test_acc: "max test acc (pp)",
     final_test_acc: "final test acc (pp)",
@@ -424,7 +507,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     after_switch_test_acc: "mean test acc after hlgm's switch (pp)",
   };
   const pairedRows = paired.map((c) => {
-    const pct = accuracyMetrics.includes(c.metric); // accuracies in percentage points
+    const pct = ACCURACY_METRICS.includes(c.metric); // accuracies in percentage points
     const f = (v: number) => pct ? (100 * v).toFixed(2) : v.toFixed(3);
     const t = c.test;
     return [
@@ -476,43 +559,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     "",
     mdTable(head2, rows2),
     "",
-    mdTable(
-      [
-        "run",
-        "status",
-        "epochs",
-        "switch after epoch",
-        "max test acc (%)",
-        "epoch of max",
-        "final test acc (%)",
-        `${rule} ckpt epoch`,
-        `${rule} ckpt test acc (%)`,
-        ...(pairedHlgm
-          ? ["mean test acc after hlgm's switch (%)", "plain epochs = baseline's"]
-          : []),
-      ],
-      runs.map((r) => [
-        `${r.method}-seed${r.seed}`,
-        r.status,
-        String(r.epochs),
-        r.switch_epoch === undefined
-          ? "-"
-          : r.switch_epoch === null
-          ? "never"
-          : String(r.switch_epoch),
-        pctOrDash(r.max_test_acc),
-        String(r.max_test_epoch ?? "-"),
-        pctOrDash(r.final_test_acc),
-        String(r.checkpoint_epoch ?? "-") + (r.checkpoint_note ? ` (${r.checkpoint_note})` : ""),
-        pctOrDash(r.checkpoint_test_acc),
-        ...(pairedHlgm
-          ? [
-            pctOrDash(r.after_switch_test_acc ?? null),
-            r.plain_matches_baseline == null ? "-" : r.plain_matches_baseline ? "yes" : "no",
-          ]
-          : []),
-      ]),
-    ),
+    runsTable(runs, rule, pairedHlgm),
     ...(pairedHlgm && runs.some((r) => r.after_switch_test_acc != null)
       ? [
         "",
@@ -528,6 +575,58 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     "",
   ].join("\n");
 
+  return { text, markdown };
+}
+
+/** The Markdown table of every run: status, epochs, accuracies, its checkpoint's epoch. */
+function runsTable(runs: CompareRun[], rule: CheckpointRule, pairedHlgm: boolean): string {
+  return mdTable(
+    [
+      "run",
+      "status",
+      "epochs",
+      "switch after epoch",
+      "max test acc (%)",
+      "epoch of max",
+      "final test acc (%)",
+      `${rule} ckpt epoch`,
+      `${rule} ckpt test acc (%)`,
+      ...(pairedHlgm ? ["mean test acc after hlgm's switch (%)", "plain epochs = baseline's"] : []),
+    ],
+    runs.map((r) => [
+      `${r.method}-seed${r.seed}`,
+      r.status,
+      String(r.epochs),
+      r.switch_epoch === undefined
+        ? "-"
+        : r.switch_epoch === null
+        ? "never"
+        : String(r.switch_epoch),
+      pctOrDash(r.max_test_acc),
+      String(r.max_test_epoch ?? "-"),
+      pctOrDash(r.final_test_acc),
+      String(r.checkpoint_epoch ?? "-") + (r.checkpoint_note ? ` (${r.checkpoint_note})` : ""),
+      pctOrDash(r.checkpoint_test_acc),
+      ...(pairedHlgm
+        ? [
+          pctOrDash(r.after_switch_test_acc ?? null),
+          r.plain_matches_baseline == null ? "-" : r.plain_matches_baseline ? "yes" : "no",
+        ]
+        : []),
+    ]),
+  );
+}
+
+/** Each method's accuracy curve (first seed) and the SIB(1), SIB(5) box and scatter plots. */
+async function writeFigures(
+  job: CompareJob,
+  runs: CompareRun[],
+  metricsOf: Map<string, EpochMetrics[]>,
+  table3: CompareResult["table3"],
+  sibOf: Map<string, RunSib>,
+  files: string[],
+): Promise<void> {
+  const { methods, seeds, out, c0 } = job;
   // ---- figures (first seed)
   const firstDir = (m: Method) => `${out}/${m}-seed${seeds[0]}`;
   const baseline = methods.includes("baseline") ? metricsOf.get(firstDir("baseline")) : undefined;
@@ -577,29 +676,6 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
       );
     }
   }
-
-  const { method: _m, seed: _s, ...shared } = c0;
-  const result: CompareResult = {
-    model: c0.model,
-    dataset: c0.dataset,
-    methods,
-    seeds,
-    epochs: c0.epochs,
-    config: shared,
-    checkpoint: rule,
-    runs,
-    table2,
-    paired,
-    table3,
-    files,
-    text,
-    markdown,
-  };
-  Deno.writeTextFileSync(`${out}/compare.md`, markdown);
-  files.push(`${out}/compare.md`, `${out}/compare.json`);
-  const { text: _t, markdown: _md, ...json } = result;
-  writeJsonAtomic(`${out}/compare.json`, json);
-  return result;
 }
 
 /** The mean of the runs' recorded chance levels (null when none recorded one). */

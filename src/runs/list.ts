@@ -8,7 +8,7 @@
 
 import { relative } from "node:path";
 import { type RunSummary, summarizeRun } from "./summary.ts";
-import { type LockOwner, runFolderWriter, writerPhrase } from "../train/run_lock.ts";
+import { type LockOwner, runFolderWriter, writerPhrase } from "../run_folder/run_lock.ts";
 
 /** One run folder found. */
 export interface ListedRun {

@@ -67,9 +67,8 @@ export {
 export {
   checkpointOf,
   type JobStatus,
+  planJob,
   type RunSibChoice,
-  type RunState,
-  runState,
   sibOfRunCached,
   switchEpoch,
 } from "./run_jobs.ts";

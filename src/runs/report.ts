@@ -19,8 +19,8 @@ import { loadTestSplit } from "../train/setup.ts";
 import { drawSaliencyFigure, type RunSaliency, saliencyOfRun } from "./saliency.ts";
 import { hasBoxes } from "./compare.ts";
 import { readSibFile } from "./sib_file.ts";
-import { FIGURE_SIGN_NOTE, trainedSign } from "./sib.ts";
-import type { CheckpointRule } from "../train/run_dir.ts";
+import { figureSignNote, trainedSign } from "./sib.ts";
+import type { CheckpointRule } from "../run_folder/run_dir.ts";
 import type { SweepResult } from "./sweep.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
@@ -157,7 +157,7 @@ export async function writeReport(
         });
         const weights = `${run.checkpoint} checkpoint, epoch ${run.epoch}`;
         if (run.checkpointNote) notes.push(`${r.summary.name}: ${run.checkpointNote}`);
-        if (trainedSign(c) === "signed") notes.push(`${r.summary.name}: ${FIGURE_SIGN_NOTE}`);
+        if (trainedSign(c) === "signed") notes.push(`${r.summary.name}: ${figureSignNote()}`);
         let result: RunSaliency;
         try {
           result = saliencyOfRun(run, ds, indices);

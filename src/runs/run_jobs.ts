@@ -6,56 +6,43 @@
  * @module
  */
 
-import { configDifferences } from "./config_diff.ts";
 import { evaluateSib, type SibEvaluation, type SibMethod, sibSign } from "./sib.ts";
 import { readSibFile, writeSibFile } from "./sib_file.ts";
 import type { TrainConfig } from "../train/config.ts";
-import { type CheckpointRule, type EpochMetrics, RunDir } from "../train/run_dir.ts";
+import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
 import type { TrainStatus } from "../train/trainer.ts";
-
-/** What a run folder holds before the job starts: nothing, a stopped run, or a finished one. */
-export type RunState = "new" | "stopped" | "finished";
-
-/**
- * The state of `dir` for `config`; throws naming the differences when it holds a run with
- * other settings (device and data folder aside), or results but no checkpoint to go on from.
- * `note` says which checkpoint is taken when last.json could not be used.
- */
-export function runState(
-  dir: string,
-  config: TrainConfig,
-): { state: RunState; epoch: number; note: string | null } {
-  const rd = new RunDir(dir);
-  const last = rd.exists() ? rd.lastCheckpoint() : null;
-  if (!last) {
-    if (rd.hasResults()) {
-      throw new Error(
-        `${dir} holds results of a run but no checkpoint to continue from ` +
-          `(checkpoints/last.json is missing); remove it or choose another --out`,
-      );
-    }
-    return { state: "new", epoch: 0, note: null };
-  }
-  const saved = rd.readInfo().config;
-  const diff = configDifferences(saved, config);
-  if (diff.length) {
-    throw new Error(
-      `${dir} holds a run with other settings (${diff.join(", ")}); ` +
-        `remove it or choose another --out`,
-    );
-  }
-  const epoch = last.state.epoch;
-  return { state: epoch >= saved.epochs ? "finished" : "stopped", epoch, note: last.note };
-}
+import { planRun, type RunPlan } from "../train/run_plan.ts";
 
 /** How a job ended: "trained", "resumed", "reused", or the trainer's "diverged"/"interrupted". */
 export type JobStatus = "trained" | "resumed" | "reused" | "diverged" | "interrupted";
 
-/** The job status of a finished training call that started in `state`. */
-export function jobStatus(state: RunState, trained: TrainStatus | null): JobStatus {
-  if (state === "finished" || trained === null) return "reused";
+/**
+ * The plan for a run folder of compare or sweep: the run with `config`, reused when finished,
+ * resumed when stopped, started in an empty folder; refused naming the differences when the
+ * folder holds a run with other settings (device and data folder aside), or results but no
+ * checkpoint to go on from ({@link planRun}'s "reuse").
+ */
+export function planJob(dir: string, config: TrainConfig): RunPlan {
+  return planRun(dir, { intent: "reuse", config });
+}
+
+/** The job status of a training call that carried out `plan` (null: nothing trained). */
+export function jobStatus(plan: RunPlan, trained: TrainStatus | null): JobStatus {
+  if (plan.action === "reuse" || trained === null) return "reused";
   if (trained !== "completed") return trained;
-  return state === "stopped" ? "resumed" : "trained";
+  return plan.action === "resume" ? "resumed" : "trained";
+}
+
+/** What a job starting on `plan` says: training into, resuming after an epoch, or reusing. */
+export function jobStartLine(plan: RunPlan): string {
+  switch (plan.action) {
+    case "reuse":
+      return `reusing the finished run in ${plan.runDir}`;
+    case "resume":
+      return `resuming ${plan.runDir} after epoch ${plan.last.epoch}`;
+    case "start":
+      return `training into ${plan.runDir}`;
+  }
 }
 
 /** The epoch `rule` picks in a run (null when it has none), and why it fell back, if it did. */

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { words } from "../util/vocabulary.ts";
 import { type ImageDataset, permutation } from "../data/dataset.ts";
 import { DataLoader, type Transforms } from "../data/loader.ts";
 import type { Model } from "../models/factory.ts";
@@ -26,7 +27,7 @@ import { InterruptedError, Yielder } from "../util/event_loop.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type LoadedRun, loadRun } from "../train/load_run.ts";
-import type { CheckpointRule, RunInfo } from "../train/run_dir.ts";
+import type { CheckpointRule, RunInfo } from "../run_folder/run_dir.ts";
 import { evalTransforms, loadTestSplit } from "../train/setup.ts";
 import { withRunNormalization } from "../train/normalization.ts";
 import type { SALIENCY_SIGNS } from "../train/config_fields.ts";
@@ -126,16 +127,19 @@ export function sibSign(
 }
 
 /**
- * What the saliency figures (`hlgm saliency`, the report) say of a run trained with
- * --saliency-sign signed: they draw and count |gradient|, not what its masking ranked.
+ * What the saliency figures (`hlgm saliency`, the report) say of a run trained with signed
+ * saliency: they draw and count |gradient|, not what its masking ranked.
  */
-export const FIGURE_SIGN_NOTE = "the saliency figure ranks |attribution| (Captum's default), " +
-  "not the signed attribution the run's masking ranked (--saliency-sign signed); its SIB " +
-  "(sib.json) ranks as it was trained";
+export function figureSignNote(): string {
+  return "the saliency figure ranks |attribution| (Captum's default), not the signed " +
+    `attribution the run's masking ranked (${
+      words().settingValue("saliencySign", "signed")
+    }); its SIB (sib.json) ranks as it was trained`;
+}
 
 /**
  * A note when a run's SIB did not rank its saliency as the run was trained ("abs saliency,
- * trained with --saliency-sign signed"), else null. Sib files written before the sign was
+ * trained with saliencySign: \"signed\""), else null. Sib files written before the sign was
  * recorded ranked |saliency|.
  */
 export function signNote(
@@ -145,7 +149,9 @@ export function signNote(
   const trained = e.trained_saliency_sign ?? "abs";
   return scored === trained
     ? null
-    : `not scored as trained: ${scored} saliency, trained with --saliency-sign ${trained}`;
+    : `not scored as trained: ${scored} saliency, trained with ${
+      words().settingValue("saliencySign", trained)
+    }`;
 }
 
 /**

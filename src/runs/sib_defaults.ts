@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { CheckpointRule } from "../train/checkpoint_rules.ts";
+import type { CheckpointRule } from "../run_folder/checkpoint_rules.ts";
 
 /**
  * Test images SIB scores: "all", every test image that has a box (the paper's "all images in

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { tryLockRunFolder } from "../train/run_lock.ts";
+import { tryLockRunFolder } from "../run_folder/run_lock.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 
 /** A run's sib.json as readers need it (the writer stores a SibEvaluation). */

@@ -7,7 +7,7 @@
  */
 
 import type { RunSummary } from "../report/tables.ts";
-import { type EpochMetrics, RunDir, type RunInfo } from "../train/run_dir.ts";
+import { type EpochMetrics, RunDir, type RunInfo } from "../run_folder/run_dir.ts";
 
 export type { RunSummary };
 

@@ -23,14 +23,22 @@ import {
   parseSettingValue,
   type SettingValue,
 } from "../train/config_fields.ts";
-import type { CheckpointRule } from "../train/run_dir.ts";
-import { RunDir } from "../train/run_dir.ts";
-import { withRunFolderLock } from "../train/run_lock.ts";
+import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import { RunDir } from "../run_folder/run_dir.ts";
+import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import { formatMeanSd, hasBoxes, type SeedStats, seedStats } from "./compare.ts";
 import { median } from "../util/stats.ts";
-import { checkpointOf, jobStatus, runState, sibOfRunCached, switchEpoch } from "./run_jobs.ts";
-import type { JobStatus, RunState } from "./run_jobs.ts";
+import {
+  checkpointOf,
+  jobStartLine,
+  jobStatus,
+  planJob,
+  sibOfRunCached,
+  switchEpoch,
+} from "./run_jobs.ts";
+import type { RunPlan } from "../train/run_plan.ts";
+import type { JobStatus } from "./run_jobs.ts";
 import type { SibEvaluation, SibMethod } from "./sib.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
@@ -236,7 +244,7 @@ interface Job {
   seed: number;
   config: TrainConfig;
   dir: string;
-  state: RunState;
+  plan: RunPlan;
 }
 
 /**
@@ -249,13 +257,30 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   return await withRunFolderLock(options.out, "sweep", () => sweepLocked(options));
 }
 
-// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
+/** What every part of a sweep reads. */
+interface SweepContext {
+  options: SweepOptions;
+  seeds: number[];
+  out: string;
+  say: (message: string) => void;
+  rule: CheckpointRule;
+  /** Worker processes at a time, and libtorch threads each. */
+  parallel: number;
+  threads: number;
+}
+
+/** How each job ended, and the workers running now. */
+interface SweepProgress {
+  ended: Map<Job, { status: JobStatus | "failed"; error?: string }>;
+  running: Map<Job, RunningJob>;
+  children: Set<Deno.ChildProcess>;
+}
+
 async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
   const seeds = [...(options.seeds ?? [0, 1, 2])];
   const out = options.out.replace(/\/+$/, "") || ".";
   const say = options.onMessage ?? (() => {});
   const resolve = options.resolve ?? defaultResolve;
-  const rule = options.checkpoint ?? DEFAULT_SIB_CHECKPOINT;
   const parallel = Math.max(1, Math.floor(options.parallel ?? 1));
   const cells = sweepCells(options.grid);
   // every configuration and folder is checked before anything trains
@@ -263,185 +288,32 @@ async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
     seeds.map((seed) => {
       const config = resolve({ ...options.base, ...cell.values, seed } as Partial<TrainConfig>);
       const dir = `${out}/${cell.name}/seed${seed}`;
-      const { state, note } = runState(dir, config);
-      if (note) say(`${cell.name} seed ${seed}: ${note}`);
-      return { cell, seed, config, dir, state };
+      const plan = planJob(dir, config);
+      if (plan.note) say(`${cell.name} seed ${seed}: ${plan.note}`);
+      return { cell, seed, config, dir, plan };
     })
   );
   Deno.mkdirSync(out, { recursive: true });
   const total = options.threads ?? totalThreads();
-  const threads = Math.max(1, Math.floor(total / parallel));
-
-  // ---- training, `parallel` worker processes at a time
-  const ended = new Map<Job, { status: JobStatus | "failed"; error?: string }>();
-  const running = new Map<Job, RunningJob>();
-  const children = new Set<Deno.ChildProcess>();
-  const label = (j: Job) => `${j.cell.name} seed ${j.seed}`;
-  let forwarded = false;
-  const stopping = () => options.shouldStop?.() ?? false;
-  const runJob = async (job: Job): Promise<void> => {
-    if (job.state === "finished") {
-      ended.set(job, { status: "reused" });
-      say(`${label(job)}: reusing the finished run in ${job.dir}`);
-      return;
-    }
-    say(
-      `${label(job)}: ${job.state === "stopped" ? "resuming" : "training into"} ${job.dir} ` +
-        `(${threads} thread${threads > 1 ? "s" : ""})`,
-    );
-    const jobFile = `${out}/.job-${job.cell.name}-seed${job.seed}.json`;
-    const spec: SweepJob = {
-      config: job.config,
-      dir: job.dir,
-      resume: job.state === "stopped",
-      flagWords: words() === FLAG_VOCABULARY,
-    };
-    Deno.writeTextFileSync(jobFile, JSON.stringify(spec));
-    const t0 = performance.now();
-    const child = workerCommand(jobFile, threads).spawn();
-    children.add(child);
-    running.set(job, { cell: job.cell.name, seed: job.seed, epoch: 0, epochs: job.config.epochs });
-    let log = "";
-    const readLines = async () => {
-      let rest = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        rest += chunk;
-        const lines = rest.split("\n");
-        rest = lines.pop()!;
-        for (const line of lines) {
-          log += line + "\n";
-          try {
-            const m = JSON.parse(line) as { epoch: number };
-            running.get(job)!.epoch = m.epoch;
-            options.onProgress?.([...running.values()]);
-          } catch {
-            // not an epoch line
-          }
-        }
-      }
-    };
-    const readErr = async () => {
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
-    };
-    const [status] = await Promise.all([child.status, readLines(), readErr()]);
-    children.delete(child);
-    running.delete(job);
-    Deno.removeSync(jobFile);
-    if (new RunDir(job.dir).exists()) Deno.writeTextFileSync(`${job.dir}/sweep.log`, log);
-    const lastError = log.trim().split("\n").filter((l) => l.startsWith("error:")).pop();
-    const trained = status.code === WORKER_EXIT.completed
-      ? "completed"
-      : status.code === WORKER_EXIT.diverged && !lastError
-      ? "diverged"
-      : status.code === WORKER_EXIT.interrupted || stopping()
-      ? "interrupted"
-      : null;
-    const result = trained === null
-      ? { status: "failed" as const, error: lastError ?? `worker exited with ${status.code}` }
-      : { status: jobStatus(job.state, trained) };
-    ended.set(job, result);
-    const secs = ((performance.now() - t0) / 1000).toFixed(0);
-    say(
-      `${label(job)}: ${result.status}${
-        "error" in result ? ` (${result.error})` : ""
-      } in ${secs} s`,
-    );
+  const ctx: SweepContext = {
+    options,
+    seeds,
+    out,
+    say,
+    rule: options.checkpoint ?? DEFAULT_SIB_CHECKPOINT,
+    parallel,
+    threads: Math.max(1, Math.floor(total / parallel)),
   };
-  const queue = [...jobs];
-  const pool = Array.from({ length: Math.min(parallel, jobs.length) }, async () => {
-    while (queue.length && !stopping()) await runJob(queue.shift()!);
-  });
-  // forward a stop to the workers (a terminal's Ctrl-C reaches them too; once is enough)
-  const watcher = setInterval(() => {
-    if (!stopping() || forwarded) return;
-    forwarded = true;
-    for (const c of children) {
-      try {
-        c.kill("SIGINT");
-      } catch {
-        // already gone
-      }
-    }
-  }, 100);
-  try {
-    await Promise.all(pool);
-  } finally {
-    clearInterval(watcher);
-  }
-  if (stopping() || [...ended.values()].some((e) => e.status === "interrupted")) {
-    const done = [...ended.values()].filter((e) => e.status !== "interrupted").length;
-    throw new InterruptedError(
-      `sweep stopped: ${done} of ${jobs.length} runs done; stopped runs keep their last ` +
-        `checkpoint in ${out}: run the same command again to continue`,
-    );
-  }
-
-  // ---- per run: accuracy, checkpoint, SIB
+  const ended = await trainJobs(ctx, jobs);
+  const files: string[] = [];
+  const { runs, sibOf } = await scoreRuns(ctx, jobs, ended, files);
   const first = jobs[0].config;
   const withSib = hasBoxes(first.dataset);
   const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
   const sibN = options.sibN ?? DEFAULT_SIB_N;
   const sibMethod = options.sibMethod ?? "saliency";
-  const files: string[] = [];
-  const runs: SweepRun[] = [];
-  const sibOf = new Map<SweepRun, SibEvaluation>();
-  for (const job of jobs) {
-    const e = ended.get(job)!;
-    const metrics = new RunDir(job.dir).readMetrics();
-    const acc = accuracyStats(metrics);
-    const ck = checkpointOf(job.dir, rule);
-    const run: SweepRun = {
-      cell: job.cell.name,
-      seed: job.seed,
-      dir: job.dir,
-      status: e.status,
-      ...(e.error ? { error: e.error } : {}),
-      epochs: metrics.length,
-      max_test_acc: acc.max,
-      final_test_acc: acc.final,
-      checkpoint_epoch: ck.epoch,
-      checkpoint_test_acc: metrics.find((m) => m.epoch === ck.epoch)?.test_acc ?? null,
-      ...(job.config.method === "hlgm" ? { switch_epoch: switchEpoch(metrics) } : {}),
-    };
-    runs.push(run);
-    if (withSib && ck.epoch !== null && (run.status !== "failed")) {
-      const { sib, cached } = await sibOfRunCached(job.dir, {
-        n: sibN,
-        method: sibMethod,
-        percents,
-        checkpoint: rule,
-        device: job.config.device,
-        shouldStop: options.shouldStop,
-        onScoring: (epoch) =>
-          say(`${label(job)}: SIB of ${sibN} test images (${rule} checkpoint, epoch ${epoch})`),
-      });
-      if (!cached) files.push(`${job.dir}/sib.json`);
-      sibOf.set(run, sib);
-      run.sib_median = Object.fromEntries(
-        percents.map((p) => [String(p), median(sib.per_image[String(p)])]),
-      );
-    }
-  }
-
-  // ---- per cell
-  const cellResults: SweepCellResult[] = cells.map((cell) => {
-    const rs = runs.filter((r) => r.cell === cell.name && r.max_test_acc !== null);
-    const sibs = rs.map((r) => sibOf.get(r)).filter((s): s is SibEvaluation => s !== undefined);
-    return {
-      ...cell,
-      runs: rs.length,
-      max_test_acc: seedStats(rs.map((r) => r.max_test_acc!)),
-      final_test_acc: seedStats(rs.map((r) => r.final_test_acc!)),
-      checkpoint_test_acc: seedStats(
-        rs.filter((r) => r.checkpoint_test_acc !== null).map((r) => r.checkpoint_test_acc!),
-      ),
-      sib_median: withSib && sibs.length
-        ? Object.fromEntries(
-          percents.map((p) => [String(p), median(sibs.flatMap((s) => s.per_image[String(p)]))]),
-        )
-        : null,
-    };
-  });
+  const rule = ctx.rule;
+  const cellResults = cellResultsOf(cells, runs, sibOf, withSib ? percents : null);
   const axes = options.grid.map((a) => ({ key: a.key, values: [...a.values] }));
   const head = [
     ...axes.map((a) => flagName(a.key)),
@@ -460,55 +332,7 @@ async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
     ...(withSib ? percents.map((p) => c.sib_median?.[String(p)]?.toFixed(3) ?? "-") : []),
   ]);
 
-  // ---- heat maps: rows the first setting, columns the second, one map per further values
-  const heatmaps: SweepResult["heatmaps"] = [];
-  const [rowAxis, colAxis, ...restAxes] = axes;
-  const restCells = sweepCells(restAxes);
-  const metricsToDraw: { id: string; title: string; of: (c: SweepCellResult) => number | null }[] =
-    [
-      {
-        id: "max-test-acc",
-        title: "max test accuracy (%), mean over seeds",
-        of: (c) => (c.runs ? 100 * c.max_test_acc.mean : null),
-      },
-      ...(withSib
-        ? percents.map((p) => ({
-          id: `sib-${p}`,
-          title: `median SIB(${p}), ${rule} checkpoints, seeds pooled`,
-          of: (c: SweepCellResult) => c.sib_median?.[String(p)] ?? null,
-        }))
-        : []),
-    ];
-  for (const rest of restCells) {
-    const suffix = restAxes.length ? `_${rest.name}` : "";
-    for (const m of metricsToDraw) {
-      const values = rowAxis.values.map((rv) =>
-        (colAxis ? colAxis.values : [null]).map((cv) => {
-          const c = cellResults.find((x) =>
-            x.values[rowAxis.key] === rv && (!colAxis || x.values[colAxis.key] === cv) &&
-            restAxes.every((a) => x.values[a.key] === rest.values[a.key])
-          );
-          return c ? m.of(c) : null;
-        })
-      );
-      const data: HeatmapData = {
-        title: `${m.title}${restAxes.length ? ` (${rest.name.replaceAll("_", ", ")})` : ""}`,
-        rowName: flagName(rowAxis.key),
-        rows: rowAxis.values.map(String),
-        colName: colAxis ? flagName(colAxis.key) : "",
-        cols: colAxis ? colAxis.values.map(String) : [""],
-        values,
-        decimals: m.id === "max-test-acc" ? 2 : 3,
-      };
-      const base = `${out}/heatmap-${m.id}${suffix}`;
-      const svg = heatmapSvg(data);
-      Deno.writeTextFileSync(`${base}.svg`, svg);
-      Deno.writeFileSync(`${base}.png`, await svgToPng(svg));
-      files.push(`${base}.svg`, `${base}.png`);
-      heatmaps.push({ ...data, file: `heatmap-${m.id}${suffix}.png` });
-    }
-  }
-
+  const heatmaps = await writeHeatmaps(ctx, axes, cellResults, withSib ? percents : null, files);
   const shared = Object.fromEntries(
     Object.entries(first).filter(([k]) => k !== "seed" && !axes.some((a) => a.key === k)),
   ) as Partial<TrainConfig>;
@@ -554,4 +378,273 @@ async function sweepLocked(options: SweepOptions): Promise<SweepResult> {
   const { markdown: _md, ...json } = result;
   writeJsonAtomic(`${out}/sweep.json`, json);
   return result;
+}
+
+/** `job`'s label in messages. */
+const label = (j: Job) => `${j.cell.name} seed ${j.seed}`;
+
+/**
+ * Trains every job as planned, `ctx.parallel` worker processes at a time; a stop (Ctrl-C,
+ * SIGTERM) is forwarded to the workers and ends the sweep with {@link InterruptedError}.
+ */
+async function trainJobs(
+  ctx: SweepContext,
+  jobs: Job[],
+): Promise<Map<Job, { status: JobStatus | "failed"; error?: string }>> {
+  const { options, out, parallel } = ctx;
+  const progress: SweepProgress = { ended: new Map(), running: new Map(), children: new Set() };
+  const { ended, children } = progress;
+  let forwarded = false;
+  const stopping = () => options.shouldStop?.() ?? false;
+  const runJob = (job: Job) => runWorker(ctx, job, progress, stopping);
+  const queue = [...jobs];
+  const pool = Array.from({ length: Math.min(parallel, jobs.length) }, async () => {
+    while (queue.length && !stopping()) await runJob(queue.shift()!);
+  });
+  // forward a stop to the workers (a terminal's Ctrl-C reaches them too; once is enough)
+  const watcher = setInterval(() => {
+    if (!stopping() || forwarded) return;
+    forwarded = true;
+    for (const c of children) {
+      try {
+        c.kill("SIGINT");
+      } catch {
+        // already gone
+      }
+    }
+  }, 100);
+  try {
+    await Promise.all(pool);
+  } finally {
+    clearInterval(watcher);
+  }
+  if (stopping() || [...ended.values()].some((e) => e.status === "interrupted")) {
+    const done = [...ended.values()].filter((e) => e.status !== "interrupted").length;
+    throw new InterruptedError(
+      `sweep stopped: ${done} of ${jobs.length} runs done; stopped runs keep their last ` +
+        `checkpoint in ${out}: run the same command again to continue`,
+    );
+  }
+
+  return ended;
+}
+
+/** One job: reused, or trained in a worker process whose output goes to the run's sweep.log. */
+async function runWorker(
+  ctx: SweepContext,
+  job: Job,
+  progress: SweepProgress,
+  stopping: () => boolean,
+): Promise<void> {
+  const { options, out, say, threads } = ctx;
+  const { ended, running, children } = progress;
+  if (job.plan.action === "reuse") {
+    ended.set(job, { status: "reused" });
+    say(`${label(job)}: ${jobStartLine(job.plan)}`);
+    return;
+  }
+  say(`${label(job)}: ${jobStartLine(job.plan)} (${threads} thread${threads > 1 ? "s" : ""})`);
+  const jobFile = `${out}/.job-${job.cell.name}-seed${job.seed}.json`;
+  const spec: SweepJob = {
+    config: job.config,
+    dir: job.dir,
+    flagWords: words() === FLAG_VOCABULARY,
+  };
+  Deno.writeTextFileSync(jobFile, JSON.stringify(spec));
+  const t0 = performance.now();
+  const child = workerCommand(jobFile, threads).spawn();
+  children.add(child);
+  running.set(job, { cell: job.cell.name, seed: job.seed, epoch: 0, epochs: job.config.epochs });
+  let log = "";
+  const readLines = async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const lines = rest.split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) {
+        log += line + "\n";
+        try {
+          const m = JSON.parse(line) as { epoch: number };
+          running.get(job)!.epoch = m.epoch;
+          options.onProgress?.([...running.values()]);
+        } catch {
+          // not an epoch line
+        }
+      }
+    }
+  };
+  const readErr = async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
+  };
+  const [status] = await Promise.all([child.status, readLines(), readErr()]);
+  children.delete(child);
+  running.delete(job);
+  Deno.removeSync(jobFile);
+  if (new RunDir(job.dir).exists()) Deno.writeTextFileSync(`${job.dir}/sweep.log`, log);
+  const lastError = log.trim().split("\n").filter((l) => l.startsWith("error:")).pop();
+  const trained = status.code === WORKER_EXIT.completed
+    ? "completed"
+    : status.code === WORKER_EXIT.diverged && !lastError
+    ? "diverged"
+    : status.code === WORKER_EXIT.interrupted || stopping()
+    ? "interrupted"
+    : null;
+  const result = trained === null
+    ? { status: "failed" as const, error: lastError ?? `worker exited with ${status.code}` }
+    : { status: jobStatus(job.plan, trained) };
+  ended.set(job, result);
+  const secs = ((performance.now() - t0) / 1000).toFixed(0);
+  say(
+    `${label(job)}: ${result.status}${"error" in result ? ` (${result.error})` : ""} in ${secs} s`,
+  );
+}
+
+/** Each run's accuracies and checkpoint, and its SIB where the dataset has boxes. */
+async function scoreRuns(
+  ctx: SweepContext,
+  jobs: Job[],
+  ended: Map<Job, { status: JobStatus | "failed"; error?: string }>,
+  files: string[],
+): Promise<{ runs: SweepRun[]; sibOf: Map<SweepRun, SibEvaluation> }> {
+  const { options, say, rule } = ctx;
+  // ---- per run: accuracy, checkpoint, SIB
+  const first = jobs[0].config;
+  const withSib = hasBoxes(first.dataset);
+  const percents = [...(options.percents ?? DEFAULT_SIB_PERCENTS)];
+  const sibN = options.sibN ?? DEFAULT_SIB_N;
+  const sibMethod = options.sibMethod ?? "saliency";
+  const runs: SweepRun[] = [];
+  const sibOf = new Map<SweepRun, SibEvaluation>();
+  for (const job of jobs) {
+    const e = ended.get(job)!;
+    const metrics = new RunDir(job.dir).readMetrics();
+    const acc = accuracyStats(metrics);
+    const ck = checkpointOf(job.dir, rule);
+    const run: SweepRun = {
+      cell: job.cell.name,
+      seed: job.seed,
+      dir: job.dir,
+      status: e.status,
+      ...(e.error ? { error: e.error } : {}),
+      epochs: metrics.length,
+      max_test_acc: acc.max,
+      final_test_acc: acc.final,
+      checkpoint_epoch: ck.epoch,
+      checkpoint_test_acc: metrics.find((m) => m.epoch === ck.epoch)?.test_acc ?? null,
+      ...(job.config.method === "hlgm" ? { switch_epoch: switchEpoch(metrics) } : {}),
+    };
+    runs.push(run);
+    if (withSib && ck.epoch !== null && (run.status !== "failed")) {
+      const { sib, cached } = await sibOfRunCached(job.dir, {
+        n: sibN,
+        method: sibMethod,
+        percents,
+        checkpoint: rule,
+        device: job.config.device,
+        shouldStop: options.shouldStop,
+        onScoring: (epoch) =>
+          say(`${label(job)}: SIB of ${sibN} test images (${rule} checkpoint, epoch ${epoch})`),
+      });
+      if (!cached) files.push(`${job.dir}/sib.json`);
+      sibOf.set(run, sib);
+      run.sib_median = Object.fromEntries(
+        percents.map((p) => [String(p), median(sib.per_image[String(p)])]),
+      );
+    }
+  }
+
+  return { runs, sibOf };
+}
+
+/** Per cell: the runs' accuracies over seeds and the pooled median SIB (`percents`: with boxes). */
+function cellResultsOf(
+  cells: SweepCell[],
+  runs: SweepRun[],
+  sibOf: Map<SweepRun, SibEvaluation>,
+  percents: number[] | null,
+): SweepCellResult[] {
+  // ---- per cell
+  const cellResults: SweepCellResult[] = cells.map((cell) => {
+    const rs = runs.filter((r) => r.cell === cell.name && r.max_test_acc !== null);
+    const sibs = rs.map((r) => sibOf.get(r)).filter((s): s is SibEvaluation => s !== undefined);
+    return {
+      ...cell,
+      runs: rs.length,
+      max_test_acc: seedStats(rs.map((r) => r.max_test_acc!)),
+      final_test_acc: seedStats(rs.map((r) => r.final_test_acc!)),
+      checkpoint_test_acc: seedStats(
+        rs.filter((r) => r.checkpoint_test_acc !== null).map((r) => r.checkpoint_test_acc!),
+      ),
+      sib_median: percents && sibs.length
+        ? Object.fromEntries(
+          percents.map((p) => [String(p), median(sibs.flatMap((s) => s.per_image[String(p)]))]),
+        )
+        : null,
+    };
+  });
+  return cellResults;
+}
+
+/**
+ * The heat maps: rows the first setting, columns the second, one map per further values; max
+ * test accuracy and, with boxes (`percents`), each median SIB(x).
+ */
+async function writeHeatmaps(
+  ctx: SweepContext,
+  axes: SweepResult["axes"],
+  cellResults: SweepCellResult[],
+  percents: number[] | null,
+  files: string[],
+): Promise<SweepResult["heatmaps"]> {
+  const { out, rule } = ctx;
+  const heatmaps: SweepResult["heatmaps"] = [];
+  const [rowAxis, colAxis, ...restAxes] = axes;
+  const restCells = sweepCells(restAxes);
+  const metricsToDraw: { id: string; title: string; of: (c: SweepCellResult) => number | null }[] =
+    [
+      {
+        id: "max-test-acc",
+        title: "max test accuracy (%), mean over seeds",
+        of: (c) => (c.runs ? 100 * c.max_test_acc.mean : null),
+      },
+      ...(percents
+        ? percents.map((p) => ({
+          id: `sib-${p}`,
+          title: `median SIB(${p}), ${rule} checkpoints, seeds pooled`,
+          of: (c: SweepCellResult) => c.sib_median?.[String(p)] ?? null,
+        }))
+        : []),
+    ];
+  for (const rest of restCells) {
+    const suffix = restAxes.length ? `_${rest.name}` : "";
+    for (const m of metricsToDraw) {
+      const values = rowAxis.values.map((rv) =>
+        (colAxis ? colAxis.values : [null]).map((cv) => {
+          const c = cellResults.find((x) =>
+            x.values[rowAxis.key] === rv && (!colAxis || x.values[colAxis.key] === cv) &&
+            restAxes.every((a) => x.values[a.key] === rest.values[a.key])
+          );
+          return c ? m.of(c) : null;
+        })
+      );
+      const data: HeatmapData = {
+        title: `${m.title}${restAxes.length ? ` (${rest.name.replaceAll("_", ", ")})` : ""}`,
+        rowName: flagName(rowAxis.key),
+        rows: rowAxis.values.map(String),
+        colName: colAxis ? flagName(colAxis.key) : "",
+        cols: colAxis ? colAxis.values.map(String) : [""],
+        values,
+        decimals: m.id === "max-test-acc" ? 2 : 3,
+      };
+      const base = `${out}/heatmap-${m.id}${suffix}`;
+      const svg = heatmapSvg(data);
+      Deno.writeTextFileSync(`${base}.svg`, svg);
+      Deno.writeFileSync(`${base}.png`, await svgToPng(svg));
+      files.push(`${base}.svg`, `${base}.png`);
+      heatmaps.push({ ...data, file: `heatmap-${m.id}${suffix}.png` });
+    }
+  }
+
+  return heatmaps;
 }

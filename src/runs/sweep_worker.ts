@@ -1,15 +1,17 @@
 /**
  * One run of a sweep in its own process (so runs go in parallel, each with its share of the
- * threads): `deno run -A sweep_worker.ts JOB.json`, where the job holds the config, the run
- * folder and whether to resume. Each finished epoch is printed as one JSON line on stdout for
- * the parent's progress; SIGINT/SIGTERM stop the run at the next batch with its last
+ * threads): `deno run -A sweep_worker.ts JOB.json`, where the job holds the config and the run
+ * folder (planned again here, as the parent planned it: resumed or started). Each finished
+ * epoch is printed as one JSON line on stdout for the parent's progress; SIGINT/SIGTERM stop the run at the next batch with its last
  * checkpoint kept. Exit code: 0 completed, 1 diverged or failed, 130 stopped.
  *
  * @module
  */
 
 import type { TrainConfig } from "../train/config.ts";
-import { train } from "../train/trainer.ts";
+import { trainPlan } from "../train/trainer.ts";
+import { withRunFolderLock } from "../run_folder/run_lock.ts";
+import { planJob } from "./run_jobs.ts";
 import { onStopSignals } from "../util/stop_signals.ts";
 import { useVocabulary } from "../util/vocabulary.ts";
 import { FLAG_VOCABULARY } from "../train/flag_vocabulary.ts";
@@ -18,10 +20,8 @@ import { FLAG_VOCABULARY } from "../train/flag_vocabulary.ts";
 export interface SweepJob {
   /** The run's full configuration. */
   config: TrainConfig;
-  /** The run folder. */
+  /** The run folder: its run is planned as the parent planned it (reused, resumed, started). */
   dir: string;
-  /** Continue the run in `dir` from its last checkpoint. */
-  resume: boolean;
   /** Messages name flags (the parent runs under the CLI), not config keys. */
   flagWords: boolean;
 }
@@ -34,11 +34,16 @@ async function work(jobFile: string): Promise<number> {
   if (job.flagWords) useVocabulary(FLAG_VOCABULARY);
   let stop = false;
   onStopSignals(() => (stop = true)); // for the worker's whole life
-  const r = await train(job.config, job.dir, {
-    resume: job.resume,
-    shouldStop: () => stop,
-    onEpoch: (m) => console.log(JSON.stringify({ epoch: m.epoch, test_acc: m.test_acc })),
-  });
+  // planned again under the run folder's lock, which this process holds while it trains
+  const r = await withRunFolderLock(
+    job.dir,
+    "train",
+    () =>
+      trainPlan(planJob(job.dir, job.config), {
+        shouldStop: () => stop,
+        onEpoch: (m) => console.log(JSON.stringify({ epoch: m.epoch, test_acc: m.test_acc })),
+      }),
+  );
   if (r.message) console.error(r.message);
   return WORKER_EXIT[r.status];
 }

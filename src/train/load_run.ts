@@ -9,8 +9,8 @@ import { assertFiniteWeights } from "../checkpoint/finite.ts";
 import type { Model } from "../models/factory.ts";
 import { createRunModel } from "./setup.ts";
 import { deviceCode, deviceName } from "../tensor/device.ts";
-import type { CheckpointRule, EpochMetrics, RunInfo } from "./run_dir.ts";
-import { RunDir } from "./run_dir.ts";
+import type { CheckpointRule, EpochMetrics, RunInfo } from "../run_folder/run_dir.ts";
+import { RunDir } from "../run_folder/run_dir.ts";
 
 /** A run folder opened for evaluation, saliency or reports. */
 export interface LoadedRun {

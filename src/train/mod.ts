@@ -71,36 +71,29 @@ export {
 } from "./distributed.ts";
 export {
   loadSplits,
+  type RunHooks,
   type RunStart,
   train,
   type TrainHooks,
   type TrainOptions,
+  trainPlan,
   type TrainProgress,
   type TrainResult,
   type TrainStatus,
 } from "./trainer.ts";
 export {
-  type BestEpoch,
-  CHECKPOINT_RULES,
-  type CheckpointLocation,
-  type CheckpointRule,
-  type EpochMetrics,
-  type PretrainedLoad,
-  RunDir,
-  type RunInfo,
-  type TrainerState,
-} from "./run_dir.ts";
-export {
-  LOCK_FILE,
-  type LockOwner,
-  lockRunFolder,
-  RunFolderBusyError,
-  type RunFolderLock,
-  runFolderWriter,
-  withRunFolderLock,
-  writerPhrase,
-  writerText,
-} from "./run_lock.ts";
+  assertRunFolder,
+  type PlanBase,
+  planRun,
+  type ResumePlan,
+  type ReusePlan,
+  type RunIntent,
+  type RunPlan,
+  RunPlanError,
+  type RunRefusal,
+  type RunRequest,
+  type StartPlan,
+} from "./run_plan.ts";
 export { createRunModel, loadRunPretrained, type RunInputs, runStem } from "./setup.ts";
 export { FP32, precisionWarning, type StepPrecision, stepPrecision } from "./precision.ts";
 export {

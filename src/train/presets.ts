@@ -24,6 +24,7 @@
  * @module
  */
 
+import { words } from "../util/vocabulary.ts";
 import { DEIT_PATCH, type ModelName, type Stem } from "../models/names.ts";
 
 /** The settings a preset fixes (each a TrainConfig key). */
@@ -200,7 +201,7 @@ export function findPreset(name: string): Preset | undefined {
 
 /**
  * The warning for a run set up by a preset the paper ran from ImageNet weights, started without
- * --pretrained (from random weights, so not the paper's set-up); null otherwise, and when the
+ * `pretrained` weights (from random ones, so not the paper's set-up); null otherwise, and when the
  * preset's model was overridden. The library only returns it: the CLI prints it.
  */
 export function presetWeightsWarning(
@@ -209,8 +210,8 @@ export function presetWeightsWarning(
   const p = c.preset === undefined ? undefined : findPreset(c.preset);
   if (!p?.imagenet || c.pretrained !== undefined || c.model !== p.settings.model) return null;
   return `preset ${p.name}: the paper started ${p.settings.model} from ImageNet weights ` +
-    `("${p.imagenet.quote}"); this run starts from random weights: add --pretrained FILE ` +
-    `(${p.imagenet.weights})`;
+    `("${p.imagenet.quote}"); this run starts from random weights: add ` +
+    `${words().settingValue("pretrained", "FILE")} (${p.imagenet.weights})`;
 }
 
 /** A preset's settings in words: "resnet18, cifar100, 32 px, imagenet stem, sgd lr 0.01, ...". */

@@ -22,14 +22,14 @@ import { cudaDeviceCount, type Device, deviceCode, deviceName } from "../tensor/
 import { getNumThreads, info } from "../tensor/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { releaseCachedMemory } from "../tensor/engine.ts";
-import { configProblems, scheduleOf, type TrainConfig } from "./config.ts";
+import { scheduleOf, type TrainConfig } from "./config.ts";
 import {
   type BestEpoch,
   type EpochMetrics,
   RunDir,
   type RunInfo,
   type TrainerState,
-} from "./run_dir.ts";
+} from "../run_folder/run_dir.ts";
 import {
   advance,
   describeSchedule,
@@ -39,12 +39,20 @@ import {
   type ScheduleState,
   unreachableSwitch,
 } from "./schedule.ts";
-import { precisionWarning, stepPrecision } from "./precision.ts";
-import { evaluateAsync, trainStep } from "./steps.ts";
+import { precisionWarning, type StepPrecision, stepPrecision } from "./precision.ts";
+import { evaluateAsync, type StepContext, trainStep } from "./steps.ts";
 import { EventWriter } from "./tensorboard.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { Yielder } from "../util/event_loop.ts";
-import { lockRunFolder } from "./run_lock.ts";
+import { lockRunFolder } from "../run_folder/run_lock.ts";
+import {
+  assertRunFolder,
+  planRun,
+  type ResumePlan,
+  type RunPlan,
+  type StartPlan,
+} from "./run_plan.ts";
+import type { ImageDataset } from "../data/dataset.ts";
 import {
   createRunModel,
   evalTransforms,
@@ -55,6 +63,9 @@ import {
 } from "./setup.ts";
 
 export { loadSplits };
+
+/** A run's splits, as {@link loadSplits} gives them. */
+type RunSplits = { train: ImageDataset; val: ImageDataset | null; test: ImageDataset };
 
 /** Progress within an epoch, for progress bars. */
 export interface TrainProgress {
@@ -195,13 +206,20 @@ function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: stri
 }
 
 /** How {@link train} runs: hooks, and what to do with the folder. */
-export interface TrainOptions extends TrainHooks {
+export interface TrainOptions extends RunHooks {
   /** Continue the run in `runDir` from its last checkpoint, with its saved settings. */
   resume?: boolean;
   /** With `resume`: run to this many epochs instead of the saved count (extends a run). */
   epochs?: number;
-  /** Without `resume`: start over in a folder that holds results of a run, removing them. */
+  /**
+   * Without `resume`: start over in a folder that holds results of a run, removing them. With
+   * `resume`: start the run over with its saved settings when it has no checkpoint to go on from.
+   */
   overwrite?: boolean;
+}
+
+/** Hooks, and how this process trains (alone, or as one rank of several). */
+export interface RunHooks extends TrainHooks {
   /**
    * Data-parallel training: this process is one rank of several (`distributedEnv()`); each
    * trains on its shard of every batch (`batchSize` stays the global batch), gradients are
@@ -214,8 +232,9 @@ export interface TrainOptions extends TrainHooks {
  * Trains according to `config` into `runDir`, or continues that run when `resume` is set (from
  * its last checkpoint; see {@link RunDir.lastCheckpoint} for an unreadable last.json). A folder
  * that already holds results of a run is refused unless `overwrite` is set, which removes them
- * once the new run's data and model are ready. The folder is locked while it trains: a second
- * writer (another process training, resuming, comparing or sweeping in it) gets
+ * once the new run's data and model are ready. What the folder allows is decided by
+ * {@link planRun} (its errors say what to do instead). The folder is locked while it trains: a
+ * second writer (another process training, resuming, comparing or sweeping in it) gets
  * {@link RunFolderBusyError} at once.
  */
 export async function train(
@@ -223,124 +242,202 @@ export async function train(
   runDir: string,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const dir = new RunDir(runDir);
-  const dist = options.distributed;
-  const writer = (dist?.rank ?? 0) === 0; // the one rank that writes the run folder
-  if (options.resume && !dir.exists()) {
-    throw new Error(`${runDir}: not a run folder (no config.json) to resume`);
-  }
-  // one writer per folder: held until this call returns (a launcher's ranks share its lock)
+  const writer = (options.distributed?.rank ?? 0) === 0; // the one rank that writes the folder
+  if (options.resume) assertRunFolder(runDir);
+  // one writer per folder, taken before the folder is read: held until this call returns
   const lock = writer ? lockRunFolder(runDir, "train") : null;
   try {
-    return await trainLocked(config, dir, runDir, options);
+    const { resume, epochs, overwrite } = options;
+    const plan = planRun(
+      runDir,
+      resume
+        ? { intent: "resume", settings: epochs === undefined ? {} : { epochs }, overwrite }
+        : { intent: "new", config, overwrite },
+    );
+    return await trainPlan(plan, options);
   } finally {
     lock?.release();
   }
 }
 
-async function trainLocked(
-  config: TrainConfig,
-  dir: RunDir,
-  runDir: string,
-  options: TrainOptions,
-): Promise<TrainResult> {
+/**
+ * Carries out `plan` ({@link planRun}, made while holding the folder's lock): starts the run,
+ * resumes it from the plan's checkpoint, or, for a finished run, returns its metrics. Takes the
+ * folder's lock too (a second writer gets {@link RunFolderBusyError}; the planner's holder
+ * shares it).
+ */
+export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<TrainResult> {
+  const dir = new RunDir(plan.runDir);
+  if (plan.action === "reuse") {
+    return { runDir: plan.runDir, metrics: dir.readMetrics(), status: "completed" };
+  }
   const dist = options.distributed;
   const writer = (dist?.rank ?? 0) === 0;
-  if (options.resume && writer) dir.removeCutWrites(); // left by a kill during a write
-  const lastCk = options.resume ? dir.lastCheckpoint() : null;
-  const last = lastCk?.state ?? null;
-  const saved = options.resume ? dir.readInfo() : null;
-  let c = saved ? saved.config : config;
-  if (saved && options.epochs !== undefined && options.epochs !== c.epochs) {
-    // extending (or shortening what is left of) a run: its record says how long it now is
-    const done = last?.epoch ?? 0;
-    if (!Number.isInteger(options.epochs) || options.epochs <= done) {
+  const lock = writer ? lockRunFolder(plan.runDir, "train") : null;
+  try {
+    if (writer) dir.removeCutWrites(); // left by a kill during a write
+    const c = plan.config;
+    if (plan.action === "resume" && plan.extended && writer) {
+      // an extended run's record says how long it now is
+      dir.writeInfo({ ...plan.saved, config: c });
+    }
+    if (dist && c.batchSize % dist.worldSize !== 0) {
       throw new SettingError(
-        ["epochs"],
-        `${runDir} has ${done} epochs done; ${
-          words().setting("epochs")
-        } must be more than that, got ${options.epochs}`,
+        ["batchSize"],
+        `${words().setting("batchSize")} ${c.batchSize} is the global batch: it must be a ` +
+          `multiple of the ${dist.worldSize} ranks`,
       );
     }
-    c = { ...c, epochs: options.epochs };
-    if (writer) dir.writeInfo({ ...saved, config: c });
-  }
-  const problems = configProblems(c);
-  if (problems.length) throw new Error(`invalid configuration: ${problems.join("; ")}`);
-  if (!last && !options.overwrite && dir.hasResults()) {
-    throw new Error(
-      options.resume
-        ? `${runDir} holds results of a run but no checkpoint to continue from ` +
-          `(checkpoints/last.json is missing); add ${words().overwrite()} to train over it`
-        : `${runDir} already holds a run; continue it with ${words().resume(runDir)}, ` +
-          `choose ${words().anotherFolder()}, or add ${words().overwrite()} to train over it`,
-    );
-  }
-  if (dist && c.batchSize % dist.worldSize !== 0) {
-    throw new RangeError(
-      `batch size ${c.batchSize} is the global batch: it must be a multiple of the ${dist.worldSize} ranks`,
-    );
-  }
-  let device: Device = deviceName(deviceCode(c.device));
-  // one GPU per rank of a machine, as torchrun's LOCAL_RANK says (modulo the GPUs this process
-  // sees: Slurm's --gpus-per-task shows each task only its own)
-  if (dist && device.startsWith("cuda")) {
-    device = `cuda:${dist.localRank % Math.max(1, cudaDeviceCount())}`;
-  }
-  const parallel = dist ? new DataParallel(dist, device) : null;
-  try {
-    return await trainRanked(c, dir, runDir, device, parallel, saved, last, options);
+    let device: Device = deviceName(deviceCode(c.device));
+    // one GPU per rank of a machine, as torchrun's LOCAL_RANK says (modulo the GPUs this
+    // process sees: Slurm's --gpus-per-task shows each task only its own)
+    if (dist && device.startsWith("cuda")) {
+      device = `cuda:${dist.localRank % Math.max(1, cudaDeviceCount())}`;
+    }
+    const parallel = dist ? new DataParallel(dist, device) : null;
+    try {
+      return await trainOnDevice(plan, dir, device, parallel, options);
+    } finally {
+      parallel?.destroy();
+    }
   } finally {
-    parallel?.destroy();
+    lock?.release();
   }
 }
 
-// deno-lint-ignore hlgm/max-function-lines -- issue 24: split along the run-folder planner
-async function trainRanked(
-  c: TrainConfig,
+/** A run's data, model, optimizer and loaders, made for its device (and this rank's shard). */
+interface RunParts {
+  config: TrainConfig;
+  dir: RunDir;
+  device: Device;
+  parallel: DataParallel | null;
+  /** This process writes the run folder (rank 0). */
+  writer: boolean;
+  /** Processes training together. */
+  world: number;
+  precision: StepPrecision;
+  data: RunSplits;
+  /** The images' side as the model sees them. */
+  imageSize: number;
+  model: Model;
+  optimizer: Optimizer;
+  trainLoader: DataLoader;
+  valLoader: DataLoader | null;
+  testLoader: DataLoader;
+}
+
+/** Where a run stands: what the checkpoint restores, updated after every epoch. */
+interface RunProgress {
+  state: ScheduleState;
+  metrics: EpochMetrics[];
+  best: BestEpoch | null;
+  bestAfterSwitch: BestEpoch | null;
+  /** The epoch this process starts with. */
+  startEpoch: number;
+}
+
+async function trainOnDevice(
+  plan: StartPlan | ResumePlan,
   dir: RunDir,
-  runDir: string,
   device: Device,
   parallel: DataParallel | null,
-  saved: RunInfo | null,
-  last: TrainerState | null,
-  options: TrainHooks & { overwrite?: boolean },
+  options: TrainHooks,
 ): Promise<TrainResult> {
-  const writer = (parallel?.rank ?? 0) === 0;
-  const world = parallel?.worldSize ?? 1;
+  const c = plan.config;
   manualSeed(c.seed);
   // refused before anything is loaded or made (fp16-mixed where "auto" resolved to the CPU)
   const precision = stepPrecision(c, device);
   const data = await loadSplits(c);
   const imageSize = c.imageSize ?? data.train.height;
-  if (saved) {
-    // the same settings on other files (a dataset re-generated or replaced) is not this run
-    const now = {
-      train: data.train.n,
-      val: data.val?.n ?? 0,
-      test: data.test.n,
-      shape: [data.train.channels, imageSize, imageSize],
-      classes: data.train.classes,
-    };
-    const changed = (Object.keys(now) as (keyof typeof now)[]).filter((k) =>
-      JSON.stringify(now[k]) !== JSON.stringify(saved.data[k])
-    ).map((k) =>
-      `data.${k} is ${JSON.stringify(saved.data[k])} in config.json, the data now gives ${
-        JSON.stringify(now[k])
-      }`
-    );
-    if (changed.length) {
-      throw new Error(
-        `cannot resume ${runDir}: its data changed since the run started (${
-          changed.join("; ")
-        }); restore the data, or start over with ${words().overwrite()}`,
-      );
-    }
-  }
+  if (plan.action === "resume") checkSameData(plan, data, imageSize);
   const inputs = { channels: data.train.channels, imageSize, classes: data.train.classes.length };
   const model = createRunModel(c, inputs, device);
   if (c.channelsLast) model.toMemoryFormat("channels-last");
   const optimizer = makeOptimizer(c, model.parameters());
+  const world = parallel?.worldSize ?? 1;
+  const run: RunParts = {
+    config: c,
+    dir,
+    device,
+    parallel,
+    writer: (parallel?.rank ?? 0) === 0,
+    world,
+    precision,
+    data,
+    imageSize,
+    model,
+    optimizer,
+    ...makeLoaders(c, data, device, parallel),
+  };
+  try {
+    let pretrained: PretrainedLoad | null = null;
+    let progress: RunProgress;
+    if (plan.action === "resume") progress = restoreCheckpoint(run, plan.last);
+    else {
+      // before the run folder exists: weights that do not fit leave nothing behind
+      pretrained = await loadRunPretrained(model, c, inputs, device);
+      progress = {
+        state: initialState(scheduleOf(c)),
+        metrics: [],
+        best: null,
+        bestAfterSwitch: null,
+        startEpoch: 1,
+      };
+    }
+    // every rank starts from rank 0's weights (as DDP's constructor does); the others then draw
+    // their own random numbers (dropout, augmentation, random fills), seeded by rank and epoch
+    // (rank 0 keeps the stream a checkpoint saves)
+    parallel?.broadcastModel(model);
+    if (parallel && parallel.rank > 0) {
+      manualSeed(rankSeed(c.seed, parallel.rank, progress.startEpoch));
+    }
+    if (plan.action === "start" && run.writer) startFolder(run, plan.overwrite, pretrained);
+    options.onStart?.(runStart(run, progress.startEpoch, pretrained));
+    return await trainEpochs(run, progress, options);
+  } finally {
+    run.trainLoader.dispose();
+    run.valLoader?.dispose();
+    run.testLoader.dispose();
+    optimizer.dispose();
+    model.dispose();
+    releaseCachedMemory(); // what comes next (SIB, a report, the next run) sizes its own
+  }
+}
+
+/** The same settings on other files (a dataset re-generated or replaced) is not this run. */
+function checkSameData(plan: ResumePlan, data: RunSplits, imageSize: number): void {
+  const saved = plan.saved;
+  const now = {
+    train: data.train.n,
+    val: data.val?.n ?? 0,
+    test: data.test.n,
+    shape: [data.train.channels, imageSize, imageSize],
+    classes: data.train.classes,
+  };
+  const changed = (Object.keys(now) as (keyof typeof now)[]).filter((k) =>
+    JSON.stringify(now[k]) !== JSON.stringify(saved.data[k])
+  ).map((k) =>
+    `data.${k} is ${JSON.stringify(saved.data[k])} in config.json, the data now gives ${
+      JSON.stringify(now[k])
+    }`
+  );
+  if (changed.length) {
+    throw new Error(
+      `cannot resume ${plan.runDir}: its data changed since the run started (${
+        changed.join("; ")
+      }); restore the data, or start over with ${words().overwrite()}`,
+    );
+  }
+}
+
+/** The training loader (shuffled, this rank's shard) and the evaluation loaders. */
+function makeLoaders(
+  c: TrainConfig,
+  data: RunSplits,
+  device: Device,
+  parallel: DataParallel | null,
+): Pick<RunParts, "trainLoader" | "valLoader" | "testLoader"> {
+  const world = parallel?.worldSize ?? 1;
   const shard = (pad: boolean) =>
     parallel ? { shard: { rank: parallel.rank, worldSize: world, pad } } : {};
   const trainLoader = new DataLoader(data.train, {
@@ -353,341 +450,413 @@ async function trainRanked(
   const evalT = evalTransforms(c, data.test);
   // scored in batches of the training batch size (as Lightning's loaders): a fixed 1000 made the
   // evaluation, not the training, the run's memory peak (1.1 GB of activations on 40x40 images)
-  const evalBatch = c.batchSize / world;
-  const valLoader = data.val
-    ? new DataLoader(data.val, {
-      batchSize: evalBatch,
+  const evalLoader = (split: RunSplits["test"]) =>
+    new DataLoader(split, {
+      batchSize: c.batchSize / world,
       shuffle: false,
       device,
       transforms: evalT,
       ...shard(false),
-    })
-    : null;
-  const testLoader = new DataLoader(data.test, {
-    batchSize: evalBatch,
-    shuffle: false,
-    device,
-    transforms: evalT,
-    ...shard(false),
-  });
-  const schedule = scheduleOf(c);
-  let state: ScheduleState = initialState(schedule);
-  let metrics: EpochMetrics[] = [];
-  let best: BestEpoch | null = null;
-  let bestAfterSwitch: BestEpoch | null = null;
-  let startEpoch = 1;
-  let pretrained: PretrainedLoad | null = null;
-  try {
-    if (last) {
-      const { epoch, weights, state: stateFile } = last;
-      const ck = dir.loadLocation({ epoch, weights, state: stateFile, note: null }, device);
-      try {
-        // a NaN/Inf model or optimizer state would train on as NaN: refused, naming the tensor
-        assertFiniteWeights(ck.weights, `${dir.checkpoints}/${weights} (epoch ${epoch})`);
-        assertFiniteWeights(ck.state ?? [], `${dir.checkpoints}/${stateFile} (epoch ${epoch})`);
-      } catch (e) {
-        for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
-        throw new Error(
-          `cannot resume: ${(e as Error).message}; start the run over with ${words().overwrite()}`,
-          { cause: e },
-        );
-      }
-      model.loadStateDict(ck.weights);
-      const tensors = new Map<string, Tensor>();
-      for (const [k, t] of ck.state ?? []) {
-        if (k.startsWith("optimizer.")) tensors.set(k.slice(10), t);
-      }
-      optimizer.loadStateDict({ ...last.optimizer, tensors });
-      const rng = ck.state?.get("rng.cpu");
-      if (rng) setRngState(rng);
-      for (const t of [...ck.weights.values(), ...(ck.state?.values() ?? [])]) t.dispose();
-      state = last.schedule as unknown as ScheduleState;
-      best = last.best;
-      bestAfterSwitch = last.bestAfterSwitch ?? null;
-      // fp16-mixed: the scale it had reached, not 2^16 again (a run resumed in another precision
-      // has no scaler, or a new one)
-      if (precision.scaler && last.gradScaler) precision.scaler.loadStateDict(last.gradScaler);
-      startEpoch = last.epoch + 1;
-      metrics = dir.readMetrics().filter((m) => m.epoch <= last.epoch);
-      if (writer) dir.writeMetrics(metrics);
-    } else {
-      // before the run folder exists: weights that do not fit leave nothing behind
-      pretrained = await loadRunPretrained(model, c, inputs, device);
-    }
-    // every rank starts from rank 0's weights (as DDP's constructor does); the others then draw
-    // their own random numbers (dropout, augmentation, random fills), seeded by rank and epoch
-    // (rank 0 keeps the stream a checkpoint saves)
-    parallel?.broadcastModel(model);
-    if (parallel && parallel.rank > 0) manualSeed(rankSeed(c.seed, parallel.rank, startEpoch));
-    if (!last && writer) {
-      if (options.overwrite) dir.clearResults();
-      dir.removeCutWrites();
-      dir.create();
-      const i = info();
-      const runInfo: RunInfo = {
-        config: c,
-        ...(pretrained ? { pretrained } : {}),
-        versions: { hlgm: i.version, libtorch: i.libtorchVersion, deno: Deno.version.deno },
-        device,
-        data: {
-          train: data.train.n,
-          val: data.val?.n ?? 0,
-          test: data.test.n,
-          classes: data.train.classes,
-          shape: [data.train.channels, imageSize, imageSize],
-        },
-        created: new Date().toISOString(),
-      };
-      dir.writeInfo(runInfo);
-      dir.writeMetrics([]);
-    }
-    const ctx = {
-      model,
-      optimizer,
-      lambda: c.lambda,
-      saliency: makeSaliency(c, model),
-      reduction: c.reduction,
-      saliencySign: c.saliencySign,
-      fill: c.fill,
-      maskDilate: c.maskDilate,
-      sync: parallel?.stepSync(),
-      precision,
-    };
-    const evalSum = parallel?.evalSum();
-    // a stop (Ctrl-C, SIGTERM) is agreed between the ranks, so all stop after the same batch
-    const stopNow = () => {
-      const mine = options.shouldStop?.() ?? false;
-      return parallel ? parallel.any(mine) : mine;
-    };
-    options.onStart?.({
-      device,
-      ranks: world,
-      threads: getNumThreads(),
-      images: { train: data.train.n, val: data.val?.n ?? 0, test: data.test.n },
-      shape: [data.train.channels, imageSize, imageSize],
-      batches: trainLoader.length,
-      firstEpoch: startEpoch,
-      epochs: c.epochs,
-      schedule: describeSchedule(schedule, c.epochs),
-      warning: [unreachableSwitch(schedule, c.epochs), precisionWarning(precision, device)]
-        .filter((w) => w !== null).join("; ") || null,
-      pretrained,
     });
-    const yielder = new Yielder();
-    const events = c.tensorboard && writer ? new EventWriter(`${runDir}/tensorboard`) : null;
-    for (let epoch = startEpoch; epoch <= c.epochs; epoch++) {
-      const plan = planEpoch(schedule, state);
-      let loss = 0, ce = 0, kl = 0, correct = 0, seen = 0, batch = 0;
-      let maskedCe = 0, maskedCorrect = 0;
-      let stepped = 0; // images of every batch, skipped fp16 steps too (the speed)
-      const t0 = performance.now();
-      for (const b of trainLoader.epoch(epoch)) {
-        parallel?.at(`epoch ${epoch}, batch ${batch + 1}`);
-        const r = trainStep(ctx, b.x, b.y, plan);
-        parallel?.syncBuffers(model);
-        b.x.dispose();
-        b.y.dispose();
-        b.boxes?.dispose();
-        const scaler = precision.scaler;
-        if (!Number.isFinite(r.loss) && !(scaler && scaler.scale >= FP16_LEAST_SCALE)) {
-          // a KL weight far above the cross-entropy's scale is the other usual cause
-          const lower = c.method !== "baseline" && c.lambda > 10
-            ? `${words().setting("lr")} or ${words().setting("lambda")}`
-            : words().setting("lr");
-          return {
-            runDir,
-            metrics,
-            status: "diverged",
-            message: `loss became ${r.loss} at epoch ${epoch}, batch ${batch + 1}` +
-              (scaler ? ` (its fp16 loss scale fell to ${scaler.scale})` : "") + "; stopped. " +
-              divergedAdvice(epoch, lower),
-          };
-        }
-        const n = b.indices.length * world; // the global batch: every rank's share is equal
-        batch++;
-        stepped += n;
-        // fp16-mixed: a NaN/Inf loss means the scaler skipped the step and halved its scale (an
-        // fp16 overflow); the epoch's figures leave the batch out
-        if (Number.isFinite(r.loss)) {
-          loss += r.loss * n;
-          ce += r.ce * n;
-          kl += r.kl * n;
-          correct += r.correct;
-          maskedCe += r.maskedCe * n;
-          maskedCorrect += r.maskedCorrect;
-          seen += n;
-          options.onBatch?.({
-            epoch,
-            epochs: c.epochs,
-            plan,
-            batch,
-            batches: trainLoader.length,
-            loss: loss / seen,
-            acc: correct / seen,
-            imagesPerSecond: stepped / ((performance.now() - t0) / 1000),
-          });
-        }
-        await yielder.tick(); // or signal listeners (Ctrl-C) never run
-        if (stopNow()) {
-          return {
-            runDir,
-            metrics,
-            status: "interrupted",
-            message: interruptedMessage(runDir, metrics, `in epoch ${epoch}, batch ${batch}`),
-          };
-        }
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      if (seen === 0 && stepped > 0) {
-        // fp16-mixed: every step of the epoch overflowed; an epoch with no figures is no epoch
-        return {
+  return {
+    trainLoader,
+    valLoader: data.val ? evalLoader(data.val) : null,
+    testLoader: evalLoader(data.test),
+  };
+}
+
+/** Loads the checkpoint `last` names into the model, optimizer, RNG and loss scaler. */
+function restoreCheckpoint(run: RunParts, last: TrainerState): RunProgress {
+  const { dir, model, optimizer, precision } = run;
+  const { epoch, weights, state: stateFile } = last;
+  const ck = dir.loadLocation({ epoch, weights, state: stateFile, note: null }, run.device);
+  const all = () => [...ck.weights.values(), ...(ck.state?.values() ?? [])];
+  try {
+    // a NaN/Inf model or optimizer state would train on as NaN: refused, naming the tensor
+    assertFiniteWeights(ck.weights, `${dir.checkpoints}/${weights} (epoch ${epoch})`);
+    assertFiniteWeights(ck.state ?? [], `${dir.checkpoints}/${stateFile} (epoch ${epoch})`);
+  } catch (e) {
+    for (const t of all()) t.dispose();
+    throw new Error(
+      `cannot resume: ${(e as Error).message}; start the run over with ${words().overwrite()}`,
+      { cause: e },
+    );
+  }
+  model.loadStateDict(ck.weights);
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of ck.state ?? []) {
+    if (k.startsWith("optimizer.")) tensors.set(k.slice(10), t);
+  }
+  optimizer.loadStateDict({ ...last.optimizer, tensors });
+  const rng = ck.state?.get("rng.cpu");
+  if (rng) setRngState(rng);
+  for (const t of all()) t.dispose();
+  // fp16-mixed: the scale it had reached, not 2^16 again (a run resumed in another precision
+  // has no scaler, or a new one)
+  if (precision.scaler && last.gradScaler) precision.scaler.loadStateDict(last.gradScaler);
+  const metrics = dir.readMetrics().filter((m) => m.epoch <= last.epoch);
+  if (run.writer) dir.writeMetrics(metrics);
+  return {
+    state: last.schedule as unknown as ScheduleState,
+    metrics,
+    best: last.best,
+    bestAfterSwitch: last.bestAfterSwitch ?? null,
+    startEpoch: last.epoch + 1,
+  };
+}
+
+/** A new run's folder: the old results gone (when overwriting), its config.json written. */
+function startFolder(run: RunParts, overwrite: boolean, pretrained: PretrainedLoad | null): void {
+  const { dir, data, imageSize, config: c } = run;
+  if (overwrite) dir.clearResults();
+  dir.removeCutWrites();
+  dir.create();
+  const i = info();
+  const runInfo: RunInfo = {
+    config: c,
+    ...(pretrained ? { pretrained } : {}),
+    versions: { hlgm: i.version, libtorch: i.libtorchVersion, deno: Deno.version.deno },
+    device: run.device,
+    data: {
+      train: data.train.n,
+      val: data.val?.n ?? 0,
+      test: data.test.n,
+      classes: data.train.classes,
+      shape: [data.train.channels, imageSize, imageSize],
+    },
+    created: new Date().toISOString(),
+  };
+  dir.writeInfo(runInfo);
+  dir.writeMetrics([]);
+}
+
+/** What {@link TrainHooks.onStart} is told. */
+function runStart(run: RunParts, firstEpoch: number, pretrained: PretrainedLoad | null): RunStart {
+  const { data, config: c } = run;
+  const schedule = scheduleOf(c);
+  return {
+    device: run.device,
+    ranks: run.world,
+    threads: getNumThreads(),
+    images: { train: data.train.n, val: data.val?.n ?? 0, test: data.test.n },
+    shape: [data.train.channels, run.imageSize, run.imageSize],
+    batches: run.trainLoader.length,
+    firstEpoch,
+    epochs: c.epochs,
+    schedule: describeSchedule(schedule, c.epochs),
+    warning: [unreachableSwitch(schedule, c.epochs), precisionWarning(run.precision, run.device)]
+      .filter((w) => w !== null).join("; ") || null,
+    pretrained,
+  };
+}
+
+/** An epoch's training figures (images-weighted sums), or how the run stopped within it. */
+type EpochTrained = {
+  loss: number;
+  ce: number;
+  kl: number;
+  correct: number;
+  maskedCe: number;
+  maskedCorrect: number;
+  /** Images whose step counted (a skipped fp16 step's do not). */
+  seen: number;
+  /** Images of every batch, skipped fp16 steps too (the speed). */
+  stepped: number;
+  seconds: number;
+} | { stopped: TrainResult };
+
+/** The epochs from `progress.startEpoch` on: train, evaluate, log, save, each in turn. */
+async function trainEpochs(
+  run: RunParts,
+  progress: RunProgress,
+  options: TrainHooks,
+): Promise<TrainResult> {
+  const { config: c, model, parallel } = run;
+  const runDir = run.dir.path;
+  const schedule = scheduleOf(c);
+  const ctx: StepContext = {
+    model,
+    optimizer: run.optimizer,
+    lambda: c.lambda,
+    saliency: makeSaliency(c, model),
+    reduction: c.reduction,
+    saliencySign: c.saliencySign,
+    fill: c.fill,
+    maskDilate: c.maskDilate,
+    sync: parallel?.stepSync(),
+    precision: run.precision,
+  };
+  // a stop (Ctrl-C, SIGTERM) is agreed between the ranks, so all stop after the same batch
+  const stopNow = () => {
+    const mine = options.shouldStop?.() ?? false;
+    return parallel ? parallel.any(mine) : mine;
+  };
+  const yielder = new Yielder();
+  const events = c.tensorboard && run.writer ? new EventWriter(`${runDir}/tensorboard`) : null;
+  const stopped = (where: string): TrainResult => ({
+    runDir,
+    metrics: progress.metrics,
+    status: "interrupted",
+    message: interruptedMessage(runDir, progress.metrics, where),
+  });
+  for (let epoch = progress.startEpoch; epoch <= c.epochs; epoch++) {
+    const plan = planEpoch(schedule, progress.state);
+    const trained = await trainEpoch(run, ctx, progress, epoch, plan, {
+      ...options,
+      stopNow,
+      yielder,
+    });
+    if ("stopped" in trained) return trained.stopped;
+    const line = await evaluateEpoch(run, epoch, plan, trained, yielder);
+    progress.state = advance(schedule, progress.state, plan, {
+      epoch,
+      valAcc: line.val_acc,
+      valLoss: line.val_loss,
+      trainLoss: line.train_loss,
+    });
+    const newBest = updateBest(progress, line, plan);
+    // what rank 0 saves is every rank's model (checked bit for bit, each epoch)
+    parallel?.checkInSync(model, `after epoch ${epoch}`);
+    if (run.writer) saving(runDir, epoch, () => run.dir.appendMetrics(line));
+    progress.metrics.push(line);
+    events?.scalars(epoch, epochScalars(line));
+    if (run.writer) saveEpoch(run, progress, epoch, newBest);
+    // CPU blocks no step of this epoch reused (a phase's sizes, the last short batch's) go
+    releaseCachedMemory({ unusedOnly: true });
+    options.onEpoch?.(line);
+    if (stopNow()) return stopped(`after epoch ${epoch}`);
+  }
+  return { runDir, metrics: progress.metrics, status: "completed" };
+}
+
+/** One epoch's batches; a stop asked for, or a loss gone NaN/Inf, ends it early. */
+async function trainEpoch(
+  run: RunParts,
+  ctx: StepContext,
+  progress: RunProgress,
+  epoch: number,
+  plan: EpochPlan,
+  hooks: TrainHooks & { stopNow: () => boolean; yielder: Yielder },
+): Promise<EpochTrained> {
+  const { config: c, parallel, precision, world } = run;
+  const runDir = run.dir.path;
+  const metrics = progress.metrics;
+  const sums = { loss: 0, ce: 0, kl: 0, correct: 0, maskedCe: 0, maskedCorrect: 0 };
+  let seen = 0, batch = 0;
+  let stepped = 0; // images of every batch, skipped fp16 steps too (the speed)
+  const t0 = performance.now();
+  for (const b of run.trainLoader.epoch(epoch)) {
+    parallel?.at(`epoch ${epoch}, batch ${batch + 1}`);
+    const r = trainStep(ctx, b.x, b.y, plan);
+    parallel?.syncBuffers(run.model);
+    b.x.dispose();
+    b.y.dispose();
+    b.boxes?.dispose();
+    const scaler = precision.scaler;
+    if (!Number.isFinite(r.loss) && !(scaler && scaler.scale >= FP16_LEAST_SCALE)) {
+      // a KL weight far above the cross-entropy's scale is the other usual cause
+      const lower = c.method !== "baseline" && c.lambda > 10
+        ? `${words().setting("lr")} or ${words().setting("lambda")}`
+        : words().setting("lr");
+      return {
+        stopped: {
           runDir,
           metrics,
           status: "diverged",
-          message: `every step of epoch ${epoch} overflowed in fp16 (its loss scale fell to ` +
-            `${precision.scaler?.scale}); stopped. ` + divergedAdvice(epoch, words().setting("lr")),
-        };
-      }
-      // a stop asked for during the evaluation comes after this epoch's metrics and checkpoint
-      parallel?.at(`epoch ${epoch}, evaluation`);
-      const val = valLoader
-        ? await evaluateAsync(model, valLoader.epoch(0, false), yielder, evalSum, precision)
-        : null;
-      const test = await evaluateAsync(
-        model,
-        testLoader.epoch(0, false),
-        yielder,
-        evalSum,
-        precision,
-      );
-      const line: EpochMetrics = {
-        epoch,
-        phase: plan.phase,
-        mode: plan.mode,
-        k: plan.k,
-        episode: plan.episode,
-        de: plan.de,
-        lr: optimizer.lr,
-        train_loss: loss / seen,
-        train_ce: ce / seen,
-        train_kl: kl / seen,
-        train_acc: correct / seen,
-        train_masked_loss: plan.mode === "plain" ? null : maskedCe / seen,
-        train_masked_acc: plan.mode === "plain" ? null : maskedCorrect / seen,
-        val_loss: val?.loss ?? null,
-        val_acc: val?.acc ?? null,
-        test_loss: test.loss,
-        test_acc: test.acc,
-        seconds,
-        images_per_s: stepped / seconds,
+          message: `loss became ${r.loss} at epoch ${epoch}, batch ${batch + 1}` +
+            (scaler ? ` (its fp16 loss scale fell to ${scaler.scale})` : "") + "; stopped. " +
+            divergedAdvice(epoch, lower),
+        },
       };
-      state = advance(schedule, state, plan, {
+    }
+    const n = b.indices.length * world; // the global batch: every rank's share is equal
+    batch++;
+    stepped += n;
+    // fp16-mixed: a NaN/Inf loss means the scaler skipped the step and halved its scale (an
+    // fp16 overflow); the epoch's figures leave the batch out
+    if (Number.isFinite(r.loss)) {
+      sums.loss += r.loss * n;
+      sums.ce += r.ce * n;
+      sums.kl += r.kl * n;
+      sums.correct += r.correct;
+      sums.maskedCe += r.maskedCe * n;
+      sums.maskedCorrect += r.maskedCorrect;
+      seen += n;
+      hooks.onBatch?.({
         epoch,
-        valAcc: line.val_acc,
-        valLoss: line.val_loss,
-        trainLoss: line.train_loss,
+        epochs: c.epochs,
+        plan,
+        batch,
+        batches: run.trainLoader.length,
+        loss: sums.loss / seen,
+        acc: sums.correct / seen,
+        imagesPerSecond: stepped / ((performance.now() - t0) / 1000),
       });
-      const metric = val ? "val_acc" : "test_acc";
-      const score = val ? val.acc : test.acc;
-      const newBest: ("best" | "best-after-switch")[] = [];
-      if (best === null || score > best.score) {
-        best = { epoch, score, metric };
-        newBest.push("best");
-      }
-      if (plan.phase === "sgt" && (bestAfterSwitch === null || score > bestAfterSwitch.score)) {
-        bestAfterSwitch = { epoch, score, metric };
-        newBest.push("best-after-switch");
-      }
-      const saving = (write: () => void) => {
-        try {
-          write();
-        } catch (e) {
-          // a full disk or a vanished folder: say what is kept and how to go on
-          throw new Error(
-            `${(e as Error).message}; epoch ${epoch} was not saved, ` +
-              (epoch > 1
-                ? `the epoch ${epoch - 1} checkpoint is kept: make room and continue with ` +
-                  words().resume(runDir)
-                : "no checkpoint was written yet"),
-            { cause: e },
-          );
-        }
-      };
-      // what rank 0 saves is every rank's model (checked bit for bit, each epoch)
-      parallel?.checkInSync(model, `after epoch ${epoch}`);
-      if (writer) saving(() => dir.appendMetrics(line));
-      metrics.push(line);
-      events?.scalars(epoch, {
-        "accuracy/train": line.train_acc,
-        "accuracy/train_masked": line.train_masked_acc,
-        "accuracy/val": line.val_acc,
-        "accuracy/test": line.test_acc,
-        "loss/train": line.train_loss,
-        "loss/train_ce": line.train_ce,
-        "loss/train_kl": line.train_kl,
-        "loss/train_masked": line.train_masked_loss,
-        "loss/val": line.val_loss,
-        "loss/test": line.test_loss,
-        "schedule/k": line.k,
-        "schedule/lr": line.lr,
-        "time/epoch_seconds": line.seconds,
-        "time/images_per_s": line.images_per_s,
-      });
-      if (writer) saveEpoch(epoch, newBest, saving);
-      // CPU blocks no step of this epoch reused (a phase's sizes, the last short batch's) go
-      releaseCachedMemory({ unusedOnly: true });
-      options.onEpoch?.(line);
-      if (stopNow()) {
-        return {
+    }
+    await hooks.yielder.tick(); // or signal listeners (Ctrl-C) never run
+    if (hooks.stopNow()) {
+      const where = `in epoch ${epoch}, batch ${batch}`;
+      return {
+        stopped: {
           runDir,
           metrics,
           status: "interrupted",
-          message: interruptedMessage(runDir, metrics, `after epoch ${epoch}`),
-        };
-      }
+          message: interruptedMessage(runDir, metrics, where),
+        },
+      };
     }
-    return { runDir, metrics, status: "completed" };
-  } finally {
-    trainLoader.dispose();
-    valLoader?.dispose();
-    testLoader.dispose();
-    optimizer.dispose();
-    model.dispose();
-    releaseCachedMemory(); // what comes next (SIB, a report, the next run) sizes its own
   }
+  if (seen === 0 && stepped > 0) {
+    // fp16-mixed: every step of the epoch overflowed; an epoch with no figures is no epoch
+    return {
+      stopped: {
+        runDir,
+        metrics,
+        status: "diverged",
+        message: `every step of epoch ${epoch} overflowed in fp16 (its loss scale fell to ` +
+          `${precision.scaler?.scale}); stopped. ` + divergedAdvice(epoch, words().setting("lr")),
+      },
+    };
+  }
+  return { ...sums, seen, stepped, seconds: (performance.now() - t0) / 1000 };
+}
 
-  /** Writes the epoch's checkpoint (rank 0 only). */
-  function saveEpoch(
-    epoch: number,
-    newBest: ("best" | "best-after-switch")[],
-    saving: (write: () => void) => void,
-  ): void {
-    const weights = model.stateDict();
-    const opt = optimizer.stateDict();
-    const stateTensors = new Map<string, Tensor>(
-      [...opt.tensors].map(([k, t]) => [`optimizer.${k}`, t]),
+/** The epoch's metrics line: its training figures, then the validation and test scores. */
+async function evaluateEpoch(
+  run: RunParts,
+  epoch: number,
+  plan: EpochPlan,
+  t: Exclude<EpochTrained, { stopped: TrainResult }>,
+  yielder: Yielder,
+): Promise<EpochMetrics> {
+  const { model, precision } = run;
+  const evalSum = run.parallel?.evalSum();
+  // a stop asked for during the evaluation comes after this epoch's metrics and checkpoint
+  run.parallel?.at(`epoch ${epoch}, evaluation`);
+  const val = run.valLoader
+    ? await evaluateAsync(model, run.valLoader.epoch(0, false), yielder, evalSum, precision)
+    : null;
+  const test = await evaluateAsync(
+    model,
+    run.testLoader.epoch(0, false),
+    yielder,
+    evalSum,
+    precision,
+  );
+  return {
+    epoch,
+    phase: plan.phase,
+    mode: plan.mode,
+    k: plan.k,
+    episode: plan.episode,
+    de: plan.de,
+    lr: run.optimizer.lr,
+    train_loss: t.loss / t.seen,
+    train_ce: t.ce / t.seen,
+    train_kl: t.kl / t.seen,
+    train_acc: t.correct / t.seen,
+    train_masked_loss: plan.mode === "plain" ? null : t.maskedCe / t.seen,
+    train_masked_acc: plan.mode === "plain" ? null : t.maskedCorrect / t.seen,
+    val_loss: val?.loss ?? null,
+    val_acc: val?.acc ?? null,
+    test_loss: test.loss,
+    test_acc: test.acc,
+    seconds: t.seconds,
+    images_per_s: t.stepped / t.seconds,
+  };
+}
+
+/** Records the epoch as best (and best after the switch) when it is; returns which it became. */
+function updateBest(
+  progress: RunProgress,
+  line: EpochMetrics,
+  plan: EpochPlan,
+): ("best" | "best-after-switch")[] {
+  const metric = line.val_acc !== null ? "val_acc" : "test_acc";
+  const score = line.val_acc ?? line.test_acc;
+  const epoch = line.epoch;
+  const newBest: ("best" | "best-after-switch")[] = [];
+  if (progress.best === null || score > progress.best.score) {
+    progress.best = { epoch, score, metric };
+    newBest.push("best");
+  }
+  if (
+    plan.phase === "sgt" &&
+    (progress.bestAfterSwitch === null || score > progress.bestAfterSwitch.score)
+  ) {
+    progress.bestAfterSwitch = { epoch, score, metric };
+    newBest.push("best-after-switch");
+  }
+  return newBest;
+}
+
+/** The epoch's TensorBoard scalars. */
+function epochScalars(line: EpochMetrics): Record<string, number | null> {
+  return {
+    "accuracy/train": line.train_acc,
+    "accuracy/train_masked": line.train_masked_acc,
+    "accuracy/val": line.val_acc,
+    "accuracy/test": line.test_acc,
+    "loss/train": line.train_loss,
+    "loss/train_ce": line.train_ce,
+    "loss/train_kl": line.train_kl,
+    "loss/train_masked": line.train_masked_loss,
+    "loss/val": line.val_loss,
+    "loss/test": line.test_loss,
+    "schedule/k": line.k,
+    "schedule/lr": line.lr,
+    "time/epoch_seconds": line.seconds,
+    "time/images_per_s": line.images_per_s,
+  };
+}
+
+/** Runs a write of epoch `epoch`; a full disk or a vanished folder says what is kept. */
+function saving(runDir: string, epoch: number, write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    throw new Error(
+      `${(e as Error).message}; epoch ${epoch} was not saved, ` +
+        (epoch > 1
+          ? `the epoch ${epoch - 1} checkpoint is kept: make room and continue with ` +
+            words().resume(runDir)
+          : "no checkpoint was written yet"),
+      { cause: e },
     );
-    const rng = getRngState();
-    stateTensors.set("rng.cpu", rng);
-    try {
-      saving(() =>
-        dir.saveCheckpoint(
-          epoch,
-          weights,
-          stateTensors,
-          {
-            schedule: state as unknown as Record<string, unknown>,
-            optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
-            best,
-            bestAfterSwitch,
-            gradScaler: precision.scaler?.stateDict() ?? null,
-          },
-          newBest,
-          { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
-        )
-      );
-    } finally {
-      for (const t of [...weights.values(), ...stateTensors.values()]) t.dispose();
-    }
+  }
+}
+
+/** Writes the epoch's checkpoint (rank 0 only). */
+function saveEpoch(
+  run: RunParts,
+  progress: RunProgress,
+  epoch: number,
+  newBest: ("best" | "best-after-switch")[],
+): void {
+  const { config: c, model, optimizer, precision } = run;
+  const weights = model.stateDict();
+  const opt = optimizer.stateDict();
+  const stateTensors = new Map<string, Tensor>(
+    [...opt.tensors].map(([k, t]) => [`optimizer.${k}`, t]),
+  );
+  stateTensors.set("rng.cpu", getRngState());
+  try {
+    saving(run.dir.path, epoch, () =>
+      run.dir.saveCheckpoint(
+        epoch,
+        weights,
+        stateTensors,
+        {
+          schedule: progress.state as unknown as Record<string, unknown>,
+          optimizer: { type: opt.type, options: opt.options, steps: opt.steps },
+          best: progress.best,
+          bestAfterSwitch: progress.bestAfterSwitch,
+          gradScaler: precision.scaler?.stateDict() ?? null,
+        },
+        newBest,
+        { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
+      ));
+  } finally {
+    for (const t of [...weights.values(), ...stateTensors.values()]) t.dispose();
   }
 }

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { words } from "../util/vocabulary.ts";
 import { writeFileAtomic } from "../checkpoint/io.ts";
 import { pauseWrite, shouldPauseWrite } from "../util/write_pause.ts";
 import {
@@ -32,7 +33,7 @@ import {
   type TrainConfig,
   unknownKeyProblems,
   valueTypeProblems,
-} from "./config.ts";
+} from "../train/config.ts";
 import type { WeightsFormat } from "../checkpoint/weights_file.ts";
 import { CHECKPOINT_RULES, type CheckpointRule } from "./checkpoint_rules.ts";
 
@@ -719,7 +720,8 @@ export class RunDir {
       throw new Error(
         `${file(rule)}: missing, though ${this.path} has masked epochs (from ` +
           `${masked[0].epoch}): the run was saved before hlgm kept this checkpoint; ` +
-          `use --checkpoint best or last`,
+          `use ${words().settingValue("checkpoint", "best")} or ` +
+          words().settingValue("checkpoint", "last"),
       );
     }
     if (masked.length > 0) return { file: file(rule), note: null }; // resolveCheckpoint falls back

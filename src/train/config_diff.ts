@@ -5,8 +5,8 @@
  * @module
  */
 
-import { defaultConfig, type TrainConfig } from "../train/config.ts";
-import { runNormalization } from "../train/normalization.ts";
+import { defaultConfig, type TrainConfig } from "./config.ts";
+import { runNormalization } from "./normalization.ts";
 
 // how and where a run computes, not what: a resume may move it to a GPU or change the layout
 const KEYS_IGNORED = new Set(["device", "dataDir", "channelsLast"]);

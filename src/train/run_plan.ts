@@ -1,0 +1,276 @@
+/**
+ * What becomes of a run folder, decided in one place. {@link planRun} reads what the folder
+ * holds (its config.json, its checkpoint, whether it has results), weighs it against the
+ * settings wanted and the intent, and returns a plan (start, resume or reuse) or throws one
+ * {@link RunPlanError} (or {@link SettingError}) saying what to do instead. `train()`,
+ * `hlgm train`, the demo, compare, sweep, a sweep's worker and every rank of a data-parallel
+ * run plan through it; the trainer carries a plan out and decides nothing about the folder.
+ * Planning reads, never writes: call it while holding the folder's lock.
+ *
+ * @module
+ */
+
+import { configProblems, defaultConfig, type TrainConfig } from "./config.ts";
+import { configDifferences } from "./config_diff.ts";
+import { RunDir, type RunInfo, type TrainerState } from "../run_folder/run_dir.ts";
+import { SettingError, words } from "../util/vocabulary.ts";
+
+/**
+ * What the caller wants of the folder:
+ * - "new": a new run (a folder holding results is refused unless `overwrite`);
+ * - "resume": go on with the run in the folder, with its saved settings (`settings.epochs`
+ *   extends it; with `overwrite`, a run with no checkpoint to go on from starts over);
+ * - "reuse": the run with these settings, however far it got: a finished one is reused, a
+ *   stopped one resumed, an empty folder started (compare, sweep, the demo);
+ * - "restart": a launcher started the ranks again after a failure (torchrun's
+ *   --max_restarts): resume from the last checkpoint that loads, else start over.
+ */
+export type RunIntent = "new" | "resume" | "reuse" | "restart";
+
+/** What {@link planRun} is asked. */
+export interface RunRequest {
+  /** What the caller wants of the folder. */
+  intent: RunIntent;
+  /** "new", "reuse", "restart": the run's settings. */
+  config?: TrainConfig;
+  /**
+   * "resume", "restart": settings given again; each must equal the saved one, except `epochs`,
+   * which runs the run on to that many epochs (extends it).
+   */
+  settings?: Partial<TrainConfig>;
+  /**
+   * "new": train over the folder's results; "resume": start the run over with its saved
+   * settings when it has no checkpoint to go on from.
+   */
+  overwrite?: boolean;
+}
+
+/** What every plan holds: the folder, the settings it trains with, a note on its checkpoint. */
+export interface PlanBase {
+  /** The run folder. */
+  runDir: string;
+  /** The settings the run trains with (a resumed run's saved ones, extended if asked). */
+  config: TrainConfig;
+  /** Why the checkpoint taken is not last.json's (it could not be used); null when it is. */
+  note: string | null;
+}
+
+/** A run starts from its first epoch. */
+export interface StartPlan extends PlanBase {
+  /** Starts a run. */
+  action: "start";
+  /** The folder's results are removed first (once the new run's data and model are ready). */
+  overwrite: boolean;
+}
+
+/** A run goes on from its checkpoint. */
+export interface ResumePlan extends PlanBase {
+  /** Resumes a run. */
+  action: "resume";
+  /** The saved config.json. */
+  saved: RunInfo;
+  /** The checkpoint it goes on from. */
+  last: TrainerState;
+  /** The run was asked to go on past its saved epochs (config.json is rewritten). */
+  extended: boolean;
+}
+
+/** A run that has all its epochs: nothing to train. */
+export interface ReusePlan extends PlanBase {
+  /** Reuses a finished run. */
+  action: "reuse";
+  /** Its last epoch. */
+  epoch: number;
+}
+
+/** What training will do in a run folder. */
+export type RunPlan = StartPlan | ResumePlan | ReusePlan;
+
+/**
+ * Why a folder cannot take what was asked: "not-a-run" (no config.json to go on from),
+ * "bad-record" (config.json is not what hlgm writes), "holds-run" (results where a new run was
+ * asked), "no-checkpoint" (nothing to continue from), "unusable-checkpoint" (last.json and every
+ * checkpoint fail to load), "other-settings" (a run with other settings).
+ */
+export type RunRefusal =
+  | "not-a-run"
+  | "bad-record"
+  | "holds-run"
+  | "no-checkpoint"
+  | "unusable-checkpoint"
+  | "other-settings";
+
+/** A run folder that cannot take what was asked; the message says what to do. */
+export class RunPlanError extends Error {
+  /** Why. */
+  readonly refusal: RunRefusal;
+
+  /** An error for `refusal`, with `message` in the current vocabulary. */
+  constructor(refusal: RunRefusal, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RunPlanError";
+    this.refusal = refusal;
+  }
+}
+
+/** The plan for `request` in `runDir`; throws {@link RunPlanError} or {@link SettingError}. */
+export function planRun(runDir: string, request: RunRequest): RunPlan {
+  const dir = new RunDir(runDir);
+  switch (request.intent) {
+    case "new":
+      return planStart(dir, wanted(request), request.overwrite ?? false);
+    case "resume":
+      return planResume(dir, request);
+    case "reuse":
+      return planReuse(dir, wanted(request));
+    case "restart": {
+      let last: TrainerState | null = null;
+      try {
+        last = dir.exists() ? dir.lastCheckpoint()?.state ?? null : null;
+      } catch { /* nothing that loads: started over */ }
+      if (last) return planResume(dir, { ...request, overwrite: false });
+      return planStart(dir, wanted(request), dir.hasResults());
+    }
+  }
+}
+
+/** The request's config, checked. */
+function wanted(request: RunRequest): TrainConfig {
+  if (!request.config) throw new TypeError(`a "${request.intent}" plan needs the run's config`);
+  const problems = configProblems(request.config);
+  if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
+  return request.config;
+}
+
+function planStart(dir: RunDir, config: TrainConfig, overwrite: boolean): StartPlan {
+  const runDir = dir.path;
+  if (!overwrite && dir.hasResults()) {
+    throw new RunPlanError(
+      "holds-run",
+      `${runDir} already holds a run; continue it with ${words().resume(runDir)}, choose ` +
+        `${words().anotherFolder()}, or add ${words().overwrite()} to train over it`,
+    );
+  }
+  return { action: "start", runDir, config, overwrite, note: null };
+}
+
+/**
+ * Refuses to go on with `runDir` when it is no run folder (no config.json). Checked before the
+ * folder is locked too, since locking makes a missing folder.
+ */
+export function assertRunFolder(runDir: string): void {
+  if (!new RunDir(runDir).exists()) {
+    throw new RunPlanError("not-a-run", `${runDir}: not a run folder (no readable config.json)`);
+  }
+}
+
+/** The folder's config.json, or the refusal to resume without one. */
+function savedInfo(dir: RunDir): RunInfo {
+  assertRunFolder(dir.path);
+  try {
+    return dir.readInfo();
+  } catch (e) {
+    throw new RunPlanError("bad-record", (e as Error).message, { cause: e });
+  }
+}
+
+function planResume(dir: RunDir, request: RunRequest): RunPlan {
+  const runDir = dir.path;
+  const saved = savedInfo(dir);
+  const { epochs, ...others } = request.settings ?? {};
+  // settings added since the run was saved compare as their defaults (the old behaviour)
+  const before = defaultConfig(saved.config) as unknown as Record<string, unknown>;
+  const changed = Object.entries(others).filter(([k, v]) =>
+    v !== undefined && JSON.stringify(before[k]) !== JSON.stringify(v)
+  );
+  if (changed.length) {
+    throw new SettingError(
+      changed.map(([k]) => k),
+      `${runDir} continues with its saved settings; it cannot change ${
+        changed.map(([k, v]) =>
+          `${words().setting(k)} (saved ${JSON.stringify(before[k] ?? null)}, given ${
+            JSON.stringify(v)
+          })`
+        ).join(", ")
+      }; only ${words().setting("epochs")} can be raised`,
+    );
+  }
+  let found: { state: TrainerState; note: string | null } | null;
+  try {
+    found = dir.lastCheckpoint();
+  } catch (e) {
+    if (request.overwrite) found = null;
+    else {
+      throw new RunPlanError(
+        "unusable-checkpoint",
+        `${(e as Error).message}; add ${words().overwrite()} to start ${runDir} over with its ` +
+          `saved settings`,
+        { cause: e },
+      );
+    }
+  }
+  const config = epochs === undefined ? saved.config : { ...saved.config, epochs };
+  if (!found) {
+    if (request.overwrite) return { action: "start", runDir, config, overwrite: true, note: null };
+    throw new RunPlanError(
+      "no-checkpoint",
+      dir.hasResults()
+        ? `${runDir} holds results of a run but no checkpoint to continue from ` +
+          `(checkpoints/last.json is missing); add ${words().overwrite()} to start it over ` +
+          `with its saved settings`
+        : `${runDir}: the run has no checkpoint yet (it stopped before its first epoch ended), ` +
+          `so there is nothing to continue; start it again with its settings, or add ` +
+          `${words().overwrite()} to start it over in ${runDir} with its saved settings`,
+    );
+  }
+  const { state: last, note } = found;
+  if (epochs !== undefined && !(Number.isInteger(epochs) && epochs > last.epoch)) {
+    throw new SettingError(
+      ["epochs"],
+      `${runDir} already has ${last.epoch} epochs done; ${words().setting("epochs")} must be ` +
+        `more than that, got ${epochs}`,
+    );
+  }
+  if (last.epoch >= config.epochs) {
+    return { action: "reuse", runDir, config, epoch: last.epoch, note };
+  }
+  const extended = epochs !== undefined && epochs !== saved.config.epochs;
+  return { action: "resume", runDir, config, saved, last, note, extended };
+}
+
+function planReuse(dir: RunDir, config: TrainConfig): RunPlan {
+  const runDir = dir.path;
+  const found = dir.exists() ? dir.lastCheckpoint() : null;
+  if (!found) {
+    if (dir.hasResults()) {
+      throw new RunPlanError(
+        "no-checkpoint",
+        `${runDir} holds results of a run but no checkpoint to continue from ` +
+          `(checkpoints/last.json is missing); remove it or choose ${words().anotherFolder()}`,
+      );
+    }
+    return { action: "start", runDir, config, overwrite: false, note: null };
+  }
+  const saved = dir.readInfo();
+  const diff = configDifferences(saved.config, config);
+  if (diff.length) {
+    throw new RunPlanError(
+      "other-settings",
+      `${runDir} holds a run with other settings (${diff.join(", ")}); ` +
+        `remove it or choose ${words().anotherFolder()}`,
+    );
+  }
+  const { state: last, note } = found;
+  if (last.epoch >= saved.config.epochs) {
+    return { action: "reuse", runDir, config: saved.config, epoch: last.epoch, note };
+  }
+  return {
+    action: "resume",
+    runDir,
+    config: saved.config,
+    saved,
+    last,
+    note,
+    extended: false,
+  };
+}
