@@ -49,23 +49,18 @@ export function hashParts(parts: readonly (string | Uint8Array)[]): string {
   return h.digest("hex");
 }
 
-/** The header stored in front of the arrays. */
-interface CacheHeader {
-  format: number;
-  key: string;
-  name: string;
-  split: string;
-  n: number;
-  channels: number;
-  height: number;
-  width: number;
-  classes: string[];
-  mean: number[];
-  std: number[];
-  hasBoxes: boolean;
-  source: string;
-  extra: unknown;
-}
+/** The header stored in front of the arrays: the split's fields but its arrays, and the key. */
+type CacheHeader =
+  & Pick<ImageDataset, "name" | "split" | "n" | "channels" | "height" | "width" | "source">
+  & {
+    format: number;
+    key: string;
+    classes: string[];
+    mean: number[];
+    std: number[];
+    hasBoxes: boolean;
+    extra: unknown;
+  };
 
 /** A cache read: the dataset and the extra JSON stored with it. */
 export interface CachedDataset<E> {

@@ -261,20 +261,22 @@ export async function loadCifar10(dir: string, split: "train" | "test"): Promise
   const files = splitFiles("cifar10", dir, split);
   const classes = await readNames(`${dir}/batches.meta.txt`, CIFAR10_CLASSES);
   const { images, labels } = await readRecords("cifar10", files, classes.length, 0);
-  return {
-    name: "cifar10",
-    split,
-    n: labels.length,
-    channels: 3,
-    height: 32,
-    width: 32,
-    images,
-    labels,
-    classes,
-    mean: CIFAR10_STATS.mean,
-    std: CIFAR10_STATS.std,
-    source: dir,
-  };
+  return cifarSplit("cifar10", split, images, labels, classes, CIFAR10_STATS, dir);
+}
+
+/** A split of 32x32 RGB CIFAR images with the set's normalisation statistics. */
+function cifarSplit(
+  name: string,
+  split: string,
+  images: Uint8Array,
+  labels: Int32Array,
+  classes: readonly string[],
+  stats: { mean: readonly number[]; std: readonly number[] },
+  source: string,
+): ImageDataset {
+  const { mean, std } = stats;
+  const shape = { channels: 3, height: 32, width: 32 };
+  return { name, split, n: labels.length, ...shape, images, labels, classes, mean, std, source };
 }
 
 /** Options of {@link loadCifar100}. */
@@ -302,21 +304,9 @@ export async function loadCifar100(
     fine.length,
     coarseNames.length,
   );
-  const useCoarse = options.labels === "coarse";
-  return {
-    name: useCoarse ? "cifar100-coarse" : "cifar100",
-    split,
-    n: labels.length,
-    channels: 3,
-    height: 32,
-    width: 32,
-    images,
-    labels: useCoarse ? coarse : labels,
-    classes: useCoarse ? coarseNames : fine,
-    mean: CIFAR100_STATS.mean,
-    std: CIFAR100_STATS.std,
-    source: dir,
-  };
+  return options.labels === "coarse"
+    ? cifarSplit("cifar100-coarse", split, images, coarse, coarseNames, CIFAR100_STATS, dir)
+    : cifarSplit("cifar100", split, images, labels, fine, CIFAR100_STATS, dir);
 }
 
 /**

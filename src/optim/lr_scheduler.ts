@@ -18,29 +18,22 @@ export interface LRScheduler {
   getLr(): number;
 }
 
-/** Multiplies the lr by `gamma` every `stepSize` epochs (torch StepLR). */
-export class StepLR implements LRScheduler {
+/**
+ * What every schedule shares: the optimizer's lr when it was made (the base lr), the epochs
+ * stepped, and `step()`; a schedule says only its lr for `lastEpoch` ({@link getLr}).
+ */
+export abstract class EpochLRScheduler implements LRScheduler {
   /** Epochs stepped so far. */
   lastEpoch: number;
-  readonly #baseLr: number;
-  /** Starts at the optimizer's current lr (or continues from `lastEpoch`). */
-  constructor(
-    readonly optimizer: Optimizer,
-    readonly stepSize: number,
-    readonly gamma = 0.1,
-    lastEpoch = 0,
-  ) {
-    if (!Number.isInteger(stepSize) || stepSize < 1) {
-      throw new RangeError(`stepSize must be a positive integer, got ${stepSize}`);
-    }
-    this.#baseLr = optimizer.lr;
+  /** The optimizer's lr when the schedule was made. */
+  protected readonly baseLr: number;
+  /** Takes the optimizer's current lr as the base lr (a subclass then sets the epoch's). */
+  constructor(readonly optimizer: Optimizer, lastEpoch: number) {
+    this.baseLr = optimizer.lr;
     this.lastEpoch = lastEpoch;
-    optimizer.lr = this.getLr();
   }
-  /** base_lr * gamma ** floor(epoch / stepSize) */
-  getLr(): number {
-    return this.#baseLr * this.gamma ** Math.floor(this.lastEpoch / this.stepSize);
-  }
+  /** The lr for the current epoch. */
+  abstract getLr(): number;
   /** Next epoch. */
   step(): void {
     this.lastEpoch++;
@@ -48,31 +41,43 @@ export class StepLR implements LRScheduler {
   }
 }
 
-/** Cosine decay from the base lr to `etaMin` over `tMax` epochs (torch CosineAnnealingLR). */
-export class CosineAnnealingLR implements LRScheduler {
-  /** Epochs stepped so far. */
-  lastEpoch: number;
-  readonly #baseLr: number;
+/** Multiplies the lr by `gamma` every `stepSize` epochs (torch StepLR). */
+export class StepLR extends EpochLRScheduler {
   /** Starts at the optimizer's current lr (or continues from `lastEpoch`). */
   constructor(
-    readonly optimizer: Optimizer,
+    optimizer: Optimizer,
+    readonly stepSize: number,
+    readonly gamma = 0.1,
+    lastEpoch = 0,
+  ) {
+    super(optimizer, lastEpoch);
+    if (!Number.isInteger(stepSize) || stepSize < 1) {
+      throw new RangeError(`stepSize must be a positive integer, got ${stepSize}`);
+    }
+    optimizer.lr = this.getLr();
+  }
+  /** base_lr * gamma ** floor(epoch / stepSize) */
+  getLr(): number {
+    return this.baseLr * this.gamma ** Math.floor(this.lastEpoch / this.stepSize);
+  }
+}
+
+/** Cosine decay from the base lr to `etaMin` over `tMax` epochs (torch CosineAnnealingLR). */
+export class CosineAnnealingLR extends EpochLRScheduler {
+  /** Starts at the optimizer's current lr (or continues from `lastEpoch`). */
+  constructor(
+    optimizer: Optimizer,
     readonly tMax: number,
     readonly etaMin = 0,
     lastEpoch = 0,
   ) {
+    super(optimizer, lastEpoch);
     if (!(tMax > 0)) throw new RangeError(`tMax must be positive, got ${tMax}`);
-    this.#baseLr = optimizer.lr;
-    this.lastEpoch = lastEpoch;
     optimizer.lr = this.getLr();
   }
   /** eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / tMax)) / 2 */
   getLr(): number {
     return this.etaMin +
-      ((this.#baseLr - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.tMax))) / 2;
-  }
-  /** Next epoch. */
-  step(): void {
-    this.lastEpoch++;
-    this.optimizer.lr = this.getLr();
+      ((this.baseLr - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.tMax))) / 2;
   }
 }

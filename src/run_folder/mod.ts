@@ -11,6 +11,7 @@ export {
   type CheckpointLocation,
   type CheckpointRule,
   type EpochMetrics,
+  type LoadedCheckpoint,
   type PretrainedLoad,
   RunDir,
   type RunInfo,

@@ -352,6 +352,18 @@ export interface CheckpointLocation {
 
 const text = new TextEncoder();
 
+/** A checkpoint's tensors: the weights, the optimizer and RNG state, its epoch and any note. */
+export interface LoadedCheckpoint {
+  /** The model's state dict. */
+  weights: Map<string, Tensor>;
+  /** Optimizer and RNG tensors (on the CPU); absent when the location names no state file. */
+  state?: Map<string, Tensor>;
+  /** Its epoch. */
+  epoch: number;
+  /** Why this checkpoint and not the one asked for, when it fell back; null otherwise. */
+  note: string | null;
+}
+
 /** Paths inside a run folder. */
 export class RunDir {
   /** Opens (does not create) the folder. */
@@ -825,12 +837,7 @@ export class RunDir {
   loadCheckpoint(
     rule: CheckpointRule,
     device?: string,
-  ): {
-    weights: Map<string, Tensor>;
-    state?: Map<string, Tensor>;
-    epoch: number;
-    note: string | null;
-  } {
+  ): LoadedCheckpoint {
     return this.loadLocation(this.resolveCheckpoint(rule), device);
   }
 
@@ -838,12 +845,7 @@ export class RunDir {
   loadLocation(
     at: CheckpointLocation,
     device?: string,
-  ): {
-    weights: Map<string, Tensor>;
-    state?: Map<string, Tensor>;
-    epoch: number;
-    note: string | null;
-  } {
+  ): LoadedCheckpoint {
     const weights =
       loadSafetensors(`${this.checkpoints}/${at.weights}`, { device: device as "cpu" }).tensors;
     let state: Map<string, Tensor> | undefined;

@@ -153,43 +153,31 @@ export const PRESETS: readonly Preset[] = [
       "size: 224 px, ImageNet's (the dataset's default)",
     imagenet: IMAGENET.resnet,
   },
-  {
-    name: "deit-tiny-cifar10",
-    settings: {
-      model: "deit-tiny",
-      dataset: "cifar10",
-      imageSize: 224,
-      stem: "imagenet",
-      optimizer: "adadelta",
-      lr: 0.001,
-      batchSize: 256,
-      epochs: EPOCHS,
-    },
-    paper: `${TABLE_I.deit}; Table II: DeiT-tiny, CIFAR 10; Fig. 3`,
-    note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
-      "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
-      "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
-    imagenet: IMAGENET.deit,
-  },
-  {
-    name: "deit-tiny-cifar100",
-    settings: {
-      model: "deit-tiny",
-      dataset: "cifar100",
-      imageSize: 224,
-      stem: "imagenet",
-      optimizer: "adadelta",
-      lr: 0.001,
-      batchSize: 256,
-      epochs: EPOCHS,
-    },
-    paper: `${TABLE_I.deit}; Table II: DeiT-tiny, CIFAR 100; Fig. 5`,
-    note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
-      "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
-      "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
-    imagenet: IMAGENET.deit,
-  },
+  deitOnCifar("cifar10", "Table II: DeiT-tiny, CIFAR 10; Fig. 3"),
+  deitOnCifar("cifar100", "Table II: DeiT-tiny, CIFAR 100; Fig. 5"),
 ];
+
+/** DeiT-tiny on CIFAR-10 or -100, as the paper set it up (its rows: `paper`). */
+function deitOnCifar(dataset: "cifar10" | "cifar100", paper: string): Preset {
+  return {
+    name: `deit-tiny-${dataset}`,
+    settings: {
+      model: "deit-tiny",
+      dataset,
+      imageSize: 224,
+      stem: "imagenet",
+      optimizer: "adadelta",
+      lr: 0.001,
+      batchSize: 256,
+      epochs: EPOCHS,
+    },
+    paper: `${TABLE_I.deit}; ${paper}`,
+    note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
+      "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
+      "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
+    imagenet: IMAGENET.deit,
+  };
+}
 
 /** The presets' names. */
 export const PRESET_NAMES: readonly string[] = PRESETS.map((p) => p.name);

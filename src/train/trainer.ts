@@ -40,7 +40,7 @@ import {
   unreachableSwitch,
 } from "./schedule.ts";
 import { precisionWarning, type StepPrecision, stepPrecision } from "./precision.ts";
-import { evaluateAsync, type StepContext, trainStep } from "./steps.ts";
+import { evaluateAsync, type StepContext, type StepResult, trainStep } from "./steps.ts";
 import { EventWriter } from "./tensorboard.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { Yielder } from "../util/event_loop.ts";
@@ -551,19 +551,15 @@ function runStart(run: RunParts, firstEpoch: number, pretrained: PretrainedLoad 
 }
 
 /** An epoch's training figures (images-weighted sums), or how the run stopped within it. */
-type EpochTrained = {
-  loss: number;
-  ce: number;
-  kl: number;
-  correct: number;
-  maskedCe: number;
-  maskedCorrect: number;
-  /** Images whose step counted (a skipped fp16 step's do not). */
-  seen: number;
-  /** Images of every batch, skipped fp16 steps too (the speed). */
-  stepped: number;
-  seconds: number;
-} | { stopped: TrainResult };
+type EpochTrained =
+  | StepResult & {
+    /** Images whose step counted (a skipped fp16 step's do not). */
+    seen: number;
+    /** Images of every batch, skipped fp16 steps too (the speed). */
+    stepped: number;
+    seconds: number;
+  }
+  | { stopped: TrainResult };
 
 /** The epochs from `progress.startEpoch` on: train, evaluate, log, save, each in turn. */
 async function trainEpochs(
@@ -641,7 +637,7 @@ async function trainEpoch(
   const { config: c, parallel, precision, world } = run;
   const runDir = run.dir.path;
   const metrics = progress.metrics;
-  const sums = { loss: 0, ce: 0, kl: 0, correct: 0, maskedCe: 0, maskedCorrect: 0 };
+  const sums: StepResult = { loss: 0, ce: 0, kl: 0, correct: 0, maskedCe: 0, maskedCorrect: 0 };
   let seen = 0, batch = 0;
   let stepped = 0; // images of every batch, skipped fp16 steps too (the speed)
   const t0 = performance.now();
