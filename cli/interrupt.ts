@@ -22,7 +22,7 @@ export interface Interrupt {
 }
 
 /** The exit code for a stop by `signal` (130 for SIGINT, 143 for SIGTERM). */
-export function exitCodeFor(signal: StopSignal): number {
+function exitCodeFor(signal: StopSignal): number {
   return STOP_EXIT_CODES[signal];
 }
 

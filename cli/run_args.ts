@@ -32,7 +32,7 @@ export function checkMethod(method: string | undefined): AttributionMethod {
 }
 
 /** Checks that Grad-CAM has a layer for the model (UsageError otherwise). */
-export function checkLayer(
+function checkLayer(
   method: AttributionMethod,
   model: string,
   layer: string | undefined,
@@ -64,7 +64,7 @@ export function readRunInfos(paths: readonly string[]): RunInfo[] {
 }
 
 /** Dataset to evaluate on: --dataset, else the first run's; with boxes when `needBoxes`. */
-export function chooseDataset(
+function chooseDataset(
   name: string | undefined,
   infos: readonly RunInfo[],
   needBoxes: boolean,
@@ -89,7 +89,7 @@ export function chooseDataset(
  * The test split of `name` as the trainer made it for the run (its data dir and seed), with
  * --data-dir checked to be a folder.
  */
-export async function loadSplitFor(
+async function loadSplitFor(
   name: string,
   info: RunInfo,
   dataDir: string | undefined,
@@ -107,7 +107,7 @@ export async function loadSplitFor(
 }
 
 /** The eval transforms of a run on `ds`; a run that cannot take the images is a usage error. */
-export function transformsFor(path: string, info: RunInfo, ds: ImageDataset): Transforms {
+function transformsFor(path: string, info: RunInfo, ds: ImageDataset): Transforms {
   try {
     return runTransforms(info, ds, path);
   } catch (e) {

@@ -21,7 +21,7 @@ import { checkInputFile, checkInputFolder } from "./paths.ts";
  * Reads a --config JSON file: an object of settings, or a run folder's config.json (settings
  * under "config"). Errors name the file and every unknown key.
  */
-export function readConfigFile(path: string): Partial<TrainConfig> {
+function readConfigFile(path: string): Partial<TrainConfig> {
   if (path === "") throw new UsageError(`--config "" is empty: give a JSON file`);
   let text: string;
   try {

@@ -26,7 +26,7 @@ function parse(kind: ConfigField["kind"]): ((v: string) => number | string) | un
 }
 
 /** The help line of a field: what it sets, the allowed values, the default. */
-export function fieldHelp(f: ConfigField): string {
+function fieldHelp(f: ConfigField): string {
   const value = (defaultConfig() as unknown as Record<string, unknown>)[f.key];
   const dflt = f.defaultText ?? (value === undefined ? undefined : String(value));
   const choices = f.choices ? `: ${f.choices.join(", ")}` : "";

@@ -149,6 +149,26 @@ Deno.test("architecture: one planner decides what becomes of a run folder: nothi
   }
 });
 
+Deno.test("architecture: no dead exports: every function, constant and class src/, cli/ and ffi/ export is used by another module", async () => {
+  const files = new Map<string, string>();
+  for (const top of ["src", "cli", "ffi", "native", "bench", "scripts", "tests", "lint"]) {
+    for await (const file of walkTs(new URL(top + "/", root))) {
+      files.set(file.pathname.slice(new URL(root).pathname.length), await Deno.readTextFile(file));
+    }
+  }
+  files.set("mod.ts", await Deno.readTextFile(new URL("mod.ts", root)));
+  const words = new Map([...files].map(([f, text]) => [f, new Set(text.match(/\w+/g) ?? [])]));
+  const dead: string[] = [];
+  for (const [file, text] of files) {
+    if (!/^(src|cli|ffi)\//.test(file)) continue;
+    for (const m of text.matchAll(/^export (?:async )?(?:function|const|class) (\w+)/gm)) {
+      const used = [...words].some(([other, w]) => other !== file && w.has(m[1]));
+      if (!used) dead.push(`${file}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(dead, []);
+});
+
 Deno.test("architecture: the function-length rule reports a function over 120 lines, not one of 120", () => {
   const fn = (lines: number) =>
     `export function f(): number {\n${"  let a = 1;\n".repeat(lines - 3)}  return a;\n}\n`;

@@ -7,6 +7,7 @@ import { runCli, spawnCli } from "./helpers.ts";
 import {
   LOCK_FILE,
   lockRunFolder,
+  NO_FLOCK_ENV,
   RunFolderBusyError,
   runFolderWriter,
 } from "../src/run_folder/run_lock.ts";
@@ -244,7 +245,7 @@ Deno.test("compare, sweep and demo: a second one over the same --out is refused 
 });
 
 Deno.test("without file locks (a lock file naming its owner): refused while the owner lives, taken over once it is gone", async () => {
-  const noFlock = { HLGM_TEST_NO_FLOCK: "1" };
+  const noFlock = { [NO_FLOCK_ENV]: "1" };
   const run = `${root}/no-flock`;
   const first = await held(["train", ...args, "--out", run], 3, noFlock);
   const second = await runCli(["train", "--resume", run], { ...env, ...noFlock });

@@ -25,7 +25,7 @@ import type { Method } from "../../src/train/schedule.ts";
 import { METHODS } from "../../src/train/config_fields.ts";
 
 /** Parses "baseline,sgt,hlgm": distinct method names. */
-export function parseMethods(text: string): Method[] {
+function parseMethods(text: string): Method[] {
   const parts = text.split(",").map((s) => s.trim());
   const bad = parts.find((m) => !(METHODS as readonly string[]).includes(m));
   if (bad !== undefined) {

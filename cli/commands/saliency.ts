@@ -50,7 +50,7 @@ export interface SaliencyCliOptions {
 }
 
 /** Parses "--indices 0,1,2" (non-negative integers, no repeats). */
-export function parseIndices(text: string): number[] {
+function parseIndices(text: string): number[] {
   const parts = text.split(",").map((s) => s.trim());
   const bad = parts.find((s) => !/^\d+$/.test(s));
   if (bad !== undefined) {

@@ -28,7 +28,7 @@ import { type SibOfRuns, sibOfRuns } from "../../src/runs/sib_runs.ts";
 import { uniqueRunNames } from "../../src/runs/summary.ts";
 
 /** Parses "--percents 0.5,1,2,5,10": numbers in (0, 100], no repeats; UsageError otherwise. */
-export function parsePercents(text: string | undefined): number[] {
+function parsePercents(text: string | undefined): number[] {
   if (text === undefined) return [...DEFAULT_SIB_PERCENTS];
   const parts = text.split(",").map((s) => s.trim());
   const values = parts.map(Number);

@@ -31,7 +31,7 @@ export function countOrAll(name: string): (value: string) => number | "all" {
 }
 
 /** --checkpoint's help. */
-export const CHECKPOINT_HELP: string =
+const CHECKPOINT_HELP: string =
   "which checkpoint: the best validation accuracy, the last epoch, or " +
   "the best among the masked epochs (HLGM after its switch; a run that never masked: its best)";
 

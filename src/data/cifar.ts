@@ -61,7 +61,7 @@ export const CIFAR10_STATS = {
 } as const;
 
 /** CIFAR-100's training-set per-channel mean and std of pixel / 255. */
-export const CIFAR100_STATS = {
+const CIFAR100_STATS = {
   mean: [0.5071, 0.4865, 0.4409],
   std: [0.2673, 0.2564, 0.2762],
 } as const;

@@ -123,7 +123,7 @@ export const NPM_SOURCES: Readonly<Record<string, NpmSource>> = {
 };
 
 /** The registry tarballs are fetched from: `$NPM_CONFIG_REGISTRY`, else registry.npmjs.org. */
-export function npmRegistry(): string {
+function npmRegistry(): string {
   const r = Deno.env.get("NPM_CONFIG_REGISTRY") || Deno.env.get("npm_config_registry");
   return (r || "https://registry.npmjs.org/").replace(/\/?$/, "/");
 }

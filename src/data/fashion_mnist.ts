@@ -23,7 +23,7 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
 ];
 
 /** Fashion-MNIST's training-set pixel mean and std (of pixel / 255). */
-export const FASHION_MNIST_STATS = { mean: [0.2860], std: [0.3530] } as const;
+const FASHION_MNIST_STATS = { mean: [0.2860], std: [0.3530] } as const;
 
 const FILES = {
   train: ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"],
@@ -31,7 +31,7 @@ const FILES = {
 } as const;
 
 /** Side of the square images of the idx datasets (Fashion-MNIST and MNIST). */
-export const IDX_IMAGE_SIZE = 28;
+const IDX_IMAGE_SIZE = 28;
 
 /**
  * `dir` when anything is at one of Fashion-MNIST's four idx file names (raw or .gz), else

@@ -43,7 +43,7 @@ export interface RawImage {
 export type ImageFormat = "jpeg" | "png" | "gif" | "unknown";
 
 /** The format of encoded image bytes, from their signature. */
-export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
+function sniffImageFormat(bytes: Uint8Array): ImageFormat {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
     return "jpeg";
   }
@@ -102,7 +102,7 @@ function mozInit(): Promise<MozJPEGModule> {
 }
 
 /** Decodes a JPEG to RGBA (alpha 255; grey replicated); errors name `file`. */
-export async function decodeJpeg(bytes: Uint8Array, file: string): Promise<RawImage> {
+async function decodeJpeg(bytes: Uint8Array, file: string): Promise<RawImage> {
   const moz = await (mozModule ?? mozInit());
   // From here on synchronous, so concurrent callers never mix their messages.
   mozMessages = [];

@@ -24,7 +24,7 @@ export const MNIST_CLASSES: readonly string[] = [
 ];
 
 /** MNIST's training-set pixel mean and std (of pixel / 255). */
-export const MNIST_STATS = { mean: [0.1307], std: [0.3081] } as const;
+const MNIST_STATS = { mean: [0.1307], std: [0.3081] } as const;
 
 /** `dir` when it holds the four MNIST idx files (raw or .gz), else undefined. */
 export function findMnist(dir: string): string | undefined {

@@ -153,7 +153,7 @@ export function parsePetList(text: string, file: string): PetListEntry[] {
  * Class names by class id - 1 from the entries of the list files, checking that each id has
  * one breed name and each breed one id, and that the ids run 1..K without gaps.
  */
-export function petClasses(lists: { file: string; entries: PetListEntry[] }[]): string[] {
+function petClasses(lists: { file: string; entries: PetListEntry[] }[]): string[] {
   const byId = new Map<number, { breed: string; file: string }>();
   const byBreed = new Map<string, number>();
   for (const { file, entries } of lists) {

@@ -58,7 +58,7 @@ class FileError extends Error {
  * pixels that are 1 or 3, as [x0, y0, x1, y1) in pixels, or null when there are none. Throws
  * for any other value.
  */
-export function trimapBox(
+function trimapBox(
   values: Uint8Array,
   width: number,
   height: number,

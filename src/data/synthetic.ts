@@ -58,7 +58,7 @@ export function syntheticImages(n: number, seed: number): ImageDataset {
 export const GENERATED = "(generated, no files)";
 
 /** Images per split of the registry's synthetic set (training runs draw `--subset` instead). */
-export const SYNTHETIC_COUNTS = { train: 2048, test: 512 } as const;
+const SYNTHETIC_COUNTS = { train: 2048, test: 512 } as const;
 
 /** The synthetic split a training run of seed `seed` uses when it asks for `n` images. */
 export function syntheticSplit(split: "train" | "test", n?: number, seed = 0): ImageDataset {

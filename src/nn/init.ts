@@ -5,7 +5,7 @@
  * @module
  */
 
-import { randn, uniform, zeros } from "../tensor/create.ts";
+import { randn, uniform } from "../tensor/create.ts";
 import type { Device } from "../tensor/device.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -17,7 +17,7 @@ export interface InitOptions {
 }
 
 /** fan_in and fan_out of a weight shape [out, in, *kernel], as torch computes them. */
-export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) throw new RangeError("fan in/out need a weight with at least 2 dims");
   const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
@@ -57,11 +57,6 @@ export function truncNormal(
       b,
     )
   );
-}
-
-/** Zeros (for biases and LayerNorm/BatchNorm shifts). */
-export function zerosInit(shape: readonly number[], options: InitOptions = {}): Tensor {
-  return zeros(shape, options);
 }
 
 // Abramowitz-Stegun 7.1.26 is too coarse for the truncation bounds; use a series/continued

@@ -69,14 +69,6 @@ export function colormap(v: number, map: Colormap = DEFAULT_COLORMAP): [number, 
   }
 }
 
-/** Checks a colour map name; throws a RangeError listing the choices. */
-export function checkColormap(name: string): Colormap {
-  if (!(COLORMAPS as readonly string[]).includes(name)) {
-    throw new RangeError(`unknown colour map "${name}"; expected one of ${COLORMAPS.join(", ")}`);
-  }
-  return name as Colormap;
-}
-
 /**
  * Captum's _normalize_attr for sign "absolute_value": |a| divided by the value at which the
  * ascending cumulative sum first reaches (100 - outlierPerc)% of the total, clipped to [0, 1].

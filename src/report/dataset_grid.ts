@@ -39,7 +39,7 @@ export interface GridLayout {
 }
 
 /** Image `index` of a dataset as RGB bytes (grey images replicated over the channels). */
-export function datasetImage(ds: ImageDataset, index: number): RgbImage {
+function datasetImage(ds: ImageDataset, index: number): RgbImage {
   const plane = ds.height * ds.width;
   const base = index * imageBytes(ds);
   const data = new Uint8Array(plane * 3);
@@ -52,13 +52,13 @@ export function datasetImage(ds: ImageDataset, index: number): RgbImage {
 }
 
 /** The label text of image `i`: "<label> <class name>". */
-export function labelText(ds: ImageDataset, i: number): string {
+function labelText(ds: ImageDataset, i: number): string {
   const label = ds.labels[i];
   return `${label} ${ds.classes[label] ?? "?"}`;
 }
 
 /** The box of image `i`, when the dataset has boxes. */
-export function datasetBox(ds: ImageDataset, i: number): Float32Array | undefined {
+function datasetBox(ds: ImageDataset, i: number): Float32Array | undefined {
   return ds.boxes ? ds.boxes.subarray(i * 4, i * 4 + 4) : undefined;
 }
 

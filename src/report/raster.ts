@@ -32,7 +32,7 @@ export function blankImage(width: number, height: number, color: Rgb = BACKGROUN
 }
 
 /** Fills the rectangle at (x0, y0) of w x h pixels, clipped to the image. */
-export function fillRect(
+function fillRect(
   img: RgbImage,
   x0: number,
   y0: number,
@@ -48,7 +48,7 @@ export function fillRect(
 }
 
 /** The outline of [x0, x1) x [y0, y1) with `t` pixels inside the rectangle. */
-export function outlineRect(
+function outlineRect(
   img: RgbImage,
   x0: number,
   y0: number,

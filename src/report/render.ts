@@ -70,12 +70,6 @@ async function init(): Promise<Uint8Array | null> {
   return await loadFont();
 }
 
-/** Loads the renderer and the font (once); {@link svgToPng} does this itself. */
-export function loadSvgRenderer(): Promise<void> {
-  ready ??= init();
-  return ready.then(() => {});
-}
-
 /** Options of {@link svgToPng}. */
 export interface SvgToPngOptions {
   /** Output width in pixels (height follows the aspect ratio; default: the SVG's size). */

@@ -14,7 +14,7 @@ import { type Panel, type PanelGridLayout, panelGridSize, renderPanelGrid } from
 import { type RgbImage, RIGHT_COLOR, WRONG_COLOR } from "./raster.ts";
 
 /** The panels a run can show after the image, as Captum names the modes. */
-export const SALIENCY_PANELS = ["heat_map", "blended_heat_map", "masked_image"] as const;
+const SALIENCY_PANELS = ["heat_map", "blended_heat_map", "masked_image"] as const;
 
 /** A panel mode. */
 export type SaliencyPanelMode = typeof SALIENCY_PANELS[number];

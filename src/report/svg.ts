@@ -8,7 +8,7 @@
  */
 
 /** Fonts named by every chart: DejaVu Sans is what {@link svgToPng} renders with. */
-export const FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif";
+const FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif";
 
 /** Background of each training mode's band (the paper's Fig. 2 colours). */
 export const PHASE_COLORS: Readonly<Record<string, string>> = {

@@ -82,7 +82,7 @@ export interface EpochMetrics {
 }
 
 /** The columns of metrics.csv: every field of an epoch line, in this order. */
-export const METRIC_COLUMNS: readonly (keyof EpochMetrics)[] = Object.keys(
+const METRIC_COLUMNS: readonly (keyof EpochMetrics)[] = Object.keys(
   {
     epoch: 1,
     phase: 1,
@@ -107,7 +107,7 @@ export const METRIC_COLUMNS: readonly (keyof EpochMetrics)[] = Object.keys(
 ) as (keyof EpochMetrics)[];
 
 /** Epoch lines as CSV: a header of {@link METRIC_COLUMNS}, then a row per epoch (null: empty). */
-export function metricsCsv(lines: readonly EpochMetrics[]): string {
+function metricsCsv(lines: readonly EpochMetrics[]): string {
   const cell = (v: unknown) => (v === null || v === undefined ? "" : String(v));
   return [
     METRIC_COLUMNS.join(","),

@@ -218,7 +218,7 @@ function pctOrDash(v: number | null): string {
 }
 
 /** The configuration of one method x seed (validated; throws listing the problems). */
-export function compareConfig(
+function compareConfig(
   base: Partial<TrainConfig>,
   method: Method,
   seed: number,

@@ -183,7 +183,7 @@ function outcome(
  * Set in every rank's environment: its stdin is a pipe from the launcher, whose end means the
  * launcher is gone (see {@link stopWhenLauncherGoes}).
  */
-export const LAUNCHER_PIPE = "HLGM_LAUNCHER_PIPE";
+const LAUNCHER_PIPE = "HLGM_LAUNCHER_PIPE";
 
 /**
  * In a rank started by {@link launchLocalRanks}: when the launcher goes away (killed, or its

@@ -71,7 +71,7 @@ export function summarizeRun(path: string, name = baseName(path)): {
 }
 
 /** The last path component of a folder. */
-export function baseName(path: string): string {
+function baseName(path: string): string {
   return path.replace(/\/+$/, "").split("/").filter((s) => s).at(-1) ?? "run";
 }
 

@@ -319,7 +319,7 @@ export function configProblems(c: TrainConfig): string[] {
  * on the cluttered canvas, and the images --subset generates for the synthetic set. Sizes
  * that depend on the data files (a split at its size) are checked when it loads.
  */
-export function memoryProblems(c: TrainConfig): string[] {
+function memoryProblems(c: TrainConfig): string[] {
   const p: string[] = [];
   const check = (bytes: number, what: string) => {
     try {
