@@ -113,7 +113,30 @@ export class RunPlanError extends Error {
   }
 }
 
-/** The plan for `request` in `runDir`; throws {@link RunPlanError} or {@link SettingError}. */
+/**
+ * What training would do in `runDir` for `request`, read from the folder (nothing is written):
+ * - "new": start; a folder holding results is refused ("holds-run") unless `overwrite`;
+ * - "resume": go on from the checkpoint that loads (`settings.epochs` extends the run), reuse a
+ *   finished run, or, with `overwrite` and nothing to go on from, start over with the saved
+ *   settings; any other setting given must equal the saved one ({@link SettingError});
+ * - "reuse": reuse the finished run with `config`'s settings, resume it when stopped, start in
+ *   an empty folder; other settings are refused ("other-settings");
+ * - "restart": resume from the checkpoint that loads, else start over.
+ *
+ * A refusal is a {@link RunPlanError} whose `refusal` says why and whose message says what to
+ * do. Hold the folder's lock ({@link lockRunFolder}) from planning until the plan is carried
+ * out ({@link trainPlan}), so that no other process changes the folder in between.
+ *
+ * @example Train a run unless it is already there
+ * ```ts
+ * import { defaultConfig, planRun, trainPlan, withRunFolderLock } from "../../mod.ts";
+ * const config = defaultConfig({ dataset: "synthetic", subset: 256, epochs: 2 });
+ * await withRunFolderLock("runs/a", "train", async () => {
+ *   const plan = planRun("runs/a", { intent: "reuse", config });
+ *   if (plan.action !== "reuse") await trainPlan(plan);
+ * });
+ * ```
+ */
 export function planRun(runDir: string, request: RunRequest): RunPlan {
   const dir = new RunDir(runDir);
   switch (request.intent) {
