@@ -144,7 +144,7 @@ Deno.test("architecture: one planner decides what becomes of a run folder: nothi
   }
   for (const caller of ["src/runs/compare.ts", "src/runs/sweep.ts", "src/runs/sweep_worker.ts"]) {
     const text = await Deno.readTextFile(new URL(caller, root));
-    assert.match(text, /\bplanJob\(/, `${caller} plans through planJob`);
+    assert.match(text, /\b(planJob|runJob)\(/, `${caller} plans through planJob`);
     assert.doesNotMatch(text, /\btrain\(/, `${caller} trains a plan, not a config`);
   }
 });

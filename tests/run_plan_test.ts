@@ -144,6 +144,13 @@ Deno.test("planner: every intent on every kind of run folder, planned without wr
       "no-checkpoint",
       /early: the run has no checkpoint yet .* add the option overwrite: true to start it over/,
     );
+    // an impossible epoch count is refused before a start over could clear anything
+    assert.throws(
+      () => plan(early, { intent: "resume", overwrite: true, settings: { epochs: 0 } }),
+      (e: unknown) =>
+        e instanceof SettingError && e.settings.join() === "epochs" &&
+        /epochs must be a positive whole number of epochs, got 0$/.test(e.message),
+    );
     const fresh = plan(early, { intent: "resume", overwrite: true });
     assert.deepEqual([fresh.action, fresh.config.epochs], ["start", 2]);
     assert.equal(plan(early, { intent: "reuse", config: config() }).action, "start");
@@ -158,6 +165,11 @@ Deno.test("planner: every intent on every kind of run folder, planned without wr
       refusal(broken, { intent: "resume" }),
       "unusable-checkpoint",
       /last\.json .*; add the option overwrite: true to start .*broken over with its saved settings$/,
+    );
+    refused(
+      refusal(broken, { intent: "reuse", config: config() }),
+      "unusable-checkpoint",
+      /last\.json .*; remove .*broken or choose another run folder$/,
     );
     const again = plan(broken, { intent: "restart", config: config() });
     assert.deepEqual([again.action, again.action === "start" && again.overwrite], ["start", true]);

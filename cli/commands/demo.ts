@@ -2,7 +2,9 @@
  * `hlgm demo`: the quick-start job. Prints `info`, then trains baseline and HLGM on cluttered
  * Fashion-MNIST (the real items on a 40x40 canvas with clutter, exact boxes) with a compressed
  * schedule that shows every phase (plain, regularize, denoise), then scores both with SIB and
- * writes the report. Finished runs are reused, so running it again only redoes SIB and report.
+ * writes the report. Finished runs are reused, so running it again only redoes SIB and report;
+ * a run folder holding a run with other settings (the demo's flags changed) is refused, naming
+ * the differences.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import { resolveConfig } from "../train_config.ts";
 import { epochLine, runTraining } from "../training.ts";
 import { RunDir } from "../../src/run_folder/run_dir.ts";
 import { planRun } from "../../src/train/run_plan.ts";
+import type { TrainConfig } from "../../src/train/config.ts";
 import { withRunFolderLock } from "../../src/run_folder/run_lock.ts";
 import { checkOutFolder } from "../paths.ts";
 import { locateDataset } from "../../src/data/registry.ts";
@@ -26,6 +29,26 @@ export async function runDemo(
   checkOutFolder("--out", out);
   // one demo per folder: a second one over it is refused (its runs, sib/ and report/ are one job)
   await withRunFolderLock(out, "demo", () => demo(out, flags));
+}
+
+/**
+ * One of the demo's runs, planned under its folder's lock: a finished run with these settings is
+ * reused, a stopped one resumed; other settings in the folder are refused (the demo's flags
+ * changed: choose another --out).
+ */
+async function trainDemoRun(dir: string, config: TrainConfig): Promise<void> {
+  const plan = planRun(dir, { intent: "reuse", config });
+  if (plan.action === "reuse") {
+    console.log(`${dir}: already trained (${plan.epoch} epochs), reused`);
+    for (const m of new RunDir(dir).readMetrics()) console.log(epochLine(m, config.epochs));
+    return;
+  }
+  if (plan.note) console.error(`warning: ${plan.note}`);
+  console.log(
+    `\n${config.method}: ${config.model} on ${config.dataset}, ${config.epochs} epochs -> ${dir}`,
+  );
+  const r = await runTraining(plan);
+  if (r.status !== "completed") throw new Error(r.message);
 }
 
 async function demo(out: string, flags: Record<string, unknown>): Promise<void> {
@@ -51,20 +74,7 @@ async function demo(out: string, flags: Record<string, unknown>): Promise<void> 
   for (const method of ["baseline", "hlgm"] as const) {
     const config = resolveConfig({ ...base, method });
     const dir = `${out}/${method}`;
-    // a finished run with these settings is reused, a stopped one resumed; other settings in
-    // the folder are refused (the demo's flags changed: choose another --out)
-    const plan = planRun(dir, { intent: "reuse", config });
-    if (plan.action === "reuse") {
-      console.log(`${dir}: already trained (${plan.epoch} epochs), reused`);
-      for (const m of new RunDir(dir).readMetrics()) console.log(epochLine(m, config.epochs));
-    } else {
-      if (plan.note) console.error(`warning: ${plan.note}`);
-      console.log(
-        `\n${method}: ${config.model} on ${config.dataset}, ${config.epochs} epochs -> ${dir}`,
-      );
-      const r = await runTraining(plan);
-      if (r.status !== "completed") throw new Error(r.message);
-    }
+    await withRunFolderLock(dir, "demo", () => trainDemoRun(dir, config));
     runs.push(dir);
   }
   if (hasFmnist) {

@@ -146,15 +146,10 @@ function trainRequest(
   // torchrun sets it for every rendezvous (the agent's store or --standalone's c10d one)
   const attempt = Number(Deno.env.get("TORCHELASTIC_RESTART_COUNT") ?? "0");
   const restart = distributed && attempt >= 1 ? attempt : 0;
-  return {
-    intent: restart ? "restart" : "new",
-    config,
-    settings,
-    overwrite,
-    out,
-    restart,
-    flag: "--out",
-  };
+  const where = { out, restart, flag: "--out" as const };
+  return restart
+    ? { intent: "restart", config, settings, ...where }
+    : { intent: "new", config, overwrite, ...where };
 }
 
 /** The planner's plan for `request`, its refusals as usage errors naming the flag. */

@@ -21,6 +21,7 @@ import {
   jobStartLine,
   jobStatus,
   planJob,
+  runJob,
   sibOfRunCached,
   switchEpoch,
 } from "./run_jobs.ts";
@@ -31,8 +32,7 @@ import { METHODS } from "../train/config_fields.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
 import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import type { Method } from "../train/schedule.ts";
-import { type TrainHooks, trainPlan, type TrainStatus } from "../train/trainer.ts";
-import type { RunPlan } from "../train/run_plan.ts";
+import type { TrainHooks } from "../train/trainer.ts";
 import { accuracyCurveSvg, boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { median } from "../util/stats.ts";
@@ -259,12 +259,13 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const configs = methods.map((m) => seeds.map((s) => compareConfig(options.base, m, s)));
   // every run folder is checked before anything trains (a bad third folder found after two
   // runs have trained would waste them)
-  const plans = methods.map((method, i) =>
-    seeds.map((seed, j) => planJob(`${out}/${method}-seed${seed}`, configs[i][j]))
+  // (each is planned again under its own lock when its turn comes)
+  methods.forEach((method, i) =>
+    seeds.forEach((seed, j) => planJob(`${out}/${method}-seed${seed}`, configs[i][j]))
   );
   Deno.mkdirSync(out, { recursive: true });
   const job: CompareJob = { options, methods, seeds, out, say, rule, c0: configs[0][0] };
-  const { runs, metricsOf } = await trainRuns(job, plans);
+  const { runs, metricsOf } = await trainRuns(job, configs);
   afterSwitch(runs, metricsOf);
   const table2 = table2Of(methods, runs);
   const files: string[] = [];
@@ -305,7 +306,7 @@ type RunSib = SibEvaluation | { per_image: Record<string, number[]>; chance?: nu
 /** Trains, resumes or reuses every run as planned, in method then seed order. */
 async function trainRuns(
   job: CompareJob,
-  plans: RunPlan[][],
+  configs: TrainConfig[][],
 ): Promise<{ runs: CompareRun[]; metricsOf: Map<string, EpochMetrics[]> }> {
   const { methods, seeds, out, say, rule, options } = job;
   const runs: CompareRun[] = [];
@@ -315,15 +316,11 @@ async function trainRuns(
       const dir = `${out}/${method}-seed${seed}`;
       const rd = new RunDir(dir);
       const hooks = options.hooks?.(method, seed) ?? {};
-      const plan = plans[i][j];
-      if (plan.note) say(`${method} seed ${seed}: ${plan.note}`);
-      say(`${method} seed ${seed}: ${jobStartLine(plan)}`);
-      let trained: TrainStatus | null = null;
-      if (plan.action !== "reuse") {
-        const r = await trainPlan(plan, hooks);
-        trained = r.status;
-        if (r.message) say(`${method} seed ${seed}: ${r.message}`);
-      }
+      const { plan, trained, message } = await runJob(dir, configs[i][j], hooks, (plan) => {
+        if (plan.note) say(`${method} seed ${seed}: ${plan.note}`);
+        say(`${method} seed ${seed}: ${jobStartLine(plan)}`);
+      });
+      if (message) say(`${method} seed ${seed}: ${message}`);
       const status = jobStatus(plan, trained);
       const metrics = rd.readMetrics();
       metricsOf.set(dir, metrics);

@@ -10,7 +10,8 @@ import { evaluateSib, type SibEvaluation, type SibMethod, sibSign } from "./sib.
 import { readSibFile, writeSibFile } from "./sib_file.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
-import type { TrainStatus } from "../train/trainer.ts";
+import { type TrainHooks, trainPlan, type TrainStatus } from "../train/trainer.ts";
+import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import { planRun, type RunPlan } from "../train/run_plan.ts";
 
 /** How a job ended: "trained", "resumed", "reused", or the trainer's "diverged"/"interrupted". */
@@ -24,6 +25,35 @@ export type JobStatus = "trained" | "resumed" | "reused" | "diverged" | "interru
  */
 export function planJob(dir: string, config: TrainConfig): RunPlan {
   return planRun(dir, { intent: "reuse", config });
+}
+
+/** How {@link runJob} went: the plan carried out, and how training ended (null: reused). */
+export interface JobRun {
+  /** The plan made under the run folder's lock. */
+  plan: RunPlan;
+  /** The trainer's status, null when the plan reused a finished run. */
+  trained: TrainStatus | null;
+  /** The trainer's message when the run did not complete. */
+  message?: string;
+}
+
+/**
+ * Plans `dir` for `config` again under the run folder's lock (so what another process did
+ * there since an earlier check counts), tells `onPlan`, and carries the plan out.
+ */
+export async function runJob(
+  dir: string,
+  config: TrainConfig,
+  hooks: TrainHooks = {},
+  onPlan?: (plan: RunPlan) => void,
+): Promise<JobRun> {
+  return await withRunFolderLock(dir, "train", async () => {
+    const plan = planJob(dir, config);
+    onPlan?.(plan);
+    if (plan.action === "reuse") return { plan, trained: null };
+    const r = await trainPlan(plan, hooks);
+    return { plan, trained: r.status, ...(r.message ? { message: r.message } : {}) };
+  });
 }
 
 /** The job status of a training call that carried out `plan` (null: nothing trained). */

@@ -9,9 +9,7 @@
  */
 
 import type { TrainConfig } from "../train/config.ts";
-import { trainPlan } from "../train/trainer.ts";
-import { withRunFolderLock } from "../run_folder/run_lock.ts";
-import { planJob } from "./run_jobs.ts";
+import { runJob } from "./run_jobs.ts";
 import { onStopSignals } from "../util/stop_signals.ts";
 import { useVocabulary } from "../util/vocabulary.ts";
 import { FLAG_VOCABULARY } from "../train/flag_vocabulary.ts";
@@ -35,17 +33,12 @@ async function work(jobFile: string): Promise<number> {
   let stop = false;
   onStopSignals(() => (stop = true)); // for the worker's whole life
   // planned again under the run folder's lock, which this process holds while it trains
-  const r = await withRunFolderLock(
-    job.dir,
-    "train",
-    () =>
-      trainPlan(planJob(job.dir, job.config), {
-        shouldStop: () => stop,
-        onEpoch: (m) => console.log(JSON.stringify({ epoch: m.epoch, test_acc: m.test_acc })),
-      }),
-  );
+  const r = await runJob(job.dir, job.config, {
+    shouldStop: () => stop,
+    onEpoch: (m) => console.log(JSON.stringify({ epoch: m.epoch, test_acc: m.test_acc })),
+  });
   if (r.message) console.error(r.message);
-  return WORKER_EXIT[r.status];
+  return WORKER_EXIT[r.trained ?? "completed"];
 }
 
 if (import.meta.main) {

@@ -27,29 +27,58 @@ import { SettingError, words } from "../util/vocabulary.ts";
  */
 export type RunIntent = "new" | "resume" | "reuse" | "restart";
 
-/** What {@link planRun} is asked. */
-export interface RunRequest {
-  /** What the caller wants of the folder. */
-  intent: RunIntent;
-  /** "new", "reuse", "restart": the run's settings. */
-  config?: TrainConfig;
+/** What {@link planRun} is asked: an intent, with what it needs. */
+export type RunRequest = NewRequest | ResumeRequest | ReuseRequest | RestartRequest;
+
+/** A new run with `config`. */
+export interface NewRequest {
+  /** A new run. */
+  intent: "new";
+  /** The run's settings. */
+  config: TrainConfig;
+  /** Train over the folder's results (removed once the new run's data and model are ready). */
+  overwrite?: boolean;
+}
+
+/** Going on with the run in the folder, with its saved settings. */
+export interface ResumeRequest {
+  /** Go on with the saved run. */
+  intent: "resume";
   /**
-   * "resume", "restart": settings given again; each must equal the saved one, except `epochs`,
-   * which runs the run on to that many epochs (extends it).
+   * Settings given again: each must equal the saved one, except `epochs`, which runs the run to
+   * that many epochs (more than it has done; config.json is rewritten).
    */
   settings?: Partial<TrainConfig>;
-  /**
-   * "new": train over the folder's results; "resume": start the run over with its saved
-   * settings when it has no checkpoint to go on from.
-   */
+  /** Start the run over with its saved settings when it has no checkpoint that loads. */
   overwrite?: boolean;
+}
+
+/** The run with `config`'s settings, however far it got (compare, sweep, the demo). */
+export interface ReuseRequest {
+  /** Reuse, resume or start the run with these settings. */
+  intent: "reuse";
+  /** The run's settings; a saved run may differ only in its device, data folder and layout. */
+  config: TrainConfig;
+}
+
+/** The ranks started again after a failure (torchrun's --max_restarts). */
+export interface RestartRequest {
+  /** Go on from the checkpoint that loads, else start over. */
+  intent: "restart";
+  /** The run's settings, for a start. */
+  config: TrainConfig;
+  /** Settings given again, checked as "resume" checks them when the run goes on. */
+  settings?: Partial<TrainConfig>;
 }
 
 /** What every plan holds: the folder, the settings it trains with, a note on its checkpoint. */
 export interface PlanBase {
   /** The run folder. */
   runDir: string;
-  /** The settings the run trains with (a resumed run's saved ones, extended if asked). */
+  /**
+   * The settings the run trains with: for a resumed or reused run its saved ones (its saved
+   * device and data folder too), with the epoch count asked for.
+   */
   config: TrainConfig;
   /** Why the checkpoint taken is not last.json's (it could not be used); null when it is. */
   note: string | null;
@@ -71,7 +100,7 @@ export interface ResumePlan extends PlanBase {
   saved: RunInfo;
   /** The checkpoint it goes on from. */
   last: TrainerState;
-  /** The run was asked to go on past its saved epochs (config.json is rewritten). */
+  /** The epoch count asked for differs from the saved one (config.json is rewritten). */
   extended: boolean;
 }
 
@@ -124,7 +153,8 @@ export class RunPlanError extends Error {
  * - "restart": resume from the checkpoint that loads, else start over.
  *
  * A refusal is a {@link RunPlanError} whose `refusal` says why and whose message says what to
- * do. Hold the folder's lock ({@link lockRunFolder}) from planning until the plan is carried
+ * do; a setting that cannot be (an epoch count, a changed setting) is a {@link SettingError},
+ * and an invalid `config` a RangeError listing its problems. Hold the folder's lock ({@link lockRunFolder}) from planning until the plan is carried
  * out ({@link trainPlan}), so that no other process changes the folder in between.
  *
  * @example Train a run unless it is already there
@@ -141,28 +171,27 @@ export function planRun(runDir: string, request: RunRequest): RunPlan {
   const dir = new RunDir(runDir);
   switch (request.intent) {
     case "new":
-      return planStart(dir, wanted(request), request.overwrite ?? false);
+      return planStart(dir, checked(request.config), request.overwrite ?? false);
     case "resume":
       return planResume(dir, request);
     case "reuse":
-      return planReuse(dir, wanted(request));
+      return planReuse(dir, checked(request.config));
     case "restart": {
       let last: TrainerState | null = null;
       try {
         last = dir.exists() ? dir.lastCheckpoint()?.state ?? null : null;
       } catch { /* nothing that loads: started over */ }
-      if (last) return planResume(dir, { ...request, overwrite: false });
-      return planStart(dir, wanted(request), dir.hasResults());
+      if (last) return planResume(dir, { intent: "resume", settings: request.settings });
+      return planStart(dir, checked(request.config), dir.hasResults());
     }
   }
 }
 
-/** The request's config, checked. */
-function wanted(request: RunRequest): TrainConfig {
-  if (!request.config) throw new TypeError(`a "${request.intent}" plan needs the run's config`);
-  const problems = configProblems(request.config);
+/** `config`, or a RangeError listing its problems. */
+function checked(config: TrainConfig): TrainConfig {
+  const problems = configProblems(config);
   if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
-  return request.config;
+  return config;
 }
 
 function planStart(dir: RunDir, config: TrainConfig, overwrite: boolean): StartPlan {
@@ -197,7 +226,7 @@ function savedInfo(dir: RunDir): RunInfo {
   }
 }
 
-function planResume(dir: RunDir, request: RunRequest): RunPlan {
+function planResume(dir: RunDir, request: ResumeRequest): RunPlan {
   const runDir = dir.path;
   const saved = savedInfo(dir);
   const { epochs, ...others } = request.settings ?? {};
@@ -232,7 +261,8 @@ function planResume(dir: RunDir, request: RunRequest): RunPlan {
       );
     }
   }
-  const config = epochs === undefined ? saved.config : { ...saved.config, epochs };
+  // checked before any plan: a start over with an impossible epoch count would clear the run
+  const config = epochs === undefined ? saved.config : checkedEpochs(saved.config, epochs);
   if (!found) {
     if (request.overwrite) return { action: "start", runDir, config, overwrite: true, note: null };
     throw new RunPlanError(
@@ -261,9 +291,30 @@ function planResume(dir: RunDir, request: RunRequest): RunPlan {
   return { action: "resume", runDir, config, saved, last, note, extended };
 }
 
+/** `saved` run to `epochs` epochs, refused when that is no epoch count. */
+function checkedEpochs(saved: TrainConfig, epochs: number): TrainConfig {
+  const config = { ...saved, epochs };
+  if (configProblems(config).length) {
+    throw new SettingError(
+      ["epochs"],
+      `${words().setting("epochs")} must be a positive whole number of epochs, got ${epochs}`,
+    );
+  }
+  return config;
+}
+
 function planReuse(dir: RunDir, config: TrainConfig): RunPlan {
   const runDir = dir.path;
-  const found = dir.exists() ? dir.lastCheckpoint() : null;
+  let found: { state: TrainerState; note: string | null } | null;
+  try {
+    found = dir.exists() ? dir.lastCheckpoint() : null;
+  } catch (e) {
+    throw new RunPlanError(
+      "unusable-checkpoint",
+      `${(e as Error).message}; remove ${runDir} or choose ${words().anotherFolder()}`,
+      { cause: e },
+    );
+  }
   if (!found) {
     if (dir.hasResults()) {
       throw new RunPlanError(
@@ -274,7 +325,7 @@ function planReuse(dir: RunDir, config: TrainConfig): RunPlan {
     }
     return { action: "start", runDir, config, overwrite: false, note: null };
   }
-  const saved = dir.readInfo();
+  const saved = savedInfo(dir);
   const diff = configDifferences(saved.config, config);
   if (diff.length) {
     throw new RunPlanError(

@@ -209,7 +209,10 @@ function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: stri
 export interface TrainOptions extends RunHooks {
   /** Continue the run in `runDir` from its last checkpoint, with its saved settings. */
   resume?: boolean;
-  /** With `resume`: run to this many epochs instead of the saved count (extends a run). */
+  /**
+   * With `resume`: run to this many epochs instead of the saved count (extends a run); more than
+   * the run has done, else a {@link SettingError}.
+   */
   epochs?: number;
   /**
    * Without `resume`: start over in a folder that holds results of a run, removing them. With
