@@ -83,10 +83,14 @@ export {
 } from "./trainer.ts";
 export {
   assertRunFolder,
+  type NewRequest,
   type PlanBase,
   planRun,
+  type RestartRequest,
   type ResumePlan,
+  type ResumeRequest,
   type ReusePlan,
+  type ReuseRequest,
   type RunIntent,
   type RunPlan,
   RunPlanError,
