@@ -36,7 +36,7 @@ function exitCodeFor(signal: StopSignal): number {
 export async function withInterrupt<T>(
   progress: ProgressLine,
   work: (interrupt: Interrupt) => Promise<T>,
-  quiet = false,
+  { quiet = false }: { quiet?: boolean } = {},
 ): Promise<T> {
   let first: StopSignal | null = null;
   const stopListening = onStopSignals((sig, count) => {

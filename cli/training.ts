@@ -114,7 +114,7 @@ export async function runTraining(
     return await withInterrupt(
       new ProgressLine(),
       ({ stopping }) => trainPlan(plan, { distributed, shouldStop: stopping }),
-      true,
+      { quiet: true },
     );
   }
   if (plan.action === "start") {
