@@ -161,7 +161,9 @@ Deno.test("architecture: no dead exports: every function, constant and class src
   const dead: string[] = [];
   for (const [file, text] of files) {
     if (!/^(src|cli|ffi)\//.test(file)) continue;
-    for (const m of text.matchAll(/^export (?:async )?(?:function|const|class) (\w+)/gm)) {
+    const declared =
+      /^export (?:async )?(?:function\*?|const|let|enum|(?:abstract )?class) (\w+)/gm;
+    for (const m of text.matchAll(declared)) {
       const used = [...words].some(([other, w]) => other !== file && w.has(m[1]));
       if (!used) dead.push(`${file}: ${m[1]}`);
     }

@@ -74,7 +74,7 @@ async function demo(out: string, flags: Record<string, unknown>): Promise<void> 
   for (const method of ["baseline", "hlgm"] as const) {
     const config = resolveConfig({ ...base, method });
     const dir = `${out}/${method}`;
-    await withRunFolderLock(dir, "demo", () => trainDemoRun(dir, config));
+    await withRunFolderLock(dir, "train", () => trainDemoRun(dir, config));
     runs.push(dir);
   }
   if (hasFmnist) {

@@ -154,8 +154,9 @@ export class RunPlanError extends Error {
  *
  * A refusal is a {@link RunPlanError} whose `refusal` says why and whose message says what to
  * do; a setting that cannot be (an epoch count, a changed setting) is a {@link SettingError},
- * and an invalid `config` a RangeError listing its problems. Hold the folder's lock ({@link lockRunFolder}) from planning until the plan is carried
- * out ({@link trainPlan}), so that no other process changes the folder in between.
+ * and an invalid `config` a RangeError listing its problems. Hold the folder's lock
+ * ({@link lockRunFolder}) from planning until the plan is carried out ({@link trainPlan}), so
+ * that no other process changes the folder in between.
  *
  * @example Train a run unless it is already there
  * ```ts
@@ -171,24 +172,27 @@ export function planRun(runDir: string, request: RunRequest): RunPlan {
   const dir = new RunDir(runDir);
   switch (request.intent) {
     case "new":
-      return planStart(dir, checked(request.config), request.overwrite ?? false);
+      return planStart(dir, checked(request), request.overwrite ?? false);
     case "resume":
       return planResume(dir, request);
     case "reuse":
-      return planReuse(dir, checked(request.config));
+      return planReuse(dir, checked(request));
     case "restart": {
       let last: TrainerState | null = null;
       try {
         last = dir.exists() ? dir.lastCheckpoint()?.state ?? null : null;
       } catch { /* nothing that loads: started over */ }
       if (last) return planResume(dir, { intent: "resume", settings: request.settings });
-      return planStart(dir, checked(request.config), dir.hasResults());
+      return planStart(dir, checked(request), dir.hasResults());
     }
   }
 }
 
-/** `config`, or a RangeError listing its problems. */
-function checked(config: TrainConfig): TrainConfig {
+/** The request's config, or a RangeError listing its problems. */
+function checked(request: NewRequest | ReuseRequest | RestartRequest): TrainConfig {
+  const config = request.config;
+  // a call from plain JavaScript may leave it out
+  if (!config) throw new TypeError(`a "${request.intent}" plan needs the run's config`);
   const problems = configProblems(config);
   if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
   return config;
@@ -293,14 +297,13 @@ function planResume(dir: RunDir, request: ResumeRequest): RunPlan {
 
 /** `saved` run to `epochs` epochs, refused when that is no epoch count. */
 function checkedEpochs(saved: TrainConfig, epochs: number): TrainConfig {
-  const config = { ...saved, epochs };
-  if (configProblems(config).length) {
+  if (!Number.isInteger(epochs) || epochs < 1) {
     throw new SettingError(
       ["epochs"],
       `${words().setting("epochs")} must be a positive whole number of epochs, got ${epochs}`,
     );
   }
-  return config;
+  return { ...saved, epochs };
 }
 
 function planReuse(dir: RunDir, config: TrainConfig): RunPlan {
