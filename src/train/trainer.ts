@@ -195,14 +195,15 @@ function divergedAdvice(epoch: number, lower: string): string {
     : `no checkpoint was written yet; try a lower ${lower}`;
 }
 
-/** Where an interrupted run stands and what to do next. */
-function interruptedMessage(runDir: string, metrics: EpochMetrics[], where: string): string {
+/** An interrupted run's result: where it stands and what to do next. */
+function interrupted(runDir: string, metrics: EpochMetrics[], where: string): TrainResult {
   const last = metrics.at(-1);
-  return last
+  const message = last
     ? `interrupted ${where}; the checkpoint of epoch ${last.epoch} is kept in ${runDir}; ` +
       `continue with ${words().resume(runDir)}`
     : `interrupted ${where}, before the first checkpoint; nothing to resume in ${runDir} ` +
       `(start again with the same settings)`;
+  return { runDir, metrics, status: "interrupted", message };
 }
 
 /** How {@link train} runs: hooks, and what to do with the folder. */
@@ -592,12 +593,6 @@ async function trainEpochs(
   };
   const yielder = new Yielder();
   const events = c.tensorboard && run.writer ? new EventWriter(`${runDir}/tensorboard`) : null;
-  const stopped = (where: string): TrainResult => ({
-    runDir,
-    metrics: progress.metrics,
-    status: "interrupted",
-    message: interruptedMessage(runDir, progress.metrics, where),
-  });
   for (let epoch = progress.startEpoch; epoch <= c.epochs; epoch++) {
     const plan = planEpoch(schedule, progress.state);
     const trained = await trainEpoch(run, ctx, progress, epoch, plan, {
@@ -623,7 +618,7 @@ async function trainEpochs(
     // CPU blocks no step of this epoch reused (a phase's sizes, the last short batch's) go
     releaseCachedMemory({ unusedOnly: true });
     options.onEpoch?.(line);
-    if (stopNow()) return stopped(`after epoch ${epoch}`);
+    if (stopNow()) return interrupted(runDir, progress.metrics, `after epoch ${epoch}`);
   }
   return { runDir, metrics: progress.metrics, status: "completed" };
 }
@@ -694,15 +689,7 @@ async function trainEpoch(
     }
     await hooks.yielder.tick(); // or signal listeners (Ctrl-C) never run
     if (hooks.stopNow()) {
-      const where = `in epoch ${epoch}, batch ${batch}`;
-      return {
-        stopped: {
-          runDir,
-          metrics,
-          status: "interrupted",
-          message: interruptedMessage(runDir, metrics, where),
-        },
-      };
+      return { stopped: interrupted(runDir, metrics, `in epoch ${epoch}, batch ${batch}`) };
     }
   }
   if (seen === 0 && stepped > 0) {
