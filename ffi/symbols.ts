@@ -202,6 +202,9 @@ export const symbols = {
   //  int32_t store_is_client_only, int64_t timeout_ms, int32_t device, DistGroup** out)
   hlgm_dist_init: { parameters: [B, "i32", "i32", "i32", B, "i32", "i64", "i32", B], result: ERR },
   hlgm_dist_destroy: { parameters: [G], result: "void" }, // void (DistGroup*)
+  // (int32_t port, int32_t world_size, int64_t timeout_ms, DistStore** out, int32_t* port_out)
+  hlgm_dist_store_serve: { parameters: ["i32", "i32", "i64", B, B], result: ERR },
+  hlgm_dist_store_destroy: { parameters: [G], result: "void" }, // void (DistStore*)
   // (DistGroup*, Box** tensors, int32_t n, int32_t root)
   hlgm_dist_broadcast: { parameters: [G, B, "i32", "i32"], result: ERR },
   hlgm_dist_all_reduce_sum: { parameters: [G, B, "i32"], result: ERR }, // (DistGroup*, Box**, int32_t n)

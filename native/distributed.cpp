@@ -262,6 +262,50 @@ HLGM_EXPORT char* hlgm_dist_init(const char* master_addr, int32_t port, int32_t 
   })
 }
 
+// A rendezvous store served by a launcher for ranks that all connect as clients (as torchrun's
+// agent serves one): port 0 lets the system pick a free port, which the launcher holds from
+// then on, so no other process can take it between its choice and the ranks' rendezvous.
+struct DistStore {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+// Serves a TCPStore on port (0: any free port; the port bound in port_out[0]) for world_size
+// ranks; returns at once (the ranks need not be there yet).
+HLGM_EXPORT char* hlgm_dist_store_serve(int32_t port, int32_t world_size, int64_t timeout_ms,
+                                        DistStore** out, int32_t* port_out) {
+  PROTECT({
+    out[0] = nullptr;
+    if (port < 0 || port > 65535) throw std::invalid_argument("port " + std::to_string(port) + " is not in 0..65535");
+    if (world_size < 1) throw std::invalid_argument("world size " + std::to_string(world_size) + " is not positive");
+    if (timeout_ms <= 0) throw std::invalid_argument("timeout " + std::to_string(timeout_ms) + " ms is not positive");
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(port);
+    so.isServer = true;
+    so.numWorkers = static_cast<std::size_t>(world_size);
+    so.waitWorkers = false;
+    so.timeout = std::chrono::milliseconds(timeout_ms);
+    hlgm::use_classic_tcp_store(so, 0);
+    auto s = std::make_unique<DistStore>();
+    try {
+      s->store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);
+    } catch (const std::exception& e) {
+      const c10::Error* ce = dynamic_cast<const c10::Error*>(&e);
+      throw std::runtime_error("serving a rendezvous store on port " + std::to_string(port) + " failed: " +
+                               (ce != nullptr ? ce->what_without_backtrace() : e.what()));
+    }
+    port_out[0] = s->store->getPort();
+    out[0] = s.release();
+  })
+}
+
+HLGM_EXPORT void hlgm_dist_store_destroy(DistStore* s) {
+  try {
+    delete s;
+  } catch (...) {
+    // nothing more to free
+  }
+}
+
 HLGM_EXPORT void hlgm_dist_destroy(DistGroup* g) {
   try {
     delete g;
@@ -377,6 +421,13 @@ HLGM_EXPORT char* hlgm_dist_init(const char*, int32_t, int32_t, int32_t, const c
   return error_copy(NO_C10D);
 }
 HLGM_EXPORT void hlgm_dist_destroy(DistGroup* g) { delete g; }
+struct DistStore {};
+HLGM_EXPORT char* hlgm_dist_store_serve(int32_t, int32_t, int64_t, DistStore** out, int32_t* port_out) {
+  out[0] = nullptr;
+  port_out[0] = 0;
+  return error_copy(NO_C10D);
+}
+HLGM_EXPORT void hlgm_dist_store_destroy(DistStore* s) { delete s; }
 HLGM_EXPORT char* hlgm_dist_broadcast(DistGroup*, Box**, int32_t, int32_t) { return error_copy(NO_C10D); }
 HLGM_EXPORT char* hlgm_dist_all_reduce_sum(DistGroup*, Box**, int32_t) { return error_copy(NO_C10D); }
 HLGM_EXPORT char* hlgm_dist_all_reduce_mean(DistGroup*, Box**, int32_t, int64_t) {

@@ -6,9 +6,17 @@
  *
  *   deno run -A tests/dist_worker.ts collectives|loop [timeoutMs]
  *
+ * Every rank first opens libtorch (which takes seconds on a loaded machine), prints `READY` and
+ * waits for a line on stdin before it joins: the test starts the rendezvous of every rank at
+ * once, so the group's timeout measures the collectives, not how long each process took to start.
+ *
  * - collectives: broadcast, allReduceSum, bucketed gradient means, a small model's averaged
  *   gradient against its full-batch one, and the time of an all-reduce of 1.2M floats;
- * - loop: all-reduces (and prints `ITER n`) until a collective fails.
+ * - loop: all-reduces (and prints `ITER n`) until a collective fails; its error line ends with
+ *   `| failed after N ms`, how long the failing call took.
+ * - peer: rank 1 of one group after another, for a test whose own process is rank 0: for each
+ *   line `JOIN <port> <timeoutMs>` on stdin it joins, all-reduces (printing `ITER n`) until a
+ *   collective fails, prints `LEFT <message>`, destroys the group and waits for the next line.
  *
  * @module
  */
@@ -21,6 +29,7 @@ import {
   linear,
   manualSeed,
   ProcessGroup,
+  type ProcessGroupOptions,
   randint,
   randn,
   relu,
@@ -31,11 +40,59 @@ import {
 } from "../mod.ts";
 
 let rank = -1;
+/** The group this process is in, destroyed before it exits (on an error too). */
+let group: ProcessGroup | undefined;
 
 function fail(e: unknown): never {
   const message = e instanceof Error ? e.message : String(e);
   console.error(`dist_worker rank ${rank}: ${message.replaceAll("\n", " ")}`);
+  group?.destroy();
   Deno.exit(1);
+}
+
+/** stdin's lines, one at a time. */
+async function* stdinLines(): AsyncGenerator<string> {
+  let pending = "";
+  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    const parts = (pending + text).split("\n");
+    pending = parts.pop() ?? "";
+    yield* parts;
+  }
+}
+
+/** All-reduces until a collective fails; returns its error and how long that call took. */
+async function allReduceUntilFailure(pg: ProcessGroup): Promise<{ error: Error; took: number }> {
+  const t = zeros([1000]);
+  try {
+    for (let i = 0;; i++) {
+      const t0 = performance.now();
+      try {
+        pg.allReduceSum([t]);
+      } catch (e) {
+        return { error: e as Error, took: performance.now() - t0 };
+      }
+      console.log(`ITER ${i}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Rank 1 of each group the test asks it to join (mode peer). */
+async function peer(env: ProcessGroupOptions, lines: AsyncGenerator<string>) {
+  for await (const line of lines) {
+    const [command, port, timeoutMs] = line.split(" ");
+    if (command !== "JOIN") throw new Error(`unknown command ${JSON.stringify(line)}`);
+    group = ProcessGroup.init({
+      ...env,
+      masterPort: Number(port),
+      timeoutMs: Number(timeoutMs),
+    });
+    const { error } = await allReduceUntilFailure(group);
+    console.log(`LEFT ${error.message.replaceAll("\n", " ")}`);
+    group.destroy();
+  }
 }
 
 function values(t: Tensor): number[] {
@@ -166,7 +223,12 @@ async function main() {
     const env = distributedEnv();
     if (!env) throw new Error("no RANK/WORLD_SIZE in the environment");
     rank = env.rank;
-    const pg = ProcessGroup.init({ ...env, timeoutMs: Number(timeoutArg) });
+    zeros([1]).dispose(); // libtorch opened before the rendezvous
+    console.log("READY");
+    const lines = stdinLines();
+    if (mode === "peer") return await peer(env, lines);
+    await lines.next(); // the test's go-ahead
+    const pg = group = ProcessGroup.init({ ...env, timeoutMs: Number(timeoutArg) });
     if (mode === "collectives") {
       const result = {
         rank: pg.rank,
@@ -182,23 +244,15 @@ async function main() {
       pg.destroy();
       console.log(`RESULT ${JSON.stringify(result)}`);
     } else if (mode === "loop") {
-      const t = zeros([1000]);
-      for (let i = 0;; i++) {
-        try {
-          pg.allReduceSum([t]);
-        } catch (e) {
-          // the group is unusable from now on: the next call says so
-          let next = "succeeded";
-          try {
-            pg.barrier();
-          } catch (e2) {
-            next = (e2 as Error).message;
-          }
-          throw new Error(`${(e as Error).message} | next call: ${next}`);
-        }
-        console.log(`ITER ${i}`);
-        await new Promise((r) => setTimeout(r, 20));
+      const { error, took } = await allReduceUntilFailure(pg);
+      // the group is unusable from now on: the next call says so
+      let next = "succeeded";
+      try {
+        pg.barrier();
+      } catch (e2) {
+        next = (e2 as Error).message;
       }
+      throw new Error(`${error.message} | next call: ${next} | failed after ${took.toFixed(0)} ms`);
     } else {
       throw new Error(`unknown mode ${mode}`);
     }

@@ -1,7 +1,9 @@
 /**
  * `train --nproc N`: starts N local ranks of data-parallel training as child processes, the way
- * torchrun's `--standalone --nproc_per_node N` does: each gets RANK, LOCAL_RANK, WORLD_SIZE,
- * MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, and its share of the CPU threads. Rank 0's
+ * torchrun's `--nproc_per_node N` does: each gets RANK, LOCAL_RANK, WORLD_SIZE,
+ * MASTER_ADDR=127.0.0.1 and MASTER_PORT, and its share of the CPU threads. As torchrun's agent,
+ * the launcher serves the rendezvous store itself, on a port the system picks and that it holds
+ * until the ranks end: no other job can take the port in between (ranks connect as clients). Rank 0's
  * output goes to this terminal as it is (its progress line included); other ranks print only
  * what goes wrong, each line prefixed with its rank. When a rank fails, the others are given
  * a moment to report what they saw, then stopped; the exit code is the failed rank's.
@@ -10,6 +12,7 @@
  */
 
 import { isStopExitCode, onStopSignals } from "../util/stop_signals.ts";
+import { LAUNCHER_STORE_ENV, RendezvousStore } from "../tensor/distributed.ts";
 
 /** What {@link launchLocalRanks} starts. */
 export interface LaunchOptions {
@@ -82,7 +85,7 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
     throw new RangeError(`nproc must be an integer >= 2, got ${nproc}`);
   }
   const threads = Math.max(1, Math.floor(options.threads / nproc));
-  const port = freePort();
+  using store = RendezvousStore.serve({ worldSize: nproc });
   const line = options.onRankLine ??
     ((rank: number, text: string) => console.error(`rank ${rank}: ${text}`));
   const children = Array.from({ length: nproc }, (_, rank) =>
@@ -95,7 +98,8 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
         WORLD_SIZE: String(nproc),
         LOCAL_WORLD_SIZE: String(nproc),
         MASTER_ADDR: "127.0.0.1",
-        MASTER_PORT: String(port),
+        MASTER_PORT: String(store.port),
+        [LAUNCHER_STORE_ENV]: "1",
         HLGM_NUM_THREADS: String(threads),
         [LAUNCHER_PIPE]: "1",
       },

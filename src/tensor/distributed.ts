@@ -223,10 +223,90 @@ export class ProcessGroup implements Disposable {
   }
 }
 
+/** How to serve a {@link RendezvousStore}. */
+export interface RendezvousStoreOptions {
+  /** Number of ranks that will connect. */
+  worldSize: number;
+  /** The port to serve on; 0 (the default) lets the system pick a free one. */
+  port?: number;
+  /** How long a rank's store operation may wait (default 30 min). */
+  timeoutMs?: number;
+}
+
+/**
+ * A rendezvous store (c10d's TCPStore) served by this process for ranks that all connect to it
+ * as clients (`storeClientOnly: true`), as torchrun's agent serves one. A launcher serves it on a
+ * port the system picks and holds that port until {@link RendezvousStore.close}: no other process
+ * can take it between the launcher's choice and the ranks' rendezvous (a port found free and
+ * released again could be). It listens on every interface, as PyTorch's store does.
+ *
+ * @example
+ * ```ts ignore
+ * using store = RendezvousStore.serve({ worldSize: 2 });
+ * // start two ranks with MASTER_ADDR=127.0.0.1, MASTER_PORT=store.port; each one calls
+ * // ProcessGroup.init({ rank, worldSize: 2, masterAddr: "127.0.0.1", masterPort: store.port,
+ * //   storeClientOnly: true })
+ * ```
+ */
+export class RendezvousStore implements Disposable {
+  #handle: bigint;
+  /** The port the store listens on. */
+  readonly port: number;
+
+  private constructor(handle: bigint, port: number) {
+    this.#handle = handle;
+    this.port = port;
+  }
+
+  /** Starts serving; returns at once (the ranks connect later). Throws a TorchError if it cannot. */
+  static serve(options: RendezvousStoreOptions): RendezvousStore {
+    const o = { port: 0, timeoutMs: DEFAULT_TIMEOUT_MS, ...options };
+    wholeNumber(o.worldSize, "worldSize", 1);
+    wholeNumber(o.port, "port", 0, 65535);
+    wholeNumber(o.timeoutMs, "timeoutMs", 1);
+    if (!distributedAvailable()) {
+      throw new Error(`RendezvousStore.serve: ${distributedUnavailableReason()}`);
+    }
+    const port = new Int32Array(1);
+    check(
+      lib.hlgm_dist_store_serve(o.port, o.worldSize, BigInt(o.timeoutMs), OUT_BUF, port),
+      "RendezvousStore.serve",
+    );
+    return new RendezvousStore(OUT[0], port[0]);
+  }
+
+  /** Whether {@link RendezvousStore.close} was called. */
+  get closed(): boolean {
+    return this.#handle === 0n;
+  }
+
+  /** Stops serving and frees the port. Idempotent. */
+  close(): void {
+    const h = this.#handle;
+    if (h === 0n) return;
+    this.#handle = 0n;
+    lib.hlgm_dist_store_destroy(h);
+  }
+
+  /** Same as {@link RendezvousStore.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Set to "1" by a launcher that serves the rendezvous store itself at MASTER_ADDR:MASTER_PORT
+ * (a {@link RendezvousStore}; `hlgm train --nproc` does): every rank connects as a client.
+ */
+export const LAUNCHER_STORE_ENV = "HLGM_LAUNCHER_STORE";
+
 /** What a launcher told this process, as {@link distributedEnv} reads it. */
 export interface DistributedEnv extends ProcessGroupOptions {
-  /** Where the values came from: torchrun (its agent serves the store), RANK/WORLD_SIZE, Slurm. */
-  launcher: "torchrun" | "env" | "slurm";
+  /**
+   * Where the values came from: torchrun (its agent serves the store), `hlgm train --nproc`
+   * (the launcher serves the store), RANK/WORLD_SIZE set otherwise, Slurm.
+   */
+  launcher: "torchrun" | "hlgm" | "env" | "slurm";
   /** This process's rank on its node (LOCAL_RANK / SLURM_LOCALID; default: the rank). */
   localRank: number;
   /** See {@link ProcessGroupOptions.prefix}. */
@@ -263,7 +343,9 @@ function set(env: Env, name: string): boolean {
  * - RANK / WORLD_SIZE (torchrun, or set by hand): RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
  *   are required, LOCAL_RANK optional. With TORCHELASTIC_USE_AGENT_STORE=True (torchrun) the
  *   agent serves the store: every rank connects as a client, keys under
- *   "/worker/attempt_<TORCHELASTIC_RESTART_COUNT>" as PyTorch's own rendezvous does.
+ *   "/worker/attempt_<TORCHELASTIC_RESTART_COUNT>" as PyTorch's own rendezvous does. With
+ *   HLGM_LAUNCHER_STORE=1 (`hlgm train --nproc`, {@link LAUNCHER_STORE_ENV}) the launcher serves
+ *   it: every rank connects as a client.
  * - otherwise Slurm (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID) when SLURM_NTASKS > 1 or
  *   MASTER_ADDR is set; MASTER_ADDR and MASTER_PORT are still required (srun sets neither).
  *
@@ -280,7 +362,11 @@ export function distributedEnv(
   if (set(env, "RANK") || set(env, "WORLD_SIZE")) {
     worldSize = envInt(env, "WORLD_SIZE", 1);
     rank = envInt(env, "RANK", 0);
-    launcher = env.TORCHELASTIC_USE_AGENT_STORE === "True" ? "torchrun" : "env";
+    launcher = env.TORCHELASTIC_USE_AGENT_STORE === "True"
+      ? "torchrun"
+      : env[LAUNCHER_STORE_ENV] === "1"
+      ? "hlgm"
+      : "env";
     localRank = set(env, "LOCAL_RANK") ? envInt(env, "LOCAL_RANK", 0) : rank;
   } else if (
     (set(env, "SLURM_NTASKS") || set(env, "SLURM_PROCID")) &&
@@ -322,5 +408,6 @@ export function distributedEnv(
     prefix = `/worker/attempt_${attempt}`;
     storeClientOnly = true;
   }
+  if (launcher === "hlgm") storeClientOnly = true;
   return { launcher, rank, worldSize, localRank, masterAddr, masterPort, prefix, storeClientOnly };
 }

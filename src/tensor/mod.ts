@@ -99,9 +99,12 @@ export {
   type DistributedEnv,
   distributedEnv,
   distributedUnavailableReason,
+  LAUNCHER_STORE_ENV,
   ncclAvailable,
   ProcessGroup,
   type ProcessGroupOptions,
+  RendezvousStore,
+  type RendezvousStoreOptions,
 } from "./distributed.ts";
 export {
   adadeltaStep,
