@@ -38,9 +38,10 @@ summary() { echo "$([ "${HLGM_PART_SUMMARY:-0}" = 1 ] && echo part || echo tests
 host_suite() {
   passed=0
   failed=0
-  # tmux: the progress line is tested in a real terminal; chromium: the report in a browser
+  # tmux: the progress line is tested in a real terminal; python3-torch: torchrun, PyTorch's
+  # launcher, for the tests that start training under it; chromium: the report in a browser
   # (not inside the Debian 13 root, where that test is skipped: the host stack runs it)
-  local extra=(tmux)
+  local extra=(tmux python3-torch)
   [ "${HLGM_IN_ROOT:-0}" = 1 ] || extra+=(chromium)
   if ! hlgm_setup "${extra[@]}"; then
     failed=1

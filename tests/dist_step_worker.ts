@@ -24,7 +24,7 @@ const model = new Sequential(
   new Flatten(),
   new Linear(4 * 6 * 6, 3),
 );
-const parallel = env ? new DataParallel({ ...env, timeoutMs: 20_000 }, "cpu") : null;
+const parallel = env ? new DataParallel({ ...env, timeoutMs: 300_000 }, "cpu") : null;
 parallel?.broadcastModel(model);
 const world = parallel?.worldSize ?? 1;
 const rank = parallel?.rank ?? 0;

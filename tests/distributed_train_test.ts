@@ -169,7 +169,8 @@ Deno.test("the launcher killed (kill -9): its ranks see their pipe from it close
   await child.finish(); // rank 0 holds the pipe of the launcher's stdout until it ends
   const t0 = performance.now();
   while (pidsOf(run, "RANK=0").length + pidsOf(run, "RANK=1").length > 0) {
-    assert.ok(performance.now() - t0 < 30_000, "the ranks outlived their launcher by 30 s");
+    // they stop after their current batch: seconds, or minutes on a heavily loaded machine
+    assert.ok(performance.now() - t0 < 300_000, "the ranks outlived their launcher by 5 min");
     await new Promise((r) => setTimeout(r, 200));
   }
   const last = JSON.parse(Deno.readTextFileSync(`${run}/checkpoints/last.json`)).epoch;
@@ -184,7 +185,7 @@ Deno.test("a killed rank: the other exits non-zero within the timeout with one l
   const args = [
     ...["train", "--dataset", "synthetic", "--subset", "4096", "--device", "cpu"],
     ...["--batch-size", "32", "--method", "baseline", "--epochs", "3", "--no-tensorboard"],
-    ...["--dist-timeout", "20", "--out", run],
+    ...["--dist-timeout", "120", "--out", run],
   ];
   const child = spawnCli([...args, "--nproc", "2"], { HLGM_NUM_THREADS: "2" });
   await child.waitFor(/^epoch 1\/3 /);
@@ -195,7 +196,8 @@ Deno.test("a killed rank: the other exits non-zero within the timeout with one l
   Deno.kill(rank1!, "SIGKILL");
   const r = await child.finish();
   const seconds = (performance.now() - t0) / 1000;
-  assert.ok(seconds < 20, `ended ${seconds.toFixed(1)} s after the kill`);
+  // the lost connection, not the 120 s timeout, ended it
+  assert.ok(seconds < 120, `ended ${seconds.toFixed(1)} s after the kill`);
   assert.notEqual(r.code, 0);
   const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
   assert.ok(
@@ -333,7 +335,9 @@ Deno.test("bad launcher variables and options: one line naming the variable, exi
 
 /**
  * torchrun's arguments before `train`'s: 2 ranks running Deno (no Python). Debian's torchrun 1.13
- * on Python 3.11 needs its output redirected (--redirects 1 --tee 1).
+ * on Python 3.11 needs its output redirected (--redirects 1 --tee 1). Each launch gets its own
+ * free port (`extra` names it): the defaults, 29500 and --standalone's 29400, may be held by
+ * another job.
  */
 function torchrunArgs(extra: string[]): string[] {
   const main = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -374,8 +378,13 @@ Deno.test({
   ignore: !torchrun,
   async fn() {
     const run = `${root}/torchrun-static`;
+    const port = String(freePort());
     const o = await new Deno.Command("torchrun", {
-      args: [...torchrunArgs([]), ...hlgmArgs, "--out", run],
+      args: [
+        ...torchrunArgs(["--master_addr", "127.0.0.1", "--master_port", port]),
+        ...hlgmArgs,
+        ...["--out", run],
+      ],
       env: { ...env, HLGM_NUM_THREADS: "1" },
       stdout: "piped",
       stderr: "piped",
@@ -391,13 +400,19 @@ Deno.test({
 
 Deno.test({
   name:
-    "under torchrun --standalone --max_restarts 1, a killed rank's restart continues the run from its checkpoint",
+    "under torchrun's c10d rendezvous (--standalone's, on a free port) with --max_restarts 1, a killed rank's restart continues the run from its checkpoint",
   ignore: !torchrun,
   async fn() {
     const run = `${root}/torchrun`;
     const child = new Deno.Command("torchrun", {
       args: [
-        ...torchrunArgs(["--standalone", "--max_restarts", "1"]),
+        // what --standalone does (1.13: always on port 29400), on a port of its own; is_host=1:
+        // a port taken is an error, not a store of someone else's to connect to
+        ...torchrunArgs([
+          ...["--nnodes", "1", "--rdzv_backend", "c10d", "--rdzv_id", crypto.randomUUID()],
+          ...["--rdzv_endpoint", `127.0.0.1:${freePort()}`, "--rdzv_conf", "is_host=1"],
+          ...["--max_restarts", "1"],
+        ]),
         ...["--dataset", "synthetic", "--subset", "4096", "--device", "cpu", "--batch-size", "32"],
         ...["--method", "baseline", "--epochs", "3", "--no-tensorboard", "--out", run],
       ],

@@ -174,11 +174,12 @@ Deno.test("download: a stalled connection times out and resumes", async () => {
     await withDir(async (dir) => {
       const r = await downloadFile(srv.url("/f.bin"), `${dir}/f.bin`, {
         md5: md5(data),
-        // long enough that a busy machine never looks stalled on the resumed request
-        idleTimeoutMs: 1000,
+        // long enough that a busy machine rarely looks stalled on the resumed request; if it
+        // does, that request is resumed in turn
+        idleTimeoutMs: 3000,
         retryDelayMs: 1,
       });
-      assert.equal(r.resumes, 1);
+      assert.ok(r.resumes >= 1, `${r.resumes} resumes`);
       assert.deepEqual(await Deno.readFile(`${dir}/f.bin`), data);
     });
   } finally {

@@ -26,7 +26,10 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Where other ranks' stderr lines go (default: this process's stderr). */
   onRankLine?: (rank: number, line: string) => void;
-  /** Seconds the other ranks get to end on their own after one failed (default 10). */
+  /**
+   * Seconds the other ranks get to end on their own after one failed (default 30): time to see
+   * the failure at their next collective, say so and exit, on a loaded machine too.
+   */
   graceSeconds?: number;
 }
 
@@ -142,7 +145,7 @@ export async function launchLocalRanks(options: LaunchOptions): Promise<LaunchRe
       const s = await c.status;
       ended.push({ rank, code: s.code, signal: s.signal });
       if (s.code !== 0 && !isStopExitCode(s.code) && killTimer === undefined) {
-        killTimer = setTimeout(killAll, (options.graceSeconds ?? 10) * 1000);
+        killTimer = setTimeout(killAll, (options.graceSeconds ?? 30) * 1000);
       }
     }));
     await Promise.all(forwarding);
