@@ -84,7 +84,7 @@ record_machine() {
   flags="$(grep -m1 -o -w -E 'avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
   say "machine: ${cpu:-unknown CPU}, $(nproc 2>/dev/null || echo '?') cores${flags:+, flags: ${flags% }}"
   if command -v dpkg-query >/dev/null 2>&1; then
-    for p in libtorch-dev libtorch-cuda-dev libopenblas0-pthread libgloo-dev g++; do
+    for p in libtorch-dev libtorch-cuda-dev python3-torch libopenblas0-pthread libgloo-dev g++; do
       v="$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)" && [ -n "$v" ] && pkgs+=("$p $v")
     done
     [ ${#pkgs[@]} -gt 0 ] && say "packages: $(IFS=,; echo "${pkgs[*]}" | sed 's/,/, /g')"
