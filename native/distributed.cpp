@@ -58,6 +58,12 @@ struct DistGroup {
   std::string broken;  // the first collective error; non-empty = unusable
 };
 
+// An exception's message; libtorch's without its C++ backtrace.
+static std::string message_of(const std::exception& e) {
+  const c10::Error* ce = dynamic_cast<const c10::Error*>(&e);
+  return ce != nullptr ? ce->what_without_backtrace() : e.what();
+}
+
 static std::string where(const DistGroup* g) {
   return "rank " + std::to_string(g->rank) + " of " + std::to_string(g->world);
 }
@@ -231,8 +237,7 @@ HLGM_EXPORT char* hlgm_dist_init(const char* master_addr, int32_t port, int32_t 
     try {
       g->store = c10::make_intrusive<c10d::TCPStore>(addr, so);
     } catch (const std::exception& e) {
-      const c10::Error* ce = dynamic_cast<const c10::Error*>(&e);
-      std::string m = ce != nullptr ? ce->what_without_backtrace() : e.what();
+      std::string m = message_of(e);
       throw std::runtime_error(std::string(so.isServer ? "serving" : "connecting to") +
                                " the rendezvous store at " + addr + ":" + std::to_string(port) + " as " +
                                who + " failed: " + m);
@@ -253,8 +258,7 @@ HLGM_EXPORT char* hlgm_dist_init(const char* master_addr, int32_t port, int32_t 
 #endif
       }
     } catch (const std::exception& e) {
-      const c10::Error* ce = dynamic_cast<const c10::Error*>(&e);
-      std::string m = ce != nullptr ? ce->what_without_backtrace() : e.what();
+      std::string m = message_of(e);
       throw std::runtime_error(std::string("creating the ") + (device < 0 ? "Gloo" : "NCCL") +
                                " process group as " + who + " failed: " + m);
     }
@@ -289,9 +293,8 @@ HLGM_EXPORT char* hlgm_dist_store_serve(int32_t port, int32_t world_size, int64_
     try {
       s->store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);
     } catch (const std::exception& e) {
-      const c10::Error* ce = dynamic_cast<const c10::Error*>(&e);
-      throw std::runtime_error("serving a rendezvous store on port " + std::to_string(port) + " failed: " +
-                               (ce != nullptr ? ce->what_without_backtrace() : e.what()));
+      throw std::runtime_error("serving a rendezvous store on port " + std::to_string(port) +
+                               " failed: " + message_of(e));
     }
     port_out[0] = s->store->getPort();
     out[0] = s.release();
