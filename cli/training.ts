@@ -22,7 +22,7 @@ import {
   type TrainProgress,
   type TrainResult,
 } from "../src/train/trainer.ts";
-import type { ResumePlan, StartPlan } from "../src/train/run_plan.ts";
+import type { ForkPlan, ResumePlan, StartPlan } from "../src/train/run_plan.ts";
 
 /** A percentage with 2 decimals and a "%" sign, or a blank for null. */
 export const pct = (v: number | null): string => v === null ? "   -  " : `${(100 * v).toFixed(2)}%`;
@@ -102,9 +102,9 @@ export interface RunTrainingOptions {
   distributed?: DistributedTraining;
 }
 
-/** Carries out one training plan (a run started or resumed); returns the engine's result. */
+/** Carries out one training plan (a run started, resumed or forked); returns the engine's result. */
 export async function runTraining(
-  plan: StartPlan | ResumePlan,
+  plan: StartPlan | ResumePlan | ForkPlan,
   options: RunTrainingOptions = {},
 ): Promise<TrainResult> {
   const { quiet = false, distributed } = options;

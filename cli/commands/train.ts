@@ -13,8 +13,10 @@ import { UsageError } from "../errors.ts";
 import { resolveConfig } from "../train_config.ts";
 import { pct, runTraining } from "../training.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
+import { basename, resolve } from "node:path";
 import {
   assertRunFolder,
+  parseForkSource,
   planRun,
   type RunPlan,
   RunPlanError,
@@ -73,6 +75,13 @@ async function trainCommand(
       say(`${out} has no checkpoint that loads: starting the run over`);
     }
   }
+  if (plan.action === "fork") {
+    const o = plan.info.forkedFrom;
+    console.log(
+      `forking ${o.run} after its epoch ${o.epoch}${o.at === "switch" ? " (its switch)" : ""} ` +
+        `into ${out}${o.changed.length ? `; changed: ${o.changed.join(", ")}` : ""}`,
+    );
+  }
   if (plan.note) console.error(`warning: ${plan.note}`);
   if (plan.action === "reuse") {
     console.log(
@@ -122,6 +131,11 @@ function trainRequest(
   const settings = flags as Partial<TrainConfig>;
   const overwrite = !!opts.force;
   const resume = opts.resume as string | undefined;
+  if (resume !== undefined && opts.fork !== undefined) {
+    throw new UsageError(
+      "--resume continues a run in its folder; --fork starts a new one from it: give one",
+    );
+  }
   if (resume !== undefined) {
     if (opts.out !== undefined || opts.config !== undefined) {
       throw new UsageError(
@@ -134,6 +148,7 @@ function trainRequest(
     cliPlanError("--resume", () => assertRunFolder(resume));
     return { intent: "resume", settings, overwrite, out: resume, restart: 0, flag: "--resume" };
   }
+  if (opts.fork !== undefined) return forkRequest(opts, settings, distributed);
   const config = resolveConfig(flags, opts.config as string | undefined);
   if (distributed && opts.out === undefined) {
     throw new UsageError(
@@ -150,6 +165,43 @@ function trainRequest(
   return restart
     ? { intent: "restart", config, settings, ...where }
     : { intent: "new", config, overwrite, ...where };
+}
+
+/** `--fork SRC[@EPOCH|@switch]`: a new run in --out from SRC's state after that epoch. */
+function forkRequest(
+  opts: Record<string, unknown>,
+  settings: Partial<TrainConfig>,
+  distributed: LaunchedRank | undefined,
+): TrainRequest {
+  const text = opts.fork as string;
+  if (opts.config !== undefined) {
+    throw new UsageError(
+      `--fork takes its settings from ${shownPath(text)}; flags change them, --config does not`,
+    );
+  }
+  if (distributed || opts.nproc !== undefined) {
+    throw new UsageError(
+      "--fork is made by one process: fork with --epochs set to the fork's epoch (nothing is " +
+        "trained), then continue the new run data-parallel with --resume",
+    );
+  }
+  const { source, at } = parseForkSource(text);
+  if (source.trim() === "") throw new UsageError(`--fork "${text}": give a run folder`);
+  cliPlanError("--fork", () => assertRunFolder(source));
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  const out = (opts.out as string | undefined) ??
+    `runs/${basename(resolve(source))}-fork-${stamp}`;
+  checkOutFolder("--out", out);
+  return {
+    intent: "fork",
+    source,
+    at,
+    settings,
+    overwrite: !!opts.force,
+    out,
+    restart: 0,
+    flag: "--out",
+  };
 }
 
 /** The planner's plan for `request`, its refusals as usage errors naming the flag. */

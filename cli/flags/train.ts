@@ -22,6 +22,7 @@ export function addTrainCommand(cli: Command): void {
         "hlgm train --preset resnet18-cifar100 --pretrained resnet18-f37072fd.pth --device cuda",
         "hlgm train --resume runs/fashion-mnist-shallow-cnn-hlgm-seed0-20261129-101500",
         "hlgm train --nproc 2 --out runs/fm-2ranks",
+        "hlgm train --fork runs/fm-hlgm@switch --method baseline --out runs/fm-baseline-from-switch",
       ),
     )
       .description(
@@ -35,6 +36,12 @@ export function addTrainCommand(cli: Command): void {
       .option(
         "--resume <rundir>",
         "continue a stopped run exactly where its last checkpoint left off",
+      )
+      .option(
+        "--fork <run[@epoch]>",
+        "a new run (--out) from another run's whole state after one of its epochs: @N (one it " +
+          "kept: --keep-every), @switch (hlgm's last plain epoch) or its last (no @); flags " +
+          "may change the method, masking and schedule, --epochs, precision and device",
       )
       .option(
         "--force",

@@ -36,6 +36,7 @@ import {
 } from "../train/config.ts";
 import type { WeightsFormat } from "../checkpoint/weights_file.ts";
 import { CHECKPOINT_RULES, type CheckpointRule } from "./checkpoint_rules.ts";
+import { keepCheckpoint, keptEpochFolder, keptEpochs } from "./kept.ts";
 
 export { CHECKPOINT_RULES, type CheckpointRule };
 
@@ -133,6 +134,26 @@ export interface RunInfo {
    * was left freshly initialised); absent when it started from a fresh initialisation.
    */
   pretrained?: PretrainedLoad;
+  /** The run it was forked from, and at which epoch (train --fork); absent otherwise. */
+  forkedFrom?: ForkOrigin;
+}
+
+/** Where a fork came from; config.json records it as `forkedFrom`. */
+export interface ForkOrigin {
+  /** The source run folder (absolute). */
+  run: string;
+  /** Its epoch the fork starts after. */
+  epoch: number;
+  /** How the epoch was asked for: "switch", "last" or "epoch". */
+  at: "switch" | "last" | "epoch";
+  /** The settings changed: `method "hlgm" -> "baseline"`, ... */
+  changed: string[];
+  /**
+   * When the fork's schedule would have run some of the source's epochs otherwise (an SGT fork
+   * of a plain phase): which, in words; null when it would have run them all as recorded, i.e.
+   * the fork is the run its settings give from the start.
+   */
+  differs: string | null;
 }
 
 /** What loading a run's pretrained weights did; recorded in the run's config.json. */
@@ -352,6 +373,20 @@ export interface CheckpointLocation {
 
 const text = new TextEncoder();
 
+/**
+ * A checkpoint whole enough to fork another run from: weights, optimizer and RNG state and the
+ * trainer record, in `folder` (a kept one, checkpoints/kept/epoch-NNNN, or the run's
+ * checkpoints/ for its last).
+ */
+export interface ForkPoint {
+  /** The epoch. */
+  epoch: number;
+  /** The folder holding its files (last.json names them). */
+  folder: string;
+  /** Its record (last.json's). */
+  state: TrainerState;
+}
+
 /** A checkpoint's tensors: the weights, the optimizer and RNG state, its epoch and any note. */
 export interface LoadedCheckpoint {
   /** The model's state dict. */
@@ -501,6 +536,30 @@ export class RunDir {
     return out;
   }
 
+  /**
+   * Writes the state file `record` names (checkpoints/epoch-N.state.safetensors) with the tensors
+   * of `from`, another run's state file, and `record` kept in it, as {@link saveCheckpoint} keeps
+   * its own (a lost last.json is rebuilt from it).
+   */
+  copyStateFile(from: string, record: TrainerState): void {
+    const { tensors, metadata } = loadSafetensors(from, { device: "cpu" });
+    try {
+      saveSafetensors(`${this.checkpoints}/${record.state}`, tensors, {
+        ...metadata,
+        trainer: JSON.stringify(record),
+      });
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+
+  /** Writes checkpoints/last.json (the record of the checkpoint to continue from), atomically. */
+  writeLast(state: TrainerState): void {
+    writeFileAtomic(`${this.checkpoints}/last.json`, [
+      text.encode(JSON.stringify(state, null, 2) + "\n"),
+    ]);
+  }
+
   /** Rewrites metrics.jsonl with the given lines (used on resume to drop epochs after the checkpoint). */
   writeMetrics(lines: EpochMetrics[]): void {
     writeFileAtomic(`${this.path}/metrics.jsonl`, [
@@ -533,8 +592,9 @@ export class RunDir {
 
   /**
    * Saves a checkpoint: weights, extra state tensors, then last.json (the commit point), and
-   * the pointer of each rule in `newBest` (the epoch is the new best of that rule). Files no
-   * pointer names any more are removed.
+   * the pointer of each rule in `newBest` (the epoch is the new best of that rule). With
+   * `keep`, the checkpoint is also kept whole in checkpoints/kept/ (kept.ts), to fork from.
+   * Files no pointer names any more are removed.
    */
   saveCheckpoint(
     epoch: number,
@@ -543,6 +603,7 @@ export class RunDir {
     trainer: Omit<TrainerState, "epoch" | "weights" | "state">,
     newBest: readonly ("best" | "best-after-switch")[],
     metadata: Record<string, string>,
+    keep = false,
   ): void {
     const tag = `epoch-${String(epoch).padStart(4, "0")}`;
     const last: TrainerState = {
@@ -560,9 +621,7 @@ export class RunDir {
       epoch: String(epoch),
       trainer: JSON.stringify(last),
     });
-    writeFileAtomic(`${this.checkpoints}/last.json`, [
-      text.encode(JSON.stringify(last, null, 2) + "\n"),
-    ]);
+    this.writeLast(last);
     for (const rule of ["best", "best-after-switch"] as const) {
       const b = rule === "best" ? trainer.best : trainer.bestAfterSwitch;
       let pointer: Record<string, unknown> | null = null;
@@ -581,6 +640,7 @@ export class RunDir {
         ]);
       }
     }
+    if (keep) keepCheckpoint(this.checkpoints, epoch, last.weights, last.state);
     this.#prune();
   }
 
@@ -704,6 +764,34 @@ export class RunDir {
       `${file} ${why}, and no other checkpoint in ${this.checkpoints} loads` +
         (more ? ` (${reason})` : ""),
     );
+  }
+
+  /**
+   * The checkpoints another run can fork from, by epoch: those kept whole (checkpoints/kept/,
+   * kept.ts) whose files load, and the last one ({@link lastCheckpoint}) when it loads.
+   */
+  forkPoints(): ForkPoint[] {
+    const points = new Map<number, ForkPoint>();
+    for (const epoch of keptEpochs(this.checkpoints)) {
+      const folder = keptEpochFolder(this.checkpoints, epoch);
+      const read = readJsonFile(`${folder}/last.json`);
+      if (!("value" in read) || trainerStateProblem(read.value) !== null) continue;
+      const t = read.value as TrainerState;
+      const loads = [t.weights, t.state].every((f) =>
+        typeof headerOf(`${folder}/${f}`) !== "string"
+      );
+      if (loads && t.epoch === epoch) points.set(epoch, { epoch, folder, state: t });
+    }
+    let last: TrainerState | null = null;
+    try {
+      last = this.lastCheckpoint()?.state ?? null;
+    } catch {
+      // no last checkpoint that loads: the kept ones only
+    }
+    if (last && !points.has(last.epoch)) {
+      points.set(last.epoch, { epoch: last.epoch, folder: this.checkpoints, state: last });
+    }
+    return [...points.values()].sort((a, b) => a.epoch - b.epoch);
   }
 
   /**

@@ -72,6 +72,9 @@ export function jobStartLine(plan: RunPlan): string {
       return `resuming ${plan.runDir} after epoch ${plan.last.epoch}`;
     case "start":
       return `training into ${plan.runDir}`;
+    case "fork":
+      return `forking ${plan.info.forkedFrom.run} after its epoch ${plan.from.epoch} into ` +
+        plan.runDir;
   }
 }
 

@@ -114,6 +114,11 @@ export interface TrainConfig extends ScheduleConfig {
   canvas?: number;
   /** Also write TensorBoard event files into RUN/tensorboard/ (default off). */
   tensorboard?: boolean;
+  /**
+   * Also keep the whole checkpoint of every Nth epoch in checkpoints/kept/, to fork from (an
+   * hlgm run keeps its switch's anyway). Changes no result.
+   */
+  keepEvery?: number;
 }
 
 /** Paper defaults (Table I) per model: optimizer and learning rate. */
@@ -250,6 +255,7 @@ export function configProblems(c: TrainConfig): string[] {
   if (c.subset !== undefined) posInt("subset", c.subset);
   if (c.switchEpoch !== undefined) posInt("switch-epoch", c.switchEpoch);
   if (c.switchBy !== undefined) posInt("switch-by", c.switchBy);
+  if (c.keepEvery !== undefined) posInt("keep-every", c.keepEvery);
   if (c.switchBy !== undefined && c.switchEpoch !== undefined) {
     p.push("switch-by limits the plateau rule, which switch-epoch replaces: give one of them");
   }

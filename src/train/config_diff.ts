@@ -8,8 +8,9 @@
 import { defaultConfig, type TrainConfig } from "./config.ts";
 import { runNormalization } from "./normalization.ts";
 
-// how and where a run computes, not what: a resume may move it to a GPU or change the layout
-const KEYS_IGNORED = new Set(["device", "dataDir", "channelsLast"]);
+// how and where a run computes, not what: a resume may move it to a GPU or change the layout;
+// and which checkpoints it keeps
+const KEYS_IGNORED = new Set(["device", "dataDir", "channelsLast", "keepEvery"]);
 
 /** Settings in which a saved run differs from the requested one (device and data dir aside). */
 export function configDifferences(saved: TrainConfig, wanted: TrainConfig): string[] {

@@ -77,6 +77,11 @@ export interface ConfigField {
   offHelp?: string;
   /** The flag's value placeholder, when not the kind's ("<file>" for a path to a file). */
   arg?: string;
+  /**
+   * A fork (train --fork) may set it to another value than its source run's: the method, the
+   * masking and schedule settings, the epoch count, and how and where the run computes.
+   */
+  forkable?: true;
 }
 
 /** Every training setting, in the order help lists them. */
@@ -89,7 +94,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     choices: PRESET_NAMES,
     defaultText: "none",
   },
-  { key: "method", kind: "string", help: "training method", choices: METHODS },
+  { key: "method", kind: "string", help: "training method", choices: METHODS, forkable: true },
   { key: "model", kind: "string", help: "model", choices: MODEL_NAMES },
   {
     key: "stem",
@@ -125,8 +130,9 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     kind: "path",
     help: "dataset root",
     defaultText: "$HLGM_DATA, else ~/.cache/hlgm/datasets",
+    forkable: true,
   },
-  { key: "epochs", kind: "int", help: "epochs" },
+  { key: "epochs", kind: "int", help: "epochs", forkable: true },
   { key: "batchSize", kind: "int", help: "batch size" },
   {
     key: "optimizer",
@@ -145,13 +151,14 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     defaultText: "all",
   },
   { key: "valFraction", kind: "number", help: "validation share carved from the training split" },
-  { key: "device", kind: "string", help: "auto, cpu, cuda or cuda:N" },
+  { key: "device", kind: "string", help: "auto, cpu, cuda or cuda:N", forkable: true },
   {
     key: "precision",
     kind: "string",
     help:
       "training precision: float32, or autocast to bfloat16 / float16 (CUDA) with float32 weights",
     choices: PRECISIONS,
+    forkable: true,
   },
   {
     key: "channelsLast",
@@ -159,14 +166,25 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     help: "lay out inputs and convolution weights channels-last (NHWC; shallow-cnn, resnet18)",
     offHelp: "keep the plain NCHW layout",
     defaultText: "off",
+    forkable: true,
   },
   { key: "seed", kind: "int", help: "seed of initialisation, order, masking and dropout" },
-  { key: "lambda", kind: "number", help: "KL weight lambda" },
-  { key: "kBottom", kind: "number", help: "fraction masked at the bottom (SGT, denoise)" },
-  { key: "kTop", kind: "number", help: "initial fraction masked at the top (regularize)" },
-  { key: "alpha", kind: "number", help: "drop of k-top per regularize epoch" },
-  { key: "episodeSize", kind: "int", help: "SGT episode size S" },
-  { key: "de", kind: "int", help: "denoising epochs in the first episode" },
+  { key: "lambda", kind: "number", help: "KL weight lambda", forkable: true },
+  {
+    key: "kBottom",
+    kind: "number",
+    help: "fraction masked at the bottom (SGT, denoise)",
+    forkable: true,
+  },
+  {
+    key: "kTop",
+    kind: "number",
+    help: "initial fraction masked at the top (regularize)",
+    forkable: true,
+  },
+  { key: "alpha", kind: "number", help: "drop of k-top per regularize epoch", forkable: true },
+  { key: "episodeSize", kind: "int", help: "SGT episode size S", forkable: true },
+  { key: "de", kind: "int", help: "denoising epochs in the first episode", forkable: true },
   {
     key: "kTopDecay",
     kind: "string",
@@ -176,6 +194,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "first masks k-top - alpha (Algorithm 2: 'Regularization: Masking top k features. " +
       "$k_t = k_t - \\alpha$ $X = M_{K_{t}U}(I, X)$')",
     choices: K_TOP_DECAYS,
+    forkable: true,
   },
   {
     key: "episodeOrder",
@@ -186,6 +205,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "'episode ++' comes before 'if $(episode < S_e - de)$ then', so the 1-based counter " +
       "regularizes only epochs 1 .. S - de - 1)",
     choices: EPISODE_ORDERS,
+    forkable: true,
   },
   {
     key: "patience",
@@ -194,6 +214,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "improvement of --monitor (Algorithm 2: 'if (loss does not improve in last 20 epochs) " +
       "then'; section IV-C: 'The training stops when the test accuracy does not improve for " +
       "the past 20 epochs.')",
+    forkable: true,
   },
   {
     key: "minDelta",
@@ -203,6 +224,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "0.1 percentage point), mean cross-entropy (nats) for val_loss and train_loss; the paper " +
       "gives no threshold (section III-B: 'checked by monitoring the rate of change in loss'); " +
       "0: any improvement",
+    forkable: true,
   },
   {
     key: "monitor",
@@ -213,12 +235,14 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "or a loss (val_loss, train_loss: Algorithm 2's 'if (loss does not improve in last 20 " +
       "epochs)')",
     choices: MONITORS,
+    forkable: true,
   },
   {
     key: "switchEpoch",
     kind: "int",
     help: "plain epochs before HLGM's SGT phase, instead of the plateau rule",
     defaultText: "the plateau rule",
+    forkable: true,
   },
   {
     key: "switchBy",
@@ -227,9 +251,22 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "plain epochs, whichever comes first, so a short run is sure to reach its episodes (a " +
       "departure from the paper, which waits for the plateau)",
     defaultText: "no limit",
+    forkable: true,
   },
-  { key: "saliency", kind: "string", help: "saliency for masking", choices: MASK_SALIENCY },
-  { key: "reduction", kind: "string", help: "channel reduction", choices: REDUCTIONS },
+  {
+    key: "saliency",
+    kind: "string",
+    help: "saliency for masking",
+    choices: MASK_SALIENCY,
+    forkable: true,
+  },
+  {
+    key: "reduction",
+    kind: "string",
+    help: "channel reduction",
+    choices: REDUCTIONS,
+    forkable: true,
+  },
   {
     key: "saliencySign",
     kind: "string",
@@ -238,6 +275,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "code ranks Saliency(abs=False).mean(1)); the paper's Algorithm 2 only says " +
       "'Compute and sort the gradients into vector I'; SIB ranks a run's maps the same way",
     choices: SALIENCY_SIGNS,
+    forkable: true,
   },
   {
     key: "fill",
@@ -246,6 +284,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "sample's mean, or uniform in each channel's own [min, max] (random-channel, as SGT's " +
       "CIFAR code fills RGB images)",
     choices: FILLS,
+    forkable: true,
   },
   {
     key: "maskDilate",
@@ -254,6 +293,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       "each masked pixel, before the fill (the paper 'removes the high gradient input features " +
       "(pixels and surrounding area)'); k counts pixels before growing; the bottom-k masks of " +
       "SGT and of denoise epochs never grow",
+    forkable: true,
   },
   {
     key: "imageSize",
@@ -274,8 +314,22 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     help: "also write TensorBoard event files (RUN/tensorboard/) for `tensorboard --logdir`",
     offHelp: "write no TensorBoard event files",
     defaultText: "off",
+    forkable: true,
+  },
+  {
+    key: "keepEvery",
+    kind: "int",
+    help: "also keep the whole checkpoint (weights, optimizer, RNG, schedule) of every Nth " +
+      "epoch, to fork other runs from (train --fork RUN@EPOCH); hlgm keeps its switch's anyway",
+    defaultText: "none",
+    forkable: true,
   },
 ];
+
+/** The settings a fork may change (the rows marked forkable). */
+export const FORK_SETTINGS: readonly string[] = CONFIG_FIELDS.filter((f) => f.forkable).map((f) =>
+  f.key
+);
 
 /** The flag of a key: `batchSize` -> `batch-size`. */
 export function flagName(key: string): string {

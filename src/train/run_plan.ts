@@ -14,6 +14,11 @@ import { configProblems, defaultConfig, type TrainConfig } from "./config.ts";
 import { configDifferences } from "./config_diff.ts";
 import { RunDir, type RunInfo, type TrainerState } from "../run_folder/run_dir.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
+import { RunPlanError } from "./plan_error.ts";
+import { type ForkPlan, type ForkRequest, planFork } from "./fork_plan.ts";
+
+export { RunPlanError, type RunRefusal } from "./plan_error.ts";
+export { type ForkAt, type ForkPlan, type ForkRequest, parseForkSource } from "./fork_plan.ts";
 
 /**
  * What the caller wants of the folder:
@@ -23,12 +28,18 @@ import { SettingError, words } from "../util/vocabulary.ts";
  * - "reuse": the run with these settings, however far it got: a finished one is reused, a
  *   stopped one resumed, an empty folder started (compare, sweep, the demo);
  * - "restart": a launcher started the ranks again after a failure (torchrun's
- *   --max_restarts): resume from the last checkpoint that loads, else start over.
+ *   --max_restarts): resume from the last checkpoint that loads, else start over;
+ * - "fork": a new run from another run's state at one of its epochs (fork_plan.ts).
  */
-export type RunIntent = "new" | "resume" | "reuse" | "restart";
+export type RunIntent = "new" | "resume" | "reuse" | "restart" | "fork";
 
 /** What {@link planRun} is asked: an intent, with what it needs. */
-export type RunRequest = NewRequest | ResumeRequest | ReuseRequest | RestartRequest;
+export type RunRequest =
+  | NewRequest
+  | ResumeRequest
+  | ReuseRequest
+  | RestartRequest
+  | ForkRequest;
 
 /** A new run with `config`. */
 export interface NewRequest {
@@ -80,7 +91,10 @@ export interface PlanBase {
    * device and data folder too), with the epoch count asked for.
    */
   config: TrainConfig;
-  /** Why the checkpoint taken is not last.json's (it could not be used); null when it is. */
+  /**
+   * A warning: why the checkpoint taken is not last.json's (it could not be used); for a fork,
+   * which recorded epochs its schedule would have run otherwise. Null when none.
+   */
   note: string | null;
 }
 
@@ -113,34 +127,7 @@ export interface ReusePlan extends PlanBase {
 }
 
 /** What training will do in a run folder. */
-export type RunPlan = StartPlan | ResumePlan | ReusePlan;
-
-/**
- * Why a folder cannot take what was asked: "not-a-run" (no config.json to go on from),
- * "bad-record" (config.json is not what hlgm writes), "holds-run" (results where a new run was
- * asked), "no-checkpoint" (nothing to continue from), "unusable-checkpoint" (last.json and every
- * checkpoint fail to load), "other-settings" (a run with other settings).
- */
-export type RunRefusal =
-  | "not-a-run"
-  | "bad-record"
-  | "holds-run"
-  | "no-checkpoint"
-  | "unusable-checkpoint"
-  | "other-settings";
-
-/** A run folder that cannot take what was asked; the message says what to do. */
-export class RunPlanError extends Error {
-  /** Why. */
-  readonly refusal: RunRefusal;
-
-  /** An error for `refusal`, with `message` in the current vocabulary. */
-  constructor(refusal: RunRefusal, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RunPlanError";
-    this.refusal = refusal;
-  }
-}
+export type RunPlan = StartPlan | ResumePlan | ReusePlan | ForkPlan;
 
 /**
  * What training would do in `runDir` for `request`, read from the folder (nothing is written):
@@ -185,6 +172,8 @@ export function planRun(runDir: string, request: RunRequest): RunPlan {
       if (last) return planResume(dir, { intent: "resume", settings: request.settings });
       return planStart(dir, checked(request), dir.hasResults());
     }
+    case "fork":
+      return planFork(runDir, request);
   }
 }
 

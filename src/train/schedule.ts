@@ -226,6 +226,54 @@ function monitored(monitor: Monitor, v: EpochValues): number | null {
   }
 }
 
+/** An epoch as a run recorded it: what it did and the values the schedule watches. */
+export interface RecordedEpoch {
+  /** 1-based epoch. */
+  epoch: number;
+  /** What the epoch did. */
+  mode: EpochPlan["mode"];
+  /** Fraction masked (null for plain). */
+  k: number | null;
+  /** Validation accuracy (null without a validation split). */
+  val_acc: number | null;
+  /** Validation loss. */
+  val_loss: number | null;
+  /** Mean training loss. */
+  train_loss: number;
+}
+
+/** Where {@link replaySchedule} leaves a schedule, and the epochs it would have run otherwise. */
+export interface Replay {
+  /** The state after the last epoch. */
+  state: ScheduleState;
+  /** Epochs whose recorded mode or k differs from this schedule's plan for them. */
+  differing: { epoch: number; planned: EpochPlan; recorded: RecordedEpoch }[];
+}
+
+/**
+ * The state `config`'s schedule reaches after the recorded `epochs` (1, 2, ... in order), fed
+ * their recorded values: the state a run with this schedule has at the end of them, when it
+ * trained them as recorded. A fork starts from it. Epochs that this schedule would have run
+ * otherwise (another mode, or another k) are listed.
+ */
+export function replaySchedule(config: ScheduleConfig, epochs: readonly RecordedEpoch[]): Replay {
+  let state = initialState(config);
+  const differing: Replay["differing"] = [];
+  for (const e of epochs) {
+    const plan = planEpoch(config, state);
+    if (plan.mode !== e.mode || plan.k !== e.k) {
+      differing.push({ epoch: e.epoch, planned: plan, recorded: e });
+    }
+    state = advance(config, state, plan, {
+      epoch: e.epoch,
+      valAcc: e.val_acc,
+      valLoss: e.val_loss,
+      trainLoss: e.train_loss,
+    });
+  }
+  return { state, differing };
+}
+
 /** The (phase, mode, k) of every epoch of a run whose monitored value never changes. */
 export function previewSchedule(config: ScheduleConfig, epochs: number): EpochPlan[] {
   let state = initialState(config);

@@ -45,8 +45,10 @@ import { EventWriter } from "./tensorboard.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { Yielder } from "../util/event_loop.ts";
 import { lockRunFolder } from "../run_folder/run_lock.ts";
+import { checkpointFiles, linkOrCopy } from "../run_folder/kept.ts";
 import {
   assertRunFolder,
+  type ForkPlan,
   planRun,
   type ResumePlan,
   type RunPlan,
@@ -276,10 +278,25 @@ export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<
     return { runDir: plan.runDir, metrics: dir.readMetrics(), status: "completed" };
   }
   const dist = options.distributed;
+  if (plan.action === "fork" && dist) {
+    throw new SettingError(
+      [],
+      `a fork is made by one process: fork ${plan.runDir} alone (with ` +
+        `${words().setting("epochs")} ${plan.from.epoch} it trains nothing), then continue it ` +
+        `data-parallel with ${words().resume(plan.runDir)}`,
+    );
+  }
   const writer = (dist?.rank ?? 0) === 0;
   const lock = writer ? lockRunFolder(plan.runDir, "train") : null;
   try {
     if (writer) dir.removeCutWrites(); // left by a kill during a write
+    if (plan.action === "fork") {
+      const resume = forkFolder(plan, dir);
+      if (resume.last.epoch >= resume.config.epochs) {
+        return { runDir: plan.runDir, metrics: plan.metrics, status: "completed" };
+      }
+      return await trainPlan(resume, options);
+    }
     const c = plan.config;
     if (plan.action === "resume" && plan.extended && writer) {
       // an extended run's record says how long it now is
@@ -307,6 +324,50 @@ export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<
   } finally {
     lock?.release();
   }
+}
+
+/**
+ * Writes a fork's folder (the plan's config.json, the source's metrics up to the fork and its
+ * checkpoint files, then last.json, the commit point) and returns the plan that resumes it.
+ */
+function forkFolder(plan: ForkPlan, dir: RunDir): ResumePlan {
+  if (plan.overwrite) dir.clearResults();
+  dir.create();
+  const i = info();
+  const device = deviceName(deviceCode(plan.config.device));
+  const saved: RunInfo = {
+    ...plan.info,
+    versions: { hlgm: i.version, libtorch: i.libtorchVersion, deno: Deno.version.deno },
+    device,
+    created: new Date().toISOString(),
+  };
+  dir.writeInfo(saved);
+  dir.writeMetrics(plan.metrics);
+  const { folder } = plan.from;
+  for (const f of checkpointFiles(folder, plan.last.weights, plan.last.state)) {
+    if (f === "last.json") continue; // the fork's own record, below
+    try {
+      // the state file keeps the checkpoint's record: the fork's, not the source's
+      if (f === plan.last.state) dir.copyStateFile(`${folder}/${f}`, plan.last);
+      else linkOrCopy(`${folder}/${f}`, `${dir.checkpoints}/${f}`);
+    } catch (e) {
+      throw new Error(
+        `cannot fork from ${folder}/${f} (${(e as Error).message}): if another process trains ` +
+          `the source, fork it once that process has stopped`,
+        { cause: e },
+      );
+    }
+  }
+  dir.writeLast(plan.last);
+  return {
+    action: "resume",
+    runDir: plan.runDir,
+    config: plan.config,
+    saved,
+    last: plan.last,
+    note: null,
+    extended: false,
+  };
 }
 
 /** A run's data, model, optimizer and loaders, made for its device (and this rank's shard). */
@@ -609,12 +670,15 @@ async function trainEpochs(
       trainLoss: line.train_loss,
     });
     const newBest = updateBest(progress, line, plan);
+    // the switch's state (the last plain epoch's) and every keepEvery-th are kept to fork from
+    const switched = plan.phase === "train" && progress.state.phase === "sgt";
+    const keep = switched || (c.keepEvery !== undefined && epoch % c.keepEvery === 0);
     // what rank 0 saves is every rank's model (checked bit for bit, each epoch)
     parallel?.checkInSync(model, `after epoch ${epoch}`);
     if (run.writer) saving(runDir, epoch, () => run.dir.appendMetrics(line));
     progress.metrics.push(line);
     events?.scalars(epoch, epochScalars(line));
-    if (run.writer) saveEpoch(run, progress, epoch, newBest);
+    if (run.writer) saveEpoch(run, progress, epoch, newBest, keep);
     // CPU blocks no step of this epoch reused (a phase's sizes, the last short batch's) go
     releaseCachedMemory({ unusedOnly: true });
     options.onEpoch?.(line);
@@ -818,6 +882,7 @@ function saveEpoch(
   progress: RunProgress,
   epoch: number,
   newBest: ("best" | "best-after-switch")[],
+  keep: boolean,
 ): void {
   const { config: c, model, optimizer, precision } = run;
   const weights = model.stateDict();
@@ -841,6 +906,7 @@ function saveEpoch(
         },
         newBest,
         { model: c.model, method: c.method, dataset: c.dataset, format: "pt" },
+        keep,
       ));
   } finally {
     for (const t of [...weights.values(), ...stateTensors.values()]) t.dispose();

@@ -54,7 +54,14 @@ export function writeAtomic(target: string, chunks: Iterable<Uint8Array>): void 
     } catch { /* never created, or already gone */ }
     throw e;
   }
-  // Make the rename itself durable (best effort: not every platform can fsync a folder).
+  syncFolder(dir);
+}
+
+/**
+ * Makes the renames and links inside `dir` durable (best effort: not every platform can fsync a
+ * folder).
+ */
+export function syncFolder(dir: string): void {
   try {
     const d = Deno.openSync(dir, { read: true });
     try {

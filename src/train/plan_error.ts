@@ -1,0 +1,33 @@
+/**
+ * Why the planner refuses what was asked of a run folder ({@link RunPlanError}); a file of its
+ * own, so that the fork's planning (fork_plan.ts) and run_plan.ts share it.
+ *
+ * @module
+ */
+
+/**
+ * Why a folder cannot take what was asked: "not-a-run" (no config.json to go on from),
+ * "bad-record" (config.json is not what hlgm writes), "holds-run" (results where a new run was
+ * asked), "no-checkpoint" (nothing to continue from), "unusable-checkpoint" (last.json and every
+ * checkpoint fail to load), "other-settings" (a run with other settings).
+ */
+export type RunRefusal =
+  | "not-a-run"
+  | "bad-record"
+  | "holds-run"
+  | "no-checkpoint"
+  | "unusable-checkpoint"
+  | "other-settings";
+
+/** A run folder that cannot take what was asked; the message says what to do. */
+export class RunPlanError extends Error {
+  /** Why. */
+  readonly refusal: RunRefusal;
+
+  /** An error for `refusal`, with `message` in the current vocabulary. */
+  constructor(refusal: RunRefusal, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RunPlanError";
+    this.refusal = refusal;
+  }
+}
