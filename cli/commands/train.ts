@@ -221,7 +221,8 @@ function cliPlanError<T>(flag: string, f: () => T): T {
       throw new UsageError(`${flag}: ${e.message}`, { cause: e });
     }
     const usage = e instanceof SettingError ||
-      (e instanceof RunPlanError && e.refusal !== "unusable-checkpoint");
+      (e instanceof RunPlanError && e.refusal !== "unusable-checkpoint" &&
+        e.refusal !== "source-busy");
     if (usage) throw new UsageError(`${flag} ${(e as Error).message}`, { cause: e });
     throw e;
   }

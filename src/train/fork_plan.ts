@@ -22,6 +22,7 @@ import {
   type TrainerState,
 } from "../run_folder/run_dir.ts";
 import { runNormalization } from "./normalization.ts";
+import { runFolderWriter, writerText } from "../run_folder/run_lock.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { resolve } from "node:path";
 
@@ -198,6 +199,14 @@ function forkPoint(
   const keepMore = `(a run keeps more with ${words().setting("keepEvery")})`;
   let epoch: number;
   if (at === "last") {
+    const writer = runFolderWriter(src.path);
+    if (writer) {
+      throw new RunPlanError(
+        "source-busy",
+        `${writerText(src.path, writer)}: its last checkpoint moves on while it trains; fork ` +
+          `it at an epoch it kept (@switch, @N: ${available()}) or once it has stopped`,
+      );
+    }
     const last = points.at(-1);
     if (!last || last.folder !== src.checkpoints) {
       throw new RunPlanError(

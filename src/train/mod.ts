@@ -15,6 +15,9 @@ export {
   type Monitor,
   planEpoch,
   previewSchedule,
+  type RecordedEpoch,
+  type Replay,
+  replaySchedule,
   type ScheduleConfig,
   type ScheduleState,
   unreachableSwitch,
@@ -30,6 +33,7 @@ export {
   FILLS,
   findPreset,
   flagName,
+  FORK_SETTINGS,
   K_TOP_DECAYS,
   MASK_SALIENCY,
   METHODS,
@@ -70,6 +74,8 @@ export {
   type DistributedTraining,
 } from "./distributed.ts";
 export {
+  fork,
+  type ForkOptions,
   loadSplits,
   type RunHooks,
   type RunStart,
@@ -83,7 +89,11 @@ export {
 } from "./trainer.ts";
 export {
   assertRunFolder,
+  type ForkAt,
+  type ForkPlan,
+  type ForkRequest,
   type NewRequest,
+  parseForkSource,
   type PlanBase,
   planRun,
   type RestartRequest,

@@ -9,7 +9,8 @@
  * Why a folder cannot take what was asked: "not-a-run" (no config.json to go on from),
  * "bad-record" (config.json is not what hlgm writes), "holds-run" (results where a new run was
  * asked), "no-checkpoint" (nothing to continue from), "unusable-checkpoint" (last.json and every
- * checkpoint fail to load), "other-settings" (a run with other settings).
+ * checkpoint fail to load), "other-settings" (a run with other settings), "source-busy" (a fork's
+ * source is being trained, so its last checkpoint moves on).
  */
 export type RunRefusal =
   | "not-a-run"
@@ -17,7 +18,8 @@ export type RunRefusal =
   | "holds-run"
   | "no-checkpoint"
   | "unusable-checkpoint"
-  | "other-settings";
+  | "other-settings"
+  | "source-busy";
 
 /** A run folder that cannot take what was asked; the message says what to do. */
 export class RunPlanError extends Error {

@@ -48,10 +48,12 @@ import { lockRunFolder } from "../run_folder/run_lock.ts";
 import { checkpointFiles, linkOrCopy } from "../run_folder/kept.ts";
 import {
   assertRunFolder,
+  type ForkAt,
   type ForkPlan,
   planRun,
   type ResumePlan,
   type RunPlan,
+  type RunRequest,
   type StartPlan,
 } from "./run_plan.ts";
 import type { ImageDataset } from "../data/dataset.ts";
@@ -248,19 +250,68 @@ export async function train(
   runDir: string,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const writer = (options.distributed?.rank ?? 0) === 0; // the one rank that writes the folder
   if (options.resume) assertRunFolder(runDir);
+  const { resume, epochs, overwrite } = options;
   // one writer per folder, taken before the folder is read: held until this call returns
+  return await withFolderPlan(
+    runDir,
+    resume
+      ? { intent: "resume", settings: epochs === undefined ? {} : { epochs }, overwrite }
+      : { intent: "new", config, overwrite },
+    options,
+  );
+}
+
+/** How {@link fork} runs: which epoch of the source, what changes, hooks. */
+export interface ForkOptions extends TrainHooks {
+  /** The source's epoch to go on after (default "last"): a kept one, "switch" or "last". */
+  at?: ForkAt;
+  /**
+   * Settings that differ from the source's: the method, the masking and schedule settings, the
+   * epochs, the precision and the device (FORK_SETTINGS); any other is a {@link SettingError}.
+   */
+  settings?: Partial<TrainConfig>;
+  /** Fork over a folder that holds results of a run (they are removed first). */
+  overwrite?: boolean;
+}
+
+/**
+ * A new run in `runDir` that starts from the run in `source` after one of its epochs (its last
+ * by default; one it kept, with `keepEvery` or as HLGM's "switch") and trains on with
+ * `options.settings`: the source's weights, optimizer state, RNG, schedule position and best
+ * epochs, and its metrics up to that epoch, with config.json's `forkedFrom` naming the source
+ * and epoch. With the same settings but the method, a baseline forked at an HLGM run's switch
+ * is the baseline trained from scratch, epoch for epoch. Both folders are locked meanwhile.
+ *
+ * @example A baseline and an SGT run from an HLGM run's plateau
+ * ```ts
+ * import { fork } from "../../mod.ts";
+ * await fork("runs/hlgm", "runs/baseline-from-switch", {
+ *   at: "switch",
+ *   settings: { method: "baseline" },
+ * });
+ * await fork("runs/hlgm", "runs/sgt-from-switch", { at: "switch", settings: { method: "sgt" } });
+ * ```
+ */
+export async function fork(
+  source: string,
+  runDir: string,
+  options: ForkOptions = {},
+): Promise<TrainResult> {
+  const { at, settings, overwrite, ...hooks } = options;
+  return await withFolderPlan(runDir, { intent: "fork", source, at, settings, overwrite }, hooks);
+}
+
+/** Plans `request` in `runDir` under its lock and carries the plan out. */
+async function withFolderPlan(
+  runDir: string,
+  request: RunRequest,
+  hooks: RunHooks,
+): Promise<TrainResult> {
+  const writer = (hooks.distributed?.rank ?? 0) === 0;
   const lock = writer ? lockRunFolder(runDir, "train") : null;
   try {
-    const { resume, epochs, overwrite } = options;
-    const plan = planRun(
-      runDir,
-      resume
-        ? { intent: "resume", settings: epochs === undefined ? {} : { epochs }, overwrite }
-        : { intent: "new", config, overwrite },
-    );
-    return await trainPlan(plan, options);
+    return await trainPlan(planRun(runDir, request), hooks);
   } finally {
     lock?.release();
   }
