@@ -366,3 +366,105 @@ Deno.test("compare/report: bad flags exit 2 with one line", async () => {
     assert.match(err[0], pattern, args.join(" "));
   }
 });
+
+Deno.test("compare: the baselines fork from the HLGM runs at their switch (the plain phase trained once) and every table equals --no-share's; --sgt-from switch forks SGT there", async () => {
+  const root = tempDir("hlgm-compare-share-");
+  // the settings every run shares
+  const settings = [
+    "--dataset",
+    "synthetic",
+    "--subset",
+    "256",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "4",
+    "--switch-epoch",
+    "2",
+    "--episode-size",
+    "2",
+    "--device",
+    device,
+  ];
+  const args = (out: string, methods: string, ...more: string[]) => [
+    "compare",
+    ...settings,
+    "--seeds",
+    "0,1",
+    "--methods",
+    methods,
+    "--out",
+    out,
+    ...more,
+  ];
+  const shared = await cli(args(`${root}/shared`, "baseline,hlgm"));
+  assert.equal(shared.code, 0, shared.stderr);
+  // HLGM first, then each baseline forked after its epoch 2
+  const order = shared.stdout.split("\n").filter((l) => /: (training|forking)/.test(l))
+    .map((l) => l.split(":")[0]);
+  assert.deepEqual(order, ["hlgm seed 0", "hlgm seed 1", "baseline seed 0", "baseline seed 1"]);
+  assert.match(shared.stdout, /baseline seed 0: forking \S+hlgm-seed0 after its epoch 2 into/);
+  const alone = await cli(args(`${root}/alone`, "baseline,hlgm", "--no-share"));
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.doesNotMatch(alone.stdout, /forking/);
+  const a = JSON.parse(Deno.readTextFileSync(`${root}/shared/compare.json`));
+  const b = JSON.parse(Deno.readTextFileSync(`${root}/alone/compare.json`));
+  assert.equal(a.shared, true);
+  assert.equal(b.shared, false);
+  assert.deepEqual(a.table2, b.table2);
+  assert.deepEqual(a.paired, b.paired);
+  const runFields = (runs: Record<string, unknown>[]) =>
+    runs.map(({ dir: _d, forked_from: _f, status: _s, ...r }) => r);
+  assert.deepEqual(runFields(a.runs), runFields(b.runs));
+  assert.deepEqual(
+    a.runs.map((r: { forked_from?: { epoch: number } }) => r.forked_from?.epoch ?? null),
+    [2, 2, null, null],
+  );
+  const strip = (ms: EpochMetrics[]) => ms.map(({ seconds: _s, images_per_s: _i, ...m }) => m);
+  for (const seed of [0, 1]) {
+    assert.deepEqual(
+      strip(readMetrics(`${root}/shared/baseline-seed${seed}`)),
+      strip(readMetrics(`${root}/alone/baseline-seed${seed}`)),
+    );
+  }
+  assert.match(Deno.readTextFileSync(`${root}/shared/compare.md`), /plain phase was trained once/);
+  // the same command again reuses every run, forks included
+  const again = await cli(args(`${root}/shared`, "baseline,hlgm"));
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout.match(/reusing the finished run/g)?.length, 4);
+
+  // SGT from the plateau: forked from each HLGM run at its switch, into sgt-switch-seedS
+  const sgt = await cli(args(`${root}/shared`, "baseline,sgt,hlgm", "--sgt-from", "switch"));
+  assert.equal(sgt.code, 0, sgt.stderr);
+  const c = JSON.parse(Deno.readTextFileSync(`${root}/shared/compare.json`));
+  assert.equal(c.sgt_from, "switch");
+  const sgtRuns = c.runs.filter((r: { method: string }) => r.method === "sgt");
+  assert.deepEqual(sgtRuns.map((r: { dir: string }) => r.dir.split("/").pop()), [
+    "sgt-switch-seed0",
+    "sgt-switch-seed1",
+  ]);
+  for (const seed of [0, 1]) {
+    const m = readMetrics(`${root}/shared/sgt-switch-seed${seed}`);
+    assert.deepEqual(m.map((x) => x.mode), ["plain", "plain", "sgt", "sgt"]);
+    const h = readMetrics(`${root}/shared/hlgm-seed${seed}`);
+    assert.deepEqual(strip(m.slice(0, 2)), strip(h.slice(0, 2)));
+  }
+  assert.match(
+    Deno.readTextFileSync(`${root}/shared/compare.md`),
+    /SGT started at the HLGM run's switch/,
+  );
+  // an SGT run from scratch in that folder is refused, not taken for one from the switch
+  const y = `${root}/y`;
+  const scratch = await cli([
+    "train",
+    "--method",
+    "sgt",
+    ...settings,
+    "--out",
+    `${y}/sgt-switch-seed0`,
+  ]);
+  assert.equal(scratch.code, 0, scratch.stderr);
+  const refused = await cli(args(y, "sgt,hlgm", "--sgt-from", "switch", "--seeds", "0"));
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /sgt-switch-seed0 holds a run that was not forked from/);
+});

@@ -59,6 +59,10 @@ export interface CompareFlags {
   config?: string;
   /** Exit 0 even when a run diverged. */
   keepGoing?: boolean;
+  /** False with --no-share: every baseline trains from scratch. */
+  share?: boolean;
+  /** Where SGT starts: "start" (from scratch) or "switch" (forked from HLGM's switch). */
+  sgtFrom?: "start" | "switch";
 }
 
 /** `compare` command: returns what it computed (after printing the tables). */
@@ -110,6 +114,8 @@ export async function runCompare(
       out,
       sibN,
       checkpoint: opts.checkpoint,
+      share: opts.share !== false,
+      sgtFrom: opts.sgtFrom,
       sibMethod: sibMethod as SibMethod,
       shouldStop: stopping,
       onMessage: (s) => {

@@ -25,6 +25,7 @@ export function addCompareCommand(cli: Command): void {
       examples(
         "hlgm compare --dataset cluttered-fmnist --subset 6000 --epochs 8 --switch-epoch 2 --seeds 0,1",
         "hlgm compare --methods baseline,hlgm --epochs 30 --out runs/compare-fmnist",
+        "hlgm compare --sgt-from switch --epochs 60 --patience 10",
       ),
     )
       .description(
@@ -49,6 +50,19 @@ export function addCompareCommand(cli: Command): void {
           ATTRIBUTION_CHOICES,
         )
           .default("saliency"),
+      )
+      .option(
+        "--no-share",
+        "train every baseline from scratch; by default, with hlgm among the methods, each " +
+          "seed's baseline is forked from its HLGM run at the switch (the same results, the " +
+          "plain phase trained once)",
+      )
+      .addOption(
+        new Option(
+          "--sgt-from <where>",
+          "where SGT starts: from scratch (as Table II), or forked from each seed's HLGM run " +
+            "at its switch (SGT from the plateau, without HLGM's regularize epochs)",
+        ).choices(["start", "switch"]).default("start"),
       )
       .option("--config <file>", "JSON file of settings (flags override it)")
       .option(

@@ -18,6 +18,7 @@ import type { SibEvaluation, SibMethod } from "./sib.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 import {
   checkpointOf,
+  type JobFork,
   jobStartLine,
   jobStatus,
   planJob,
@@ -30,6 +31,7 @@ export { switchEpoch };
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { METHODS } from "../train/config_fields.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
+import type { RunPlan } from "../train/run_plan.ts";
 import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import type { Method } from "../train/schedule.ts";
 import type { TrainHooks } from "../train/trainer.ts";
@@ -78,6 +80,18 @@ export interface CompareOptions {
   shouldStop?: () => boolean;
   /** Training hooks, called with the run's method and seed. */
   hooks?: (method: Method, seed: number) => TrainHooks;
+  /**
+   * Train the plain phase once (default true): with hlgm among the methods, each seed's HLGM
+   * run trains first and its baseline is forked from it at the switch (HLGM's plain epochs are
+   * the baseline's, so every result is the same as when the baseline trains from scratch).
+   */
+  share?: boolean;
+  /**
+   * Where SGT starts (default "start"): from scratch, as the paper's Table II, or "switch":
+   * forked from the HLGM run of its seed at its switch (into DIR/sgt-switch-seedS), masking the
+   * bottom k from the plateau on without HLGM's regularize epochs.
+   */
+  sgtFrom?: "start" | "switch";
 }
 
 /** One run of the comparison. */
@@ -124,6 +138,8 @@ export interface CompareRun {
   plain_matches_baseline?: boolean | null;
   /** Median SIB per x of this run (Table III datasets). */
   sib_median?: Record<string, number>;
+  /** The run it was forked from and the epoch after which it went on; absent if not forked. */
+  forked_from?: { run: string; epoch: number };
 }
 
 /** Mean and sample sd over seeds (fractions), with the values. */
@@ -154,6 +170,10 @@ export interface CompareResult {
   runs: CompareRun[];
   /** The checkpoint rule of Table III and of Table II's checkpoint column. */
   checkpoint: CheckpointRule;
+  /** Whether each baseline could fork from its seed's HLGM run ({@link CompareOptions.share}). */
+  shared: boolean;
+  /** Where the SGT runs started ({@link CompareOptions.sgtFrom}). */
+  sgt_from: "start" | "switch";
   /** Table II: per method, max, final and checkpoint test accuracy over seeds (fractions). */
   table2: Record<
     string,
@@ -248,6 +268,10 @@ interface CompareJob {
   rule: CheckpointRule;
   /** The first run's config (what every run shares but method and seed). */
   c0: TrainConfig;
+  /** Baselines fork from their seed's HLGM run (hlgm among the methods, sharing on). */
+  share: boolean;
+  /** Where SGT starts. */
+  sgtFrom: "start" | "switch";
 }
 
 async function compareLocked(options: CompareOptions): Promise<CompareResult> {
@@ -260,11 +284,29 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   // every run folder is checked before anything trains (a bad third folder found after two
   // runs have trained would waste them)
   // (each is planned again under its own lock when its turn comes)
+  const sgtFrom = options.sgtFrom ?? "start";
+  if (sgtFrom === "switch" && !(methods.includes("hlgm") && methods.includes("sgt"))) {
+    throw new RangeError(
+      `SGT from the switch forks each seed's hlgm run: the methods must include hlgm and sgt, ` +
+        `got ${methods.join(", ")}`,
+    );
+  }
+  const share = (options.share ?? true) && methods.includes("hlgm");
+  const job: CompareJob = {
+    options,
+    methods,
+    seeds,
+    out,
+    say,
+    rule,
+    c0: configs[0][0],
+    share,
+    sgtFrom,
+  };
   methods.forEach((method, i) =>
-    seeds.forEach((seed, j) => planJob(`${out}/${method}-seed${seed}`, configs[i][j]))
+    seeds.forEach((seed, j) => planJob(runFolder(job, method, seed), configs[i][j]))
   );
   Deno.mkdirSync(out, { recursive: true });
-  const job: CompareJob = { options, methods, seeds, out, say, rule, c0: configs[0][0] };
   const { runs, metricsOf } = await trainRuns(job, configs);
   afterSwitch(runs, metricsOf);
   const table2 = table2Of(methods, runs);
@@ -285,6 +327,8 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     epochs: c0.epochs,
     config: shared,
     checkpoint: rule,
+    shared: job.share,
+    sgt_from: job.sgtFrom,
     runs,
     table2,
     paired,
@@ -303,23 +347,45 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
 /** A run's SIB as Table III reads it (a scored evaluation, or its per-image values). */
 type RunSib = SibEvaluation | { per_image: Record<string, number[]>; chance?: number };
 
-/** Trains, resumes or reuses every run as planned, in method then seed order. */
+/** The folder of a method x seed: DIR/<method>-seed<seed>, DIR/sgt-switch-seed<seed>. */
+function runFolder(job: CompareJob, method: Method, seed: number): string {
+  const name = method === "sgt" && job.sgtFrom === "switch" ? "sgt-switch" : method;
+  return `${job.out}/${name}-seed${seed}`;
+}
+
+/** The HLGM run a method x seed forks from, when it does (see CompareOptions). */
+function forkOf(job: CompareJob, method: Method, seed: number): JobFork | undefined {
+  const source = runFolder(job, "hlgm", seed);
+  if (method === "baseline" && job.share) return { source, required: false };
+  if (method === "sgt" && job.sgtFrom === "switch") return { source, required: true };
+  return undefined;
+}
+
+/**
+ * Trains, resumes or reuses every run as planned, in method then seed order, except that the
+ * HLGM runs go first when others fork from them; returns them in method then seed order.
+ */
 async function trainRuns(
   job: CompareJob,
   configs: TrainConfig[][],
 ): Promise<{ runs: CompareRun[]; metricsOf: Map<string, EpochMetrics[]> }> {
-  const { methods, seeds, out, say, rule, options } = job;
+  const { methods, seeds, say, rule, options } = job;
   const runs: CompareRun[] = [];
   const metricsOf = new Map<string, EpochMetrics[]>();
-  for (const [i, method] of methods.entries()) {
+  const order = methods.map((m, i) => [m, i] as const);
+  const forks = methods.some((m) => forkOf(job, m, seeds[0]));
+  if (forks) order.sort(([a], [b]) => Number(b === "hlgm") - Number(a === "hlgm"));
+  for (const [method, i] of order) {
     for (const [j, seed] of seeds.entries()) {
-      const dir = `${out}/${method}-seed${seed}`;
+      const dir = runFolder(job, method, seed);
       const rd = new RunDir(dir);
       const hooks = options.hooks?.(method, seed) ?? {};
-      const { plan, trained, message } = await runJob(dir, configs[i][j], hooks, (plan) => {
+      const onPlan = (plan: RunPlan) => {
         if (plan.note) say(`${method} seed ${seed}: ${plan.note}`);
         say(`${method} seed ${seed}: ${jobStartLine(plan)}`);
-      });
+      };
+      const fork = forkOf(job, method, seed);
+      const { plan, trained, message } = await runJob(dir, configs[i][j], hooks, onPlan, fork);
       if (message) say(`${method} seed ${seed}: ${message}`);
       const status = jobStatus(plan, trained);
       const metrics = rd.readMetrics();
@@ -339,6 +405,7 @@ async function trainRuns(
         ...(ck.note ? { checkpoint_note: ck.note } : {}),
         checkpoint_test_acc: metrics.find((m) => m.epoch === ck.epoch)?.test_acc ?? null,
         ...(method === "hlgm" ? { switch_epoch: switchEpoch(metrics) } : {}),
+        ...forkedFrom(rd),
       });
       if (status === "interrupted") {
         throw new InterruptedError(
@@ -348,8 +415,15 @@ async function trainRuns(
       }
     }
   }
-
+  const rank = (r: CompareRun) => methods.indexOf(r.method) * seeds.length + seeds.indexOf(r.seed);
+  runs.sort((a, b) => rank(a) - rank(b));
   return { runs, metricsOf };
+}
+
+/** A run's forked_from, from its config.json ({} when not forked). */
+function forkedFrom(rd: RunDir): Pick<CompareRun, "forked_from"> {
+  const from = rd.readInfo().forkedFrom;
+  return from ? { forked_from: { run: from.run, epoch: from.epoch } } : {};
 }
 
 /** Table II: per method, the max, final and checkpoint test accuracies over the seeds. */
@@ -569,10 +643,36 @@ function compareDocuments(
       : []),
     ...(pairedRows.length ? ["", `${captionPaired}.`, "", mdTable(headPaired, pairedRows)] : []),
     ...(table3 ? ["", `${caption3}${chanceNote}.`, "", mdTable(head3, rows3)] : []),
+    ...forkNotes(job, runs),
     "",
   ].join("\n");
 
   return { text, markdown };
+}
+
+/** What compare.md says of the runs forked from the HLGM runs, if any. */
+function forkNotes(job: CompareJob, runs: CompareRun[]): string[] {
+  const forked = runs.filter((r) => r.forked_from);
+  const notes: string[] = [];
+  const of = (m: Method) => forked.filter((r) => r.method === m);
+  if (of("baseline").length) {
+    notes.push(
+      `The plain phase was trained once: ${
+        of("baseline").map((r) => `baseline seed ${r.seed} after epoch ${r.forked_from!.epoch}`)
+          .join(", ")
+      } went on from the HLGM run of its seed, whose plain epochs are the baseline's (the same ` +
+        "results as training it from scratch; `--no-share` does that).",
+    );
+  }
+  if (job.sgtFrom === "switch") {
+    notes.push(
+      `SGT started at the HLGM run's switch (${
+        of("sgt").map((r) => `seed ${r.seed} after epoch ${r.forked_from!.epoch}`).join(", ")
+      }): the HLGM run's plain epochs, then the bottom k masked every epoch, without HLGM's ` +
+        "regularize epochs; the paper's Table II trains SGT from scratch.",
+    );
+  }
+  return notes.length ? ["", ...notes] : [];
 }
 
 /** The Markdown table of every run: status, epochs, accuracies, its checkpoint's epoch. */
@@ -591,7 +691,7 @@ function runsTable(runs: CompareRun[], rule: CheckpointRule, pairedHlgm: boolean
       ...(pairedHlgm ? ["mean test acc after hlgm's switch (%)", "plain epochs = baseline's"] : []),
     ],
     runs.map((r) => [
-      `${r.method}-seed${r.seed}`,
+      r.dir.split("/").pop()!,
       r.status,
       String(r.epochs),
       r.switch_epoch === undefined
@@ -625,7 +725,7 @@ async function writeFigures(
 ): Promise<void> {
   const { methods, seeds, out, c0 } = job;
   // ---- figures (first seed)
-  const firstDir = (m: Method) => `${out}/${m}-seed${seeds[0]}`;
+  const firstDir = (m: Method) => runFolder(job, m, seeds[0]);
   const baseline = methods.includes("baseline") ? metricsOf.get(firstDir("baseline")) : undefined;
   for (const m of methods) {
     const metrics = metricsOf.get(firstDir(m)) ?? [];

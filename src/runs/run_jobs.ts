@@ -12,7 +12,8 @@ import type { TrainConfig } from "../train/config.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
 import { type TrainHooks, trainPlan, type TrainStatus } from "../train/trainer.ts";
 import { withRunFolderLock } from "../run_folder/run_lock.ts";
-import { planRun, type RunPlan } from "../train/run_plan.ts";
+import { planRun, type RunPlan, RunPlanError } from "../train/run_plan.ts";
+import { resolve } from "node:path";
 
 /** How a job ended: "trained", "resumed", "reused", or the trainer's "diverged"/"interrupted". */
 export type JobStatus = "trained" | "resumed" | "reused" | "diverged" | "interrupted";
@@ -38,22 +39,73 @@ export interface JobRun {
 }
 
 /**
+ * A run a job may fork instead of starting from scratch: an HLGM run of the same settings and
+ * seed, at its switch (its plain epochs are the job's own, so the results are the same).
+ */
+export interface JobFork {
+  /** The HLGM run folder. */
+  source: string;
+  /**
+   * The job must fork there (SGT from the plateau): a folder holding a run not forked from it
+   * is refused, and so is a source without a switch. Otherwise (a baseline) the job forks when
+   * it can and trains from scratch when it cannot, which gives the same run.
+   */
+  required: boolean;
+}
+
+/**
  * Plans `dir` for `config` again under the run folder's lock (so what another process did
- * there since an earlier check counts), tells `onPlan`, and carries the plan out.
+ * there since an earlier check counts), tells `onPlan`, and carries the plan out. With `fork`,
+ * a run that would start from scratch forks from `fork.source` at its switch instead.
  */
 export async function runJob(
   dir: string,
   config: TrainConfig,
   hooks: TrainHooks = {},
   onPlan?: (plan: RunPlan) => void,
+  fork?: JobFork,
 ): Promise<JobRun> {
   return await withRunFolderLock(dir, "train", async () => {
-    const plan = planJob(dir, config);
+    let plan = planJob(dir, config);
+    if (fork?.required && plan.action !== "start") checkForkedFrom(dir, fork.source);
+    if (fork && plan.action === "start") plan = forkPlan(plan, config, fork);
     onPlan?.(plan);
     if (plan.action === "reuse") return { plan, trained: null };
     const r = await trainPlan(plan, hooks);
     return { plan, trained: r.status, ...(r.message ? { message: r.message } : {}) };
   });
+}
+
+/** `start` as a fork of `fork.source` at its switch (see {@link JobFork}). */
+function forkPlan(start: RunPlan & { action: "start" }, config: TrainConfig, fork: JobFork) {
+  const ask = (at: "switch" | "last") =>
+    planRun(start.runDir, {
+      intent: "fork",
+      source: fork.source,
+      at,
+      settings: config,
+      overwrite: start.overwrite,
+    });
+  try {
+    return ask("switch");
+  } catch (e) {
+    if (!(e instanceof RunPlanError) || fork.required) throw e;
+    // an HLGM run that never switched is the baseline through its last epoch
+    if (e.refusal === "no-switch") return ask("last");
+    return { ...start, note: `trained from scratch: ${e.message}` };
+  }
+}
+
+/** Refuses a folder whose run was not forked from `source` (compare's SGT from the switch). */
+function checkForkedFrom(dir: string, source: string): void {
+  const from = new RunDir(dir).readInfo().forkedFrom;
+  if (!from || resolve(from.run) !== resolve(source) || from.at !== "switch") {
+    throw new RunPlanError(
+      "other-settings",
+      `${dir} holds a run that was not forked from ${source} at its switch; remove it or ` +
+        `choose another folder`,
+    );
+  }
 }
 
 /** The job status of a training call that carried out `plan` (null: nothing trained). */

@@ -240,7 +240,7 @@ function forkPoint(
 function switchEpoch(src: RunDir, savedConfig: TrainConfig, metrics: EpochMetrics[]): number {
   if (savedConfig.method !== "hlgm") {
     throw new RunPlanError(
-      "no-checkpoint",
+      "no-switch",
       `${src.path} is a ${savedConfig.method} run: only hlgm switches from plain training to ` +
         `masking; fork it at an epoch (@N) instead`,
     );
@@ -254,7 +254,7 @@ function switchEpoch(src: RunDir, savedConfig: TrainConfig, metrics: EpochMetric
   // switched after the last epoch saved: the next one would be the first masked
   if (last && (last.schedule as { phase?: string }).phase === "sgt") return last.epoch;
   throw new RunPlanError(
-    "no-checkpoint",
+    "no-switch",
     `${src.path} has not switched to masking (${metrics.length} plain epochs so far), so it has ` +
       `no switch to fork from`,
   );

@@ -10,7 +10,8 @@
  * "bad-record" (config.json is not what hlgm writes), "holds-run" (results where a new run was
  * asked), "no-checkpoint" (nothing to continue from), "unusable-checkpoint" (last.json and every
  * checkpoint fail to load), "other-settings" (a run with other settings), "source-busy" (a fork's
- * source is being trained, so its last checkpoint moves on).
+ * source is being trained, so its last checkpoint moves on), "no-switch" (a fork at the switch of
+ * a run that has none: not hlgm, or not switched yet).
  */
 export type RunRefusal =
   | "not-a-run"
@@ -19,7 +20,8 @@ export type RunRefusal =
   | "no-checkpoint"
   | "unusable-checkpoint"
   | "other-settings"
-  | "source-busy";
+  | "source-busy"
+  | "no-switch";
 
 /** A run folder that cannot take what was asked; the message says what to do. */
 export class RunPlanError extends Error {
