@@ -75,6 +75,7 @@ Deno.test("settings: every flag in the table reaches the resolved config", () =>
       canvas: [["--canvas", "40"], 40],
       augment: [["--augment"], true],
       tensorboard: [["--tensorboard"], true],
+      keepEvery: [["--keep-every", "10"], 10],
     };
     assert.deepEqual(Object.keys(samples).sort(), CONFIG_FIELDS.map((f) => f.key).sort());
     const defaults = defaultConfig() as unknown as Record<string, unknown>;

@@ -16,7 +16,7 @@
 import { syncFolder } from "../util/atomic_write.ts";
 
 /** The folder of kept checkpoints inside `checkpoints`. */
-export function keptFolder(checkpoints: string): string {
+function keptFolder(checkpoints: string): string {
   return `${checkpoints}/kept`;
 }
 
