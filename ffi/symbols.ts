@@ -48,8 +48,8 @@ export const symbols = {
   // (Box*, int32_t device, int32_t dtype, int32_t copy, Box** out)
   hlgm_to: { parameters: [H, "i32", "i32", "i32", B], result: ERR },
   hlgm_manual_seed: { parameters: ["f64"], result: ERR }, // (double seed)
-  hlgm_get_rng_state: { parameters: [B], result: ERR }, // (Box** out)
-  hlgm_set_rng_state: { parameters: [H], result: ERR }, // (Box* state)
+  hlgm_get_rng_state: { parameters: ["i32", B], result: ERR }, // (int32_t device, Box** out)
+  hlgm_set_rng_state: { parameters: ["i32", H], result: ERR }, // (int32_t device, Box* state)
   hlgm_set_grad_enabled: { parameters: ["i32"], result: "void" }, // void (int32_t)
   hlgm_is_grad_enabled: { parameters: [], result: "i32" }, // int32_t ()
   hlgm_set_requires_grad: { parameters: [H, "i32"], result: ERR }, // (Box*, int32_t)

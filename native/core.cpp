@@ -132,17 +132,24 @@ HLGM_EXPORT char* hlgm_manual_seed(double seed) {
   PROTECT(at::manual_seed(static_cast<uint64_t>(seed)))
 }
 
-HLGM_EXPORT char* hlgm_get_rng_state(Box** out) {
+// The default generator of a device: the CPU's (device < 0) or CUDA device N's, each with its
+// own stream (a CUDA run's random fills and flips draw from its device's).
+static at::Generator default_generator(int32_t device) {
+  return device < 0 ? at::detail::getDefaultCPUGenerator()
+                    : at::globalContext().defaultGenerator(device_of(device));
+}
+
+HLGM_EXPORT char* hlgm_get_rng_state(int32_t device, Box** out) {
   PROTECT({
-    auto gen = at::detail::getDefaultCPUGenerator();
+    auto gen = default_generator(device);
     std::lock_guard<std::mutex> lock(gen.mutex());
     out[0] = wrap(gen.get_state());
   })
 }
 
-HLGM_EXPORT char* hlgm_set_rng_state(Box* state) {
+HLGM_EXPORT char* hlgm_set_rng_state(int32_t device, Box* state) {
   PROTECT({
-    auto gen = at::detail::getDefaultCPUGenerator();
+    auto gen = default_generator(device);
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(state->t);
   })

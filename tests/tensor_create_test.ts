@@ -524,3 +524,24 @@ Deno.test("bool tensors from numbers: any non-zero (and NaN) is true, as in PyTo
     t.dispose();
   }
 });
+
+Deno.test("getRngState/setRngState of the test device's generator: its own stream, resumed exactly", () => {
+  // on CUDA (HLGM_TEST_DEVICE=cuda) the device's generator, not the CPU's: a CUDA run's random
+  // fills and flips draw from it, so a checkpoint keeps it too
+  tidy(() => {
+    manualSeed(11);
+    rand([5], { device });
+    const cpu = getRngState();
+    const state = getRngState(device);
+    const a = Array.from(rand([8], { device }).data() as Float32Array);
+    setRngState(state, device);
+    assert.deepEqual(Array.from(rand([8], { device }).data() as Float32Array), a);
+    if (!onCpu) {
+      // drawing on the GPU leaves the CPU's stream where it was
+      assert.deepEqual(
+        Array.from(getRngState().data() as Uint8Array),
+        Array.from(cpu.data() as Uint8Array),
+      );
+    }
+  });
+});

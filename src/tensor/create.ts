@@ -335,12 +335,15 @@ export function manualSeed(seed: number): void {
   check(lib.hlgm_manual_seed(seed), "manualSeed");
 }
 
-/** The CPU generator's state as a uint8 tensor (save it to resume a run exactly). */
-export function getRngState(): Tensor {
-  return new Tensor(out1(lib.hlgm_get_rng_state(OUT_BUF), "getRngState"));
+/**
+ * A generator's state as a uint8 tensor (save it to resume a run exactly): the CPU's (default,
+ * torch.get_rng_state) or a CUDA device's (torch.cuda.get_rng_state), each its own stream.
+ */
+export function getRngState(device: Device = "cpu"): Tensor {
+  return new Tensor(out1(lib.hlgm_get_rng_state(deviceCode(device), OUT_BUF), "getRngState"));
 }
 
-/** Restores the CPU generator's state from `getRngState()`. */
-export function setRngState(state: Tensor): void {
-  check(lib.hlgm_set_rng_state(state.handle), "setRngState");
+/** Restores a generator's state (the CPU's by default) from {@link getRngState}'s. */
+export function setRngState(state: Tensor, device: Device = "cpu"): void {
+  check(lib.hlgm_set_rng_state(deviceCode(device), state.handle), "setRngState");
 }

@@ -606,6 +606,10 @@ function restoreCheckpoint(run: RunParts, last: TrainerState): RunProgress {
   optimizer.loadStateDict({ ...last.optimizer, tensors });
   const rng = ck.state?.get("rng.cpu");
   if (rng) setRngState(rng);
+  // a CUDA run's random fills and flips draw from its device's generator (absent in a CPU run's
+  // checkpoint: a run moved to a GPU starts that stream from its seed)
+  const cudaRng = ck.state?.get("rng.cuda");
+  if (cudaRng && run.device.startsWith("cuda")) setRngState(cudaRng, run.device);
   for (const t of all()) t.dispose();
   // fp16-mixed: the scale it had reached, not 2^16 again (a run resumed in another precision
   // has no scaler, or a new one)
@@ -942,6 +946,7 @@ function saveEpoch(
     [...opt.tensors].map(([k, t]) => [`optimizer.${k}`, t]),
   );
   stateTensors.set("rng.cpu", getRngState());
+  if (run.device.startsWith("cuda")) stateTensors.set("rng.cuda", getRngState(run.device));
   try {
     saving(run.dir.path, epoch, () =>
       run.dir.saveCheckpoint(
