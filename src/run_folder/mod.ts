@@ -11,6 +11,8 @@ export {
   type CheckpointLocation,
   type CheckpointRule,
   type EpochMetrics,
+  type ForkOrigin,
+  type ForkPoint,
   type LoadedCheckpoint,
   type PretrainedLoad,
   RunDir,
