@@ -54,63 +54,31 @@ IFS=, read -r -a seeds <<<"$seed_list"
 jobs=()
 for s in "${seeds[@]}"; do for m in sgt hlgm baseline; do jobs+=("$m $s"); done; done
 
-threads=$(( ${HLGM_NUM_THREADS:-$(nproc)} / parallel )); [ "$threads" -ge 1 ] || threads=1
-mkdir -p "$out/logs"
-# what a killed earlier call may have left: pid files (their pids may be reused) and markers
-rm -f "$out"/logs/.*.pid "$out"/logs/.*.failed "$out/logs/.stop"
+NAME=cifar10-cpu OUT=$out THREADS=$(( ${HLGM_NUM_THREADS:-$(nproc)} / parallel ))
+[ "$THREADS" -ge 1 ] || THREADS=1
+. scripts/lib/session-runs.sh
+session_reset
 hlgm() { deno run -A cli/main.ts "$@"; }
 hlgm data download cifar10 || exit $?
 
 # one run: resume it with its saved settings when it has a checkpoint (a finished one trains no
 # further; the final compare refuses runs whose settings differ from the protocol's), else start
-# it. The run gets its own session
-# (setsid), so a stop reaches it once, from on_stop below, whether Ctrl-C went to the whole
-# terminal group or a kill to this script alone. A run that fails leaves logs/.NAME.failed.
+# it
 run_one() {
-  local m=$1 s=$2 dir="$out/$1-seed$2" log="$out/logs/$1-seed$2.log" name="$1-seed$2"
+  local m=$1 s=$2 dir="$out/$1-seed$2"
   local args=(--method "$m" --seed "$s" --out "$dir" "${protocol[@]}")
   [ -f "$dir/checkpoints/last.json" ] && args=(--resume "$dir")
   [ -e "$out/logs/.stop" ] && return 0
-  echo "cifar10-cpu: $m seed $s: training ($log)"
-  HLGM_NUM_THREADS=$threads setsid deno run -A cli/main.ts train "${args[@]}" >>"$log" 2>&1 &
-  local pid=$!
-  echo "$pid" >"$out/logs/.$name.pid"
-  [ -e "$out/logs/.stop" ] && kill -TERM "$pid" 2>/dev/null # a stop that came meanwhile
-  wait "$pid"
-  local code=$?
-  rm -f "$out/logs/.$name.pid"
-  echo "cifar10-cpu: $m seed $s: exit $code"
-  [ "$code" = 0 ] || [ -e "$out/logs/.stop" ] || touch "$out/logs/.$name.failed"
-  return 0
+  session_train "$m-seed$s" "${args[@]}"
+  session_done "$m-seed$s" $?
 }
 
-stopping=0
-# Ctrl-C or SIGTERM: each run stops after its batch, keeping its last checkpoint (a second one
-# quits at once); no new run starts. SIGTERM is what is passed on: a run still starting (which,
-# as a background job, may ignore SIGINT until it listens) ends at once, losing no checkpoint.
-on_stop() {
-  touch "$out/logs/.stop"
-  kill -TERM $(cat "$out"/logs/.*.pid 2>/dev/null) 2>/dev/null
-  [ "$stopping" = 0 ] || exit 130
-  stopping=1
-}
-trap on_stop INT TERM
 for job in "${jobs[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n; done
   [ "$stopping" = 0 ] || break
   # shellcheck disable=SC2086
   run_one $job &
 done
-while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n; done
-if [ "$stopping" = 1 ]; then
-  rm -f "$out/logs/.stop"
-  echo "cifar10-cpu: stopped; the runs kept their checkpoints. Run the same command again to go on." >&2
-  exit 130
-fi
-failed=$(cd "$out/logs" && ls -A | sed -n 's/^\.\(.*\)\.failed$/\1/p' | tr '\n' ' ')
-if [ -n "$failed" ]; then
-  echo "cifar10-cpu: failed: ${failed}(see $out/logs; run the same command again to resume)" >&2
-  exit 1
-fi
+session_end || exit $?
 # every run is finished: compare trains nothing, it reads them and writes the tables
 hlgm compare "${protocol[@]}" --seeds "$seed_list" --out "$out"

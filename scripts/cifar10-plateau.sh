@@ -65,10 +65,11 @@ protocol=(
 )
 IFS=, read -r -a seeds <<<"$seed_list"
 
-threads=$(( ${HLGM_NUM_THREADS:-$(nproc)} / parallel )); [ "$threads" -ge 1 ] || threads=1
-mkdir -p "$out/logs"
-# what a killed earlier call may have left: pid files (their pids may be reused) and markers
-rm -f "$out"/logs/.*.pid "$out"/logs/.*.failed "$out"/logs/.*.done "$out/logs/.stop"
+NAME=cifar10-plateau OUT=$out THREADS=$(( ${HLGM_NUM_THREADS:-$(nproc)} / parallel ))
+[ "$THREADS" -ge 1 ] || THREADS=1
+. scripts/lib/session-runs.sh
+session_reset
+rm -f "$out"/logs/.*.done "$out"/logs/.*.ok
 hlgm() { deno run -A cli/main.ts "$@"; }
 hlgm data download cifar10 || exit $?
 
@@ -88,21 +89,6 @@ progress() {
   ' "$1" 2>/dev/null || echo "0 - 0"
 }
 
-# one `hlgm train` in its own session (setsid), so a stop reaches it once, from on_stop below
-train() {
-  local name=$1; shift
-  [ -e "$out/logs/.stop" ] && return 130
-  echo "cifar10-plateau: $name: hlgm train $*" | tee -a "$out/logs/$name.log"
-  HLGM_NUM_THREADS=$threads setsid deno run -A cli/main.ts train "$@" >>"$out/logs/$name.log" 2>&1 &
-  local pid=$!
-  echo "$pid" >"$out/logs/.$name.pid"
-  [ -e "$out/logs/.stop" ] && kill -TERM "$pid" 2>/dev/null # a stop that came meanwhile
-  wait "$pid"
-  local code=$?
-  rm -f "$out/logs/.$name.pid"
-  return "$code"
-}
-
 # HLGM of seed S: trained until MASKED epochs after its switch (extended as the switch moves on)
 run_hlgm() {
   local s=$1 dir="$out/hlgm-seed$1" name="hlgm-seed$1"
@@ -113,9 +99,9 @@ run_hlgm() {
       # MASKED epochs after the switch, or after the earliest epoch it can still come
       if [ "$sw" != "-" ]; then target=$(( sw + masked )); else target=$(( earliest + masked )); fi
       [ "$sw" != "-" ] && [ "$done" -ge "$target" ] && break
-      train "$name" --resume "$dir" --epochs "$target" || return $?
+      session_train "$name" --resume "$dir" --epochs "$target" || return $?
     else
-      train "$name" --method hlgm --seed "$s" --epochs "$target" --out "$dir" "${protocol[@]}" || return $?
+      session_train "$name" --method hlgm --seed "$s" --epochs "$target" --out "$dir" "${protocol[@]}" || return $?
     fi
   done
   echo "$target" >"$out/logs/.$name.done"
@@ -129,35 +115,22 @@ run_fork() {
   if [ -f "$dir/checkpoints/last.json" ]; then
     read -r done _ _ < <(progress "$dir")
     [ "$done" -ge "$target" ] && return 0
-    train "$name" --resume "$dir" --epochs "$target"
+    session_train "$name" --resume "$dir" --epochs "$target"
   else
-    train "$name" --fork "$out/hlgm-seed$s@switch" --method "$m" --epochs "$target" --out "$dir" --force
+    session_train "$name" --fork "$out/hlgm-seed$s@switch" --method "$m" --epochs "$target" --out "$dir" --force
   fi
 }
 
-# a job in the background; its marker says how it ended
+# a job in the background; session_done's marker says how it ended
 job() {
   local name=$1; shift
   "$@"
-  local code=$?
-  echo "cifar10-plateau: $name: exit $code"
-  [ "$code" = 0 ] && touch "$out/logs/.$name.ok" && return 0
-  [ -e "$out/logs/.stop" ] || touch "$out/logs/.$name.failed"
+  session_done "$name" $?
 }
-
-stopping=0
-on_stop() {
-  touch "$out/logs/.stop"
-  kill -TERM $(cat "$out"/logs/.*.pid 2>/dev/null) 2>/dev/null
-  [ "$stopping" = 0 ] || exit 130
-  stopping=1
-}
-trap on_stop INT TERM
 
 # the queue: HLGM runs first, each seed's forks as soon as its HLGM run is done
 pending=()
 for s in "${seeds[@]}"; do pending+=("hlgm $s" "sgt $s" "baseline $s"); done
-rm -f "$out"/logs/.*.ok
 while [ "${#pending[@]}" -gt 0 ] && [ "$stopping" = 0 ]; do
   started=0
   if [ "$(jobs -rp | wc -l)" -lt "$parallel" ]; then
@@ -180,15 +153,5 @@ while [ "${#pending[@]}" -gt 0 ] && [ "$stopping" = 0 ]; do
   [ "$started" = 1 ] && continue
   if [ "$(jobs -rp | wc -l)" -gt 0 ]; then wait -n; else sleep 1; fi
 done
-while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n; done
-if [ "$stopping" = 1 ]; then
-  rm -f "$out/logs/.stop"
-  echo "cifar10-plateau: stopped; the runs kept their checkpoints. Run the same command again to go on." >&2
-  exit 130
-fi
-failed=$(cd "$out/logs" && ls -A | sed -n 's/^\.\(.*\)\.failed$/\1/p' | tr '\n' ' ')
-if [ -n "$failed" ]; then
-  echo "cifar10-plateau: failed: ${failed}(see $out/logs; run the same command again to go on)" >&2
-  exit 1
-fi
-echo "cifar10-plateau: every run is done: deno run -A scripts/results-tables.ts --plateau $out"
+session_end || exit $?
+echo "cifar10-plateau: every run is done: deno run -A scripts/plateau-results.ts $out"

@@ -183,7 +183,8 @@ Deno.test({
     metrics.some((f) => lines(f) >= 1 && lines(f) < 4),
     "a run was stopped part-way, with its epochs kept",
   );
-  assert.ok(!stopped.out.includes("baseline seed 0: training"), "no run starts after Ctrl-C");
+  assert.match(stopped.out, /cifar10-cpu: (sgt|hlgm)-seed0: hlgm train /);
+  assert.ok(!stopped.out.includes("baseline-seed0: hlgm train"), "no run starts after Ctrl-C");
 
   const second = await finished(cpuProtocol(out, data));
   assert.equal(second.code, 0, second.out);
@@ -224,4 +225,63 @@ Deno.test({
   assert.equal(bad.code, 1, bad.out);
   assert.match(bad.out, /cifar10-cpu: failed: baseline-seed0 hlgm-seed0 sgt-seed0 \(see /);
   assert.ok(!bad.out.includes("comparing"), bad.out);
+});
+
+const plateauScript = new URL("../scripts/cifar10-plateau.sh", import.meta.url).pathname;
+
+Deno.test({
+  name:
+    "cifar10-plateau.sh: HLGM switches on its plateau and is extended to --masked epochs after it; the baseline and SGT fork at the switch; plateau-results.ts reads them; the same command again trains nothing",
+  ignore: inRoot,
+}, async () => {
+  const data = `${root}/plateau-data`;
+  writeToyCifar10(data);
+  const out = `${root}/plateau`;
+  const run = () =>
+    finished(
+      new Deno.Command("setsid", {
+        args: [
+          "bash",
+          plateauScript,
+          ...["--out", out, "--seeds", "0", "--masked", "2", "--first", "3", "--"],
+          ...["--patience", "1", "--batch-size", "16", "--no-tensorboard"],
+        ],
+        env: { HLGM_DATA: data, HLGM_NUM_THREADS: "2", NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+    );
+  const first = await run();
+  assert.equal(first.code, 0, first.out);
+  const rows = (m: string) =>
+    Deno.readTextFileSync(`${out}/${m}-seed0/metrics.jsonl`).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+  const hlgm = rows("hlgm");
+  const sw = hlgm.findIndex((r) => r.phase === "sgt"); // epochs before the first masked one
+  assert.ok(sw >= 2, `the plateau rule (patience 1) switches after epoch 2 at the earliest: ${sw}`);
+  assert.equal(hlgm.length, sw + 2, "extended to 2 masked epochs after the switch");
+  for (const m of ["baseline", "sgt"]) {
+    const r = rows(m);
+    assert.equal(r.length, hlgm.length, `${m} runs to HLGM's last epoch`);
+    assert.deepEqual(r.slice(0, sw), hlgm.slice(0, sw), `${m}: HLGM's plain epochs, copied`);
+    assert.deepEqual(
+      r.slice(sw).map((x) => x.mode),
+      m === "sgt" ? ["sgt", "sgt"] : ["plain", "plain"],
+    );
+    const info = JSON.parse(Deno.readTextFileSync(`${out}/${m}-seed0/config.json`));
+    assert.equal(info.forkedFrom.epoch, sw);
+    assert.equal(info.forkedFrom.at, "switch");
+  }
+  const results = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../scripts/plateau-results.ts", import.meta.url).pathname, out],
+  }).output();
+  const text = new TextDecoder().decode(results.stdout);
+  assert.equal(results.code, 0, new TextDecoder().decode(results.stderr));
+  assert.match(text, new RegExp(`\\| 0 \\| ${sw} \\| ${sw + 1}-${sw + 2} \\|`));
+  assert.match(text, /up to the switch are HLGM's .*: checked for every seed/);
+  const again = await run();
+  assert.equal(again.code, 0, again.out);
+  assert.doesNotMatch(again.out, /hlgm train/);
+  assert.match(again.out, /every run is done/);
 });
