@@ -51,6 +51,19 @@ async function assertSameAsReference(run: string): Promise<void> {
       `${f} differs from the uninterrupted run's`,
     );
   }
+  // the switch's checkpoint is kept whole, to fork from, however the run was interrupted (a kill
+  // after its last.json and before its copy: the resume makes it)
+  const kept = filesIn(`${ref}/checkpoints/kept`);
+  assert.deepEqual(filesIn(`${run}/checkpoints/kept`), kept);
+  for (const k of kept) {
+    for (const f of filesIn(`${ref}/checkpoints/kept/${k}`).filter((f) => f.startsWith(k))) {
+      assert.deepEqual(
+        Deno.readFileSync(`${run}/checkpoints/kept/${k}/${f}`),
+        Deno.readFileSync(`${ref}/checkpoints/kept/${k}/${f}`),
+        `kept/${k}/${f} differs from the uninterrupted run's`,
+      );
+    }
+  }
   for (const f of ["best.json", "best-after-switch.json"]) {
     assert.deepEqual(
       JSON.parse(Deno.readTextFileSync(`${run}/checkpoints/${f}`)),

@@ -640,7 +640,7 @@ export class RunDir {
         ]);
       }
     }
-    if (keep) keepCheckpoint(this.checkpoints, epoch, last.weights, last.state);
+    if (keep) this.keep(last);
     this.#prune();
   }
 
@@ -764,6 +764,11 @@ export class RunDir {
       `${file} ${why}, and no other checkpoint in ${this.checkpoints} loads` +
         (more ? ` (${reason})` : ""),
     );
+  }
+
+  /** Keeps the checkpoint `last` records (this run's last) whole in checkpoints/kept/ (kept.ts). */
+  keep(last: TrainerState): void {
+    keepCheckpoint(this.checkpoints, last.epoch, last.weights, last.state);
   }
 
   /**

@@ -45,7 +45,7 @@ import { EventWriter } from "./tensorboard.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { Yielder } from "../util/event_loop.ts";
 import { lockRunFolder } from "../run_folder/run_lock.ts";
-import { checkpointFiles, linkOrCopy } from "../run_folder/kept.ts";
+import { checkpointFiles, keptEpochs, linkOrCopy } from "../run_folder/kept.ts";
 import {
   assertRunFolder,
   type ForkAt,
@@ -488,8 +488,10 @@ async function trainOnDevice(
   try {
     let pretrained: PretrainedLoad | null = null;
     let progress: RunProgress;
-    if (plan.action === "resume") progress = restoreCheckpoint(run, plan.last);
-    else {
+    if (plan.action === "resume") {
+      progress = restoreCheckpoint(run, plan.last);
+      if (run.writer) keepMissed(run, plan.last, progress.metrics);
+    } else {
       // before the run folder exists: weights that do not fit leave nothing behind
       pretrained = await loadRunPretrained(model, c, inputs, device);
       progress = {
@@ -623,6 +625,19 @@ function restoreCheckpoint(run: RunParts, last: TrainerState): RunProgress {
     bestAfterSwitch: last.bestAfterSwitch ?? null,
     startEpoch: last.epoch + 1,
   };
+}
+
+/**
+ * Keeps the checkpoint a run resumes from when it was due to be kept (its switch, or a
+ * keepEvery-th epoch) and is not: the process died after the checkpoint's last.json was written
+ * and before its copy was made.
+ */
+function keepMissed(run: RunParts, last: TrainerState, metrics: EpochMetrics[]): void {
+  const c = run.config;
+  const schedule = last.schedule as unknown as ScheduleState;
+  const switched = schedule.phase === "sgt" && metrics.at(-1)?.phase === "train";
+  const due = switched || (c.keepEvery !== undefined && last.epoch % c.keepEvery === 0);
+  if (due && !keptEpochs(run.dir.checkpoints).includes(last.epoch)) run.dir.keep(last);
 }
 
 /** A new run's folder: the old results gone (when overwriting), its config.json written. */
