@@ -212,6 +212,11 @@ Deno.test("fork CLI: --fork RUN@switch trains the fork; an epoch not kept or a s
     assert.match(ok.stdout, new RegExp(`forking ${hlgmDir} after its epoch 2 \\(its switch\\)`));
     assert.match(ok.stdout, /changed: method "hlgm" -> "baseline"/);
     assert.deepEqual(new RunDir(out).readMetrics().map((m) => m.mode), ["plain", "plain", "plain"]);
+    // `hlgm runs` says where a fork came from
+    const list = await runCli(["runs", root]);
+    assert.match(list.stdout, new RegExp(`^baseline .*complete, forked from ${hlgmDir}@2$`, "m"));
+    const json = JSON.parse((await runCli(["runs", root, "--json"])).stdout);
+    assert.deepEqual(json[0].forkedFrom, { run: hlgmDir, epoch: 2 });
     const notKept = await runCli(["train", "--fork", `${hlgmDir}@1`, "--out", `${root}/x`]);
     assert.equal(notKept.code, 2);
     assert.match(notKept.stderr, /state of epoch 1 was not kept.*epochs 2, 3.*--keep-every/);

@@ -9,6 +9,7 @@
 import { relative } from "node:path";
 import { type RunSummary, summarizeRun } from "./summary.ts";
 import { type LockOwner, runFolderWriter, writerPhrase } from "../run_folder/run_lock.ts";
+import { RunDir } from "../run_folder/run_dir.ts";
 
 /** One run folder found. */
 export interface ListedRun {
@@ -23,6 +24,8 @@ export interface ListedRun {
   status: string;
   /** The process writing the folder now, or null. */
   writer: LockOwner | null;
+  /** The run it was forked from (train --fork) and the epoch it went on after; null if none. */
+  forkedFrom: { run: string; epoch: number } | null;
 }
 
 /** Run folders under `root` (itself included), at most `depth` levels down, sorted by path. */
@@ -55,16 +58,25 @@ export function listRuns(root: string, depth = 3): ListedRun[] {
       } catch {
         // none
       }
-      const status = writer
+      const state = writer
         ? writerPhrase(writer)
         : summary.complete
         ? "complete"
         : hasCheckpoint
         ? "stopped"
         : "no checkpoint";
-      return { name, summary, status, writer };
+      const from = new RunDir(path).readInfo().forkedFrom;
+      const forkedFrom = from ? { run: from.run, epoch: from.epoch } : null;
+      // the source as the list names runs (relative to root), else its path
+      const source = from && relative(root, from.run);
+      const status = from
+        ? `${state}, forked from ${source && !source.startsWith("..") ? source : from.run}` +
+          `@${from.epoch}`
+        : state;
+      return { name, summary, status, writer, forkedFrom };
     } catch (e) {
-      return { name, summary: null, status: `unreadable: ${(e as Error).message}`, writer };
+      const status = `unreadable: ${(e as Error).message}`;
+      return { name, summary: null, status, writer, forkedFrom: null };
     }
   });
 }
