@@ -281,7 +281,9 @@ export interface ForkOptions extends TrainHooks {
  * `options.settings`: the source's weights, optimizer state, RNG, schedule position and best
  * epochs, and its metrics up to that epoch, with config.json's `forkedFrom` naming the source
  * and epoch. With the same settings but the method, a baseline forked at an HLGM run's switch
- * is the baseline trained from scratch, epoch for epoch. Both folders are locked meanwhile.
+ * is the baseline trained from scratch, epoch for epoch. The new folder is locked while it
+ * trains; a kept epoch can be forked while the source still trains, its last only once no
+ * process writes it (else a {@link RunPlanError} "source-busy").
  *
  * @example A baseline and an SGT run from an HLGM run's plateau
  * ```ts
