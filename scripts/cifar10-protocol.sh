@@ -2,7 +2,11 @@
 # The paper's Table II protocol on real CIFAR-10, as one command that runs unattended in chunks:
 # the shallow CNN (--preset shallow-cnn-cifar10: Adadelta lr 0.1, batch 256, 32 px), 100 epochs,
 # HLGM switching after a 20-epoch validation plateau, baseline / SGT / HLGM x seeds 0, 1, 2, the
-# runs side by side (`sweep --grid method=... --parallel`). Each call trains for at most
+# runs side by side (`sweep --grid method=... --parallel`). Its departures from the paper: 5,000 of
+# the 50,000 training images held out for validation; the plateau rule watches validation
+# accuracy (the paper's text says test accuracy, its Algorithm 2 the loss); CIFAR augmented with
+# random crops and flips (hlgm's default; the paper states none); three seeds, not one run; and
+# hlgm's readings of what the paper does not state (lambda 1, the fill, |gradient|, fp32). Each call trains for at most
 # --chunk-s seconds, then stops the runs after their current batch (Ctrl-C's path: every run keeps
 # its last checkpoint) and exits 3; the same command continues where it stopped (finished runs
 # are reused, stopped ones resumed). When every run is done it writes the tables and exits 0.
