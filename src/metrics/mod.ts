@@ -1,6 +1,6 @@
 /**
- * Localisation metrics of saliency maps: SIB, top-k intersection, pointing game, relevance
- * mass accuracy, and their summaries.
+ * Metrics of saliency maps: localisation (SIB, top-k intersection, pointing game, relevance
+ * mass accuracy, and their summaries) and faithfulness (deletion and insertion).
  *
  * @module
  */
@@ -17,3 +17,12 @@ export {
   type Summary,
   topKIntersection,
 } from "./sib.ts";
+export {
+  BLUR_KERNEL,
+  type CurveMode,
+  perturbationCurve,
+  type PerturbationCurveOptions,
+  type PerturbationCurves,
+  type Substrate,
+  substrateOf,
+} from "./deletion.ts";

@@ -1,0 +1,138 @@
+/**
+ * Faithfulness metrics against their PyTorch reference (tests/fixtures/faith/, made by
+ * tests/fixtures/make_faith_fixtures.py with the models and closed-form weights of
+ * tests/fixtures/parity/models.json), and their definitions on cases small enough to work out by
+ * hand.
+ */
+
+import assert from "node:assert/strict";
+import { createModel, type Model, noGrad, type Tensor, tensor, tidy } from "../mod.ts";
+import { perturbationCurve, substrateOf } from "../src/metrics/deletion.ts";
+import { cat } from "../src/tensor/functional.ts";
+import { closedForm, loadClosedForm } from "./closed_form.ts";
+import { assertClose, device } from "./helpers.ts";
+
+interface RunCase {
+  mode: "deletion" | "insertion";
+  substrate: "zero" | "blur" | "mean";
+  steps: number;
+  fractions: number[];
+  curves: number[][];
+  auc: number[];
+}
+const reference: {
+  cases: Record<string, {
+    input_shape: number[];
+    saliency: number[][][];
+    targets: number[];
+    runs: RunCase[];
+  }>;
+} = JSON.parse(Deno.readTextFileSync(new URL("./fixtures/faith/deletion.json", import.meta.url)));
+const models: {
+  formula: Parameters<typeof loadClosedForm>[0];
+  cases: Record<string, {
+    options: { name: string } & Record<string, unknown>;
+    keys: [string, number[], number, number][];
+  }>;
+} = JSON.parse(
+  Deno.readTextFileSync(new URL("./fixtures/parity/models.json", import.meta.url)),
+);
+
+for (const [name, c] of Object.entries(reference.cases)) {
+  Deno.test(`deletion and insertion: ${name}'s curves and AUCs equal PyTorch's (ties by position, every substrate, 1 to 50 steps)`, () => {
+    const m = models.cases[name];
+    const { name: modelName, ...options } = m.options;
+    const model: Model = createModel(modelName, options).to(device);
+    loadClosedForm(models.formula, model, m.keys);
+    model.eval();
+    const forward = (x: Tensor) => model.forward(x);
+    tidy(() => {
+      const x = closedForm(models.formula, c.input_shape, models.formula.inputKey + 1, 0, 1)
+        .to(device);
+      const saliency = tensor(c.saliency, { device });
+      const target = tensor(c.targets, { dtype: "int64", device });
+      for (const run of c.runs) {
+        const got = noGrad(() =>
+          perturbationCurve(forward, x, saliency, target, {
+            mode: run.mode,
+            substrate: run.substrate,
+            steps: run.steps,
+          })
+        );
+        const what = `${name} ${run.mode} ${run.substrate} ${run.steps} steps`;
+        assert.deepEqual(got.fractions, run.fractions, what);
+        assertClose(got.curves.flat(), run.curves.flat(), {
+          rtol: 1e-4,
+          atol: 1e-6,
+          message: what,
+        });
+        assertClose(got.auc, run.auc, { rtol: 1e-4, atol: 1e-6, message: what });
+      }
+    });
+  });
+}
+
+Deno.test("deletion and insertion: a model that reads one pixel gives the curve the definition does", () => {
+  // logits (v, 0) from the value v of pixel (0, 1) of a 2 x 2 image: p(class 0) = sigmoid(v)
+  const forward = (x: Tensor) =>
+    tidy(() => {
+      const v = x.reshape([x.shape[0], 4]).select(1, 1).unsqueeze(1);
+      return cat([v, v.mul(0)], 1);
+    });
+  const x = tensor([[[[1, 3], [2, 4]]]], { device }); // pixel (0, 1) holds 3
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  const target = tensor([0], { dtype: "int64", device });
+  // values 4 > 3 = 3 > 1: pixel 1 is ranked second, before pixel 2 (the tie goes by position)
+  const saliency = tensor([[[4, 3], [3, 1]]], { device });
+  const one = perturbationCurve(forward, x, saliency, target, { steps: 4 });
+  assert.deepEqual(one.fractions, [0, 0.25, 0.5, 0.75, 1]);
+  assertClose(one.curves[0], [sigmoid(3), sigmoid(3), 0.5, 0.5, 0.5], { rtol: 1e-6 });
+  // ranked third: removed one step later
+  const third = tensor([[[4, 3], [3.5, 1]]], { device });
+  const late = perturbationCurve(forward, x, third, target, { steps: 4 });
+  assertClose(late.curves[0], [sigmoid(3), sigmoid(3), sigmoid(3), 0.5, 0.5], { rtol: 1e-6 });
+  // two steps of two pixels: removed in the first; the trapezoid over k / K
+  const two = perturbationCurve(forward, x, saliency, target, { steps: 2 });
+  assertClose(two.curves[0], [sigmoid(3), 0.5, 0.5], { rtol: 1e-6 });
+  assertClose(two.auc, [(sigmoid(3) / 2 + 0.5 + 0.25) / 2], { rtol: 1e-6 });
+  // insertion from the mean (2.5): pixel 1 is put back in the first of two steps
+  const ins = perturbationCurve(forward, x, saliency, target, {
+    mode: "insertion",
+    substrate: "mean",
+    steps: 2,
+  });
+  assertClose(ins.curves[0], [sigmoid(2.5), sigmoid(3), sigmoid(3)], { rtol: 1e-6 });
+});
+
+Deno.test("deletion and insertion: the blur substrate is a normalised 11 x 11 Gaussian (sigma 5) with zero padding", () => {
+  tidy(() => {
+    // a constant image far from the border stays constant; at the corner it keeps the share of
+    // the kernel inside the image
+    const x = tensor(Array.from({ length: 2 }, () => Array(32).fill(Array(32).fill(1))), {
+      device,
+    }).reshape([1, 2, 32, 32]);
+    const b = substrateOf(x, "blur");
+    assertClose([b.select(2, 16).select(2, 16).data()[0] as number], [1], { rtol: 1e-6 });
+    const g = Array.from({ length: 11 }, (_, i) => Math.exp(-((i - 5) ** 2) / 50));
+    const total = g.reduce((s, v) => s + v, 0);
+    const inside = g.slice(5).reduce((s, v) => s + v, 0) / total; // one side of the 1-D kernel
+    const corner = b.select(2, 0).select(2, 0).data() as Float32Array;
+    assertClose([...corner], [inside * inside, inside * inside], { rtol: 1e-5 });
+  });
+});
+
+Deno.test("deletion and insertion: shapes that do not fit are refused, naming them", () => {
+  const forward = (x: Tensor) => x.reshape([x.shape[0], -1]);
+  tidy(() => {
+    const x = tensor([[[[1, 2], [3, 4]]]], { device });
+    const t = tensor([0], { dtype: "int64", device });
+    assert.throws(
+      () => perturbationCurve(forward, x, tensor([[1, 2, 3, 4]], { device }), t),
+      /saliency must be \(N, H, W\) = \[1,2,2\]/,
+    );
+    assert.throws(
+      () => perturbationCurve(forward, x, tensor([[[1, 2], [3, 4]]], { device }), t, { steps: 0 }),
+      /steps must be a positive integer, got 0/,
+    );
+  });
+});
