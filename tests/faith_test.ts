@@ -1,5 +1,5 @@
 /**
- * Faithfulness metrics against their PyTorch reference (tests/fixtures/faith/, made by
+ * Faithfulness metrics (deletion and insertion, MoRF/LeRF and AOPC) against their PyTorch reference (tests/fixtures/faith/, made by
  * tests/fixtures/make_faith_fixtures.py with the models and closed-form weights of
  * tests/fixtures/parity/models.json), and their definitions on cases small enough to work out by
  * hand.
@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { createModel, type Model, noGrad, type Tensor, tensor, tidy } from "../mod.ts";
 import { perturbationCurve, substrateOf } from "../src/metrics/deletion.ts";
+import { regionPerturbation } from "../src/metrics/aopc.ts";
 import { cat } from "../src/tensor/functional.ts";
 import { closedForm, loadClosedForm } from "./closed_form.ts";
 import { assertClose, device } from "./helpers.ts";
@@ -135,4 +136,88 @@ Deno.test("deletion and insertion: shapes that do not fit are refused, naming th
       /steps must be a positive integer, got 0/,
     );
   });
+});
+
+const aopcReference: {
+  cases: Record<string, {
+    input_shape: number[];
+    saliency: number[][][];
+    targets: number[];
+    noise_key: number;
+    runs: {
+      order: "morf" | "lerf";
+      patch: number;
+      regions: number;
+      curves: number[][];
+      aopc: number[];
+    }[];
+  }>;
+} = JSON.parse(Deno.readTextFileSync(new URL("./fixtures/faith/aopc.json", import.meta.url)));
+
+for (const [name, c] of Object.entries(aopcReference.cases)) {
+  Deno.test(`MoRF, LeRF and AOPC: ${name}'s curves equal PyTorch's (patches of 4 and 8, every region or some)`, () => {
+    const m = models.cases[name];
+    const { name: modelName, ...options } = m.options;
+    const model: Model = createModel(modelName, options).to(device);
+    loadClosedForm(models.formula, model, m.keys);
+    model.eval();
+    tidy(() => {
+      const f = models.formula;
+      const x = closedForm(f, c.input_shape, f.inputKey + 1, 0, 1).to(device);
+      const noise = closedForm(f, c.input_shape, c.noise_key, 0, 1).to(device);
+      const saliency = tensor(c.saliency, { device });
+      const target = tensor(c.targets, { dtype: "int64", device });
+      for (const run of c.runs) {
+        const got = regionPerturbation((v) => model.forward(v), x, saliency, target, {
+          order: run.order,
+          patch: run.patch,
+          regions: run.regions,
+          noise,
+        });
+        const what = `${name} ${run.order} patch ${run.patch}, ${run.regions} regions`;
+        assertClose(got.curves.flat(), run.curves.flat(), {
+          rtol: 1e-4,
+          atol: 1e-6,
+          message: what,
+        });
+        assertClose(got.aopc, run.aopc, { rtol: 1e-3, atol: 1e-6, message: what });
+      }
+    });
+  });
+}
+
+Deno.test("MoRF and LeRF: regions ranked by their sums, ties by position; AOPC is the mean drop over L + 1 points", () => {
+  // logits (v, 0) from pixel (0, 3) of a 4 x 4 image, which lies in the top-right 2 x 2 region
+  const forward = (x: Tensor) =>
+    tidy(() => {
+      const v = x.reshape([x.shape[0], 16]).select(1, 3).unsqueeze(1);
+      return cat([v, v.mul(0)], 1);
+    });
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  const x = tensor([[Array.from({ length: 4 }, () => [2, 2, 2, 2])]], { device }); // all 2
+  const noise = x.mul(0); // perturbed pixels become 0
+  const target = tensor([0], { dtype: "int64", device });
+  // region sums: top-left 4, top-right 3, bottom-left 3, bottom-right 1
+  const saliency = tensor([[[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1]]], { device });
+  const morf = regionPerturbation(forward, x, saliency, target, { patch: 2, noise });
+  // MoRF: top-left, then top-right (tied with bottom-left, first by position): pixel 3 at k = 2
+  const a = sigmoid(2), z = 0.5;
+  assertClose(morf.curves[0], [a, a, z, z, z], { rtol: 1e-6 });
+  assertClose(morf.aopc, [(0 + 0 + 3 * (a - z)) / 5], { rtol: 1e-6 });
+  // LeRF: bottom-right, then top-right (3 = 3, first by position), so also at k = 2
+  const lerf = regionPerturbation(forward, x, saliency, target, {
+    patch: 2,
+    noise,
+    order: "lerf",
+    regions: 3,
+  });
+  assertClose(lerf.curves[0], [a, a, z, z], { rtol: 1e-6 });
+  assert.throws(
+    () => regionPerturbation(forward, x, saliency, target, { patch: 3 }),
+    /patch must be a whole divisor of the image's 4 x 4, got 3/,
+  );
+  assert.throws(
+    () => regionPerturbation(forward, x, saliency, target, { patch: 2, regions: 5 }),
+    /regions must be 1 to 4 \(the 2 x 2 regions\), got 5/,
+  );
 });

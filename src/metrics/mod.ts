@@ -1,6 +1,7 @@
 /**
  * Metrics of saliency maps: localisation (SIB, top-k intersection, pointing game, relevance
- * mass accuracy, and their summaries) and faithfulness (deletion and insertion).
+ * mass accuracy, and their summaries) and faithfulness (deletion and insertion, MoRF/LeRF region
+ * perturbation and AOPC).
  *
  * @module
  */
@@ -26,3 +27,10 @@ export {
   type Substrate,
   substrateOf,
 } from "./deletion.ts";
+export {
+  type RegionCurves,
+  type RegionOrder,
+  regionPerturbation,
+  type RegionPerturbationOptions,
+  uniformNoise,
+} from "./aopc.ts";
