@@ -1,5 +1,5 @@
 /**
- * Faithfulness metrics (deletion and insertion, MoRF/LeRF and AOPC) against their PyTorch reference (tests/fixtures/faith/, made by
+ * Faithfulness metrics (deletion and insertion, MoRF/LeRF and AOPC, infidelity) against their PyTorch reference (tests/fixtures/faith/, made by
  * tests/fixtures/make_faith_fixtures.py with the models and closed-form weights of
  * tests/fixtures/parity/models.json), and their definitions on cases small enough to work out by
  * hand.
@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createModel, type Model, noGrad, type Tensor, tensor, tidy } from "../mod.ts";
 import { perturbationCurve, substrateOf } from "../src/metrics/deletion.ts";
 import { regionPerturbation } from "../src/metrics/aopc.ts";
+import { infidelity } from "../src/metrics/infidelity.ts";
 import { cat } from "../src/tensor/functional.ts";
 import { closedForm, loadClosedForm } from "./closed_form.ts";
 import { assertClose, device } from "./helpers.ts";
@@ -220,4 +221,80 @@ Deno.test("MoRF and LeRF: regions ranked by their sums, ties by position; AOPC i
     () => regionPerturbation(forward, x, saliency, target, { patch: 2, regions: 5 }),
     /regions must be 1 to 4 \(the 2 x 2 regions\), got 5/,
   );
+});
+
+const infidelityReference: {
+  cases: Record<string, {
+    input_shape: number[];
+    saliency: number[][][];
+    targets: number[];
+    attr_key: number;
+    perturb_key: number;
+    samples: number;
+    runs: { attribution: "pixel-map" | "full"; normalize: boolean; infidelity: number[] }[];
+  }>;
+} = JSON.parse(
+  Deno.readTextFileSync(new URL("./fixtures/faith/infidelity.json", import.meta.url)),
+);
+
+for (const [name, c] of Object.entries(infidelityReference.cases)) {
+  Deno.test(`infidelity: ${name} equals the reference (Captum's definition; pixel map and full attribution; normalize off and on)`, () => {
+    const m = models.cases[name];
+    const { name: modelName, ...options } = m.options;
+    const model: Model = createModel(modelName, options).to(device);
+    loadClosedForm(models.formula, model, m.keys);
+    model.eval();
+    tidy(() => {
+      const f = models.formula;
+      const x = closedForm(f, c.input_shape, f.inputKey + 1, 0, 1).to(device);
+      const full = closedForm(f, c.input_shape, c.attr_key, 0, 0.1).to(device);
+      const perturbations = closedForm(f, [c.samples, ...c.input_shape], c.perturb_key, 0, 0.01)
+        .to(device);
+      const saliency = tensor(c.saliency, { device });
+      const target = tensor(c.targets, { dtype: "int64", device });
+      for (const run of c.runs) {
+        const got = infidelity(
+          (v) => model.forward(v),
+          x,
+          run.attribution === "full" ? full : saliency,
+          target,
+          { perturbations, normalize: run.normalize },
+        );
+        // normalised, what is left after fitting the scale is a small difference of large
+        // sums: a looser relative tolerance (a wrong formula is off by orders of magnitude)
+        assertClose(got, run.infidelity, {
+          rtol: run.normalize ? 2e-2 : 1e-4,
+          atol: 0,
+          message: `${name} ${run.attribution} normalize ${run.normalize}`,
+        });
+      }
+    });
+  });
+}
+
+Deno.test("infidelity: an attribution that is the linear model's gradient has none; a scaled one has none once normalised", () => {
+  // f(x) = sum(w * x) for class 0: f(x) - f(x - I) = sum(w * I) exactly
+  tidy(() => {
+    const wts = tensor([[[[1, -2], [0.5, 3]]]], { device });
+    const forward = (x: Tensor) =>
+      tidy(() => {
+        const v = x.mul(wts).reshape([x.shape[0], -1]).sum(1).unsqueeze(1);
+        return cat([v, v.mul(0)], 1);
+      });
+    const x = tensor([[[[0.2, 0.4], [0.6, 0.8]]]], { device });
+    const target = tensor([0], { dtype: "int64", device });
+    const perturbations = tensor([[[[[0.1, 0], [0, 0]]]], [[[[0, 0.2], [0, 0.1]]]]], { device });
+    const exact = infidelity(forward, x, wts, target, { perturbations });
+    assertClose(exact, [0], { atol: 1e-12 });
+    const doubled = infidelity(forward, x, wts.mul(2), target, { perturbations });
+    // u = 2 d: (2d - d)^2 = d^2, d = 0.1 and -0.4 + 0.3 = -0.1
+    assertClose(doubled, [(0.01 + 0.01) / 2], { rtol: 1e-5 });
+    assertClose(infidelity(forward, x, wts.mul(2), target, { perturbations, normalize: true }), [
+      0,
+    ], { atol: 1e-12 });
+    assert.throws(
+      () => infidelity(forward, x, tensor([1, 2], { device }), target),
+      /attribution must be the inputs' shape \[1,1,2,2\] or a pixel map \[1,2,2\], got \[2\]/,
+    );
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Metrics of saliency maps: localisation (SIB, top-k intersection, pointing game, relevance
  * mass accuracy, and their summaries) and faithfulness (deletion and insertion, MoRF/LeRF region
- * perturbation and AOPC).
+ * perturbation and AOPC, infidelity).
  *
  * @module
  */
@@ -34,3 +34,4 @@ export {
   type RegionPerturbationOptions,
   uniformNoise,
 } from "./aopc.ts";
+export { infidelity, type InfidelityOptions } from "./infidelity.ts";
