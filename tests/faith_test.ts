@@ -1,5 +1,5 @@
 /**
- * Faithfulness metrics (deletion and insertion, MoRF/LeRF and AOPC, infidelity) against their PyTorch reference (tests/fixtures/faith/, made by
+ * Faithfulness metrics (deletion and insertion, MoRF/LeRF and AOPC, infidelity, sensitivity-max) against their PyTorch reference (tests/fixtures/faith/, made by
  * tests/fixtures/make_faith_fixtures.py with the models and closed-form weights of
  * tests/fixtures/parity/models.json), and their definitions on cases small enough to work out by
  * hand.
@@ -10,6 +10,8 @@ import { createModel, type Model, noGrad, type Tensor, tensor, tidy } from "../m
 import { perturbationCurve, substrateOf } from "../src/metrics/deletion.ts";
 import { regionPerturbation } from "../src/metrics/aopc.ts";
 import { infidelity } from "../src/metrics/infidelity.ts";
+import { sensitivityMax } from "../src/metrics/sensitivity.ts";
+import { Saliency } from "../src/saliency/saliency.ts";
 import { cat } from "../src/tensor/functional.ts";
 import { closedForm, loadClosedForm } from "./closed_form.ts";
 import { assertClose, device } from "./helpers.ts";
@@ -296,5 +298,52 @@ Deno.test("infidelity: an attribution that is the linear model's gradient has no
       () => infidelity(forward, x, tensor([1, 2], { device }), target),
       /attribution must be the inputs' shape \[1,1,2,2\] or a pixel map \[1,2,2\], got \[2\]/,
     );
+  });
+});
+
+const sensitivityReference: {
+  cases: Record<string, {
+    input_shape: number[];
+    targets: number[];
+    delta_key: number;
+    samples: number;
+    sensitivity: number[];
+  }>;
+} = JSON.parse(
+  Deno.readTextFileSync(new URL("./fixtures/faith/sensitivity.json", import.meta.url)),
+);
+
+for (const [name, c] of Object.entries(sensitivityReference.cases)) {
+  Deno.test(`sensitivity-max: ${name}'s Saliency equals the reference (Captum's definition)`, () => {
+    const m = models.cases[name];
+    const { name: modelName, ...options } = m.options;
+    const model: Model = createModel(modelName, options).to(device);
+    loadClosedForm(models.formula, model, m.keys);
+    model.eval();
+    tidy(() => {
+      const f = models.formula;
+      const x = closedForm(f, c.input_shape, f.inputKey + 1, 0, 1).to(device);
+      const deltas = closedForm(f, [c.samples, ...c.input_shape], c.delta_key, 0, 0.02)
+        .to(device);
+      const saliency = new Saliency(model);
+      const got = sensitivityMax(
+        (v) => saliency.attribute(v, { target: c.targets }),
+        x,
+        { deltas },
+      );
+      assertClose(got, c.sensitivity, { rtol: 1e-3, atol: 1e-6, message: name });
+    });
+  });
+}
+
+Deno.test("sensitivity-max: the largest relative change over the deltas; a constant explanation has none", () => {
+  tidy(() => {
+    const x = tensor([[[[1, 2], [3, 4]]]], { device });
+    const deltas = tensor([[[[[0.1, 0], [0, 0]]]], [[[[0, 0], [0, -0.3]]]]], { device });
+    // e(x) = x: ||delta|| / ||x|| = 0.3 / sqrt(30) at most
+    assertClose(sensitivityMax((v) => v, x, { deltas }), [0.3 / Math.sqrt(30)], { rtol: 1e-5 });
+    assertClose(sensitivityMax((v) => v.mul(0).add(1), x, { deltas }), [0], { atol: 0 });
+    // an explanation of 0 divides by 1 (Captum's guard)
+    assertClose(sensitivityMax((v) => v.sub(x), x, { deltas }), [0.3], { rtol: 1e-5 });
   });
 });

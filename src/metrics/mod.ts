@@ -1,7 +1,7 @@
 /**
  * Metrics of saliency maps: localisation (SIB, top-k intersection, pointing game, relevance
  * mass accuracy, and their summaries) and faithfulness (deletion and insertion, MoRF/LeRF region
- * perturbation and AOPC, infidelity).
+ * perturbation and AOPC, infidelity, max-sensitivity).
  *
  * @module
  */
@@ -35,3 +35,4 @@ export {
   uniformNoise,
 } from "./aopc.ts";
 export { infidelity, type InfidelityOptions } from "./infidelity.ts";
+export { sensitivityMax, type SensitivityOptions } from "./sensitivity.ts";
