@@ -579,3 +579,32 @@ Deno.test("masking: --fill random-channel draws each channel's masked pixels in 
     assert.ok(outside > 24, `${outside} of 48 single-range fills outside their channel's range`);
   });
 });
+
+Deno.test("train step: a model so confident that its softmax underflows to 0 gets finite KL gradients (KL from log-probabilities)", () => {
+  manualSeed(3);
+  // logits ~ +-300: softmax gives exact zeros in float32 (exp(-600) underflows), so d(p log p)/dp
+  // = log p + 1 is -inf there; through the log-probabilities it stays finite
+  const model = new Sequential(new Flatten(), new Linear(16, 3));
+  noGrad(() => {
+    for (const p of model.parameters()) p.copy_(randn(p.shape).mul(40));
+  });
+  const x = randn([6, 1, 4, 4]);
+  const y = tensor([0, 1, 2, 0, 1, 2], { dtype: "int64" });
+  const probs = noGrad(() => model.forward(x).softmax(1).data() as Float32Array);
+  assert.ok(probs.some((v) => v === 0), "some probability underflows to exactly 0");
+  const saliency = new Saliency(model);
+  const optimizer = new SGD(model.parameters(), { lr: 1e-6 });
+  const r = trainStep(
+    { model, optimizer, lambda: 1, saliency, reduction: "mean", fill: "zero" },
+    x,
+    y,
+    { phase: "sgt", mode: "regularize", k: 0.5, de: 1, episode: 0 },
+  );
+  assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
+  for (const p of model.parameters()) {
+    const w = p.data() as Float32Array;
+    assert.ok(w.every(Number.isFinite), "the step left every weight finite");
+  }
+  optimizer.dispose();
+  model.dispose();
+});

@@ -188,7 +188,13 @@ function stepLosses(ctx: StepContext, x: Tensor, y: Tensor, plan: EpochPlan): St
   const ce = crossEntropy(logits, y);
   if (!masked) return { loss: ce, ce, logits };
   const logitsMasked = model.forward(masked);
-  const kl = klDiv(logitsMasked.logSoftmax(1), logits.softmax(1), { reduction: "batchmean" });
+  // KL(p || q) from log p (logTarget), not p: the same value, but where a confident model's
+  // softmax underflows to p = 0 the gradient through p, (log p + 1 - log q) p', is 0 instead of
+  // -inf * 0 = NaN (which reached the weights with a finite loss and stopped runs one batch on)
+  const kl = klDiv(logitsMasked.logSoftmax(1), logits.logSoftmax(1), {
+    reduction: "batchmean",
+    logTarget: true,
+  });
   return { loss: ce.add(kl.mul(ctx.lambda)), ce, kl, logits, logitsMasked };
 }
 
