@@ -29,6 +29,7 @@ import { noGrad } from "../tensor/autograd.ts";
 import { arange, rand, tensor } from "../tensor/create.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { checkMapBatch } from "./map_batch.ts";
 
 /** Most relevant regions first, or least relevant first. */
 export type RegionOrder = "morf" | "lerf";
@@ -80,16 +81,7 @@ export function regionPerturbation(
 ): RegionCurves {
   const p = options.patch ?? 4;
   const [b, , h, w] = x.shape;
-  if (x.shape.length !== 4) throw new RangeError(`inputs must be (N, C, H, W), got [${x.shape}]`);
-  if (saliency.shape.join() !== [b, h, w].join()) {
-    throw new RangeError(
-      `saliency must be (N, H, W) = [${[
-        b,
-        h,
-        w,
-      ]}] for inputs [${x.shape}], got [${saliency.shape}]`,
-    );
-  }
+  checkMapBatch(x, saliency);
   if (!Number.isInteger(p) || p < 1 || h % p || w % p) {
     throw new RangeError(`patch must be a whole divisor of the image's ${h} x ${w}, got ${p}`);
   }

@@ -36,6 +36,7 @@ import { arange } from "../tensor/create.ts";
 import { tidy } from "../tensor/engine.ts";
 import { conv2d } from "../tensor/functional.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { checkMapBatch } from "./map_batch.ts";
 
 /** Deletion removes the top-ranked pixels first; insertion puts them back first. */
 export type CurveMode = "deletion" | "insertion";
@@ -97,16 +98,7 @@ export function perturbationCurve(
   const mode = options.mode ?? "deletion";
   const steps = options.steps ?? 20;
   const [b, , h, w] = x.shape;
-  if (x.shape.length !== 4) throw new RangeError(`inputs must be (N, C, H, W), got [${x.shape}]`);
-  if (saliency.shape.join() !== [b, h, w].join()) {
-    throw new RangeError(
-      `saliency must be (N, H, W) = [${[
-        b,
-        h,
-        w,
-      ]}] for inputs [${x.shape}], got [${saliency.shape}]`,
-    );
-  }
+  checkMapBatch(x, saliency);
   if (target.shape.join() !== String(b)) {
     throw new RangeError(`target must hold one class per image (${b}), got [${target.shape}]`);
   }
