@@ -42,13 +42,19 @@ const models: {
   Deno.readTextFileSync(new URL("./fixtures/parity/models.json", import.meta.url)),
 );
 
+/** The parity fixtures' model `name` with its closed-form weights, in eval mode. */
+function closedFormModel(name: string): Model {
+  const m = models.cases[name];
+  const { name: modelName, ...options } = m.options;
+  const model: Model = createModel(modelName, options).to(device);
+  loadClosedForm(models.formula, model, m.keys);
+  model.eval();
+  return model;
+}
+
 for (const [name, c] of Object.entries(reference.cases)) {
   Deno.test(`deletion and insertion: ${name}'s curves and AUCs equal PyTorch's (ties by position, every substrate, 1 to 50 steps)`, () => {
-    const m = models.cases[name];
-    const { name: modelName, ...options } = m.options;
-    const model: Model = createModel(modelName, options).to(device);
-    loadClosedForm(models.formula, model, m.keys);
-    model.eval();
+    const model = closedFormModel(name);
     const forward = (x: Tensor) => model.forward(x);
     tidy(() => {
       const x = closedForm(models.formula, c.input_shape, models.formula.inputKey + 1, 0, 1)
@@ -159,11 +165,7 @@ const aopcReference: {
 
 for (const [name, c] of Object.entries(aopcReference.cases)) {
   Deno.test(`MoRF, LeRF and AOPC: ${name}'s curves equal PyTorch's (patches of 4 and 8, every region or some)`, () => {
-    const m = models.cases[name];
-    const { name: modelName, ...options } = m.options;
-    const model: Model = createModel(modelName, options).to(device);
-    loadClosedForm(models.formula, model, m.keys);
-    model.eval();
+    const model = closedFormModel(name);
     tidy(() => {
       const f = models.formula;
       const x = closedForm(f, c.input_shape, f.inputKey + 1, 0, 1).to(device);
@@ -241,11 +243,7 @@ const infidelityReference: {
 
 for (const [name, c] of Object.entries(infidelityReference.cases)) {
   Deno.test(`infidelity: ${name} equals the reference (Captum's definition; pixel map and full attribution; normalize off and on)`, () => {
-    const m = models.cases[name];
-    const { name: modelName, ...options } = m.options;
-    const model: Model = createModel(modelName, options).to(device);
-    loadClosedForm(models.formula, model, m.keys);
-    model.eval();
+    const model = closedFormModel(name);
     tidy(() => {
       const f = models.formula;
       const x = closedForm(f, c.input_shape, f.inputKey + 1, 0, 1).to(device);
@@ -315,11 +313,7 @@ const sensitivityReference: {
 
 for (const [name, c] of Object.entries(sensitivityReference.cases)) {
   Deno.test(`sensitivity-max: ${name}'s Saliency equals the reference (Captum's definition)`, () => {
-    const m = models.cases[name];
-    const { name: modelName, ...options } = m.options;
-    const model: Model = createModel(modelName, options).to(device);
-    loadClosedForm(models.formula, model, m.keys);
-    model.eval();
+    const model = closedFormModel(name);
     tidy(() => {
       const f = models.formula;
       const x = closedForm(f, c.input_shape, f.inputKey + 1, 0, 1).to(device);
