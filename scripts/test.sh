@@ -11,6 +11,7 @@
 # Stacks: host, debian13, cuda-build (comma-separated) or all.
 set -uo pipefail
 source "$(dirname "$0")/setup.sh"
+source "$(dirname "$0")/lib/crash_report.sh"
 
 files=()
 stacks=host
@@ -39,9 +40,10 @@ host_suite() {
   passed=0
   failed=0
   # tmux: the progress line is tested in a real terminal; python3-torch: torchrun, PyTorch's
-  # launcher, for the tests that start training under it; chromium: the report in a browser
-  # (not inside the Debian 13 root, where that test is skipped: the host stack runs it)
-  local extra=(tmux python3-torch)
+  # launcher, for the tests that start training under it; gdb: a native crash's backtrace;
+  # chromium: the report in a browser (not inside the Debian 13 root, where that test is
+  # skipped: the host stack runs it)
+  local extra=(tmux python3-torch gdb)
   [ "${HLGM_IN_ROOT:-0}" = 1 ] || extra+=(chromium)
   if ! hlgm_setup "${extra[@]}"; then
     failed=1
@@ -61,10 +63,12 @@ host_suite() {
       failed=$((failed + 1))
     fi
   fi
-  local log status summary
+  local log status summary marker
   log="$(mktemp)"
-  deno test -A "${files[@]:-tests/}" 2>&1 | tee "$log"
+  marker="$(crash_marker)"
+  (ulimit -c unlimited 2>/dev/null; exec deno test -A "${files[@]:-tests/}") 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
+  crash_report "$status" "$(command -v deno)" "$hlgm_root" "$marker"
   # Deno's summary: "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 10 passed | 2 failed"
   summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)"
   rm -f "$log"
