@@ -1,11 +1,12 @@
 /**
  * The closed-form weights and inputs the model fixtures use (tests/fixtures/make_parity_fixtures.py
  * sets them in PyTorch; the fixtures do not store weights), and the gradient summaries they
- * compare: shared by tests/models_test.ts and tests/amp_test.ts.
+ * compare: shared by tests/models_test.ts, tests/amp_test.ts and the faithfulness tests.
  */
 
 import assert from "node:assert/strict";
-import { arange, full, type Model, type Tensor, tidy, zeros } from "../mod.ts";
+import { arange, createModel, full, type Model, type Tensor, tidy, zeros } from "../mod.ts";
+import { device } from "./helpers.ts";
 
 /** The formula's constants, as the fixture records them. */
 export interface ClosedFormula {
@@ -59,6 +60,27 @@ export function loadClosedForm(
     });
     model.loadStateDict(sd);
   });
+}
+
+/** tests/fixtures/parity/models.json: the formula, and per model its options and state keys. */
+export const parityModels: {
+  formula: ClosedFormula;
+  cases: Record<string, {
+    options: { name: string } & Record<string, unknown>;
+    keys: [string, number[], number, number][];
+  }>;
+} = JSON.parse(
+  Deno.readTextFileSync(new URL("./fixtures/parity/models.json", import.meta.url)),
+);
+
+/** The parity fixtures' model `name` with its closed-form weights, on the test device, in eval mode. */
+export function closedFormModel(name: string): Model {
+  const m = parityModels.cases[name];
+  const { name: modelName, ...options } = m.options;
+  const model: Model = createModel(modelName, options).to(device);
+  loadClosedForm(parityModels.formula, model, m.keys);
+  model.eval();
+  return model;
 }
 
 function sampleIndices(n: number): number[] {

@@ -6,14 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { createModel, type Model, noGrad, type Tensor, tensor, tidy } from "../mod.ts";
+import { noGrad, type Tensor, tensor, tidy } from "../mod.ts";
 import { perturbationCurve, substrateOf } from "../src/metrics/deletion.ts";
 import { regionPerturbation } from "../src/metrics/aopc.ts";
 import { infidelity } from "../src/metrics/infidelity.ts";
 import { sensitivityMax } from "../src/metrics/sensitivity.ts";
 import { Saliency } from "../src/saliency/saliency.ts";
 import { cat } from "../src/tensor/functional.ts";
-import { closedForm, loadClosedForm } from "./closed_form.ts";
+import { closedForm, closedFormModel, parityModels } from "./closed_form.ts";
 import { assertClose, device } from "./helpers.ts";
 
 interface RunCase {
@@ -32,25 +32,7 @@ const reference: {
     runs: RunCase[];
   }>;
 } = JSON.parse(Deno.readTextFileSync(new URL("./fixtures/faith/deletion.json", import.meta.url)));
-const models: {
-  formula: Parameters<typeof loadClosedForm>[0];
-  cases: Record<string, {
-    options: { name: string } & Record<string, unknown>;
-    keys: [string, number[], number, number][];
-  }>;
-} = JSON.parse(
-  Deno.readTextFileSync(new URL("./fixtures/parity/models.json", import.meta.url)),
-);
-
-/** The parity fixtures' model `name` with its closed-form weights, in eval mode. */
-function closedFormModel(name: string): Model {
-  const m = models.cases[name];
-  const { name: modelName, ...options } = m.options;
-  const model: Model = createModel(modelName, options).to(device);
-  loadClosedForm(models.formula, model, m.keys);
-  model.eval();
-  return model;
-}
+const models = parityModels;
 
 for (const [name, c] of Object.entries(reference.cases)) {
   Deno.test(`deletion and insertion: ${name}'s curves and AUCs equal PyTorch's (ties by position, every substrate, 1 to 50 steps)`, () => {

@@ -147,6 +147,17 @@ Deno.test("tidy frees intermediates and keeps the returned tensor", () => {
   assert.deepEqual(memory(), before);
 });
 
+Deno.test("tidy returns a large array of numbers (searched without spreading it onto the stack)", () => {
+  const before = memory();
+  const values = tidy(() => {
+    const t = tensor([1, 2, 3], { device }).mul(2);
+    return { all: Array.from({ length: 2_000_000 }, (_, i) => i % 7), t: [t.sum().item()] };
+  });
+  assert.equal(values.all.length, 2_000_000);
+  assert.deepEqual(values.t, [12]);
+  assert.deepEqual(memory(), before);
+});
+
 Deno.test("tidy searches arrays, nested objects, Maps and Sets in the returned value", () => {
   const before = memory();
   const made: Tensor[] = [];

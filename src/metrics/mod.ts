@@ -1,7 +1,8 @@
 /**
  * Metrics of saliency maps: localisation (SIB, top-k intersection, pointing game, relevance
  * mass accuracy, and their summaries) and faithfulness (deletion and insertion, MoRF/LeRF region
- * perturbation and AOPC, infidelity, max-sensitivity).
+ * perturbation and AOPC, infidelity, max-sensitivity) and the cascading model-randomisation
+ * sanity check.
  *
  * @module
  */
@@ -36,3 +37,12 @@ export {
 } from "./aopc.ts";
 export { infidelity, type InfidelityOptions } from "./infidelity.ts";
 export { sensitivityMax, type SensitivityOptions } from "./sensitivity.ts";
+export {
+  cascadingRandomisation,
+  defaultRandomisationLayers,
+  type RandomisationOptions,
+  type RandomisationResult,
+  reinitialise,
+  spearmanRows,
+  ssimBatch,
+} from "./randomisation.ts";

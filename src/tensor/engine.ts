@@ -55,15 +55,21 @@ export function keep<T extends Tracked>(t: T): T {
 function collect(value: unknown, isTracked: (v: unknown) => v is Tracked, out: Set<Tracked>) {
   const seen = new Set<unknown>();
   const stack = [value];
+  // one push per object (spreading a returned array of a million numbers overflowed the stack)
+  const add = (items: Iterable<unknown>) => {
+    for (const item of items) if (item !== null && typeof item === "object") stack.push(item);
+  };
   while (stack.length > 0) {
     const v = stack.pop();
     if (v === null || typeof v !== "object" || seen.has(v)) continue;
     seen.add(v);
     if (isTracked(v)) out.add(v);
-    else if (Array.isArray(v)) stack.push(...v);
-    else if (v instanceof Map) stack.push(...v.keys(), ...v.values());
-    else if (v instanceof Set) stack.push(...v);
-    else if (Object.getPrototypeOf(v) === Object.prototype) stack.push(...Object.values(v));
+    else if (Array.isArray(v)) add(v);
+    else if (v instanceof Map) {
+      add(v.keys());
+      add(v.values());
+    } else if (v instanceof Set) add(v);
+    else if (Object.getPrototypeOf(v) === Object.prototype) add(Object.values(v));
   }
 }
 
