@@ -25,6 +25,7 @@ import { addEvalCommand } from "./flags/eval.ts";
 import { addDemoCommand } from "./flags/demo.ts";
 import { addDataCommand } from "./flags/data.ts";
 import { addSibCommand } from "./flags/sib.ts";
+import { addFaithCommand } from "./flags/faith.ts";
 import { addSaliencyCommand } from "./flags/saliency.ts";
 import { addReportCommand } from "./flags/report.ts";
 import { addCompareCommand } from "./flags/compare.ts";
@@ -57,6 +58,7 @@ const COMMANDS: ((cli: Command) => void)[] = [
   addDemoCommand,
   addDataCommand,
   addSibCommand,
+  addFaithCommand,
   addSaliencyCommand,
   addReportCommand,
   addCompareCommand,

@@ -64,3 +64,9 @@ export function checkOutFolder(flag: string, path: string): void {
     if (up === dirname(up)) return;
   }
 }
+
+/** A default output folder named by the time: PREFIX-YYYYMMDD-HHMMSS (UTC). */
+export function stampedFolder(prefix: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return `${prefix}-${stamp}`;
+}

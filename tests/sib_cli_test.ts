@@ -20,34 +20,9 @@ import { defaultConfig } from "../src/train/config.ts";
 import { loadRun } from "../src/train/load_run.ts";
 import { train } from "../src/train/trainer.ts";
 import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
+import { tinyClutteredRun } from "./tiny_runs.ts";
 
 const cli = (args: string[]) => runCli(args, { ...NO_DATA, HLGM_NUM_THREADS: "2" });
-
-/** Trains a one-epoch run on the fake cluttered data; returns its folder. */
-export async function tinyClutteredRun(
-  root: string,
-  dataDir: string,
-  name: string,
-  seed: number,
-  dataset = "cluttered-fmnist",
-): Promise<string> {
-  const out = `${root}/${name}`;
-  const r = await train(
-    defaultConfig({
-      method: "baseline",
-      dataset,
-      dataDir,
-      subset: 256,
-      epochs: 1,
-      batchSize: 64,
-      device,
-      seed,
-    }),
-    out,
-  );
-  assert.equal(r.status, "completed");
-  return out;
-}
 
 let fixture: Promise<{ root: string; data: string; runs: string[] }> | undefined;
 

@@ -18,6 +18,7 @@
 import type { CheckpointRule } from "../../src/run_folder/run_dir.ts";
 import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
+import { stampedFolder } from "../paths.ts";
 import { ProgressLine } from "../progress.ts";
 import { checkMethod, runsAndSplit } from "../run_args.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
@@ -84,10 +85,6 @@ export interface SibResult extends SibOfRuns {
   table: string;
 }
 
-function stamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-}
-
 /** `hlgm sib RUNDIR...`: checks the arguments, scores the runs, prints Table III. */
 export async function runSib(paths: string[], opts: SibOptions = {}): Promise<SibResult> {
   // ---- arguments: usage errors before any heavy work
@@ -138,7 +135,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
       which,
       sign,
       device: opts.device,
-      out: opts.out ?? `sib-${stamp()}`,
+      out: opts.out ?? stampedFolder("sib"),
       scatterN: opts.scatterN,
       shouldStop: stopping,
       onProgress: (r, done, total) =>

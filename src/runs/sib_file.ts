@@ -1,6 +1,7 @@
 /**
  * A run's sib.json: the one writer and the one reader (the sib command, compare and the report
- * use these). Files are written atomically (temporary file, then rename).
+ * use these), and the writer of any score file in a run folder (faith.json too). Files are
+ * written atomically (temporary file, then rename).
  *
  * @module
  */
@@ -61,12 +62,20 @@ export function readSibFile(runDir: string): SibFile | null {
  * checkpoint, or clear the folder).
  */
 export function writeSibFile(runDir: string, value: object): string | null {
+  return writeRunScoreFile(runDir, "sib.json", value);
+}
+
+/**
+ * Writes a score file (sib.json, faith.json) into a run folder under its lock, atomically;
+ * returns its path, or null (nothing written) while another process writes the run.
+ */
+export function writeRunScoreFile(runDir: string, name: string, value: object): string | null {
   const dir = runDir.replace(/\/+$/, "");
-  const lock = tryLockRunFolder(dir, "sib");
+  const lock = tryLockRunFolder(dir, name.replace(/\.json$/, ""));
   if (!lock) return null;
   try {
-    writeJsonAtomic(`${dir}/sib.json`, value);
-    return `${dir}/sib.json`;
+    writeJsonAtomic(`${dir}/${name}`, value);
+    return `${dir}/${name}`;
   } finally {
     lock.release();
   }

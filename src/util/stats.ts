@@ -144,3 +144,28 @@ export function quantileSorted(sorted: readonly number[], p: number): number {
 export function median(values: ArrayLike<number>): number {
   return quantileSorted(Array.from(values).sort((a, b) => a - b), 0.5);
 }
+
+/** A sample's mean with its 95% t interval. */
+export interface MeanInterval {
+  /** Values. */
+  n: number;
+  /** Their mean. */
+  mean: number;
+  /** Sample standard deviation (null below 2 values). */
+  sd: number | null;
+  /** 95% t interval of the mean (null below 2 values). */
+  ci95: [number, number] | null;
+}
+
+/** The mean of `values` with its 95% t interval (values that are not finite are refused). */
+export function meanInterval(values: ArrayLike<number>): MeanInterval {
+  const v = Array.from(values);
+  const bad = v.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new RangeError(`meanInterval: value ${bad} is ${v[bad]}`);
+  const n = v.length;
+  const mean = n ? v.reduce((s, x) => s + x, 0) / n : NaN;
+  if (n < 2) return { n, mean, sd: null, ci95: null };
+  const sd = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  const half = studentTQuantile(0.975, n - 1) * sd / Math.sqrt(n);
+  return { n, mean, sd, ci95: [mean - half, mean + half] };
+}

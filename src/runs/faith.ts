@@ -1,0 +1,311 @@
+/**
+ * Faithfulness of a trained run's saliency maps: for the same test images as any other run
+ * (N drawn with a seed, ascending, or all), the maps of the true label, as SIB computes them
+ * (the attribution registry, the run's normalisation, ranked as the run was trained), scored by
+ * the metrics of src/metrics/ with the settings of faith_defaults.ts:
+ *
+ * - deletion and insertion AUC (RISE; 20 steps, zero and blur),
+ * - AOPC of MoRF and LeRF region perturbation (Samek et al.; every region, the same uniform noise
+ *   for both orders),
+ * - infidelity of the pixel map (Captum's, with the scale fitted: the maps of different models
+ *   differ in scale),
+ * - max-sensitivity (Captum's sensitivity_max of the pixel-map function),
+ * - the cascading randomisation check (Spearman per layer; per image, its mean over the cascade).
+ *
+ * The noise is libtorch's, seeded once with `seed` before the first batch, so every run of one
+ * architecture sees the same draws. The target is the true label throughout (as SIB's).
+ * The result has the fields of a run's faith.json.
+ *
+ * @module
+ */
+
+import type { ImageDataset } from "../data/dataset.ts";
+import { DataLoader } from "../data/loader.ts";
+import { perturbationCurve } from "../metrics/deletion.ts";
+import { regionPerturbation, uniformNoise } from "../metrics/aopc.ts";
+import { infidelity } from "../metrics/infidelity.ts";
+import { sensitivityMax } from "../metrics/sensitivity.ts";
+import { cascadingRandomisation, defaultRandomisationLayers } from "../metrics/randomisation.ts";
+import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import { ATTRIBUTION_DEFAULTS, type AttributionMethod } from "../saliency/names.ts";
+import { manualSeed } from "../tensor/create.ts";
+import { noGrad } from "../tensor/autograd.ts";
+import { tidy } from "../tensor/engine.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { type LoadedRun, loadRun } from "../train/load_run.ts";
+import { withRunNormalization } from "../train/normalization.ts";
+import { loadTestSplit } from "../train/setup.ts";
+import { InterruptedError, Yielder } from "../util/event_loop.ts";
+import { type MeanInterval, meanInterval } from "../util/stats.ts";
+import {
+  aopcPatch,
+  DEFAULT_FAITH_METRICS,
+  DEFAULT_FAITH_N,
+  FAITH_METRICS,
+  FAITH_SETTINGS,
+  type FaithMetric,
+} from "./faith_defaults.ts";
+import {
+  type AttributionChoice,
+  drawIndices,
+  pixelSaliencyFn,
+  runTransforms,
+  type SaliencySign,
+  type SibSign,
+  sibSign,
+  trainedSign,
+} from "./sib.ts";
+import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
+import { ATTRIBUTION_METHODS, gradcamLayer } from "../saliency/registry.ts";
+
+/** Options of {@link evaluateFaith}. */
+export interface EvaluateFaithOptions extends Omit<AttributionChoice, "abs"> {
+  /** The scores (default all of FAITH_METRICS). */
+  metrics?: readonly FaithMetric[];
+  /** Test images (default DEFAULT_FAITH_N), or "all". */
+  n?: number | "all";
+  /** Seed of the image draw and of every noise (default 0). */
+  seed?: number;
+  /** Checkpoint loaded when `run` is a path (default DEFAULT_SIB_CHECKPOINT). */
+  which?: CheckpointRule;
+  /** What is ranked (default "run": as the run was trained). */
+  sign?: SibSign;
+  /** Device when `run` is a path (default auto). */
+  device?: string;
+  /** Dataset root when the split is loaded here (default: the run's). */
+  dataDir?: string;
+  /** Called after every batch with (images done, total). */
+  onProgress?: (done: number, total: number) => void;
+  /** Checked after every batch: when it returns true, an InterruptedError is thrown. */
+  shouldStop?: () => boolean;
+}
+
+/** A curve's mean over the images, with its 95% interval per point. */
+export interface MeanCurve {
+  /** The x values (fractions of pixels, or layers randomised). */
+  x: (number | string)[];
+  /** Mean per point. */
+  mean: number[];
+  /** 95% interval per point ([lo, hi]; null below 2 images). */
+  ci95: ([number, number] | null)[];
+}
+
+/** A run's faithfulness: the fields of its faith.json. */
+export interface FaithEvaluation {
+  /** Dataset name. */
+  dataset: string;
+  /** Always "test". */
+  split: "test";
+  /** Attribution method. */
+  method: AttributionMethod;
+  /** The method's settings. */
+  method_settings: Readonly<Record<string, number | string | boolean>>;
+  /** Grad-CAM layer (gradcam only). */
+  layer?: string;
+  /** Channel reduction. */
+  reduction: "mean" | "sum" | "max";
+  /** What was ranked: |attribution| (abs) or the signed attribution. */
+  saliency_sign: SaliencySign;
+  /** The run's --saliency-sign. */
+  trained_saliency_sign: SaliencySign;
+  /** The class whose probability (or logit, for infidelity) is followed. */
+  target: "label";
+  /** The scores computed, in FAITH_METRICS order. */
+  metrics: FaithMetric[];
+  /** Their settings (faith_defaults.ts, with the AOPC patch and the layers resolved). */
+  settings: Record<string, unknown>;
+  /** Number of images. */
+  n: number;
+  /** The number asked for. */
+  n_requested: number | "all";
+  /** Seed of the draw and the noise. */
+  seed: number;
+  /** The checkpoint rule that chose the weights. */
+  checkpoint: CheckpointRule;
+  /** Why the rule fell back to another checkpoint, when it did. */
+  checkpoint_note?: string;
+  /** Epoch of the checkpoint. */
+  epoch: number;
+  /** Test-split indices of the images, ascending. */
+  indices: number[];
+  /** Per score, one value per image (in the order of `indices`). */
+  per_image: Partial<Record<FaithMetric, number[]>>;
+  /** Per score, the mean with its 95% interval over the images. */
+  summary: Partial<Record<FaithMetric, MeanInterval>>;
+  /** Mean curves: deletion, insertion (x: fraction of pixels), randomisation (x: layer). */
+  curves: Partial<Record<"deletion" | "insertion" | "randomisation", MeanCurve>>;
+}
+
+function meanCurve(x: (number | string)[], rows: number[][]): MeanCurve {
+  const stats = x.map((_, k) => meanInterval(rows.map((r) => r[k])));
+  return { x, mean: stats.map((s) => s.mean), ci95: stats.map((s) => s.ci95) };
+}
+
+/** Checks a list of score names (RangeError naming the unknown one and the choices). */
+export function checkFaithMetrics(metrics: readonly string[]): FaithMetric[] {
+  const bad = metrics.find((m) => !(FAITH_METRICS as readonly string[]).includes(m));
+  if (bad !== undefined) {
+    throw new RangeError(
+      `unknown faithfulness score "${bad}"; expected ${FAITH_METRICS.join(", ")}`,
+    );
+  }
+  if (metrics.length === 0) throw new RangeError("no faithfulness score asked for");
+  return FAITH_METRICS.filter((m) => metrics.includes(m));
+}
+
+/**
+ * The faithfulness scores per image of a run's checkpoint on `dataset` (default: the run's test
+ * split). `run` is a folder (its `which` checkpoint is loaded on `device` and freed after) or a
+ * LoadedRun (used as is, left open; its weights are unchanged afterwards).
+ */
+export async function evaluateFaith(
+  run: LoadedRun | string,
+  dataset?: ImageDataset,
+  options: EvaluateFaithOptions = {},
+): Promise<FaithEvaluation> {
+  const metrics = checkFaithMetrics(options.metrics ?? DEFAULT_FAITH_METRICS);
+  const n = options.n ?? DEFAULT_FAITH_N;
+  if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
+    throw new RangeError(`n must be a positive integer or "all", got ${n}`);
+  }
+  const method = options.method ?? "saliency";
+  if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) {
+    throw new RangeError(
+      `unknown attribution method "${method}"; expected one of ${ATTRIBUTION_METHODS.join(", ")}`,
+    );
+  }
+  const seed = options.seed ?? 0;
+  const batchSize = options.batchSize ?? 100;
+  const reduction = options.reduction ?? "mean";
+  const owned = typeof run === "string";
+  const loaded = typeof run === "string"
+    ? loadRun(run, { which: options.which ?? DEFAULT_SIB_CHECKPOINT, device: options.device })
+    : run;
+  try {
+    const config = loaded.info.config;
+    const given = dataset ?? await loadTestSplit(config, { dataDir: options.dataDir });
+    const ds = withRunNormalization(config, given);
+    const sign = sibSign(config, options.sign ?? "run");
+    const transforms = runTransforms(loaded.info, ds, loaded.path);
+    const all = Array.from({ length: ds.n }, (_, i) => i);
+    const indices = n === "all" ? all : drawIndices(all, n, seed);
+    const model = loaded.model;
+    const device = model.parameters()[0].device;
+    const saliencyOf = pixelSaliencyFn(model, config.model, {
+      method,
+      layer: options.layer,
+      reduction,
+      batchSize,
+      abs: sign === "abs",
+    });
+    const forward = (x: Tensor) => model.forward(x);
+    const has = (m: FaithMetric) => metrics.includes(m);
+    const layers = defaultRandomisationLayers(model);
+    const perImage: Partial<Record<FaithMetric, number[]>> = {};
+    for (const m of metrics) perImage[m] = [];
+    const curveRows: Record<"deletion" | "insertion" | "randomisation", number[][]> = {
+      deletion: [],
+      insertion: [],
+      randomisation: [],
+    };
+    let fractions: number[] = [];
+    let patch = 0;
+    using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
+    manualSeed(seed);
+    const yielder = new Yielder();
+    for (let s = 0; s < indices.length; s += batchSize) {
+      const idx = indices.slice(s, s + batchSize);
+      tidy(() => {
+        const b = loader.batchOf(idx);
+        const x = b.x, y = b.y;
+        const map = saliencyOf(x, y);
+        for (const mode of ["deletion", "insertion"] as const) {
+          if (!has(mode)) continue;
+          const r = perturbationCurve(forward, x, map, y, FAITH_SETTINGS[mode]);
+          fractions = r.fractions;
+          perImage[mode]!.push(...r.auc);
+          curveRows[mode].push(...r.curves);
+        }
+        if (has("morf") || has("lerf")) {
+          patch = FAITH_SETTINGS.aopc.patch ?? aopcPatch(x.shape[2], x.shape[3]);
+          const noise = uniformNoise(x);
+          for (const order of ["morf", "lerf"] as const) {
+            if (!has(order)) continue;
+            const r = regionPerturbation(forward, x, map, y, { order, patch, noise });
+            perImage[order]!.push(...r.aopc);
+          }
+        }
+        if (has("infidelity")) {
+          const { samples, sigma, normalize } = FAITH_SETTINGS.infidelity;
+          perImage.infidelity!.push(
+            ...noGrad(() => infidelity(forward, x, map, y, { samples, sigma, normalize })),
+          );
+        }
+        if (has("sensitivity")) {
+          const { samples, radius } = FAITH_SETTINGS.sensitivity;
+          perImage.sensitivity!.push(
+            ...sensitivityMax((v) => saliencyOf(v, y), x, { samples, radius }),
+          );
+        }
+        if (has("randomisation")) {
+          const r = cascadingRandomisation(model, (v) => saliencyOf(v, y), x, { layers });
+          const perLayer = r.spearman; // [layer][image]
+          for (let i = 0; i < idx.length; i++) {
+            const row = perLayer.map((l) => l[i]);
+            curveRows.randomisation.push(row);
+            perImage.randomisation!.push(row.reduce((a, v) => a + v, 0) / row.length);
+          }
+        }
+      });
+      const done = Math.min(s + batchSize, indices.length);
+      options.onProgress?.(done, indices.length);
+      await yielder.tick(); // lets Ctrl-C's listener run
+      if (options.shouldStop?.()) {
+        throw new InterruptedError(
+          `faithfulness of ${loaded.path} interrupted after ${done} of ${indices.length} images`,
+        );
+      }
+    }
+    const summary: Partial<Record<FaithMetric, MeanInterval>> = {};
+    for (const m of metrics) summary[m] = meanInterval(perImage[m]!);
+    const curves: FaithEvaluation["curves"] = {};
+    for (const mode of ["deletion", "insertion"] as const) {
+      if (has(mode)) curves[mode] = meanCurve(fractions, curveRows[mode]);
+    }
+    if (has("randomisation")) curves.randomisation = meanCurve(layers, curveRows.randomisation);
+    const settings: Record<string, unknown> = {};
+    if (has("deletion")) settings.deletion = FAITH_SETTINGS.deletion;
+    if (has("insertion")) settings.insertion = FAITH_SETTINGS.insertion;
+    if (has("morf") || has("lerf")) {
+      settings.aopc = { patch, noise: "uniform in each image's range" };
+    }
+    if (has("infidelity")) settings.infidelity = FAITH_SETTINGS.infidelity;
+    if (has("sensitivity")) settings.sensitivity = FAITH_SETTINGS.sensitivity;
+    if (has("randomisation")) settings.randomisation = { layers };
+    return {
+      dataset: ds.name,
+      split: "test",
+      method: method as AttributionMethod,
+      method_settings: ATTRIBUTION_DEFAULTS[method as AttributionMethod],
+      ...(method === "gradcam" ? { layer: gradcamLayer(config.model, options.layer) } : {}),
+      reduction,
+      saliency_sign: sign,
+      trained_saliency_sign: trainedSign(config),
+      target: "label",
+      metrics,
+      settings,
+      n: indices.length,
+      n_requested: n,
+      seed,
+      checkpoint: loaded.checkpoint,
+      ...(loaded.checkpointNote ? { checkpoint_note: loaded.checkpointNote } : {}),
+      epoch: loaded.epoch,
+      indices,
+      per_image: perImage,
+      summary,
+      curves,
+    };
+  } finally {
+    if (owned) loaded.model.dispose();
+  }
+}

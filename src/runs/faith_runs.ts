@@ -1,0 +1,211 @@
+/**
+ * Faithfulness of several runs on the same test images (`hlgm faith`, compare's faithfulness
+ * table): each run's scores per image (faith.ts), RUNDIR/faith.json per run as soon as it is
+ * scored, the combined DIR/faith.json with the paired differences, and the plots: deletion and
+ * insertion curves (mean with a 95% band per run) and the randomisation check (Spearman against
+ * the layers randomised), as SVG and PNG. A stop (`shouldStop`) keeps the runs already scored.
+ *
+ * Paired differences: every run against the first (`against`), image by image on the same
+ * images, with a 95% t interval and a paired t test over the images. Images are the unit here
+ * (the maps of one model); whether a difference holds across seeds is compare's question, paired
+ * by seed.
+ *
+ * @module
+ */
+
+import type { ImageDataset } from "../data/dataset.ts";
+import { bandCurveSvg } from "../report/band_chart.ts";
+import { svgToPng } from "../report/render.ts";
+import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import { ATTRIBUTION_DEFAULTS } from "../saliency/names.ts";
+import { writeJsonAtomic } from "../util/atomic_write.ts";
+import { InterruptedError } from "../util/event_loop.ts";
+import { type PairedTest, pairedTTest } from "../util/stats.ts";
+import { evaluateFaith, type EvaluateFaithOptions, type FaithEvaluation } from "./faith.ts";
+import { FAITH_METRIC_INFO, type FaithMetric } from "./faith_defaults.ts";
+import { writeRunScoreFile } from "./sib_file.ts";
+import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
+
+/** Options of {@link faithOfRuns}. */
+export interface FaithOfRunsOptions
+  extends Omit<EvaluateFaithOptions, "onProgress" | "which" | "dataDir"> {
+  /** Which checkpoint of each run (default DEFAULT_SIB_CHECKPOINT). */
+  which?: CheckpointRule;
+  /** Output folder of the combined faith.json and the plots (none written when absent). */
+  out?: string;
+  /** Called after every batch with (run index, images done, total). */
+  onProgress?: (run: number, done: number, total: number) => void;
+  /** Called when a run is scored, with its evaluation and the seconds it took. */
+  onRun?: (run: number, result: FaithEvaluation, seconds: number) => void;
+}
+
+/** One run's column. */
+export interface FaithRunResult extends FaithEvaluation {
+  /** Column name. */
+  name: string;
+  /** Run folder. */
+  path: string;
+}
+
+/** A run against the first, on one score, paired image by image. */
+export interface FaithPairedDifference {
+  /** The run. */
+  run: string;
+  /** The run it is compared with. */
+  against: string;
+  /** The score. */
+  metric: FaithMetric;
+  /** run - against, over the images. */
+  test: PairedTest;
+}
+
+/** What {@link faithOfRuns} computed and wrote. */
+export interface FaithOfRuns {
+  /** Test indices of the images, ascending. */
+  indices: number[];
+  /** Per run. */
+  runs: FaithRunResult[];
+  /** Every run but the first against the first. */
+  paired: FaithPairedDifference[];
+  /** Output folder (when written). */
+  out?: string;
+  /** Files written. */
+  files: string[];
+}
+
+/** Every run but the first against the first, per score, paired on the images. */
+export function faithPairedDifferences(runs: readonly FaithRunResult[]): FaithPairedDifference[] {
+  const [first, ...rest] = runs;
+  const out: FaithPairedDifference[] = [];
+  for (const r of rest) {
+    if (r.indices.join() !== first.indices.join()) {
+      throw new RangeError(`${r.name} and ${first.name} were scored on different images`);
+    }
+    for (const metric of r.metrics) {
+      const a = r.per_image[metric], b = first.per_image[metric];
+      if (!a || !b) continue;
+      out.push({ run: r.name, against: first.name, metric, test: pairedTTest(a, b) });
+    }
+  }
+  return out;
+}
+
+/** The plots of scored runs (deletion, insertion, randomisation), as [file stem, SVG]. */
+export function faithPlots(
+  runs: readonly FaithRunResult[],
+  datasetName: string,
+): [string, string][] {
+  const out: [string, string][] = [];
+  const n = runs[0].n;
+  const method = runs[0].method;
+  for (const mode of ["deletion", "insertion"] as const) {
+    const curve = runs[0].curves[mode];
+    if (!curve) continue;
+    out.push([
+      `faith_${mode}`,
+      bandCurveSvg(
+        runs.map((r) => ({ label: r.name, ...r.curves[mode]! })),
+        {
+          title: `${
+            mode === "deletion" ? "Deletion" : "Insertion"
+          } (${method}, ${n} ${datasetName} test images; mean, 95% band)`,
+          x: curve.x,
+          xLabel: `fraction of pixels ${mode === "deletion" ? "removed" : "inserted"}`,
+          yLabel: "probability of the label",
+        },
+      ),
+    ]);
+  }
+  const rand = runs[0].curves.randomisation;
+  if (rand) {
+    out.push([
+      "faith_randomisation",
+      bandCurveSvg(
+        runs.map((r) => ({ label: r.name, ...r.curves.randomisation! })),
+        {
+          title: `Cascading randomisation (${method}, ${n} ${datasetName} test images)`,
+          x: rand.x,
+          xLabel: "randomised down to layer",
+          yLabel: "Spearman rho with the trained map",
+        },
+      ),
+    ]);
+  }
+  return out;
+}
+
+/**
+ * Scores the runs `paths` (named `names`) on the same images of `ds` and writes faith.json files
+ * and plots (see the module notes).
+ */
+export async function faithOfRuns(
+  paths: readonly string[],
+  names: readonly string[],
+  ds: ImageDataset,
+  options: FaithOfRunsOptions = {},
+): Promise<FaithOfRuns> {
+  const which = options.which ?? DEFAULT_SIB_CHECKPOINT;
+  const runs: FaithRunResult[] = [];
+  const files: string[] = [];
+  for (const [r, path] of paths.entries()) {
+    const t0 = performance.now();
+    let e: FaithEvaluation;
+    try {
+      e = await evaluateFaith(path, ds, {
+        ...options,
+        which,
+        onProgress: (done, total) => options.onProgress?.(r, done, total),
+      });
+    } catch (err) {
+      if (!(err instanceof InterruptedError) || r === 0) throw err;
+      throw new InterruptedError(
+        `${err.message}; faith.json written in the ${r} run folder(s) scored before it`,
+      );
+    }
+    options.onRun?.(r, e, (performance.now() - t0) / 1000);
+    runs.push({ ...e, name: names[r], path });
+    const file = writeRunScoreFile(path, "faith.json", e);
+    if (file) files.push(file);
+  }
+  const paired = faithPairedDifferences(runs);
+  const out = options.out;
+  if (out !== undefined) {
+    Deno.mkdirSync(out, { recursive: true });
+    const first = runs[0];
+    writeJsonAtomic(`${out}/faith.json`, {
+      dataset: first.dataset,
+      split: first.split,
+      method: first.method,
+      method_settings: ATTRIBUTION_DEFAULTS[first.method],
+      reduction: first.reduction,
+      target: first.target,
+      metrics: first.metrics,
+      better: Object.fromEntries(first.metrics.map((m) => [m, FAITH_METRIC_INFO[m].better])),
+      settings: first.settings,
+      n: first.n,
+      n_requested: first.n_requested,
+      seed: first.seed,
+      checkpoint: which,
+      created: new Date().toISOString(),
+      indices: first.indices,
+      runs: runs.map((r) => ({
+        name: r.name,
+        path: r.path,
+        epoch: r.epoch,
+        ...(r.checkpoint_note ? { checkpoint_note: r.checkpoint_note } : {}),
+        saliency_sign: r.saliency_sign,
+        summary: r.summary,
+        curves: r.curves,
+        per_image: r.per_image,
+      })),
+      paired,
+    });
+    files.push(`${out}/faith.json`);
+    for (const [stem, svg] of faithPlots(runs, ds.name)) {
+      Deno.writeTextFileSync(`${out}/${stem}.svg`, svg);
+      Deno.writeFileSync(`${out}/${stem}.png`, await svgToPng(svg));
+      files.push(`${out}/${stem}.svg`, `${out}/${stem}.png`);
+    }
+  }
+  return { indices: runs[0].indices, runs, paired, ...(out !== undefined ? { out } : {}), files };
+}
