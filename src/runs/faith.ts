@@ -32,6 +32,7 @@ import { manualSeed } from "../tensor/create.ts";
 import { noGrad } from "../tensor/autograd.ts";
 import { tidy } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Model } from "../models/factory.ts";
 import { type LoadedRun, loadRun } from "../train/load_run.ts";
 import { withRunNormalization } from "../train/normalization.ts";
 import { loadTestSplit } from "../train/setup.ts";
@@ -141,6 +142,103 @@ function meanCurve(x: (number | string)[], rows: number[][]): MeanCurve {
   return { x, mean: stats.map((s) => s.mean), ci95: stats.map((s) => s.ci95) };
 }
 
+/** What the batches add up. */
+interface Accumulator {
+  metrics: FaithMetric[];
+  perImage: Partial<Record<FaithMetric, number[]>>;
+  curveRows: Record<"deletion" | "insertion" | "randomisation", number[][]>;
+  fractions: number[];
+  patch: number;
+}
+
+function newAccumulator(metrics: FaithMetric[]): Accumulator {
+  const perImage: Partial<Record<FaithMetric, number[]>> = {};
+  for (const m of metrics) perImage[m] = [];
+  return {
+    metrics,
+    perImage,
+    curveRows: { deletion: [], insertion: [], randomisation: [] },
+    fractions: [],
+    patch: 0,
+  };
+}
+
+/** Every asked score of one batch (inputs x, labels y), added to `acc`. */
+function scoreBatch(
+  model: Model,
+  saliencyOf: (x: Tensor, y: Tensor) => Tensor,
+  layers: string[],
+  x: Tensor,
+  y: Tensor,
+  acc: Accumulator,
+): void {
+  const has = (m: FaithMetric) => acc.metrics.includes(m);
+  const forward = (v: Tensor) => model.forward(v);
+  const perImage = acc.perImage;
+  const map = saliencyOf(x, y);
+  for (const mode of ["deletion", "insertion"] as const) {
+    if (!has(mode)) continue;
+    const r = perturbationCurve(forward, x, map, y, FAITH_SETTINGS[mode]);
+    acc.fractions = r.fractions;
+    perImage[mode]!.push(...r.auc);
+    acc.curveRows[mode].push(...r.curves);
+  }
+  if (has("morf") || has("lerf")) {
+    acc.patch = FAITH_SETTINGS.aopc.patch ?? aopcPatch(x.shape[2], x.shape[3]);
+    const noise = uniformNoise(x); // the same for both orders
+    for (const order of ["morf", "lerf"] as const) {
+      if (!has(order)) continue;
+      const r = regionPerturbation(forward, x, map, y, { order, patch: acc.patch, noise });
+      perImage[order]!.push(...r.aopc);
+    }
+  }
+  if (has("infidelity")) {
+    const { samples, sigma, normalize } = FAITH_SETTINGS.infidelity;
+    perImage.infidelity!.push(
+      ...noGrad(() => infidelity(forward, x, map, y, { samples, sigma, normalize })),
+    );
+  }
+  if (has("sensitivity")) {
+    const { samples, radius } = FAITH_SETTINGS.sensitivity;
+    perImage.sensitivity!.push(...sensitivityMax((v) => saliencyOf(v, y), x, { samples, radius }));
+  }
+  if (has("randomisation")) {
+    const r = cascadingRandomisation(model, (v) => saliencyOf(v, y), x, { layers });
+    for (let i = 0; i < x.shape[0]; i++) {
+      const row = r.spearman.map((l) => l[i]); // [layer][image] -> this image's cascade
+      acc.curveRows.randomisation.push(row);
+      perImage.randomisation!.push(row.reduce((a, v) => a + v, 0) / row.length);
+    }
+  }
+}
+
+/** The summaries, mean curves and settings of what `acc` holds. */
+function summarise(acc: Accumulator, layers: string[]): Pick<
+  FaithEvaluation,
+  "summary" | "curves" | "settings"
+> {
+  const has = (m: FaithMetric) => acc.metrics.includes(m);
+  const summary: FaithEvaluation["summary"] = {};
+  for (const m of acc.metrics) summary[m] = meanInterval(acc.perImage[m]!);
+  const curves: FaithEvaluation["curves"] = {};
+  const settings: Record<string, unknown> = {};
+  for (const mode of ["deletion", "insertion"] as const) {
+    if (!has(mode)) continue;
+    curves[mode] = meanCurve(acc.fractions, acc.curveRows[mode]);
+    settings[mode] = FAITH_SETTINGS[mode];
+  }
+  if (has("morf") || has("lerf")) {
+    settings.aopc = { patch: acc.patch, noise: "uniform in each image's range" };
+  }
+  if (has("infidelity")) settings.infidelity = FAITH_SETTINGS.infidelity;
+  if (has("sensitivity")) settings.sensitivity = FAITH_SETTINGS.sensitivity;
+  if (has("randomisation")) {
+    curves.randomisation = meanCurve(layers, acc.curveRows.randomisation);
+    settings.randomisation = { layers };
+  }
+  return { summary, curves, settings };
+}
+
 /** Checks a list of score names (RangeError naming the unknown one and the choices). */
 export function checkFaithMetrics(metrics: readonly string[]): FaithMetric[] {
   const bad = metrics.find((m) => !(FAITH_METRICS as readonly string[]).includes(m));
@@ -198,18 +296,8 @@ export async function evaluateFaith(
       batchSize,
       abs: sign === "abs",
     });
-    const forward = (x: Tensor) => model.forward(x);
-    const has = (m: FaithMetric) => metrics.includes(m);
+    const acc = newAccumulator(metrics);
     const layers = defaultRandomisationLayers(model);
-    const perImage: Partial<Record<FaithMetric, number[]>> = {};
-    for (const m of metrics) perImage[m] = [];
-    const curveRows: Record<"deletion" | "insertion" | "randomisation", number[][]> = {
-      deletion: [],
-      insertion: [],
-      randomisation: [],
-    };
-    let fractions: number[] = [];
-    let patch = 0;
     using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
     manualSeed(seed);
     const yielder = new Yielder();
@@ -217,45 +305,7 @@ export async function evaluateFaith(
       const idx = indices.slice(s, s + batchSize);
       tidy(() => {
         const b = loader.batchOf(idx);
-        const x = b.x, y = b.y;
-        const map = saliencyOf(x, y);
-        for (const mode of ["deletion", "insertion"] as const) {
-          if (!has(mode)) continue;
-          const r = perturbationCurve(forward, x, map, y, FAITH_SETTINGS[mode]);
-          fractions = r.fractions;
-          perImage[mode]!.push(...r.auc);
-          curveRows[mode].push(...r.curves);
-        }
-        if (has("morf") || has("lerf")) {
-          patch = FAITH_SETTINGS.aopc.patch ?? aopcPatch(x.shape[2], x.shape[3]);
-          const noise = uniformNoise(x);
-          for (const order of ["morf", "lerf"] as const) {
-            if (!has(order)) continue;
-            const r = regionPerturbation(forward, x, map, y, { order, patch, noise });
-            perImage[order]!.push(...r.aopc);
-          }
-        }
-        if (has("infidelity")) {
-          const { samples, sigma, normalize } = FAITH_SETTINGS.infidelity;
-          perImage.infidelity!.push(
-            ...noGrad(() => infidelity(forward, x, map, y, { samples, sigma, normalize })),
-          );
-        }
-        if (has("sensitivity")) {
-          const { samples, radius } = FAITH_SETTINGS.sensitivity;
-          perImage.sensitivity!.push(
-            ...sensitivityMax((v) => saliencyOf(v, y), x, { samples, radius }),
-          );
-        }
-        if (has("randomisation")) {
-          const r = cascadingRandomisation(model, (v) => saliencyOf(v, y), x, { layers });
-          const perLayer = r.spearman; // [layer][image]
-          for (let i = 0; i < idx.length; i++) {
-            const row = perLayer.map((l) => l[i]);
-            curveRows.randomisation.push(row);
-            perImage.randomisation!.push(row.reduce((a, v) => a + v, 0) / row.length);
-          }
-        }
+        scoreBatch(model, saliencyOf, layers, b.x, b.y, acc);
       });
       const done = Math.min(s + batchSize, indices.length);
       options.onProgress?.(done, indices.length);
@@ -266,22 +316,7 @@ export async function evaluateFaith(
         );
       }
     }
-    const summary: Partial<Record<FaithMetric, MeanInterval>> = {};
-    for (const m of metrics) summary[m] = meanInterval(perImage[m]!);
-    const curves: FaithEvaluation["curves"] = {};
-    for (const mode of ["deletion", "insertion"] as const) {
-      if (has(mode)) curves[mode] = meanCurve(fractions, curveRows[mode]);
-    }
-    if (has("randomisation")) curves.randomisation = meanCurve(layers, curveRows.randomisation);
-    const settings: Record<string, unknown> = {};
-    if (has("deletion")) settings.deletion = FAITH_SETTINGS.deletion;
-    if (has("insertion")) settings.insertion = FAITH_SETTINGS.insertion;
-    if (has("morf") || has("lerf")) {
-      settings.aopc = { patch, noise: "uniform in each image's range" };
-    }
-    if (has("infidelity")) settings.infidelity = FAITH_SETTINGS.infidelity;
-    if (has("sensitivity")) settings.sensitivity = FAITH_SETTINGS.sensitivity;
-    if (has("randomisation")) settings.randomisation = { layers };
+    const { summary, curves, settings } = summarise(acc, layers);
     return {
       dataset: ds.name,
       split: "test",
@@ -301,7 +336,7 @@ export async function evaluateFaith(
       ...(loaded.checkpointNote ? { checkpoint_note: loaded.checkpointNote } : {}),
       epoch: loaded.epoch,
       indices,
-      per_image: perImage,
+      per_image: acc.perImage,
       summary,
       curves,
     };
