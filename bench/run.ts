@@ -5,7 +5,7 @@
  * for what is measured.
  *
  *   deno run -A bench/run.ts [--only ffi,shallow_cnn,models,loader,saliency,epochs,estimate,dist,
- *     precision,cifar_epoch] (cifar_epoch runs only when named)
+ *     precision,cifar_epoch,faith] (cifar_epoch and faith run only when named)
  *     [--device cpu|cuda|cuda:N]
  *     [--quick] [--steps N] [--warmup N] [--batch N] [--rounds N]
  *     [--models shallow-cnn,resnet18,deit-tiny] [--model-batch N] [--model-steps N]
@@ -52,9 +52,10 @@ const SECTIONS = [
   "dist",
   "precision",
   "cifar_epoch",
+  "faith",
 ] as const;
 /** Sections a plain `deno task bench` leaves out (minutes each): `--only` names them. */
-const OPT_IN: readonly string[] = ["cifar_epoch"];
+const OPT_IN: readonly string[] = ["cifar_epoch", "faith"];
 const MODELS = Object.keys(MODEL_CONFIGS);
 
 const args = Deno.args;
@@ -510,7 +511,9 @@ try {
     ];
     report.loader = await runJson(Deno.execPath(), argv, {});
   }
-  for (const section of ["saliency", "epochs", "estimate", "dist", "cifar_epoch"] as const) {
+  for (
+    const section of ["saliency", "epochs", "estimate", "dist", "cifar_epoch", "faith"] as const
+  ) {
     if (!only.has(section)) continue;
     log(`${section} (bench/${section}.ts)`);
     const argv = [

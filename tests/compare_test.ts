@@ -10,6 +10,7 @@ import { compareMethods } from "../src/runs/compare.ts";
 import { summarize } from "../src/metrics/sib.ts";
 import { loadTestSplit } from "../src/train/setup.ts";
 import { pairedTTest } from "../src/util/stats.ts";
+import { FAITH_METRICS } from "../src/runs/faith_defaults.ts";
 import type { EpochMetrics } from "../src/run_folder/run_dir.ts";
 import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
@@ -54,6 +55,8 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
     device,
     "--out",
     out,
+    "--faith-n",
+    "8",
   ];
   const r = await cli(args);
   assert.equal(r.code, 0, r.stderr);
@@ -131,9 +134,39 @@ Deno.test("compare: trains methods x seeds, Table II matches the runs' metrics, 
   }
   assert.equal(
     json.paired.length,
-    2 * 4,
-    "sgt and hlgm x max, final, checkpoint accuracy, mean after hlgm's switch",
+    2 * (4 + FAITH_METRICS.length),
+    "sgt and hlgm x max, final, checkpoint accuracy, mean after hlgm's switch, faithfulness",
   );
+  // the faithfulness table: each run's mean over its 8 images (faith.json), then over seeds;
+  // paired against the baseline seed by seed
+  assert.equal(json.faith.n, 8);
+  assert.deepEqual(json.faith.metrics, [...FAITH_METRICS]);
+  const faithMean = (method: string, seed: number, metric: string) => {
+    const f = JSON.parse(Deno.readTextFileSync(`${out}/${method}-seed${seed}/faith.json`));
+    assert.equal(f.n, 8);
+    assert.equal(f.checkpoint, "best-after-switch");
+    return f.summary[metric].mean as number;
+  };
+  for (const metric of FAITH_METRICS) {
+    for (const method of ["baseline", "sgt", "hlgm"]) {
+      const v = [0, 1].map((s) => faithMean(method, s, metric));
+      assert.deepEqual(json.faith.mean[method][metric].values, v, `${method} ${metric}`);
+    }
+    const c = json.paired.find((p: { method: string; metric: string }) =>
+      p.method === "hlgm" && p.metric === `faith@${metric}`
+    );
+    const want = pairedTTest(
+      [0, 1].map((s) => faithMean("hlgm", s, metric)),
+      [0, 1].map((s) => faithMean("baseline", s, metric)),
+    );
+    assert.deepEqual(c.test, JSON.parse(JSON.stringify(want)), metric);
+  }
+  assert.match(
+    r.stdout,
+    /^Faithfulness of the saliency maps \(saliency of the true label, 8 synthetic/m,
+  );
+  assert.match(r.stdout, /^deletion AUC\s+lower\s+\S+ ± \S+\s+\S+ ± \S+\s+\S+ ± \S+$/m);
+  assert.match(r.stdout, /^hlgm - baseline\s+insertion AUC \(higher is better\)\s+-?\d/m);
   // after hlgm's switch (after epoch 1): each run's epoch-2 test accuracy; hlgm's plain epoch
   // is the baseline's (same seed, same initialisation and order)
   for (const seed of [0, 1]) {
@@ -221,6 +254,7 @@ Deno.test("compare: a stopped run is resumed; a folder with other settings is re
   assert.equal(readMetrics(`${out}/baseline-seed3`).length, 1);
   const messages: string[] = [];
   const r = await compareMethods({
+    faith: false,
     base,
     methods: ["baseline"],
     seeds: [3],
@@ -235,7 +269,14 @@ Deno.test("compare: a stopped run is resumed; a folder with other settings is re
   assert.equal(r.runs[0].epochs, 2);
   assert.deepEqual(readMetrics(`${out}/baseline-seed3`).map((m) => m.epoch), [1, 2]);
   await assert.rejects(
-    () => compareMethods({ base: { ...base, epochs: 3 }, methods: ["baseline"], seeds: [3], out }),
+    () =>
+      compareMethods({
+        base: { ...base, epochs: 3 },
+        methods: ["baseline"],
+        seeds: [3],
+        out,
+        faith: false,
+      }),
     /other settings \(epochs 2 vs 3\)/,
   );
 });
@@ -259,6 +300,7 @@ Deno.test("compare: Table III on a dataset with boxes matches the runs' sib.json
     out: `${root}/cmp`,
     sibN: 25,
     checkpoint: "best" as const,
+    faith: false,
   };
   const r = await compareMethods(options);
   assert.ok(r.table3);
@@ -336,6 +378,7 @@ Deno.test("compare: Table III on a dataset with boxes matches the runs' sib.json
   const cachedAll: string[] = [];
   await compareMethods({
     ...options,
+    faith: false,
     sibN: "all",
     checkpoint: "best-after-switch",
     onMessage: (m) => cachedAll.push(m),
@@ -395,6 +438,7 @@ Deno.test("compare: the baselines fork from the HLGM runs at their switch (the p
     methods,
     "--out",
     out,
+    "--no-faith",
     ...more,
   ];
   const shared = await cli(args(`${root}/shared`, "baseline,hlgm"));

@@ -12,6 +12,7 @@ import { perturbationCurve } from "../src/metrics/deletion.ts";
 import { pixelSaliency } from "../src/saliency/pixel_map.ts";
 import { Saliency } from "../src/saliency/saliency.ts";
 import { tidy } from "../src/tensor/engine.ts";
+import type { Tensor } from "../src/tensor/tensor.ts";
 import { loadRun } from "../src/train/load_run.ts";
 import { evalTransforms } from "../src/train/setup.ts";
 import { withRunNormalization } from "../src/train/normalization.ts";
@@ -114,12 +115,20 @@ Deno.test("faith: the tables, faith.json per run and combined, the plots; values
       device,
       transforms: evalTransforms(loaded.info.config, ds),
     });
-    const auc = tidy(() => {
+    const [del, ins] = tidy(() => {
       const b = loader.batchOf(j.indices);
       const map = pixelSaliency(new Saliency(loaded.model).attribute(b.x, { target: b.y }));
-      return perturbationCurve((x) => loaded.model.forward(x), b.x, map, b.y).auc;
+      const forward = (x: Tensor) => loaded.model.forward(x);
+      return [
+        perturbationCurve(forward, b.x, map, b.y).auc,
+        perturbationCurve(forward, b.x, map, b.y, { mode: "insertion" }).auc,
+      ];
     });
-    assertClose(auc, j.runs[0].per_image.deletion, { rtol: 1e-4, atol: 1e-6 });
+    assertClose(del, j.runs[0].per_image.deletion, { rtol: 1e-4, atol: 1e-6 });
+    assertClose(ins, j.runs[0].per_image.insertion, { rtol: 1e-4, atol: 1e-6 });
+    // insertion ends on the image itself, where deletion starts
+    const curves = j.runs[0].curves;
+    assertClose([curves.insertion.mean.at(-1)!], [curves.deletion.mean[0]], { rtol: 1e-5 });
   } finally {
     loaded.model.dispose();
   }
@@ -129,6 +138,16 @@ Deno.test("faith: the tables, faith.json per run and combined, the plots; values
     assert.equal(svg.match(/class="series"/g)?.length, 2, stem);
     assert.equal(svg.match(/class="band"/g)?.length, 2, stem);
     assert.ok(Deno.statSync(`${out}/${stem}.png`).size > 1000, stem);
+  }
+
+  // the report of the two runs shows the table and the curves from their faith.json
+  const rep = await cli(["report", ...runs, "--out", `${root}/report`, "--no-saliency"]);
+  assert.equal(rep.code, 0, rep.stderr);
+  const html = Deno.readTextFileSync(`${root}/report/index.html`);
+  assert.match(html, /<h3>Faithfulness of the saliency maps<\/h3>/);
+  assert.match(html, /<td>deletion AUC<\/td><td>lower<\/td><td>[\d.]+ \[/);
+  for (const stem of ["deletion", "insertion", "randomisation"]) {
+    assert.ok(Deno.statSync(`${root}/report/compare-faith_${stem}.png`).size > 1000, stem);
   }
 
   // the same command again gives the same numbers (the check restored every weight)

@@ -18,6 +18,7 @@ import { checkOutFolder } from "../paths.ts";
 import { compareMethods, type CompareResult } from "../../src/runs/compare.ts";
 import { SIB_METHODS, type SibMethod } from "../../src/runs/sib.ts";
 import { DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
+import { DEFAULT_FAITH_N } from "../../src/runs/faith_defaults.ts";
 import { scheduleOf, type TrainConfig } from "../../src/train/config.ts";
 import { unreachableSwitch } from "../../src/train/schedule.ts";
 import { presetWeightsWarning } from "../../src/train/presets.ts";
@@ -53,8 +54,12 @@ export interface CompareFlags {
   sibN?: number | "all";
   /** The checkpoint rule every run is scored on (default DEFAULT_SIB_CHECKPOINT). */
   checkpoint?: CheckpointRule;
-  /** Attribution method for Table III. */
+  /** Attribution method for Table III and the faithfulness table. */
   sibMethod?: string;
+  /** False with --no-faith: no faithfulness table. */
+  faith?: boolean;
+  /** Test images for the faithfulness table, or "all" (default DEFAULT_FAITH_N). */
+  faithN?: number | "all";
   /** JSON settings file. */
   config?: string;
   /** Exit 0 even when a run diverged. */
@@ -75,6 +80,10 @@ export async function runCompare(
   const sibN = opts.sibN ?? DEFAULT_SIB_N;
   if (sibN !== "all" && (!Number.isInteger(sibN) || sibN < 1)) {
     throw new UsageError(`--sib-n must be a positive integer or all, got "${opts.sibN}"`);
+  }
+  const faithN = opts.faithN ?? DEFAULT_FAITH_N;
+  if (faithN !== "all" && (!Number.isInteger(faithN) || faithN < 1)) {
+    throw new UsageError(`--faith-n must be a positive integer or all, got "${opts.faithN}"`);
   }
   const sibMethod = opts.sibMethod ?? "saliency";
   if (!(SIB_METHODS as readonly string[]).includes(sibMethod)) {
@@ -113,6 +122,8 @@ export async function runCompare(
       seeds,
       out,
       sibN,
+      faith: opts.faith !== false,
+      faithN,
       checkpoint: opts.checkpoint,
       share: opts.share !== false,
       sgtFrom: opts.sgtFrom,

@@ -15,6 +15,7 @@ import {
 } from "./options.ts";
 import { addTrainFlags, flagsToConfig } from "../train_flags.ts";
 import { DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
+import { DEFAULT_FAITH_N } from "../../src/runs/faith_defaults.ts";
 import { METHODS } from "../../src/train/config_fields.ts";
 
 /** Declares `hlgm compare` on `cli`. */
@@ -30,7 +31,8 @@ export function addCompareCommand(cli: Command): void {
     )
       .description(
         "train every method x seed with the same settings, then Table II (max/final test " +
-          "accuracy, mean ± sd) and Table III (median SIB, datasets with boxes)",
+          "accuracy, mean ± sd), Table III (median SIB, datasets with boxes) and the saliency " +
+          "maps' faithfulness (as hlgm faith)",
       )
       .option("--methods <list>", "methods to compare", METHODS.join(","))
       .option("--seeds <list>", "seeds", "0,1,2")
@@ -51,6 +53,13 @@ export function addCompareCommand(cli: Command): void {
         )
           .default("saliency"),
       )
+      .option(
+        "--faith-n <n>",
+        "test images for the faithfulness table (drawn with seed 0), or all",
+        countOrAll("--faith-n"),
+        DEFAULT_FAITH_N,
+      )
+      .option("--no-faith", "skip the faithfulness table")
       .option(
         "--no-share",
         "train every baseline from scratch; by default, with hlgm among the methods, each " +

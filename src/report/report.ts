@@ -30,6 +30,8 @@ import {
   summaryTableHtml,
 } from "./tables.ts";
 import { esc, PALETTE } from "./svg.ts";
+import { type FaithColumn, faithMeanRows } from "./faith_tables.ts";
+import { type FaithPlotRun, faithPlots } from "./faith_plots.ts";
 
 /** A run's SIB scores as the report needs them (a sib.json's fields). */
 export interface ReportSib {
@@ -53,6 +55,16 @@ export interface ReportSib {
   trained_saliency_sign?: "abs" | "signed";
 }
 
+/** A run's faithfulness scores as the report needs them (a faith.json's fields). */
+export interface ReportFaith extends FaithColumn, Omit<FaithPlotRun, "name"> {
+  /** Test indices of the images. */
+  indices: number[];
+  /** The checkpoint rule scored. */
+  checkpoint: string;
+  /** Epoch of the checkpoint scored. */
+  epoch: number;
+}
+
 /** A raster figure already drawn (PNG bytes) and what it shows. */
 export interface PngFigure {
   /** The PNG. */
@@ -71,6 +83,8 @@ export interface ReportRun {
   metrics: EpochMetrics[];
   /** Its SIB scores, or null without sib.json. */
   sib: ReportSib | null;
+  /** Its faithfulness scores (faith.json), when scored. */
+  faith?: ReportFaith | null;
   /** Its saliency figure, when one could be made. */
   saliency?: PngFigure;
 }
@@ -251,6 +265,35 @@ async function comparisonSection(
   }
   const sibRuns = runs.filter((r) => r.sib);
   if (sibRuns.length > 1) html.push(...await sibComparison(ctx, sibRuns));
+  const faithRuns = runs.filter((r) => r.faith);
+  if (faithRuns.length > 0) html.push(...await faithComparison(ctx, faithRuns));
+  return html;
+}
+
+/** Faithfulness of the runs that have faith.json: the means, and the curves on shared images. */
+async function faithComparison(ctx: Sections, faithRuns: ReportRun[]): Promise<string[]> {
+  const columns = faithRuns.map((r) => ({ ...r.faith!, name: r.summary.name }));
+  const { head, rows } = faithMeanRows(columns);
+  const f0 = columns[0];
+  const html = [
+    `<h3>Faithfulness of the saliency maps</h3>`,
+    `<p>${esc(f0.method)} of the true label on ${f0.n} test images, ${
+      esc(f0.checkpoint)
+    } checkpoints (epochs ${
+      esc(columns.map((c) => `${c.name} ${c.epoch}`).join(", "))
+    }): mean [95% interval over the images].</p>`,
+    htmlTable("faith", head, rows),
+  ];
+  const same = columns.every((c) => c.indices.join() === f0.indices.join());
+  if (!same) {
+    ctx.notes.push(
+      "faithfulness curves left out: the runs' faith.json files score different images",
+    );
+    return html;
+  }
+  for (const [stem, svg] of faithPlots(columns, faithRuns[0].summary.dataset)) {
+    html.push(await figure(ctx.out, `compare-${stem}`, svg, ctx.files));
+  }
   return html;
 }
 

@@ -4,9 +4,11 @@
  * over seeds, in %) and, for datasets with object boxes, Table III (median SIB per x and
  * method over every test image with a box, or N of them, saliency of the true label ranked as
  * the runs were trained, on the checkpoint that one rule picks in every run, best-after-switch
- * by default, the values of all seeds pooled). Writes DIR/compare.json, DIR/compare.md, each run's sib.json and the
- * accuracy curves of every method's first seed (with the baseline's test accuracy drawn over
- * the others, as in Fig. 2) and SIB plots into DIR.
+ * by default, the values of all seeds pooled), and the faithfulness of the saliency maps on the
+ * same checkpoints (compare_faith.ts; `faith: false` skips it). Writes DIR/compare.json,
+ * DIR/compare.md, each run's sib.json and faith.json, and the accuracy curves of every method's
+ * first seed (with the baseline's test accuracy drawn over the others, as in Fig. 2) and SIB
+ * plots into DIR.
  *
  * @module
  */
@@ -16,6 +18,14 @@ import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import type { SibEvaluation, SibMethod } from "./sib.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
+import { DEFAULT_FAITH_METRICS, DEFAULT_FAITH_N, type FaithMetric } from "./faith_defaults.ts";
+import {
+  type CompareFaith,
+  compareFaithOf,
+  compareFaithTable,
+  faithMetricLabel,
+} from "./compare_faith.ts";
+import { sig4 } from "../report/faith_tables.ts";
 import {
   checkpointOf,
   type JobFork,
@@ -74,6 +84,12 @@ export interface CompareOptions {
   sibMethod?: SibMethod;
   /** The x values of Table III (default 0.5, 1, 2, 5, 10). */
   percents?: readonly number[];
+  /** Score the saliency maps' faithfulness after Table III (default true). */
+  faith?: boolean;
+  /** Test images for the faithfulness table, or "all" (default DEFAULT_FAITH_N). */
+  faithN?: number | "all";
+  /** Its scores (default DEFAULT_FAITH_METRICS: all). */
+  faithMetrics?: readonly FaithMetric[];
   /** Messages (runs starting, reused, resumed, SIB progress). */
   onMessage?: (message: string) => void;
   /** Checked between SIB batches: when it returns true, an InterruptedError is thrown. */
@@ -138,6 +154,8 @@ export interface CompareRun {
   plain_matches_baseline?: boolean | null;
   /** Median SIB per x of this run (Table III datasets). */
   sib_median?: Record<string, number>;
+  /** Mean over the images of each faithfulness score of this run. */
+  faith_mean?: Record<string, number>;
   /** The run it was forked from and the epoch after which it went on; absent if not forked. */
   forked_from?: { run: string; epoch: number };
 }
@@ -195,10 +213,12 @@ export interface CompareResult {
      */
     chance: number | null;
   } | null;
+  /** The faithfulness table (null when skipped). */
+  faith: CompareFaith | null;
   /**
    * Each method against the baseline over the seeds both finished: the paired differences of
-   * Table II's accuracies (and, with boxes, of each seed's median SIB(x)) with 95% t intervals
-   * and paired t tests; empty without a baseline.
+   * Table II's accuracies (with boxes, of each seed's median SIB(x); and of each run's mean
+   * faithfulness scores) with 95% t intervals and paired t tests; empty without a baseline.
    */
   paired: PairedComparison[];
   /** Files written. */
@@ -314,8 +334,19 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
   const { table3, sibOf } = hasBoxes(job.c0.dataset)
     ? await table3Of(job, runs, files)
     : { table3: null, sibOf: new Map<string, RunSib>() };
-  const paired = pairedOf(methods, runs, table3);
-  const { text, markdown } = compareDocuments(job, runs, table2, paired, table3);
+  const faith = options.faith ?? true
+    ? await compareFaithOf(methods, runs, {
+      n: options.faithN ?? DEFAULT_FAITH_N,
+      metrics: options.faithMetrics ?? DEFAULT_FAITH_METRICS,
+      method: options.sibMethod ?? "saliency",
+      checkpoint: rule,
+      device: job.c0.device,
+      shouldStop: options.shouldStop,
+      say,
+    }, files)
+    : null;
+  const paired = pairedOf(methods, runs, table3, faith);
+  const { text, markdown } = compareDocuments(job, runs, table2, paired, table3, faith);
   await writeFigures(job, runs, metricsOf, table3, sibOf, files);
   const c0 = job.c0;
   const { method: _m, seed: _s, ...shared } = c0;
@@ -333,6 +364,7 @@ async function compareLocked(options: CompareOptions): Promise<CompareResult> {
     table2,
     paired,
     table3,
+    faith,
     files,
     text,
     markdown,
@@ -523,8 +555,10 @@ function pairedOf(
   methods: Method[],
   runs: CompareRun[],
   table3: CompareResult["table3"],
+  faith: CompareFaith | null,
 ): PairedComparison[] {
   const sibMetrics = (table3?.percents ?? []).map((p) => `sib_median@${p}`);
+  const faithMetrics = (faith?.metrics ?? []).map((m) => `faith@${m}`);
   const paired = methods.includes("baseline")
     ? pairedComparisons(
       runs.map((r) => ({
@@ -538,10 +572,13 @@ function pairedOf(
           ...Object.fromEntries(
             Object.entries(r.sib_median ?? {}).map(([p, v]) => [`sib_median@${p}`, v]),
           ),
+          ...Object.fromEntries(
+            Object.entries(r.faith_mean ?? {}).map(([m, v]) => [`faith@${m}`, v]),
+          ),
         },
       })),
       "baseline",
-      [...ACCURACY_METRICS, ...sibMetrics],
+      [...ACCURACY_METRICS, ...sibMetrics, ...faithMetrics],
     )
     : [];
   return paired;
@@ -554,6 +591,7 @@ function compareDocuments(
   table2: CompareResult["table2"],
   paired: PairedComparison[],
   table3: CompareResult["table3"],
+  faith: CompareFaith | null,
 ): { text: string; markdown: string } {
   const { methods, seeds, rule, c0 } = job;
   const head2 = ["method", "max test acc (%)", "final test acc (%)", `${rule} ckpt test acc (%)`];
@@ -579,11 +617,13 @@ function compareDocuments(
   };
   const pairedRows = paired.map((c) => {
     const pct = ACCURACY_METRICS.includes(c.metric); // accuracies in percentage points
-    const f = (v: number) => pct ? (100 * v).toFixed(2) : v.toFixed(3);
+    const faithLabel = faithMetricLabel(c.metric);
+    const f = (v: number) => pct ? (100 * v).toFixed(2) : faithLabel ? sig4(v) : v.toFixed(3);
     const t = c.test;
     return [
       `${c.method} - ${c.against}`,
-      metricLabel[c.metric] ?? `median SIB(${c.metric.slice("sib_median@".length)})`,
+      metricLabel[c.metric] ?? faithLabel ??
+        `median SIB(${c.metric.slice("sib_median@".length)})`,
       f(t.mean),
       t.ci95 ? `[${f(t.ci95[0])}, ${f(t.ci95[1])}]` : "-",
       t.p === null ? "-" : t.p.toFixed(3),
@@ -615,11 +655,13 @@ function compareDocuments(
   const chanceNote = table3?.chance !== null && table3?.chance !== undefined
     ? "; chance: the mean box area fraction, what a map ranking pixels at random scores"
     : "";
+  const ft = faith ? compareFaithTable(faith, methods, c0.dataset) : null;
   const text = [
     caption2,
     textTable(head2, rows2),
     ...(pairedRows.length ? ["", captionPaired, textTable(headPaired, pairedRows)] : []),
     ...(table3 ? ["", caption3 + chanceNote, textTable(head3, rows3)] : []),
+    ...(ft ? ["", ft.caption, formatTextTable(ft.head, ft.rows, (j) => j > 1)] : []),
   ].join("\n");
   // the after-switch columns compare hlgm with the baseline: both must be there
   const pairedHlgm = methods.includes("hlgm") && methods.includes("baseline");
@@ -643,6 +685,7 @@ function compareDocuments(
       : []),
     ...(pairedRows.length ? ["", `${captionPaired}.`, "", mdTable(headPaired, pairedRows)] : []),
     ...(table3 ? ["", `${caption3}${chanceNote}.`, "", mdTable(head3, rows3)] : []),
+    ...(ft ? ["", `${ft.caption}.`, "", markdownTable(ft.head, ft.rows, (j) => j > 1)] : []),
     ...forkNotes(job, runs),
     "",
   ].join("\n");

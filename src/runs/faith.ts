@@ -178,7 +178,7 @@ function scoreBatch(
   const map = saliencyOf(x, y);
   for (const mode of ["deletion", "insertion"] as const) {
     if (!has(mode)) continue;
-    const r = perturbationCurve(forward, x, map, y, FAITH_SETTINGS[mode]);
+    const r = perturbationCurve(forward, x, map, y, { mode, ...FAITH_SETTINGS[mode] });
     acc.fractions = r.fractions;
     perImage[mode]!.push(...r.auc);
     acc.curveRows[mode].push(...r.curves);

@@ -14,7 +14,7 @@
  */
 
 import type { ImageDataset } from "../data/dataset.ts";
-import { bandCurveSvg } from "../report/band_chart.ts";
+import { faithPlots } from "../report/faith_plots.ts";
 import { svgToPng } from "../report/render.ts";
 import type { CheckpointRule } from "../run_folder/run_dir.ts";
 import { ATTRIBUTION_DEFAULTS } from "../saliency/names.ts";
@@ -86,50 +86,6 @@ export function faithPairedDifferences(runs: readonly FaithRunResult[]): FaithPa
       if (!a || !b) continue;
       out.push({ run: r.name, against: first.name, metric, test: pairedTTest(a, b) });
     }
-  }
-  return out;
-}
-
-/** The plots of scored runs (deletion, insertion, randomisation), as [file stem, SVG]. */
-export function faithPlots(
-  runs: readonly FaithRunResult[],
-  datasetName: string,
-): [string, string][] {
-  const out: [string, string][] = [];
-  const n = runs[0].n;
-  const method = runs[0].method;
-  for (const mode of ["deletion", "insertion"] as const) {
-    const curve = runs[0].curves[mode];
-    if (!curve) continue;
-    out.push([
-      `faith_${mode}`,
-      bandCurveSvg(
-        runs.map((r) => ({ label: r.name, ...r.curves[mode]! })),
-        {
-          title: `${
-            mode === "deletion" ? "Deletion" : "Insertion"
-          } (${method}, ${n} ${datasetName} test images; mean, 95% band)`,
-          x: curve.x,
-          xLabel: `fraction of pixels ${mode === "deletion" ? "removed" : "inserted"}`,
-          yLabel: "probability of the label",
-        },
-      ),
-    ]);
-  }
-  const rand = runs[0].curves.randomisation;
-  if (rand) {
-    out.push([
-      "faith_randomisation",
-      bandCurveSvg(
-        runs.map((r) => ({ label: r.name, ...r.curves.randomisation! })),
-        {
-          title: `Cascading randomisation (${method}, ${n} ${datasetName} test images)`,
-          x: rand.x,
-          xLabel: "randomised down to layer",
-          yLabel: "Spearman rho with the trained map",
-        },
-      ),
-    ]);
   }
   return out;
 }

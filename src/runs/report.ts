@@ -1,7 +1,7 @@
 /**
- * The report of run folders (`hlgm report`): reads each run's config, metrics and sib.json,
- * computes the saliency figures from the best checkpoints and the first N test images, and
- * hands it all to report/report.ts, which renders the page.
+ * The report of run folders (`hlgm report`): reads each run's config, metrics, sib.json and
+ * faith.json, computes the saliency figures from the best checkpoints and the first N test
+ * images, and hands it all to report/report.ts, which renders the page.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import type { Colormap } from "../report/colormap.ts";
 import {
   type PngFigure,
   renderReport,
+  type ReportFaith,
   type ReportRun,
   type ReportSweep,
 } from "../report/report.ts";
@@ -18,7 +19,7 @@ import { loadRun } from "../train/load_run.ts";
 import { loadTestSplit } from "../train/setup.ts";
 import { drawSaliencyFigure, type RunSaliency, saliencyOfRun } from "./saliency.ts";
 import { hasBoxes } from "./compare.ts";
-import { readSibFile } from "./sib_file.ts";
+import { readRunScoreFile, readSibFile } from "./sib_file.ts";
 import { figureSignNote, trainedSign } from "./sib.ts";
 import type { CheckpointRule } from "../run_folder/run_dir.ts";
 import type { SweepResult } from "./sweep.ts";
@@ -118,6 +119,7 @@ export async function writeReport(
   const runs: ReportRun[] = paths.map((p, i) => ({
     ...summarizeRun(p, names[i]),
     sib: readSibFile(p),
+    faith: readRunScoreFile(p, "faith.json") as ReportFaith | null,
   }));
   const out =
     (options.out ?? (all.length === 1 ? `${all[0].replace(/\/+$/, "")}/report` : "report"))

@@ -1,13 +1,16 @@
 /**
  * What compare and sweep do with each run folder: train it, resume it when it stopped, reuse it
  * when finished with the same settings (a folder with other settings is refused), and score its
- * SIB on a checkpoint rule, reusing a sib.json that scored the same thing.
+ * SIB and faithfulness on a checkpoint rule, reusing a sib.json or faith.json that scored the
+ * same thing.
  *
  * @module
  */
 
 import { evaluateSib, type SibEvaluation, type SibMethod, sibSign } from "./sib.ts";
-import { readSibFile, writeSibFile } from "./sib_file.ts";
+import { readRunScoreFile, readSibFile, writeRunScoreFile, writeSibFile } from "./sib_file.ts";
+import { evaluateFaith, type FaithEvaluation } from "./faith.ts";
+import type { FaithMetric } from "./faith_defaults.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
 import { type TrainHooks, trainPlan, type TrainStatus } from "../train/trainer.ts";
@@ -196,4 +199,52 @@ export async function sibOfRunCached(
   });
   writeSibFile(dir, sib);
   return { sib, cached: false, epoch };
+}
+
+/** What to score in {@link faithOfRunCached}. */
+export interface RunFaithChoice {
+  /** Test images, or "all". */
+  n: number | "all";
+  /** The scores. */
+  metrics: readonly FaithMetric[];
+  /** Attribution method. */
+  method: SibMethod;
+  /** Checkpoint rule. */
+  checkpoint: CheckpointRule;
+  /** Device. */
+  device?: string;
+  /** Checked between batches. */
+  shouldStop?: () => boolean;
+  /** Called when the run is scored now (not cached), with the checkpoint's epoch. */
+  onScoring?: (epoch: number | null) => void;
+}
+
+/**
+ * The run's faithfulness on `choice` (seed 0, maps ranked as the run was trained): its
+ * faith.json when that scored the same scores, method, images, sign and checkpoint epoch, else
+ * scored now and written to RUNDIR/faith.json. `cached` says which.
+ */
+export async function faithOfRunCached(
+  dir: string,
+  choice: RunFaithChoice,
+): Promise<{ faith: FaithEvaluation; cached: boolean }> {
+  const { epoch } = checkpointOf(dir, choice.checkpoint);
+  const old = readRunScoreFile(dir, "faith.json") as FaithEvaluation | null;
+  const sign = sibSign(new RunDir(dir).readInfo().config);
+  const fresh = old !== null && old.method === choice.method && old.epoch === epoch &&
+    old.saliency_sign === sign && old.checkpoint === choice.checkpoint && old.seed === 0 &&
+    old.n_requested === choice.n && old.reduction === "mean" &&
+    JSON.stringify(old.metrics) === JSON.stringify(choice.metrics);
+  if (fresh) return { faith: old, cached: true };
+  choice.onScoring?.(epoch);
+  const faith = await evaluateFaith(dir, undefined, {
+    n: choice.n,
+    metrics: choice.metrics,
+    method: choice.method,
+    which: choice.checkpoint,
+    device: choice.device,
+    shouldStop: choice.shouldStop,
+  });
+  writeRunScoreFile(dir, "faith.json", faith);
+  return { faith, cached: false };
 }

@@ -31,9 +31,9 @@ export interface SibFile {
   per_image: Record<string, number[]>;
 }
 
-/** Reads RUNDIR/sib.json, or null when absent; a malformed file is an error naming it. */
-export function readSibFile(runDir: string): SibFile | null {
-  const file = `${runDir.replace(/\/+$/, "")}/sib.json`;
+/** Reads a score file (sib.json, faith.json) of a run folder: null when absent, else its JSON. */
+export function readRunScoreFile(runDir: string, name: string): unknown | null {
+  const file = `${runDir.replace(/\/+$/, "")}/${name}`;
   let text: string;
   try {
     text = Deno.readTextFileSync(file);
@@ -41,12 +41,18 @@ export function readSibFile(runDir: string): SibFile | null {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
-  let j: SibFile;
   try {
-    j = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: not JSON (${(e as Error).message})`);
   }
+}
+
+/** Reads RUNDIR/sib.json, or null when absent; a malformed file is an error naming it. */
+export function readSibFile(runDir: string): SibFile | null {
+  const file = `${runDir.replace(/\/+$/, "")}/sib.json`;
+  const j = readRunScoreFile(runDir, "sib.json") as SibFile | null;
+  if (j === null) return null;
   if (
     !Array.isArray(j.percents) || typeof j.per_image !== "object" || j.per_image === null ||
     j.percents.some((p) => !Array.isArray(j.per_image[String(p)]))
