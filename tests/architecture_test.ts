@@ -71,11 +71,13 @@ Deno.test("architecture: layers import downwards only (data draws nothing, algor
         bad.push(`${m} -> ${d}`);
       }
       // report/ renders what it is handed: it loads no run, model or dataset and trains nothing
-      // (types of a run's files and of datasets, and SIB's pixel count, are all it reads)
+      // (types of a run's files and of datasets, SIB's pixel count and the names of the
+      // faithfulness scores are all it reads)
       const renderInputs = [
         "src/report/",
         "src/util/",
         "src/metrics/sib.ts",
+        "src/metrics/faith_names.ts",
         "src/metrics/boxes.ts",
         "src/run_folder/",
         "src/data/dataset.ts",

@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import { PNG } from "npm:pngjs@7.0.0";
 import { loadDataset } from "../src/data/registry.ts";
 import { DataLoader } from "../src/data/loader.ts";
-import { sib, summarize } from "../src/metrics/sib.ts";
+import { pointingGame, relevanceMassAccuracy, sib, summarize } from "../src/metrics/sib.ts";
 import { imagesWithBoxes } from "../src/runs/sib.ts";
 import { sibOfRunCached } from "../src/runs/run_jobs.ts";
 import { pixelSaliency } from "../src/saliency/pixel_map.ts";
@@ -159,15 +159,28 @@ Deno.test("sib: the CLI's values agree with SIB of the saliency computed directl
   const ds = await loadDataset("cluttered-fmnist", { split: "test", dataDir: data, seed: 0 });
   const loader = new DataLoader(ds, { shuffle: false, device });
   try {
-    const [s1, s5] = tidy(() => {
+    const [s1, s5, pointing, mass] = tidy(() => {
       const b = loader.batchOf(j.indices);
       const maps = pixelSaliency(new Saliency(run.model).attribute(b.x, { target: b.y }));
-      return sib(maps, b.boxes!, [1, 5]);
+      return [
+        ...sib(maps, b.boxes!, [1, 5]),
+        pointingGame(maps, b.boxes!),
+        relevanceMassAccuracy(maps, b.boxes!),
+      ];
     });
     const close = (a: ArrayLike<number>, b: ArrayLike<number>) =>
       Array.from(a).every((v, i) => Math.abs(v - b[i]) < 1e-9);
     assert.ok(close(j.runs[0].per_image["1"], s1));
     assert.ok(close(j.runs[0].per_image["5"], s5));
+    // the localisation scores beside SIB, per image, and their means
+    const loc = j.runs[0].localisation;
+    assert.ok(close(loc.pointing_game, pointing));
+    assert.ok(close(loc.relevance_mass, mass));
+    const mean = (v: ArrayLike<number>) => Array.from(v).reduce((a, x) => a + x, 0) / v.length;
+    assert.ok(Math.abs(loc.summary.pointing_game.mean - mean(pointing)) < 1e-12);
+    assert.ok(Math.abs(loc.summary.relevance_mass.mean - mean(mass)) < 1e-12);
+    assert.match(r.stdout, /^pointing game \(hit rate\)\s+[\d.]+ \[/m);
+    assert.match(r.stdout, /^relevance mass accuracy\s+[\d.]+ \[/m);
   } finally {
     loader.dispose();
     run.model.dispose();

@@ -22,7 +22,7 @@ import { stampedFolder } from "../paths.ts";
 import { ProgressLine } from "../progress.ts";
 import { checkMethod, runsAndSplit } from "../run_args.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
-import { formatSibTable } from "../../src/report/tables.ts";
+import { formatSibTable, localisationRows, textTable } from "../../src/report/tables.ts";
 import { imagesWithBoxes, type SibSign, signNote } from "../../src/runs/sib.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
 import { type SibOfRuns, sibOfRuns } from "../../src/runs/sib_runs.ts";
@@ -164,6 +164,13 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
     `Median SIB (${method}, ${result.indices.length} ${datasetName} test images, ${which} checkpoints)`,
   );
   console.log(table);
+  const local = textTable(
+    ["localisation", ...result.runs.map((r) => r.name)],
+    localisationRows(result.runs),
+    (j) => j > 0,
+  );
+  console.log(`\nLocalisation: mean [95% interval over the images]`);
+  console.log(local);
   log(
     `wrote ${result.out}/sib.json, sib.json in ${result.runs.length} run folder(s), ${
       percents.length * 4

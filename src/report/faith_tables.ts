@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FAITH_METRIC_INFO, type FaithMetric } from "../runs/faith_defaults.ts";
+import { FAITH_METRIC_INFO, type FaithMetric } from "../metrics/faith_names.ts";
 import type { MeanInterval, PairedTest } from "../util/stats.ts";
 
 /** A scored run, as the tables need it. */
@@ -43,7 +43,7 @@ export function withInterval(mean: number, ci: readonly [number, number] | null)
 }
 
 /** A p-value as tables print it. */
-export function pText(p: number | null): string {
+function pText(p: number | null): string {
   if (p === null) return "";
   return p < 1e-4 ? "p<0.0001" : `p=${p < 0.01 ? p.toPrecision(2) : p.toFixed(3)}`;
 }

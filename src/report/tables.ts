@@ -7,6 +7,8 @@
 
 import { summarize } from "../metrics/sib.ts";
 import { esc } from "./svg.ts";
+import { withInterval } from "./faith_tables.ts";
+import type { MeanInterval } from "../util/stats.ts";
 
 /** One run's numbers for the summary tables. */
 export interface RunSummary {
@@ -183,6 +185,26 @@ export function htmlTable(cls: string, head: readonly string[], rows: readonly s
   }</tr></thead><tbody>${
     rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")
   }</tbody></table></div>`;
+}
+
+/** A run's localisation scores, as the table needs them (sib.json's `localisation`). */
+export interface LocalisationColumn {
+  /** Column name. */
+  name: string;
+  /** The means with their intervals (absent in older sib.json files). */
+  localisation?: { summary: { pointing_game: MeanInterval; relevance_mass: MeanInterval } };
+}
+
+/** Rows (pointing game, relevance mass accuracy) x runs: mean [95% interval] over the images. */
+export function localisationRows(runs: readonly LocalisationColumn[]): string[][] {
+  const cell = (r: LocalisationColumn, key: "pointing_game" | "relevance_mass") => {
+    const s = r.localisation?.summary[key];
+    return s && Number.isFinite(s.mean) ? withInterval(s.mean, s.ci95) : "-";
+  };
+  return [
+    ["pointing game (hit rate)", ...runs.map((r) => cell(r, "pointing_game"))],
+    ["relevance mass accuracy", ...runs.map((r) => cell(r, "relevance_mass"))],
+  ];
 }
 
 /** Table III as HTML. */

@@ -1,67 +1,15 @@
 /**
- * The faithfulness scores of runs (`hlgm faith`, compare's faithfulness table): their names,
- * which way is better, and the settings used when not told otherwise. The one place the CLI,
- * compare and the library read them from (imports nothing heavy, so `--help` shows them without
- * libtorch).
+ * What the faithfulness scores of runs (`hlgm faith`, compare's faithfulness table) compute when
+ * not told otherwise: which scores, how many images, each score's settings. The one place the
+ * CLI, compare and the library read them from (imports nothing heavy, so `--help` shows them
+ * without libtorch); the scores' names are src/metrics/faith_names.ts's.
  *
  * @module
  */
 
-/** The scores, in the order tables list them. */
-export const FAITH_METRICS = [
-  "deletion",
-  "insertion",
-  "morf",
-  "lerf",
-  "infidelity",
-  "sensitivity",
-  "randomisation",
-] as const;
+import { FAITH_METRICS, type FaithMetric } from "../metrics/faith_names.ts";
 
-/** One of {@link FAITH_METRICS}. */
-export type FaithMetric = typeof FAITH_METRICS[number];
-
-/** Per score: what a table calls it, which way is better, and what it is. */
-export const FAITH_METRIC_INFO: Readonly<
-  Record<FaithMetric, { label: string; better: "lower" | "higher"; what: string }>
-> = {
-  deletion: {
-    label: "deletion AUC",
-    better: "lower",
-    what: "area under the target's probability as the top-ranked pixels are zeroed (RISE)",
-  },
-  insertion: {
-    label: "insertion AUC",
-    better: "higher",
-    what: "area under the target's probability as the top-ranked pixels return to a blur (RISE)",
-  },
-  morf: {
-    label: "AOPC MoRF",
-    better: "higher",
-    what: "mean drop of the probability as the most relevant regions become noise (Samek et al.)",
-  },
-  lerf: {
-    label: "AOPC LeRF",
-    better: "lower",
-    what: "mean drop as the least relevant regions become noise (Samek et al.)",
-  },
-  infidelity: {
-    label: "infidelity",
-    better: "lower",
-    what: "Captum's infidelity of the pixel map, scale fitted (normalize), Gaussian perturbations",
-  },
-  sensitivity: {
-    label: "max-sensitivity",
-    better: "lower",
-    what: "Captum's sensitivity_max: the largest relative change of the map under small noise",
-  },
-  randomisation: {
-    label: "randomisation rho",
-    better: "lower",
-    what: "Spearman correlation of the map with the map after the layers are re-initialised " +
-      "from the output side, averaged over the cascade (Adebayo et al.)",
-  },
-};
+export { FAITH_METRIC_INFO, FAITH_METRICS, type FaithMetric } from "../metrics/faith_names.ts";
 
 /** The scores `hlgm faith` and compare compute unless told otherwise: all of them. */
 export const DEFAULT_FAITH_METRICS: readonly FaithMetric[] = FAITH_METRICS;

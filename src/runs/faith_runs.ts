@@ -74,7 +74,7 @@ export interface FaithOfRuns {
 }
 
 /** Every run but the first against the first, per score, paired on the images. */
-export function faithPairedDifferences(runs: readonly FaithRunResult[]): FaithPairedDifference[] {
+function faithPairedDifferences(runs: readonly FaithRunResult[]): FaithPairedDifference[] {
   const [first, ...rest] = runs;
   const out: FaithPairedDifference[] = [];
   for (const r of rest) {

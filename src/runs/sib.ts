@@ -35,7 +35,16 @@ import type { TrainConfig } from "../train/config.ts";
 import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 
 export { loadTestSplit };
-import { boxFraction, DEFAULT_SIB_PERCENTS, sib, summarize, type Summary } from "../metrics/sib.ts";
+import {
+  boxFraction,
+  DEFAULT_SIB_PERCENTS,
+  pointingGame,
+  relevanceMassAccuracy,
+  sib,
+  summarize,
+  type Summary,
+} from "../metrics/sib.ts";
+import { type MeanInterval, meanInterval } from "../util/stats.ts";
 
 // The attribution registry (one set of defaults) lives in saliency/registry.ts; SIB's names for it.
 export {
@@ -246,6 +255,17 @@ export interface SibEvaluation {
    * written before it was recorded).
    */
   chance?: number;
+  /**
+   * The localisation scores per image (absent in files written before they were recorded):
+   * the pointing game (1 where the map's top pixel is in the box) and relevance mass accuracy
+   * (the share of the map's positive mass inside the box; null for a map without positive mass).
+   */
+  localisation?: {
+    pointing_game: number[];
+    relevance_mass: (number | null)[];
+    /** Their means with 95% intervals over the images. */
+    summary: { pointing_game: MeanInterval; relevance_mass: MeanInterval };
+  };
 }
 
 /**
@@ -305,6 +325,8 @@ export async function evaluateSib(
     });
     const values = percents.map(() => new Float64Array(indices.length));
     const chance = new Float64Array(indices.length); // each image's box area fraction
+    const pointing = new Float64Array(indices.length);
+    const mass = new Float64Array(indices.length);
     using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
     manualSeed(seed); // SmoothGrad's noise is the same for every run
     const yielder = new Yielder();
@@ -315,6 +337,9 @@ export async function evaluateSib(
         const map = saliencyOf(b.x, b.y);
         const [n, h, w] = map.shape;
         chance.set(boxFraction(b.boxes!, n, h, w, map.device), s);
+        pointing.set(pointingGame(map, b.boxes!), s);
+        // the positive mass: a signed map's negative evidence is not relevance placed anywhere
+        mass.set(relevanceMassAccuracy(sign === "signed" ? map.relu() : map, b.boxes!), s);
         return sib(map, b.boxes!, percents);
       });
       batch.forEach((v, j) => values[j].set(v, s));
@@ -353,6 +378,15 @@ export async function evaluateSib(
       indices,
       per_image: perImage,
       summary,
+      localisation: {
+        pointing_game: Array.from(pointing),
+        relevance_mass: Array.from(mass),
+        // a map with no positive mass has no relevance mass accuracy (NaN, null in JSON)
+        summary: {
+          pointing_game: meanInterval(pointing),
+          relevance_mass: meanInterval(Array.from(mass).filter(Number.isFinite)),
+        },
+      },
     };
   } finally {
     if (owned) loaded.model.dispose();

@@ -123,6 +123,7 @@ export async function sibOfRuns(
     path: _path,
     saliency_sign: _ss,
     trained_saliency_sign: _ts,
+    localisation: _loc,
     ...common
   } = runs[0];
   writeJsonAtomic(`${out}/sib.json`, {
@@ -138,6 +139,7 @@ export async function sibOfRuns(
       trained_saliency_sign: r.trained_saliency_sign,
       summary: r.summary,
       per_image: r.per_image,
+      ...(r.localisation ? { localisation: r.localisation } : {}),
     })),
   });
   files.push(`${out}/sib.json`);
