@@ -68,7 +68,10 @@ Deno.test("sib: Table III, sib.json per run and combined, plots", async () => {
   const lines = r.stdout.trim().split("\n");
   assert.match(lines[0], /Median SIB \(saliency, 60 cluttered-fmnist test images/);
   assert.deepEqual(lines[1].trim().split(/\s+/), ["top", "x%", "baseline", "other"]);
-  assert.equal(lines.length, 2 + 5 + 1);
+  // then the localisation table: a blank line, a title, a header and two rows
+  assert.equal(lines.length, 2 + 5 + 1 + 5);
+  assert.match(lines[9], /^Localisation: mean \[95% interval over the images\]$/);
+  assert.deepEqual(lines[10].trim().split(/\s+/), ["localisation", "baseline", "other"]);
   // the last row names the weights each column scored: by default the best masked epoch's,
   // which for runs that never masked (these baselines) is their best, said on stderr
   assert.match(
@@ -353,7 +356,8 @@ Deno.test("sib: by default every test image with a box, best-after-switch, each 
   // the table says what each column ranked; stderr says the signed run was scored as trained
   const lines = r.stdout.trim().split("\n");
   assert.match(lines[0], new RegExp(`^Median SIB \\(saliency, ${withBox.length} cluttered`));
-  assert.match(lines.at(-1)!, /^saliency\s+signed\s+abs$/);
+  assert.match(lines.at(-6)!, /^saliency\s+signed\s+abs$/);
+  assert.match(lines.at(-1)!, /^relevance mass accuracy\s/);
   assert.match(
     r.stderr,
     new RegExp(
@@ -405,7 +409,7 @@ Deno.test("sib: by default every test image with a box, best-after-switch, each 
     assert.equal(ja.runs[0].trained_saliency_sign, "signed");
     assert.ok(close(ja.runs[0].per_image["1"], a1));
     assert.ok(close(ja.runs[0].per_image["5"], a5));
-    assert.match(ra.stdout.trim().split("\n").at(-1)!, /^saliency\s+abs \(trained signed\)$/);
+    assert.match(ra.stdout.trim().split("\n").at(-6)!, /^saliency\s+abs \(trained signed\)$/);
     assert.match(
       ra.stderr,
       /^signed: best-after-switch checkpoint \(epoch 2\), not scored as trained: abs saliency, trained with --saliency-sign signed, /m,
