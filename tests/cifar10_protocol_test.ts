@@ -4,6 +4,7 @@
 // epoch in a chunk), and the same command repeated until it reports every run done. Each run must then hold each epoch once, as one uninterrupted run.
 import assert from "node:assert/strict";
 import { encodeCifar } from "../src/data/cifar.ts";
+import { FAITH_METRICS } from "../src/runs/faith_defaults.ts";
 
 const script = new URL("../scripts/cifar10-protocol.sh", import.meta.url).pathname;
 const root = Deno.makeTempDirSync({ prefix: "hlgm-protocol-" });
@@ -207,9 +208,11 @@ Deno.test({
   const table = JSON.parse(Deno.readTextFileSync(`${out}/compare.json`));
   assert.equal(
     table.paired.length,
-    8,
-    "sgt and hlgm against baseline: max, final, checkpoint, mean after hlgm's switch",
+    2 * (4 + FAITH_METRICS.length),
+    "sgt and hlgm against baseline: max, final, checkpoint, mean after hlgm's switch, and " +
+      "each faithfulness score (compare scores every test image of the 40)",
   );
+  assert.equal(table.faith.n, 40);
   // finished runs are reused, not trained again
   const third = await finished(cpuProtocol(out, data));
   assert.equal(third.code, 0, third.out);

@@ -20,23 +20,15 @@
  */
 
 import type { ImageDataset } from "../data/dataset.ts";
-import { DataLoader } from "../data/loader.ts";
 import { perturbationCurve } from "../metrics/deletion.ts";
 import { regionPerturbation, uniformNoise } from "../metrics/aopc.ts";
 import { infidelity } from "../metrics/infidelity.ts";
 import { sensitivityMax } from "../metrics/sensitivity.ts";
 import { cascadingRandomisation, defaultRandomisationLayers } from "../metrics/randomisation.ts";
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
-import { ATTRIBUTION_DEFAULTS, type AttributionMethod } from "../saliency/names.ts";
-import { manualSeed } from "../tensor/create.ts";
-import { noGrad } from "../tensor/autograd.ts";
-import { tidy } from "../tensor/engine.ts";
-import type { Tensor } from "../tensor/tensor.ts";
 import type { Model } from "../models/factory.ts";
-import { type LoadedRun, loadRun } from "../train/load_run.ts";
-import { withRunNormalization } from "../train/normalization.ts";
-import { loadTestSplit } from "../train/setup.ts";
-import { InterruptedError, Yielder } from "../util/event_loop.ts";
+import { noGrad } from "../tensor/autograd.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { LoadedRun } from "../train/load_run.ts";
 import { type MeanInterval, meanInterval } from "../util/stats.ts";
 import {
   aopcPatch,
@@ -47,38 +39,20 @@ import {
   type FaithMetric,
 } from "./faith_defaults.ts";
 import {
-  type AttributionChoice,
-  drawIndices,
-  pixelSaliencyFn,
-  runTransforms,
-  type SaliencySign,
-  type SibSign,
-  sibSign,
-  trainedSign,
-} from "./sib.ts";
-import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
-import { ATTRIBUTION_METHODS, gradcamLayer } from "../saliency/registry.ts";
+  checkImageCount,
+  openRunScoring,
+  type RunScoringOptions,
+  scoreBatches,
+  type ScoredRunFields,
+} from "./run_scoring.ts";
+import { drawIndices } from "./sib.ts";
 
 /** Options of {@link evaluateFaith}. */
-export interface EvaluateFaithOptions extends Omit<AttributionChoice, "abs"> {
+export interface EvaluateFaithOptions extends RunScoringOptions {
   /** The scores (default all of FAITH_METRICS). */
   metrics?: readonly FaithMetric[];
   /** Test images (default DEFAULT_FAITH_N), or "all". */
   n?: number | "all";
-  /** Seed of the image draw and of every noise (default 0). */
-  seed?: number;
-  /** Checkpoint loaded when `run` is a path (default DEFAULT_SIB_CHECKPOINT). */
-  which?: CheckpointRule;
-  /** What is ranked (default "run": as the run was trained). */
-  sign?: SibSign;
-  /** Device when `run` is a path (default auto). */
-  device?: string;
-  /** Dataset root when the split is loaded here (default: the run's). */
-  dataDir?: string;
-  /** Called after every batch with (images done, total). */
-  onProgress?: (done: number, total: number) => void;
-  /** Checked after every batch: when it returns true, an InterruptedError is thrown. */
-  shouldStop?: () => boolean;
 }
 
 /** A curve's mean over the images, with its 95% interval per point. */
@@ -92,43 +66,13 @@ export interface MeanCurve {
 }
 
 /** A run's faithfulness: the fields of its faith.json. */
-export interface FaithEvaluation {
-  /** Dataset name. */
-  dataset: string;
-  /** Always "test". */
-  split: "test";
-  /** Attribution method. */
-  method: AttributionMethod;
-  /** The method's settings. */
-  method_settings: Readonly<Record<string, number | string | boolean>>;
-  /** Grad-CAM layer (gradcam only). */
-  layer?: string;
-  /** Channel reduction. */
-  reduction: "mean" | "sum" | "max";
-  /** What was ranked: |attribution| (abs) or the signed attribution. */
-  saliency_sign: SaliencySign;
-  /** The run's --saliency-sign. */
-  trained_saliency_sign: SaliencySign;
+export interface FaithEvaluation extends ScoredRunFields {
   /** The class whose probability (or logit, for infidelity) is followed. */
   target: "label";
   /** The scores computed, in FAITH_METRICS order. */
   metrics: FaithMetric[];
   /** Their settings (faith_defaults.ts, with the AOPC patch and the layers resolved). */
   settings: Record<string, unknown>;
-  /** Number of images. */
-  n: number;
-  /** The number asked for. */
-  n_requested: number | "all";
-  /** Seed of the draw and the noise. */
-  seed: number;
-  /** The checkpoint rule that chose the weights. */
-  checkpoint: CheckpointRule;
-  /** Why the rule fell back to another checkpoint, when it did. */
-  checkpoint_note?: string;
-  /** Epoch of the checkpoint. */
-  epoch: number;
-  /** Test-split indices of the images, ascending. */
-  indices: number[];
   /** Per score, one value per image (in the order of `indices`). */
   per_image: Partial<Record<FaithMetric, number[]>>;
   /** Per score, the mean with its 95% interval over the images. */
@@ -263,84 +207,21 @@ export async function evaluateFaith(
 ): Promise<FaithEvaluation> {
   const metrics = checkFaithMetrics(options.metrics ?? DEFAULT_FAITH_METRICS);
   const n = options.n ?? DEFAULT_FAITH_N;
-  if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
-    throw new RangeError(`n must be a positive integer or "all", got ${n}`);
-  }
-  const method = options.method ?? "saliency";
-  if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) {
-    throw new RangeError(
-      `unknown attribution method "${method}"; expected one of ${ATTRIBUTION_METHODS.join(", ")}`,
-    );
-  }
-  const seed = options.seed ?? 0;
-  const batchSize = options.batchSize ?? 100;
-  const reduction = options.reduction ?? "mean";
-  const owned = typeof run === "string";
-  const loaded = typeof run === "string"
-    ? loadRun(run, { which: options.which ?? DEFAULT_SIB_CHECKPOINT, device: options.device })
-    : run;
-  try {
-    const config = loaded.info.config;
-    const given = dataset ?? await loadTestSplit(config, { dataDir: options.dataDir });
-    const ds = withRunNormalization(config, given);
-    const sign = sibSign(config, options.sign ?? "run");
-    const transforms = runTransforms(loaded.info, ds, loaded.path);
-    const all = Array.from({ length: ds.n }, (_, i) => i);
-    const indices = n === "all" ? all : drawIndices(all, n, seed);
-    const model = loaded.model;
-    const device = model.parameters()[0].device;
-    const saliencyOf = pixelSaliencyFn(model, config.model, {
-      method,
-      layer: options.layer,
-      reduction,
-      batchSize,
-      abs: sign === "abs",
-    });
-    const acc = newAccumulator(metrics);
-    const layers = defaultRandomisationLayers(model);
-    using loader = new DataLoader(ds, { batchSize, shuffle: false, device, transforms });
-    manualSeed(seed);
-    const yielder = new Yielder();
-    for (let s = 0; s < indices.length; s += batchSize) {
-      const idx = indices.slice(s, s + batchSize);
-      tidy(() => {
-        const b = loader.batchOf(idx);
-        scoreBatch(model, saliencyOf, layers, b.x, b.y, acc);
-      });
-      const done = Math.min(s + batchSize, indices.length);
-      options.onProgress?.(done, indices.length);
-      await yielder.tick(); // lets Ctrl-C's listener run
-      if (options.shouldStop?.()) {
-        throw new InterruptedError(
-          `faithfulness of ${loaded.path} interrupted after ${done} of ${indices.length} images`,
-        );
-      }
-    }
-    const { summary, curves, settings } = summarise(acc, layers);
-    return {
-      dataset: ds.name,
-      split: "test",
-      method: method as AttributionMethod,
-      method_settings: ATTRIBUTION_DEFAULTS[method as AttributionMethod],
-      ...(method === "gradcam" ? { layer: gradcamLayer(config.model, options.layer) } : {}),
-      reduction,
-      saliency_sign: sign,
-      trained_saliency_sign: trainedSign(config),
-      target: "label",
-      metrics,
-      settings,
-      n: indices.length,
-      n_requested: n,
-      seed,
-      checkpoint: loaded.checkpoint,
-      ...(loaded.checkpointNote ? { checkpoint_note: loaded.checkpointNote } : {}),
-      epoch: loaded.epoch,
-      indices,
-      per_image: acc.perImage,
-      summary,
-      curves,
-    };
-  } finally {
-    if (owned) loaded.model.dispose();
-  }
+  checkImageCount(n);
+  using s = await openRunScoring(run, dataset, options);
+  const all = Array.from({ length: s.ds.n }, (_, i) => i);
+  const indices = n === "all" ? all : drawIndices(all, n, options.seed ?? 0);
+  const model = s.loaded.model;
+  const acc = newAccumulator(metrics);
+  const layers = defaultRandomisationLayers(model);
+  await scoreBatches(s, indices, options, "faithfulness", (b) => {
+    scoreBatch(model, s.saliencyOf, layers, b.x, b.y, acc);
+  });
+  return {
+    ...s.fields(indices, n),
+    target: "label",
+    metrics,
+    ...summarise(acc, layers),
+    per_image: acc.perImage,
+  };
 }
