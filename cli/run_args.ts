@@ -151,3 +151,34 @@ export function parseSeeds(text: string): number[] {
   }
   return seeds;
 }
+
+/** Checks --saliency-sign: run, abs or signed (UsageError otherwise). */
+export function checkSign(sign: string | undefined): "run" | "abs" | "signed" {
+  const v = sign ?? "run";
+  if (!["run", "abs", "signed"].includes(v)) {
+    throw new UsageError(`--saliency-sign must be run, abs or signed, got "${v}"`);
+  }
+  return v as "run" | "abs" | "signed";
+}
+
+/** Checks --n: a positive integer or "all" (UsageError otherwise). */
+export function checkCount(n: number | "all"): number | "all" {
+  if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
+    throw new UsageError(`--n must be a positive integer or all, got ${n}`);
+  }
+  return n;
+}
+
+/** Notes (through `log`) each run trained on another dataset than the one it is scored on. */
+export function noteOtherDatasets(
+  paths: readonly string[],
+  infos: readonly RunInfo[],
+  dataset: string,
+  log: (line: string) => void,
+): void {
+  infos.forEach((info, i) => {
+    if (info.config.dataset !== dataset) {
+      log(`note: ${paths[i]} was trained on ${info.config.dataset}, scored on ${dataset}`);
+    }
+  });
+}

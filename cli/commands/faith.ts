@@ -22,7 +22,13 @@ import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { stampedFolder } from "../paths.ts";
 import { ProgressLine } from "../progress.ts";
-import { checkMethod, runsAndSplit } from "../run_args.ts";
+import {
+  checkCount,
+  checkMethod,
+  checkSign,
+  noteOtherDatasets,
+  runsAndSplit,
+} from "../run_args.ts";
 
 /** Options of `hlgm faith`. */
 export interface FaithOptions {
@@ -73,14 +79,8 @@ export async function runFaith(paths: string[], opts: FaithOptions = {}): Promis
   } catch (e) {
     throw new UsageError(`--metrics: ${(e as Error).message}`);
   }
-  const n = opts.n ?? DEFAULT_FAITH_N;
-  if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
-    throw new UsageError(`--n must be a positive integer or all, got ${n}`);
-  }
-  const sign = opts.saliencySign ?? "run";
-  if (!["run", "abs", "signed"].includes(sign)) {
-    throw new UsageError(`--saliency-sign must be run, abs or signed, got "${sign}"`);
-  }
+  const n = checkCount(opts.n ?? DEFAULT_FAITH_N);
+  const sign = checkSign(opts.saliencySign);
   const which = opts.checkpoint ?? DEFAULT_SIB_CHECKPOINT;
   const log = (s: string) => {
     if (!opts.quiet) console.error(s);
@@ -92,11 +92,7 @@ export async function runFaith(paths: string[], opts: FaithOptions = {}): Promis
     dataDir: opts.dataDir,
     needBoxes: false,
   });
-  infos.forEach((info, i) => {
-    if (info.config.dataset !== datasetName) {
-      log(`note: ${paths[i]} was trained on ${info.config.dataset}, scored on ${datasetName}`);
-    }
-  });
+  noteOtherDatasets(paths, infos, datasetName, log);
   if (n !== "all" && ds.n < n) log(`note: ${datasetName} has ${ds.n} test images; using all`);
 
   const names = uniqueRunNames(paths);

@@ -20,7 +20,13 @@ import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { stampedFolder } from "../paths.ts";
 import { ProgressLine } from "../progress.ts";
-import { checkMethod, runsAndSplit } from "../run_args.ts";
+import {
+  checkCount,
+  checkMethod,
+  checkSign,
+  noteOtherDatasets,
+  runsAndSplit,
+} from "../run_args.ts";
 import { DEFAULT_SIB_PERCENTS } from "../../src/metrics/sib.ts";
 import { formatSibTable, localisationRows, textTable } from "../../src/report/tables.ts";
 import { imagesWithBoxes, type SibSign, signNote } from "../../src/runs/sib.ts";
@@ -90,15 +96,9 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   // ---- arguments: usage errors before any heavy work
   const method = checkMethod(opts.method);
   const percents = parsePercents(opts.percents);
-  const n = opts.n ?? DEFAULT_SIB_N;
-  if (n !== "all" && (!Number.isInteger(n) || n < 1)) {
-    throw new UsageError(`--n must be a positive integer or all, got ${n}`);
-  }
+  const n = checkCount(opts.n ?? DEFAULT_SIB_N);
   const which = opts.checkpoint ?? DEFAULT_SIB_CHECKPOINT;
-  const sign = opts.saliencySign ?? "run";
-  if (!["run", "abs", "signed"].includes(sign)) {
-    throw new UsageError(`--saliency-sign must be run, abs or signed, got "${sign}"`);
-  }
+  const sign = checkSign(opts.saliencySign);
   const log = (s: string) => {
     if (!opts.quiet) console.error(s);
   };
@@ -110,11 +110,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
     dataDir: opts.dataDir,
     needBoxes: true,
   });
-  infos.forEach((info, i) => {
-    if (info.config.dataset !== datasetName) {
-      log(`note: ${paths[i]} was trained on ${info.config.dataset}, scored on ${datasetName}`);
-    }
-  });
+  noteOtherDatasets(paths, infos, datasetName, log);
   const withBox = imagesWithBoxes(ds).length;
   if (withBox === 0) throw new Error(`${datasetName}: no test image has a box`);
   if (n !== "all" && withBox < n) {

@@ -19,11 +19,10 @@ import { svgToPng } from "../report/render.ts";
 import type { CheckpointRule } from "../run_folder/run_dir.ts";
 import { ATTRIBUTION_DEFAULTS } from "../saliency/names.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
-import { InterruptedError } from "../util/event_loop.ts";
 import { type PairedTest, pairedTTest } from "../util/stats.ts";
 import { evaluateFaith, type EvaluateFaithOptions, type FaithEvaluation } from "./faith.ts";
 import { FAITH_METRIC_INFO, type FaithMetric } from "./faith_defaults.ts";
-import { writeRunScoreFile } from "./sib_file.ts";
+import { scoreEachRun } from "./run_scoring.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
 
 /** Options of {@link faithOfRuns}. */
@@ -101,28 +100,18 @@ export async function faithOfRuns(
   options: FaithOfRunsOptions = {},
 ): Promise<FaithOfRuns> {
   const which = options.which ?? DEFAULT_SIB_CHECKPOINT;
-  const runs: FaithRunResult[] = [];
-  const files: string[] = [];
-  for (const [r, path] of paths.entries()) {
-    const t0 = performance.now();
-    let e: FaithEvaluation;
-    try {
-      e = await evaluateFaith(path, ds, {
+  const { runs, files } = await scoreEachRun(
+    paths,
+    names,
+    "faith.json",
+    (path, r) =>
+      evaluateFaith(path, ds, {
         ...options,
         which,
         onProgress: (done, total) => options.onProgress?.(r, done, total),
-      });
-    } catch (err) {
-      if (!(err instanceof InterruptedError) || r === 0) throw err;
-      throw new InterruptedError(
-        `${err.message}; faith.json written in the ${r} run folder(s) scored before it`,
-      );
-    }
-    options.onRun?.(r, e, (performance.now() - t0) / 1000);
-    runs.push({ ...e, name: names[r], path });
-    const file = writeRunScoreFile(path, "faith.json", e);
-    if (file) files.push(file);
-  }
+      }),
+    options.onRun,
+  );
   const paired = faithPairedDifferences(runs);
   const out = options.out;
   if (out !== undefined) {

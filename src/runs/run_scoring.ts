@@ -24,6 +24,7 @@ import { type LoadedRun, loadRun } from "../train/load_run.ts";
 import { withRunNormalization } from "../train/normalization.ts";
 import { loadTestSplit } from "../train/setup.ts";
 import { InterruptedError, Yielder } from "../util/event_loop.ts";
+import { writeRunScoreFile } from "./sib_file.ts";
 import type { Model } from "../models/factory.ts";
 import type { RunInfo } from "../run_folder/run_dir.ts";
 import { pixelSaliencyFn as registrySaliencyFn } from "../saliency/registry.ts";
@@ -303,4 +304,37 @@ export async function scoreBatches(
       );
     }
   }
+}
+
+/**
+ * Scores each run of `paths` in turn (`score(path, index)`), writing each result into its folder
+ * as `fileName` as soon as it is scored (kept if a later run is stopped; not written while a
+ * training writes the folder). A stop after the first run says which folders were written.
+ */
+export async function scoreEachRun<E extends object>(
+  paths: readonly string[],
+  names: readonly string[],
+  fileName: string,
+  score: (path: string, index: number) => Promise<E>,
+  onRun?: (index: number, result: E, seconds: number) => void,
+): Promise<{ runs: (E & { name: string; path: string })[]; files: string[] }> {
+  const runs: (E & { name: string; path: string })[] = [];
+  const files: string[] = [];
+  for (const [r, path] of paths.entries()) {
+    const t0 = performance.now();
+    let e: E;
+    try {
+      e = await score(path, r);
+    } catch (err) {
+      if (!(err instanceof InterruptedError) || r === 0) throw err;
+      throw new InterruptedError(
+        `${err.message}; ${fileName} written in the ${r} run folder(s) scored before it`,
+      );
+    }
+    onRun?.(r, e, (performance.now() - t0) / 1000);
+    runs.push({ ...e, name: names[r], path });
+    const file = writeRunScoreFile(path, fileName, e);
+    if (file) files.push(file);
+  }
+  return { runs, files };
 }

@@ -20,9 +20,8 @@ import {
   type SibSign,
 } from "./sib.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
-import { writeSibFile } from "./sib_file.ts";
+import { scoreEachRun } from "./run_scoring.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
-import { InterruptedError } from "../util/event_loop.ts";
 
 /** Options of {@link sibOfRuns}. */
 export interface SibOfRunsOptions extends Omit<AttributionChoice, "abs"> {
@@ -84,30 +83,19 @@ export async function sibOfRuns(
 ): Promise<SibOfRuns> {
   const method = options.method ?? "saliency";
   const which = options.which ?? DEFAULT_SIB_CHECKPOINT;
-  const runs: SibRunResult[] = [];
-  const files: string[] = [];
-  for (const [r, path] of paths.entries()) {
-    const t0 = performance.now();
-    let e: SibEvaluation;
-    try {
-      e = await evaluateSib(path, ds, {
+  const { runs, files } = await scoreEachRun(
+    paths,
+    names,
+    "sib.json",
+    (path, r) =>
+      evaluateSib(path, ds, {
         ...options,
         method,
         which,
         onProgress: (done, total) => options.onProgress?.(r, done, total),
-      });
-    } catch (err) {
-      if (!(err instanceof InterruptedError) || r === 0) throw err;
-      throw new InterruptedError(
-        `${err.message}; sib.json written in the ${r} run folder(s) scored before it`,
-      );
-    }
-    options.onRun?.(r, e, (performance.now() - t0) / 1000);
-    runs.push({ ...e, name: names[r], path });
-    // written as soon as it is scored: kept if stopped later (not while a training writes it)
-    const file = writeSibFile(path, e);
-    if (file) files.push(file);
-  }
+      }),
+    options.onRun,
+  );
   const { out, seed } = options;
   const percents = [...options.percents];
   const indices = runs[0].indices;
