@@ -19,7 +19,7 @@ import { cifar10Counts, loadCifar10, loadCifar100 } from "../src/data/cifar.ts";
 import { makeCluttered } from "../src/data/cluttered.ts";
 import { DataLoader } from "../src/data/loader.ts";
 import { encodeIdx } from "../src/data/idx.ts";
-import { idxCounts } from "../src/data/mnist.ts";
+import { idxCounts } from "../src/data/fashion_mnist.ts";
 import { loadOxfordPet } from "../src/data/oxford_pet.ts";
 import { datasetProblem, loadDataset, locateDataset } from "../src/data/registry.ts";
 import { downloadDataset } from "../src/data/download.ts";

@@ -11,7 +11,8 @@ import {
   loadCifar100,
 } from "../src/data/cifar.ts";
 import { encodeIdx } from "../src/data/idx.ts";
-import { idxCounts, MNIST_CLASSES } from "../src/data/mnist.ts";
+import { MNIST_CLASSES } from "../src/data/mnist.ts";
+import { idxCounts } from "../src/data/fashion_mnist.ts";
 import { loadDataset, locateDataset } from "../src/data/registry.ts";
 
 /** Image i of a generated set: channel c, row y, column x has a value derived from all four. */

@@ -15,6 +15,7 @@
 
 import type { ImageDataset } from "./dataset.ts";
 import { entryProblem, present, probe } from "./files.ts";
+import type { DatasetSpec } from "./spec.ts";
 
 /** Pixel bytes per CIFAR image (3 x 32 x 32). */
 export const CIFAR_IMAGE_BYTES = 3 * 32 * 32;
@@ -103,12 +104,12 @@ function find(variant: Variant, dir: string): string | undefined {
  * anything is at one of the batch files' names (a missing one, or a folder or link loop in a
  * file's place, is then reported by the loader by name).
  */
-export function findCifar10(dir: string): string | undefined {
+function findCifar10(dir: string): string | undefined {
   return find("cifar10", dir);
 }
 
 /** The folder holding CIFAR-100's train.bin / test.bin (`dir/cifar-100-binary` or `dir`). */
-export function findCifar100(dir: string): string | undefined {
+function findCifar100(dir: string): string | undefined {
   return find("cifar100", dir);
 }
 
@@ -197,7 +198,7 @@ export function cifar10Counts(dir: string): Promise<Record<string, number>> {
 }
 
 /** CIFAR-100's image counts per split, from train.bin's and test.bin's sizes. */
-export function cifar100Counts(dir: string): Promise<Record<string, number>> {
+function cifar100Counts(dir: string): Promise<Record<string, number>> {
   return counts("cifar100", dir);
 }
 
@@ -332,3 +333,33 @@ export function encodeCifar(
   }
   return out;
 }
+
+/** CIFAR-10, binary version (`<root>/cifar10`). */
+export const cifar10Spec: DatasetSpec = {
+  name: "cifar10",
+  description: "CIFAR-10: 60,000 32x32 colour images, 10 classes (binary version)",
+  hasBoxes: false,
+  find: (root) => findCifar10(`${root}/cifar10`) ?? findCifar10(`${root}/cifar-10-batches-bin`),
+  load: (dir, o) => loadCifar10(dir, o.split),
+  counts: cifar10Counts,
+};
+
+/** CIFAR-100, binary version, fine labels (`<root>/cifar100`). */
+export const cifar100Spec: DatasetSpec = {
+  name: "cifar100",
+  description: "CIFAR-100: 60,000 32x32 colour images, 100 fine classes (binary version)",
+  hasBoxes: false,
+  find: (root) => findCifar100(`${root}/cifar100`) ?? findCifar100(`${root}/cifar-100-binary`),
+  load: (dir, o) => loadCifar100(dir, o.split),
+  counts: cifar100Counts,
+};
+
+/** CIFAR-100's files with the 20 coarse labels. */
+export const cifar100CoarseSpec: DatasetSpec = {
+  name: "cifar100-coarse",
+  description: "CIFAR-100 with its 20 coarse superclass labels (the cifar100 files)",
+  hasBoxes: false,
+  find: cifar100Spec.find,
+  load: (dir, o) => loadCifar100(dir, o.split, { labels: "coarse" }),
+  counts: cifar100Counts,
+};

@@ -8,7 +8,9 @@
  * @module
  */
 
-import type { ImageDataset } from "./dataset.ts";
+import { type ImageDataset, subsetIndices } from "./dataset.ts";
+import { fashionMnistSpec, idxCounts, loadFashionMnist } from "./fashion_mnist.ts";
+import { type DatasetSpec, splitWords } from "./spec.ts";
 import { mulberry32 } from "./random.ts";
 import { checkMemory } from "../util/memory.ts";
 
@@ -165,3 +167,20 @@ export function makeCluttered(source: ImageDataset, options: ClutteredOptions = 
       }`,
   };
 }
+
+/** Cluttered Fashion-MNIST: made from the Fashion-MNIST files at load time (makeCluttered). */
+export const clutteredFmnistSpec: DatasetSpec = {
+  name: "cluttered-fmnist",
+  description: "Fashion-MNIST items on a 64x64 canvas with clutter, exact boxes (generated)",
+  hasBoxes: true,
+  loadsSubset: true,
+  find: fashionMnistSpec.find,
+  extraLocations: fashionMnistSpec.extraLocations,
+  load: async (dir, o) => {
+    const source = await loadFashionMnist(dir, o.split);
+    const keep = o.subset &&
+      subsetIndices(source.n, o.subset, `cluttered-fmnist's ${splitWords(o.split)}`, dir);
+    return makeCluttered(source, { canvas: o.canvas, seed: o.seed, keep });
+  },
+  counts: idxCounts,
+};

@@ -7,6 +7,7 @@
 import type { ImageDataset } from "./dataset.ts";
 import { entryProblem, firstPresent, present } from "./files.ts";
 import { readIdx } from "./idx.ts";
+import type { DatasetSpec } from "./spec.ts";
 
 /** Fashion-MNIST's class names, by label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
@@ -47,7 +48,7 @@ export function findFashionMnist(dir: string): string | undefined {
 }
 
 /** The idx file of `base` in `dir` (raw, else .gz); throws naming the path and what it holds. */
-export function idxFile(dir: string, base: string, what: string): string {
+function idxFile(dir: string, base: string, what: string): string {
   const entry = firstPresent(dir, [base, `${base}.gz`]);
   if (!entry) throw new Error(`${dir}/${base}.gz: missing, as is ${base} (${what})`);
   const problem = entryProblem(entry, what);
@@ -123,3 +124,42 @@ export async function loadFashionMnist(
     source: dir,
   };
 }
+
+const LABEL_FILES = { train: "train-labels-idx1-ubyte", test: "t10k-labels-idx1-ubyte" } as const;
+const IMAGE_FILES = { train: "train-images-idx3-ubyte", test: "t10k-images-idx3-ubyte" } as const;
+
+/**
+ * Image counts per split of an MNIST-format folder, read from the (small) label files'
+ * headers; throws naming a missing, invalid or empty file (the images files are checked to be
+ * there, not read).
+ */
+export async function idxCounts(dir: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const split of ["train", "test"] as const) {
+    const part = split === "train" ? "training" : "test";
+    idxFile(dir, IMAGE_FILES[split], `the ${part} images: an idx3 file, raw or gzipped`);
+    const file = idxFile(
+      dir,
+      LABEL_FILES[split],
+      `the ${part} labels: an idx1 file, raw or gzipped`,
+    );
+    const idx = await readIdx(file);
+    if (idx.shape.length !== 1) {
+      throw new Error(`${file}: expected [N] labels, got [${idx.shape.join(", ")}]`);
+    }
+    if (idx.shape[0] === 0) throw new Error(`${file}: 0 labels (an empty ${split} split)`);
+    out[split] = idx.shape[0];
+  }
+  return out;
+}
+
+/** Fashion-MNIST, from its idx files (`<root>/fashion-mnist`, or where Debian's dataset-fashion-mnist puts them). */
+export const fashionMnistSpec: DatasetSpec = {
+  name: "fashion-mnist",
+  description: "Fashion-MNIST: 70,000 28x28 grey images of clothing, 10 classes (idx files)",
+  hasBoxes: false,
+  find: (root) => findFashionMnist(`${root}/fashion-mnist`) ?? findFashionMnist(root),
+  extraLocations: ["/usr/share/datasets/fashion-mnist"],
+  load: (dir, o) => loadFashionMnist(dir, o.split),
+  counts: idxCounts,
+};

@@ -6,8 +6,8 @@
  */
 
 import type { ImageDataset } from "./dataset.ts";
-import { findFashionMnist, idxFile, loadFashionMnist } from "./fashion_mnist.ts";
-import { readIdx } from "./idx.ts";
+import { findFashionMnist, idxCounts, loadFashionMnist } from "./fashion_mnist.ts";
+import type { DatasetSpec } from "./spec.ts";
 
 /** MNIST's class names, by label. */
 export const MNIST_CLASSES: readonly string[] = [
@@ -27,7 +27,7 @@ export const MNIST_CLASSES: readonly string[] = [
 const MNIST_STATS = { mean: [0.1307], std: [0.3081] } as const;
 
 /** `dir` when it holds the four MNIST idx files (raw or .gz), else undefined. */
-export function findMnist(dir: string): string | undefined {
+function findMnist(dir: string): string | undefined {
   return findFashionMnist(dir);
 }
 
@@ -42,30 +42,12 @@ export async function loadMnist(dir: string, split: "train" | "test"): Promise<I
   };
 }
 
-const LABEL_FILES = { train: "train-labels-idx1-ubyte", test: "t10k-labels-idx1-ubyte" } as const;
-const IMAGE_FILES = { train: "train-images-idx3-ubyte", test: "t10k-images-idx3-ubyte" } as const;
-
-/**
- * Image counts per split of an MNIST-format folder, read from the (small) label files'
- * headers; throws naming a missing, invalid or empty file (the images files are checked to be
- * there, not read).
- */
-export async function idxCounts(dir: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const split of ["train", "test"] as const) {
-    const part = split === "train" ? "training" : "test";
-    idxFile(dir, IMAGE_FILES[split], `the ${part} images: an idx3 file, raw or gzipped`);
-    const file = idxFile(
-      dir,
-      LABEL_FILES[split],
-      `the ${part} labels: an idx1 file, raw or gzipped`,
-    );
-    const idx = await readIdx(file);
-    if (idx.shape.length !== 1) {
-      throw new Error(`${file}: expected [N] labels, got [${idx.shape.join(", ")}]`);
-    }
-    if (idx.shape[0] === 0) throw new Error(`${file}: 0 labels (an empty ${split} split)`);
-    out[split] = idx.shape[0];
-  }
-  return out;
-}
+/** MNIST, from its idx files (`<root>/mnist`). */
+export const mnistSpec: DatasetSpec = {
+  name: "mnist",
+  description: "MNIST: 70,000 28x28 grey images of handwritten digits, 10 classes (idx files)",
+  hasBoxes: false,
+  find: (root) => findMnist(`${root}/mnist`),
+  load: (dir, o) => loadMnist(dir, o.split),
+  counts: idxCounts,
+};

@@ -1,5 +1,6 @@
 /**
- * Datasets by CLI name: where each is looked for and how it is loaded.
+ * Datasets by CLI name (each reader's file holds its spec: where it is found, how it loads) and
+ * where they are looked for.
  *
  * Location: `--data-dir` (only there, when given), else `$HLGM_DATA`, else
  * `~/.cache/hlgm/datasets`; each dataset lives in a sub-folder named after it (e.g.
@@ -11,21 +12,14 @@
 
 import { syntheticSpec } from "./synthetic.ts";
 import { hlgmCommand } from "../util/command.ts";
-import { makeCluttered } from "./cluttered.ts";
 import { type ImageDataset, subset, subsetIndices } from "./dataset.ts";
-import type { DatasetLoadOptions, DatasetSpec } from "./spec.ts";
+import { type DatasetLoadOptions, type DatasetSpec, splitWords } from "./spec.ts";
 
 export type { DatasetLoadOptions, DatasetSpec };
-import { findFashionMnist, loadFashionMnist } from "./fashion_mnist.ts";
-import {
-  cifar100Counts,
-  cifar10Counts,
-  findCifar10,
-  findCifar100,
-  loadCifar10,
-  loadCifar100,
-} from "./cifar.ts";
-import { findMnist, idxCounts, loadMnist } from "./mnist.ts";
+import { fashionMnistSpec } from "./fashion_mnist.ts";
+import { clutteredFmnistSpec } from "./cluttered.ts";
+import { cifar100CoarseSpec, cifar100Spec, cifar10Spec } from "./cifar.ts";
+import { mnistSpec } from "./mnist.ts";
 import { oxfordPetSpec } from "./oxford_pet.ts";
 import { entryProblem, probe } from "./files.ts";
 
@@ -38,76 +32,14 @@ export function dataRoots(dataDir?: string): string[] {
   );
 }
 
-const fashionMnist: DatasetSpec = {
-  name: "fashion-mnist",
-  description: "Fashion-MNIST: 70,000 28x28 grey images of clothing, 10 classes (idx files)",
-  hasBoxes: false,
-  find: (root) => findFashionMnist(`${root}/fashion-mnist`) ?? findFashionMnist(root),
-  extraLocations: ["/usr/share/datasets/fashion-mnist"],
-  load: (dir, o) => loadFashionMnist(dir, o.split),
-  counts: idxCounts,
-};
-
-const clutteredFmnist: DatasetSpec = {
-  name: "cluttered-fmnist",
-  description: "Fashion-MNIST items on a 64x64 canvas with clutter, exact boxes (generated)",
-  hasBoxes: true,
-  loadsSubset: true,
-  find: fashionMnist.find,
-  extraLocations: fashionMnist.extraLocations,
-  load: async (dir, o) => {
-    const source = await loadFashionMnist(dir, o.split);
-    const keep = o.subset &&
-      subsetIndices(source.n, o.subset, `cluttered-fmnist's ${splitWords(o.split)}`, dir);
-    return makeCluttered(source, { canvas: o.canvas, seed: o.seed, keep });
-  },
-  counts: idxCounts,
-};
-
-const mnist: DatasetSpec = {
-  name: "mnist",
-  description: "MNIST: 70,000 28x28 grey images of handwritten digits, 10 classes (idx files)",
-  hasBoxes: false,
-  find: (root) => findMnist(`${root}/mnist`),
-  load: (dir, o) => loadMnist(dir, o.split),
-  counts: idxCounts,
-};
-
-const cifar10: DatasetSpec = {
-  name: "cifar10",
-  description: "CIFAR-10: 60,000 32x32 colour images, 10 classes (binary version)",
-  hasBoxes: false,
-  find: (root) => findCifar10(`${root}/cifar10`) ?? findCifar10(`${root}/cifar-10-batches-bin`),
-  load: (dir, o) => loadCifar10(dir, o.split),
-  counts: cifar10Counts,
-};
-
-const cifar100: DatasetSpec = {
-  name: "cifar100",
-  description: "CIFAR-100: 60,000 32x32 colour images, 100 fine classes (binary version)",
-  hasBoxes: false,
-  find: (root) => findCifar100(`${root}/cifar100`) ?? findCifar100(`${root}/cifar-100-binary`),
-  load: (dir, o) => loadCifar100(dir, o.split),
-  counts: cifar100Counts,
-};
-
-const cifar100Coarse: DatasetSpec = {
-  name: "cifar100-coarse",
-  description: "CIFAR-100 with its 20 coarse superclass labels (the cifar100 files)",
-  hasBoxes: false,
-  find: cifar100.find,
-  load: (dir, o) => loadCifar100(dir, o.split, { labels: "coarse" }),
-  counts: cifar100Counts,
-};
-
 /** Every known dataset (readers add their spec here). */
 export const DATASETS: DatasetSpec[] = [
-  fashionMnist,
-  clutteredFmnist,
-  mnist,
-  cifar10,
-  cifar100,
-  cifar100Coarse,
+  fashionMnistSpec,
+  clutteredFmnistSpec,
+  mnistSpec,
+  cifar10Spec,
+  cifar100Spec,
+  cifar100CoarseSpec,
   oxfordPetSpec,
   syntheticSpec,
 ];
@@ -189,9 +121,4 @@ export async function loadDataset(
     ds.source,
   );
   return keep ? subset(ds, keep) : ds;
-}
-
-/** "training split" / "test split", as messages name a split. */
-function splitWords(split: "train" | "test"): string {
-  return split === "train" ? "training split" : "test split";
 }

@@ -49,3 +49,8 @@ export interface DatasetSpec {
   /** Image counts per split read cheaply (headers, file sizes), without loading; optional. */
   counts?(dir: string): Promise<Record<string, number>>;
 }
+
+/** "training split" / "test split", as messages name a split. */
+export function splitWords(split: "train" | "test"): string {
+  return split === "train" ? "training split" : "test split";
+}

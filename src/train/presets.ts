@@ -131,9 +131,9 @@ export const PRESETS: readonly Preset[] = [
       epochs: EPOCHS,
     },
     paper: `${TABLE_I.resnet}; Table II: ResNet-18, CIFAR100; Fig. 4`,
-    note: "the paper starts from ImageNet weights (add --pretrained FILE, torchvision's " +
-      "resnet18), hence the ImageNet stem; it states a resize to 224 px only for DeiT-tiny, " +
-      "so the images stay 32 px (--image-size 224 to resize them too)",
+    note: "the paper starts from ImageNet weights, hence the ImageNet stem; it states a resize " +
+      "to 224 px only for DeiT-tiny, so the images stay 32 px (an image size of 224 resizes " +
+      "them too)",
     imagenet: IMAGENET.resnet,
   },
   {
@@ -149,8 +149,8 @@ export const PRESETS: readonly Preset[] = [
       epochs: EPOCHS,
     },
     paper: `${TABLE_I.resnet}; Fig. 7, 8 and Table III: ResNet-18 on Oxford-IIIT Pet (SIB)`,
-    note: "the paper starts from ImageNet weights (add --pretrained FILE) and gives no input " +
-      "size: 224 px, ImageNet's (the dataset's default)",
+    note: "the paper starts from ImageNet weights and gives no input size: 224 px, " +
+      "ImageNet's (the dataset's default)",
     imagenet: IMAGENET.resnet,
   },
   deitOnCifar("cifar10", "Table II: DeiT-tiny, CIFAR 10; Fig. 3"),
@@ -173,8 +173,8 @@ function deitOnCifar(dataset: "cifar10" | "cifar100", paper: string): Preset {
     },
     paper: `${TABLE_I.deit}; ${paper}`,
     note: "images resized from 32 to 224 px with 16x16 patches, as the paper did for the " +
-      "pretrained DeiT (add --pretrained FILE, timm's deit_tiny_patch16_224); the paper's text " +
-      "says SGD at lr 0.001 where Table I says Adadelta: Table I is followed",
+      "pretrained DeiT; the paper's text says SGD at lr 0.001 where Table I says Adadelta: " +
+      "Table I is followed",
     imagenet: IMAGENET.deit,
   };
 }
