@@ -17,8 +17,9 @@ import {
   DEFAULT_GRADCAM_LAYER,
 } from "../src/saliency/names.ts";
 import { loadTestSplit } from "../src/train/setup.ts";
-import { RunDir, type RunInfo } from "../src/run_folder/run_dir.ts";
+
 import { runFolderWriter, writerText } from "../src/run_folder/run_lock.ts";
+import { openRunDir, type TrainRunInfo } from "../src/train/run_records.ts";
 
 /** Checks a method name (UsageError listing the choices). */
 export function checkMethod(method: string | undefined): AttributionMethod {
@@ -47,9 +48,9 @@ function checkLayer(
  * (the message names the file and the fields), is a usage error. A run that another process is
  * writing now is read as far as it has been saved (every file is written whole), with a note.
  */
-export function readRunInfos(paths: readonly string[]): RunInfo[] {
+export function readRunInfos(paths: readonly string[]): TrainRunInfo[] {
   return paths.map((p) => {
-    const dir = new RunDir(p.replace(/\/+$/, "") || "/");
+    const dir = openRunDir(p.replace(/\/+$/, "") || "/");
     if (!dir.exists()) throw new UsageError(`${p}: not a run folder (no config.json)`);
     const writer = runFolderWriter(dir.path);
     if (writer) {
@@ -66,7 +67,7 @@ export function readRunInfos(paths: readonly string[]): RunInfo[] {
 /** Dataset to evaluate on: --dataset, else the first run's; with boxes when `needBoxes`. */
 function chooseDataset(
   name: string | undefined,
-  infos: readonly RunInfo[],
+  infos: readonly TrainRunInfo[],
   needBoxes: boolean,
 ): string {
   const chosen = name ?? infos[0].config.dataset;
@@ -91,7 +92,7 @@ function chooseDataset(
  */
 async function loadSplitFor(
   name: string,
-  info: RunInfo,
+  info: TrainRunInfo,
   dataDir: string | undefined,
 ): Promise<ImageDataset> {
   if (dataDir !== undefined) {
@@ -107,7 +108,7 @@ async function loadSplitFor(
 }
 
 /** The eval transforms of a run on `ds`; a run that cannot take the images is a usage error. */
-function transformsFor(path: string, info: RunInfo, ds: ImageDataset): Transforms {
+function transformsFor(path: string, info: TrainRunInfo, ds: ImageDataset): Transforms {
   try {
     return runTransforms(info, ds, path);
   } catch (e) {
@@ -129,7 +130,7 @@ export async function runsAndSplit(
     dataDir?: string;
     needBoxes: boolean;
   },
-): Promise<{ infos: RunInfo[]; dataset: string; ds: ImageDataset }> {
+): Promise<{ infos: TrainRunInfo[]; dataset: string; ds: ImageDataset }> {
   if (paths.length === 0) throw new UsageError("give at least one run folder");
   const infos = readRunInfos(paths);
   for (const info of infos) checkLayer(opts.method, info.config.model, opts.layer);
@@ -172,7 +173,7 @@ export function checkCount(n: number | "all"): number | "all" {
 /** Notes (through `log`) each run trained on another dataset than the one it is scored on. */
 export function noteOtherDatasets(
   paths: readonly string[],
-  infos: readonly RunInfo[],
+  infos: readonly TrainRunInfo[],
   dataset: string,
   log: (line: string) => void,
 ): void {

@@ -13,7 +13,7 @@ import { MASKED_EPOCH_COST, RunClock, SKIPPED_BATCHES } from "./run_clock.ts";
 import { scheduleOf, type TrainConfig } from "../src/train/config.ts";
 import { presetWeightsWarning } from "../src/train/presets.ts";
 import { runNormalization } from "../src/train/normalization.ts";
-import type { EpochMetrics } from "../src/run_folder/run_dir.ts";
+import type { EpochMetrics } from "../src/run_folder/mod.ts";
 import { previewSchedule } from "../src/train/schedule.ts";
 import type { DistributedTraining } from "../src/train/distributed.ts";
 import {

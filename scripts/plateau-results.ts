@@ -15,10 +15,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { type EpochMetrics, RunDir, type RunInfo } from "../src/run_folder/run_dir.ts";
+import type { EpochMetrics } from "../src/run_folder/mod.ts";
 import { pairedTTest } from "../src/util/stats.ts";
 import { accuracyCurveSvg } from "../src/report/charts.ts";
 import { svgToPng } from "../src/report/render.ts";
+import { openRunDir, type TrainRunInfo } from "../src/train/run_records.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -51,7 +52,7 @@ if (values.records) {
 /** One seed's three runs, cut to the epochs all three have. */
 interface Seed {
   seed: number;
-  info: Record<Arm, RunInfo>;
+  info: Record<Arm, TrainRunInfo>;
   metrics: Record<Arm, EpochMetrics[]>;
   /** HLGM's last plain epoch. */
   switchEpoch: number;
@@ -63,7 +64,7 @@ const seeds: Seed[] = [];
 for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
   const m = e.name.match(/^hlgm-seed(\d+)$/);
   if (!m || !ARMS.every((a) => exists(`${dir}/${a}-seed${m[1]}/metrics.jsonl`))) continue;
-  const run = (a: Arm) => new RunDir(`${dir}/${a}-seed${m[1]}`);
+  const run = (a: Arm) => openRunDir(`${dir}/${a}-seed${m[1]}`);
   const metrics = Object.fromEntries(ARMS.map((a) => [a, run(a).readMetrics()])) as Seed["metrics"];
   const firstMasked = metrics.hlgm.find((x) => x.phase === "sgt");
   if (!firstMasked) continue; // not switched yet

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { flagTableMarkdown, presetTableMarkdown } from "../cli/train_flags.ts";
+import { flagTableMarkdown, presetTableMarkdown } from "../cli/flags/settings.ts";
 import { writeOrCheck } from "./generated_file.ts";
 
 /** `readme` with `table` between the `<!-- name:start -->` and `<!-- name:end -->` markers. */

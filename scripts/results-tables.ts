@@ -10,7 +10,7 @@
  * @module
  */
 
-import { RunDir } from "../src/run_folder/run_dir.ts";
+import { openRunDir } from "../src/train/run_records.ts";
 
 const dir = Deno.args[0] ?? "runs/cifar10-cpu";
 const json = JSON.parse(Deno.readTextFileSync(`${dir}/compare.json`));
@@ -41,7 +41,7 @@ interface Run {
 const runs: Run[] = json.runs;
 // each run's folder beside compare.json (so a copy of the folder, e.g. docs/results/, reads too)
 const runDir = (r: Run) => `${dir}/${r.dir.split("/").pop()}`;
-const metrics = (r: Run) => new RunDir(runDir(r)).readMetrics();
+const metrics = (r: Run) => openRunDir(runDir(r)).readMetrics();
 const sd = (s: { mean: number; sd: number | null }) =>
   s.sd === null ? pct(s.mean) : `${pct(s.mean)} ± ${pct(s.sd)}`;
 

@@ -39,7 +39,6 @@ import {
   train,
 } from "../mod.ts";
 import { loadSafetensors } from "../src/checkpoint/safetensors.ts";
-import { RunDir } from "../src/run_folder/run_dir.ts";
 import { trainStep } from "../src/train/steps.ts";
 import { FP32 } from "../src/train/precision.ts";
 import {
@@ -51,6 +50,7 @@ import {
 } from "./closed_form.ts";
 import { device, onCpu, runCli } from "./helpers.ts";
 import { median } from "../src/util/stats.ts";
+import { openRunDir } from "../src/train/run_records.ts";
 
 interface Result {
   logits_dtype: string;
@@ -411,14 +411,16 @@ for (const low of LOW) {
           `final test accuracy: ${low} ${mixed.test_acc}, fp32 ${fp32.test_acc}`,
         );
         assert.notEqual(mixed.train_loss, fp32.train_loss, `${low} computed like fp32`);
-        const dir = new RunDir(`${root}/${low}`);
+        const dir = openRunDir(`${root}/${low}`);
         assert.equal(dir.readInfo()!.config.precision, low);
-        const last = dir.readLast()!;
+        const last = dir.checkpoints.readLast()!;
         // fp16's loss scale is kept for a resume (torch's scaler.state_dict()); bf16 has none
         if (low === "fp16-mixed") assert.ok(last.gradScaler && last.gradScaler.scale > 0);
         else assert.equal(last.gradScaler, null);
         for (const file of [last.weights, last.state]) {
-          const { tensors } = loadSafetensors(`${dir.checkpoints}/${file}`, { device: "cpu" });
+          const { tensors } = loadSafetensors(`${dir.checkpoints.folder}/${file}`, {
+            device: "cpu",
+          });
           for (const [k, t] of tensors) {
             if (t.dtype.startsWith("float")) assert.equal(t.dtype, "float32", `${file}: ${k}`);
             t.dispose();

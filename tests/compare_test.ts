@@ -11,7 +11,7 @@ import { summarize } from "../src/metrics/sib.ts";
 import { loadTestSplit } from "../src/train/setup.ts";
 import { pairedTTest } from "../src/util/stats.ts";
 import { FAITH_METRICS } from "../src/runs/faith_defaults.ts";
-import type { EpochMetrics } from "../src/run_folder/run_dir.ts";
+import type { EpochMetrics } from "../src/run_folder/mod.ts";
 import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
 const cli = (args: string[]) => runCli(args, NO_DATA);

@@ -2,7 +2,7 @@
 // --config files are checked against it, and the README's list is generated from it.
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { addTrainFlags, flagsToConfig, presetHelp } from "../cli/train_flags.ts";
+import { addTrainFlags, flagsToConfig, presetHelp } from "../cli/flags/settings.ts";
 import { resolveConfig } from "../cli/train_config.ts";
 import {
   CONFIG_FIELDS,

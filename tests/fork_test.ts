@@ -4,7 +4,7 @@ import {
   type EpochMetrics,
   fork,
   lockRunFolder,
-  RunDir,
+  openRunDir,
   RunPlanError,
   SettingError,
   train,
@@ -31,8 +31,8 @@ const strip = (ms: readonly EpochMetrics[]) =>
 
 /** Every tensor of the last checkpoint's weights, as numbers. */
 function lastWeights(dir: string): Map<string, number[]> {
-  const run = new RunDir(dir);
-  const file = `${run.checkpoints}/${run.readLast()!.weights}`;
+  const run = openRunDir(dir);
+  const file = `${run.checkpoints.folder}/${run.checkpoints.readLast()!.weights}`;
   const { tensors } = loadSafetensors(file, { device: "cpu" });
   const out = new Map<string, number[]>();
   for (const [k, t] of tensors) {
@@ -60,12 +60,12 @@ Deno.test("fork: a baseline forked from an HLGM run at its switch is the baselin
       settings: { method: "baseline" },
     });
     assert.equal(forked.status, "completed");
-    const hlgmModes = new RunDir(hlgmDir).readMetrics().map((m) => m.mode);
+    const hlgmModes = openRunDir(hlgmDir).readMetrics().map((m) => m.mode);
     assert.deepEqual(hlgmModes, ["plain", "plain", "regularize", "denoise"]);
     assert.deepEqual(strip(forked.metrics), strip(scratch.metrics));
-    assert.deepEqual(strip(new RunDir(forkDir).readMetrics()), strip(scratch.metrics));
+    assert.deepEqual(strip(openRunDir(forkDir).readMetrics()), strip(scratch.metrics));
     assert.deepEqual(lastWeights(forkDir), lastWeights(baseDir));
-    const info = new RunDir(forkDir).readInfo();
+    const info = openRunDir(forkDir).readInfo();
     assert.equal(info.config.method, "baseline");
     assert.deepEqual(info.forkedFrom, {
       run: hlgmDir,
@@ -99,7 +99,7 @@ Deno.test("fork: the copied checkpoint keeps the fork's record (its schedule), s
     assert.equal(source.schedule.phase, "sgt");
     assert.deepEqual({ ...record, schedule: source.schedule }, source);
     Deno.writeTextFileSync(lastFile, "{");
-    const rebuilt = new RunDir(forkDir).lastCheckpoint()!;
+    const rebuilt = openRunDir(forkDir).checkpoints.lastCheckpoint()!;
     assert.match(rebuilt.note!, /newest checkpoint that loads/);
     assert.deepEqual(rebuilt.state, record);
   });
@@ -126,7 +126,7 @@ Deno.test("fork: HLGM forked from a baseline's kept epoch E with switchEpoch E i
     assert.deepEqual(lastWeights(forkDir), lastWeights(hlgmDir));
     // the masked epochs drew random fills: the same numbers, from the restored generator
     assert.ok(forked.metrics[3].train_kl > 0);
-    const info = new RunDir(forkDir).readInfo();
+    const info = openRunDir(forkDir).readInfo();
     assert.deepEqual(info.forkedFrom?.changed, [
       'method "baseline" -> "hlgm"',
       "switchEpoch null -> 2",
@@ -142,10 +142,10 @@ Deno.test("fork: SGT from an HLGM run's switch masks from the plateau on, keeps 
     const forked = await fork(hlgmDir, forkDir, { at: "switch", settings: { method: "sgt" } });
     assert.deepEqual(forked.metrics.map((m) => m.mode), ["plain", "plain", "sgt", "sgt"]);
     assert.deepEqual(strip(forked.metrics.slice(0, 2)), strip(source.metrics.slice(0, 2)));
-    const info = new RunDir(forkDir).readInfo();
+    const info = openRunDir(forkDir).readInfo();
     assert.match(info.forkedFrom!.differs!, /2 epochs from 1 to 2.*epoch 1: sgt k=0\.5.*ran plain/);
     // best-after-switch is chosen among the fork's masked epochs only
-    const after = new RunDir(forkDir).resolveCheckpoint("best-after-switch");
+    const after = openRunDir(forkDir).checkpoints.resolveCheckpoint("best-after-switch");
     assert.ok(after.epoch >= 3, `best-after-switch epoch ${after.epoch}`);
   });
 });
@@ -211,7 +211,7 @@ Deno.test("fork CLI: --fork RUN@switch trains the fork; an epoch not kept or a s
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, new RegExp(`forking ${hlgmDir} after its epoch 2 \\(its switch\\)`));
     assert.match(ok.stdout, /changed: method "hlgm" -> "baseline"/);
-    assert.deepEqual(new RunDir(out).readMetrics().map((m) => m.mode), ["plain", "plain", "plain"]);
+    assert.deepEqual(openRunDir(out).readMetrics().map((m) => m.mode), ["plain", "plain", "plain"]);
     // `hlgm runs` says where a fork came from
     const list = await runCli(["runs", root]);
     assert.match(list.stdout, new RegExp(`^baseline .*complete, forked from ${hlgmDir}@2$`, "m"));

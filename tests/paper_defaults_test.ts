@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { program } from "../cli/main.ts";
-import { presetHelp, presetTableMarkdown } from "../cli/train_flags.ts";
+import { presetHelp, presetTableMarkdown } from "../cli/flags/settings.ts";
 import { resolveConfig } from "../cli/train_config.ts";
 import { startLines } from "../cli/training.ts";
 import { encodeCifar } from "../src/data/cifar.ts";
@@ -41,11 +41,11 @@ import {
   runNormalization,
   withRunNormalization,
 } from "../src/train/normalization.ts";
-import { RunDir } from "../src/run_folder/run_dir.ts";
 import { loadSplits } from "../src/train/setup.ts";
 import { evaluate } from "../src/train/steps.ts";
 import { type RunStart, train } from "../src/train/trainer.ts";
 import { assertClose, device, NO_DATA, runCli } from "./helpers.ts";
+import { openRunDir } from "../src/train/run_records.ts";
 
 const cli = (args: string[]) => runCli(args, { ...NO_DATA, HLGM_NUM_THREADS: "2" });
 
@@ -353,7 +353,7 @@ Deno.test("normalization: a resnet18 run from ImageNet weights trains, evaluates
   assert.equal(config.normalization, "imagenet");
   const out = `${root}/run`;
   assert.equal((await train(config, out)).status, "completed");
-  assert.equal(new RunDir(out).readInfo().config.normalization, "imagenet");
+  assert.equal(openRunDir(out).readInfo().config.normalization, "imagenet");
   // the trainer's splits: ImageNet's statistics, not CIFAR-10's own
   const splits = await loadSplits(config);
   assert.deepEqual(splits.train.mean, IMAGENET_MEAN);
@@ -374,7 +374,7 @@ Deno.test("normalization: a resnet18 run from ImageNet weights trains, evaluates
   const imagenet = { mean: IMAGENET_MEAN, std: IMAGENET_STD };
   const dataset = { mean: own.mean, std: own.std };
   const testLoss = (epoch: number) =>
-    new RunDir(out).readMetrics().find((m) => m.epoch === epoch)!.test_loss;
+    openRunDir(out).readMetrics().find((m) => m.epoch === epoch)!.test_loss;
   assertClose(testLoss(1), lossWith(imagenet), { rtol: 1e-5 });
   assert.ok(Math.abs(lossWith(dataset) - testLoss(1)) > 1e-3, "the statistics matter here");
   // eval normalises as the run did
@@ -404,7 +404,7 @@ Deno.test("normalization: a resnet18 run from ImageNet weights trains, evaluates
 
   // resumed: it keeps ImageNet's statistics
   assert.equal((await train(config, out, { resume: true, epochs: 2 })).status, "completed");
-  assert.equal(new RunDir(out).readInfo().config.normalization, "imagenet");
+  assert.equal(openRunDir(out).readInfo().config.normalization, "imagenet");
   assertClose(testLoss(2), lossWith(imagenet), { rtol: 1e-5 });
 
   // a run saved before the setting (no "normalization" in config.json) was normalised with
@@ -414,7 +414,7 @@ Deno.test("normalization: a resnet18 run from ImageNet weights trains, evaluates
   delete info.config.normalization;
   Deno.writeTextFileSync(file, JSON.stringify(info));
   assert.equal((await train(config, out, { resume: true, epochs: 3 })).status, "completed");
-  assert.equal(new RunDir(out).readInfo().config.normalization, undefined);
+  assert.equal(openRunDir(out).readInfo().config.normalization, undefined);
   assertClose(testLoss(3), lossWith(dataset), { rtol: 1e-5 });
   assertClose((await evaluateRun(out, { checkpoint: "last", device })).loss, testLoss(3), {
     rtol: 1e-5,

@@ -36,8 +36,8 @@ import {
   weightsFormat,
   WeightsMismatchError,
 } from "../mod.ts";
-import { RunDir } from "../src/run_folder/run_dir.ts";
 import { assertClose, device, onCpu } from "./helpers.ts";
+import { openRunDir } from "../src/train/run_records.ts";
 
 const DIR = new URL("./fixtures/pretrained/", import.meta.url);
 const RESNET = new URL("resnet18_torchvision.pth", DIR).pathname;
@@ -386,7 +386,7 @@ Deno.test("train: a run started from --pretrained records it; resume and eval do
     const note = (start as RunStart | null)?.pretrained?.note ?? "";
     assert.match(note, /^pretrained: 6 tensors from .*five\.safetensors \(safetensors, sha256/);
     assert.match(note, /its classifier has 5 classes, the data 10: fc2\.weight, fc2\.bias left/);
-    const info = new RunDir(run).readInfo();
+    const info = openRunDir(run).readInfo();
     assert.equal(info.config.pretrained, file);
     assert.equal(info.pretrained?.file, resolve(file));
     assert.equal(info.pretrained?.sha256, await sha256(file));
@@ -413,7 +413,7 @@ Deno.test("train: a run started from --pretrained records it; resume and eval do
       () => train({ ...config, pretrained: rgb }, `${tmp}/bad`),
       /conv1\.weight: expected \[32, 1, 3, 3\], got \[32, 3, 3, 3\]/,
     );
-    assert.equal(new RunDir(`${tmp}/bad`).exists(), false);
+    assert.equal(openRunDir(`${tmp}/bad`).exists(), false);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

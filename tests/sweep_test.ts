@@ -6,9 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { parseGridArg, sweep, sweepCells } from "../src/runs/sweep.ts";
+import { sweep, type SweepAxis, sweepCells } from "../src/runs/sweep.ts";
+import { parseGridArg } from "../cli/flags/grid.ts";
 import { summarize } from "../src/metrics/sib.ts";
-import type { EpochMetrics } from "../src/run_folder/run_dir.ts";
+import type { EpochMetrics } from "../src/run_folder/mod.ts";
 import { device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 
 const cli = (args: string[]) => runCli(args, { ...NO_DATA, HLGM_NUM_THREADS: "2" });
@@ -28,7 +29,7 @@ function meanSd(v: number[]): { mean: number; sd: number } {
   return { mean, sd: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) };
 }
 
-Deno.test("sweep: --grid values are parsed as their flags parse them", () => {
+Deno.test("sweep: --grid values are parsed as their flags parse them; the library refuses the same axes", async () => {
   assert.deepEqual(parseGridArg("k-top=0.1,0.2,0.3"), { key: "kTop", values: [0.1, 0.2, 0.3] });
   assert.deepEqual(parseGridArg("kTop=0.1"), { key: "kTop", values: [0.1] });
   assert.deepEqual(parseGridArg("episode-size=3,5"), { key: "episodeSize", values: [3, 5] });
@@ -44,6 +45,25 @@ Deno.test("sweep: --grid values are parsed as their flags parse them", () => {
     ["k-top=0.1,0.1", /a value is repeated/],
   ];
   for (const [text, pattern] of bad) assert.throws(() => parseGridArg(text), pattern, text);
+  // the library's sweep refuses the same axes itself, naming the setting as a library user
+  // writes it, before it takes a lock or writes anything
+  const out = tempDir("hlgm-sweep-bad-axis-");
+  for (
+    const [grid, pattern] of [
+      [
+        [{ key: "seed", values: [0, 1] }],
+        /^grid: seed cannot be swept \(give the seeds instead\)$/,
+      ],
+      [[{ key: "kTop", values: [0.1, 0.1] }], /^grid: kTop: a value is repeated$/],
+      [[{ key: "k-top", values: [0.1] }], /^grid: unknown setting "k-top"$/],
+    ] as const
+  ) {
+    await assert.rejects(
+      () => sweep({ base: {}, grid: grid as unknown as SweepAxis[], seeds: [0], out: `${out}/sw` }),
+      (e: Error) => e.name === "SettingError" && pattern.test(e.message),
+    );
+  }
+  assert.deepEqual([...Deno.readDirSync(out)], []);
   // cells: every combination, the first setting varying slowest
   const cells = sweepCells([parseGridArg("k-top=0.1,0.3"), parseGridArg("lambda=0.5,1,2")]);
   assert.deepEqual(cells.map((c) => c.name), [

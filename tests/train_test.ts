@@ -5,9 +5,9 @@ import {
   describeSchedule,
   type EpochPlan,
   initialState,
+  openRunDir,
   planEpoch,
   previewSchedule,
-  RunDir,
   type ScheduleConfig,
   train,
 } from "../mod.ts";
@@ -235,7 +235,7 @@ for (const method of ["baseline", "sgt", "hlgm"] as const) {
     try {
       const r = await train(tiny(method), dir);
       assert.equal(r.status, "completed");
-      const run = new RunDir(dir);
+      const run = openRunDir(dir);
       const lines = run.readMetrics();
       assert.equal(lines.length, 3);
       const modes = lines.map((l) => l.mode);
@@ -285,8 +285,8 @@ for (const method of ["baseline", "sgt", "hlgm"] as const) {
       const info = run.readInfo();
       assert.equal(info.config.method, method);
       assert.deepEqual(info.data.shape, [1, 28, 28]);
-      assert.equal(run.readLast()!.epoch, 3);
-      const files = [...Deno.readDirSync(run.checkpoints)].map((e) => e.name).sort();
+      assert.equal(run.checkpoints.readLast()!.epoch, 3);
+      const files = [...Deno.readDirSync(run.checkpoints.folder)].map((e) => e.name).sort();
       assert.ok(files.includes("last.json") && files.includes("best.json"), files.join());
       assert.ok(
         files.filter((f) => f.endsWith(".state.safetensors")).length === 1,
@@ -310,12 +310,12 @@ Deno.test("train: a run stopped after epoch 2 and resumed ends with the same met
       shouldStop: () => epochs >= 2,
     });
     assert.equal(stopped.status, "interrupted");
-    assert.equal(new RunDir(b).readLast()!.epoch, 2);
+    assert.equal(openRunDir(b).checkpoints.readLast()!.epoch, 2);
     const resumed = await train(config, b, { resume: true });
     const strip = (ms: typeof whole.metrics) =>
       ms.map(({ seconds: _s, images_per_s: _i, ...m }) => m);
     assert.deepEqual(strip(resumed.metrics), strip(whole.metrics));
-    assert.deepEqual(strip(new RunDir(b).readMetrics()), strip(whole.metrics));
+    assert.deepEqual(strip(openRunDir(b).readMetrics()), strip(whole.metrics));
   } finally {
     await Deno.remove(a, { recursive: true });
     await Deno.remove(b, { recursive: true });
@@ -370,7 +370,7 @@ Deno.test("train: a NaN/Inf loss stops the run with a clear message and keeps th
     );
     assert.ok(m, r.message ?? "no message");
     const epoch = Number(m[2]);
-    const last = new RunDir(dir).readLast();
+    const last = openRunDir(dir).checkpoints.readLast();
     if (epoch === 1) {
       assert.equal(last, null);
       assert.match(r.message!, /no checkpoint was written yet/);
@@ -378,7 +378,7 @@ Deno.test("train: a NaN/Inf loss stops the run with a clear message and keeps th
       assert.equal(last!.epoch, epoch - 1);
       assert.match(r.message!, new RegExp(`last good checkpoint \\(epoch ${epoch - 1}\\) is kept`));
     }
-    assert.equal(new RunDir(dir).readMetrics().length, epoch - 1);
+    assert.equal(openRunDir(dir).readMetrics().length, epoch - 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -12,13 +12,14 @@
 import { runInfo } from "./info.ts";
 import { resolveConfig } from "../train_config.ts";
 import { epochLine, runTraining } from "../training.ts";
-import { RunDir } from "../../src/run_folder/run_dir.ts";
+
 import { planRun } from "../../src/train/run_plan.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 import { withRunFolderLock } from "../../src/run_folder/run_lock.ts";
 import { checkOutFolder } from "../paths.ts";
 import { locateDataset } from "../../src/data/registry.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "../../src/runs/sib_defaults.ts";
+import { openRunDir } from "../../src/train/run_records.ts";
 
 /** Runs the demo into `opts.out` (default runs/demo); finished runs are reused, stopped ones resumed. */
 export async function runDemo(
@@ -40,7 +41,7 @@ async function trainDemoRun(dir: string, config: TrainConfig): Promise<void> {
   const plan = planRun(dir, { intent: "reuse", config });
   if (plan.action === "reuse") {
     console.log(`${dir}: already trained (${plan.epoch} epochs), reused`);
-    for (const m of new RunDir(dir).readMetrics()) console.log(epochLine(m, config.epochs));
+    for (const m of openRunDir(dir).readMetrics()) console.log(epochLine(m, config.epochs));
     return;
   }
   if (plan.note) console.error(`warning: ${plan.note}`);

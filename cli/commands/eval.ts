@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CheckpointRule } from "../../src/run_folder/run_dir.ts";
+import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { evaluateRun, type RunEvaluation } from "../../src/runs/eval.ts";
 import { readRunInfos } from "../run_args.ts";
 import { checkInputFolder } from "../paths.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { CheckpointRule } from "../../src/run_folder/run_dir.ts";
+import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { textTable } from "../../src/report/tables.ts";
 import { faithMeanRows, faithPairedRows } from "../../src/report/faith_tables.ts";
 import { checkFaithMetrics } from "../../src/runs/faith.ts";

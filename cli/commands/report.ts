@@ -9,9 +9,10 @@
 import { UsageError } from "../errors.ts";
 import { readRunInfos } from "../run_args.ts";
 import { checkInputFolder, checkOutFolder } from "../paths.ts";
-import { type CheckpointRule, RunDir } from "../../src/run_folder/run_dir.ts";
+import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
 import { isSweepFolder, type ReportResult, writeReport } from "../../src/runs/report.ts";
+import { openRunDir } from "../../src/train/run_records.ts";
 
 /** Flags of `report`. */
 export interface ReportFlags {
@@ -35,7 +36,7 @@ export interface ReportFlags {
 export async function runReport(paths: string[], opts: ReportFlags = {}): Promise<ReportResult> {
   if (paths.length === 0) throw new UsageError("give at least one run folder");
   for (const p of paths) {
-    const dir = new RunDir(p);
+    const dir = openRunDir(p);
     if (!dir.exists() && !isSweepFolder(p)) {
       throw new UsageError(`${p}: not a run folder (no config.json) nor a sweep (no sweep.json)`);
     }

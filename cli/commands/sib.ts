@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { CheckpointRule } from "../../src/run_folder/run_dir.ts";
+import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { stampedFolder } from "../paths.ts";

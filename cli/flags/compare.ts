@@ -13,7 +13,7 @@ import {
   SIB_N_HELP,
   sibCheckpointOption,
 } from "./options.ts";
-import { addTrainFlags, flagsToConfig } from "../train_flags.ts";
+import { addTrainFlags, flagsToConfig } from "./settings.ts";
 import { DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
 import { DEFAULT_FAITH_N } from "../../src/runs/faith_defaults.ts";
 import { METHODS } from "../../src/train/config_fields.ts";

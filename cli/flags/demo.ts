@@ -7,7 +7,7 @@
 
 import type { Command } from "commander";
 import { examples } from "./options.ts";
-import { addTrainFlags, flagsToConfig } from "../train_flags.ts";
+import { addTrainFlags, flagsToConfig } from "./settings.ts";
 
 /** Declares `hlgm demo` on `cli`. */
 export function addDemoCommand(cli: Command): void {

@@ -1,7 +1,7 @@
 /**
- * The flags of `train` (also used by `compare` and `demo`), built from the one settings table
- * (src/train/config_fields.ts): parsed loosely here, then merged over the defaults and a
- * --config file and validated as a whole by src/train/config.ts.
+ * The training settings' flags, of `train` (also of `compare`, `sweep` and `demo`), built from
+ * the one settings table (src/train/config_fields.ts): parsed loosely here, then merged over the
+ * defaults and a --config file and validated as a whole by src/train/config.ts.
  *
  * @module
  */
@@ -12,9 +12,9 @@ import {
   type ConfigField,
   flagName,
   integerOf,
-} from "../src/train/config_fields.ts";
-import { defaultConfig } from "../src/train/config.ts";
-import { describePreset, PRESETS } from "../src/train/presets.ts";
+} from "../../src/train/config_fields.ts";
+import { defaultConfig } from "../../src/train/config.ts";
+import { describePreset, PRESETS } from "../../src/train/presets.ts";
 
 /** A number from a flag; text that is not one stays text, so validation can quote it. */
 function parse(kind: ConfigField["kind"]): ((v: string) => number | string) | undefined {

@@ -14,7 +14,7 @@ import {
   SIB_N_HELP,
   sibCheckpointOption,
 } from "./options.ts";
-import { addTrainFlags, flagsToConfig } from "../train_flags.ts";
+import { addTrainFlags, flagsToConfig } from "./settings.ts";
 import { DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
 
 /** Declares `hlgm sweep` on `cli`. */

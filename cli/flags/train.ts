@@ -7,7 +7,7 @@
 
 import type { Command } from "commander";
 import { examples, positiveInt } from "./options.ts";
-import { addTrainFlags, flagsToConfig, presetHelp } from "../train_flags.ts";
+import { addTrainFlags, flagsToConfig, presetHelp } from "./settings.ts";
 import { DEFAULT_DIST_TIMEOUT_MS } from "../../src/train/distributed.ts";
 import { DEFAULT_BUCKET_BYTES } from "../../src/tensor/distributed.ts";
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { EpochMetrics } from "../run_folder/run_dir.ts";
+import type { EpochMetrics } from "../run_folder/mod.ts";
 import { summarize } from "../metrics/sib.ts";
 import {
   axes,

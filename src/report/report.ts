@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { EpochMetrics, RunInfo } from "../run_folder/run_dir.ts";
+import type { EpochMetrics, RunInfo } from "../run_folder/mod.ts";
 import {
   accuracyCurveSvg,
   type BoxGroup,
@@ -73,12 +73,22 @@ export interface PngFigure {
   caption: string;
 }
 
-/** One run of the report. */
-export interface ReportRun {
+/** The settings of a run that its section of the page shows. */
+export interface ReportedSettings {
+  /** Optimizer name. */
+  optimizer: string;
+  /** Learning rate. */
+  lr: number;
+  /** Batch size. */
+  batchSize: number;
+}
+
+/** One run of the report; `C`: its settings' type (at least what the page shows). */
+export interface ReportRun<C extends ReportedSettings = ReportedSettings> {
   /** Its summary (name, path, accuracy, epochs). */
   summary: RunSummary;
   /** Its config.json. */
-  info: RunInfo;
+  info: RunInfo<C>;
   /** Its metrics.jsonl. */
   metrics: EpochMetrics[];
   /** Its SIB scores, or null without sib.json. */

@@ -14,6 +14,7 @@
  */
 
 import { syncFolder } from "../util/atomic_write.ts";
+import { epochTag } from "./checkpoint_files.ts";
 
 /** The folder of kept checkpoints inside `checkpoints`. */
 function keptFolder(checkpoints: string): string {
@@ -22,7 +23,7 @@ function keptFolder(checkpoints: string): string {
 
 /** The folder epoch `epoch` is kept in. */
 export function keptEpochFolder(checkpoints: string, epoch: number): string {
-  return `${keptFolder(checkpoints)}/epoch-${String(epoch).padStart(4, "0")}`;
+  return `${keptFolder(checkpoints)}/${epochTag(epoch)}`;
 }
 
 /**

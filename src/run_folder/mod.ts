@@ -5,20 +5,21 @@
  * @module
  */
 
-export {
-  type BestEpoch,
-  CHECKPOINT_RULES,
-  type CheckpointLocation,
-  type CheckpointRule,
-  type EpochMetrics,
-  type ForkOrigin,
-  type ForkPoint,
-  type LoadedCheckpoint,
-  type PretrainedLoad,
-  RunDir,
-  type RunInfo,
-  type TrainerState,
-} from "./run_dir.ts";
+export type {
+  BestEpoch,
+  CheckpointLocation,
+  ConfigCheck,
+  EpochMetrics,
+  ForkOrigin,
+  ForkPoint,
+  LoadedCheckpoint,
+  PretrainedLoad,
+  RunInfo,
+  TrainerState,
+} from "./records.ts";
+export { CHECKPOINT_RULES, type CheckpointRule } from "./checkpoint_rules.ts";
+export { CheckpointStore } from "./checkpoint_store.ts";
+export { RunDir } from "./run_dir.ts";
 export {
   LOCK_FILE,
   type LockOwner,

@@ -40,7 +40,7 @@ export { configDifferences } from "../train/config_diff.ts";
 export { switchEpoch };
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { METHODS } from "../train/config_fields.ts";
-import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
+import type { CheckpointRule, EpochMetrics } from "../run_folder/mod.ts";
 import type { RunPlan } from "../train/run_plan.ts";
 import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import type { Method } from "../train/schedule.ts";
@@ -53,6 +53,7 @@ import { markdownTable, textTable as formatTextTable } from "../report/tables.ts
 import { accuracyStats } from "./summary.ts";
 import { type PairedComparison, pairedComparisons } from "./paired.ts";
 import { meanSd } from "../report/svg.ts";
+import { openRunDir, type TrainRunDir } from "../train/run_records.ts";
 
 /** Datasets whose test images have object boxes (Table III). */
 export function hasBoxes(dataset: string): boolean {
@@ -410,7 +411,7 @@ async function trainRuns(
   for (const [method, i] of order) {
     for (const [j, seed] of seeds.entries()) {
       const dir = runFolder(job, method, seed);
-      const rd = new RunDir(dir);
+      const rd = openRunDir(dir);
       const hooks = options.hooks?.(method, seed) ?? {};
       const onPlan = (plan: RunPlan) => {
         if (plan.note) say(`${method} seed ${seed}: ${plan.note}`);
@@ -453,7 +454,7 @@ async function trainRuns(
 }
 
 /** A run's forked_from, from its config.json ({} when not forked). */
-function forkedFrom(rd: RunDir): Pick<CompareRun, "forked_from"> {
+function forkedFrom(rd: TrainRunDir): Pick<CompareRun, "forked_from"> {
   const from = rd.readInfo().forkedFrom;
   return from ? { forked_from: { run: from.run, epoch: from.epoch } } : {};
 }

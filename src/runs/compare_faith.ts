@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import type { CheckpointRule } from "../run_folder/mod.ts";
 import { meanSd } from "../report/svg.ts";
 import { sig4 } from "../report/faith_tables.ts";
 import type { Method } from "../train/schedule.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import type { CheckpointRule } from "../run_folder/mod.ts";
 import { DataLoader } from "../data/loader.ts";
 import { loadRun } from "../train/load_run.ts";
 import { evalTransforms, loadSplits } from "../train/setup.ts";

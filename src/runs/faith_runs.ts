@@ -16,7 +16,7 @@
 import type { ImageDataset } from "../data/dataset.ts";
 import { faithPlots } from "../report/faith_plots.ts";
 import { svgToPng } from "../report/render.ts";
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import type { CheckpointRule } from "../run_folder/mod.ts";
 import { ATTRIBUTION_DEFAULTS } from "../saliency/names.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { type PairedTest, pairedTTest } from "../util/stats.ts";

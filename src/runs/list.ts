@@ -9,7 +9,7 @@
 import { relative } from "node:path";
 import { type RunSummary, summarizeRun } from "./summary.ts";
 import { type LockOwner, runFolderWriter, writerPhrase } from "../run_folder/run_lock.ts";
-import { RunDir } from "../run_folder/run_dir.ts";
+import { openRunDir } from "../train/run_records.ts";
 
 /** One run folder found. */
 export interface ListedRun {
@@ -51,21 +51,15 @@ export function listRuns(root: string, depth = 3): ListedRun[] {
     const name = relative(root, path) || ".";
     const writer = runFolderWriter(path);
     try {
-      const { summary } = summarizeRun(path, name);
-      let hasCheckpoint = false;
-      try {
-        hasCheckpoint = Deno.statSync(`${path}/checkpoints/last.json`).isFile;
-      } catch {
-        // none
-      }
+      const { summary, info } = summarizeRun(path, name);
       const state = writer
         ? writerPhrase(writer)
         : summary.complete
         ? "complete"
-        : hasCheckpoint
+        : openRunDir(path).checkpoints.hasLast()
         ? "stopped"
         : "no checkpoint";
-      const from = new RunDir(path).readInfo().forkedFrom;
+      const from = info.forkedFrom;
       const forkedFrom = from ? { run: from.run, epoch: from.epoch } : null;
       // the source as the list names runs (relative to root), else its path
       const source = from && relative(root, from.run);

@@ -21,7 +21,8 @@ import { drawSaliencyFigure, type RunSaliency, saliencyOfRun } from "./saliency.
 import { hasBoxes } from "./compare.ts";
 import { readRunScoreFile, readSibFile } from "./sib_file.ts";
 import { figureSignNote, trainedSign } from "./sib.ts";
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import type { CheckpointRule } from "../run_folder/mod.ts";
+import type { TrainConfig } from "../train/config.ts";
 import type { SweepResult } from "./sweep.ts";
 import { hlgmCommand } from "../util/command.ts";
 import { type RunSummary, summarizeRun, uniqueRunNames } from "./summary.ts";
@@ -116,7 +117,7 @@ export async function writeReport(
   const sweeps = sweepPaths.map(readSweep);
   paths = all.filter((p) => !isSweepFolder(p));
   const names = uniqueRunNames(paths);
-  const runs: ReportRun[] = paths.map((p, i) => ({
+  const runs: ReportRun<TrainConfig>[] = paths.map((p, i) => ({
     ...summarizeRun(p, names[i]),
     sib: readSibFile(p),
     faith: readRunScoreFile(p, "faith.json") as ReportFaith | null,

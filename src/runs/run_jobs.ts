@@ -12,11 +12,12 @@ import { readRunScoreFile, readSibFile, writeRunScoreFile, writeSibFile } from "
 import { evaluateFaith, type FaithEvaluation } from "./faith.ts";
 import type { FaithMetric } from "./faith_defaults.ts";
 import type { TrainConfig } from "../train/config.ts";
-import { type CheckpointRule, type EpochMetrics, RunDir } from "../run_folder/run_dir.ts";
+import type { CheckpointRule, EpochMetrics } from "../run_folder/mod.ts";
 import { type TrainHooks, trainPlan, type TrainStatus } from "../train/trainer.ts";
 import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import { planRun, type RunPlan, RunPlanError } from "../train/run_plan.ts";
 import { resolve } from "node:path";
+import { openRunDir } from "../train/run_records.ts";
 
 /** How a job ended: "trained", "resumed", "reused", or the trainer's "diverged"/"interrupted". */
 export type JobStatus = "trained" | "resumed" | "reused" | "diverged" | "interrupted";
@@ -101,7 +102,7 @@ function forkPlan(start: RunPlan & { action: "start" }, config: TrainConfig, for
 
 /** Refuses a folder whose run was not forked from `source` (compare's SGT from the switch). */
 function checkForkedFrom(dir: string, source: string): void {
-  const from = new RunDir(dir).readInfo().forkedFrom;
+  const from = openRunDir(dir).readInfo().forkedFrom;
   if (!from || resolve(from.run) !== resolve(source) || from.at !== "switch") {
     throw new RunPlanError(
       "other-settings",
@@ -139,7 +140,7 @@ export function checkpointOf(
   rule: CheckpointRule,
 ): { epoch: number | null; note: string | null } {
   try {
-    const { epoch, note } = new RunDir(dir).resolveCheckpoint(rule);
+    const { epoch, note } = openRunDir(dir).checkpoints.resolveCheckpoint(rule);
     return { epoch, note };
   } catch {
     return { epoch: null, note: null }; // no checkpoint, or saved before best-after-switch was kept
@@ -181,7 +182,7 @@ export async function sibOfRunCached(
 ): Promise<{ sib: SibEvaluation; cached: boolean; epoch: number | null }> {
   const { epoch } = checkpointOf(dir, choice.checkpoint);
   const old = readSibFile(dir) as SibEvaluation | null;
-  const sign = sibSign(new RunDir(dir).readInfo().config);
+  const sign = sibSign(openRunDir(dir).readInfo().config);
   const fresh = old !== null && old.method === choice.method && old.epoch === epoch &&
     (old.saliency_sign ?? "abs") === sign &&
     (old.checkpoint ?? "best") === choice.checkpoint && (old.seed ?? 0) === 0 &&
@@ -230,7 +231,7 @@ export async function faithOfRunCached(
 ): Promise<{ faith: FaithEvaluation; cached: boolean }> {
   const { epoch } = checkpointOf(dir, choice.checkpoint);
   const old = readRunScoreFile(dir, "faith.json") as FaithEvaluation | null;
-  const sign = sibSign(new RunDir(dir).readInfo().config);
+  const sign = sibSign(openRunDir(dir).readInfo().config);
   const fresh = old !== null && old.method === choice.method && old.epoch === epoch &&
     old.saliency_sign === sign && old.checkpoint === choice.checkpoint && old.seed === 0 &&
     old.n_requested === choice.n && old.reduction === "mean" &&

@@ -10,7 +10,7 @@
 import type { Batch } from "../data/loader.ts";
 import type { ImageDataset } from "../data/dataset.ts";
 import { DataLoader, type Transforms } from "../data/loader.ts";
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import type { CheckpointRule } from "../run_folder/mod.ts";
 import {
   ATTRIBUTION_DEFAULTS,
   ATTRIBUTION_METHODS,
@@ -26,18 +26,19 @@ import { loadTestSplit } from "../train/setup.ts";
 import { InterruptedError, Yielder } from "../util/event_loop.ts";
 import { writeRunScoreFile } from "./sib_file.ts";
 import type { Model } from "../models/factory.ts";
-import type { RunInfo } from "../run_folder/run_dir.ts";
+
 import { pixelSaliencyFn as registrySaliencyFn } from "../saliency/registry.ts";
 import type { SALIENCY_SIGNS } from "../train/config_fields.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { evalTransforms } from "../train/setup.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
+import type { TrainRunInfo } from "../train/run_records.ts";
 
 /**
  * The eval transforms feeding `ds` to a run's model (train/setup.ts's), after checking that
  * its images and classes fit the model; throws a RangeError naming both when they do not.
  */
-export function runTransforms(info: RunInfo, ds: ImageDataset, label = "the run"): Transforms {
+export function runTransforms(info: TrainRunInfo, ds: ImageDataset, label = "the run"): Transforms {
   const [channels, size] = info.data.shape;
   const resize = info.config.imageSize;
   const fits = ds.channels === channels &&

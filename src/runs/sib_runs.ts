@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
+import type { CheckpointRule } from "../run_folder/mod.ts";
 import type { ImageDataset } from "../data/dataset.ts";
 import { boxPlotSvg, pairedScatterSvg } from "../report/charts.ts";
 import { svgToPng } from "../report/render.ts";

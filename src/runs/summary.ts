@@ -7,7 +7,8 @@
  */
 
 import type { RunSummary } from "../report/tables.ts";
-import { type EpochMetrics, RunDir, type RunInfo } from "../run_folder/run_dir.ts";
+import type { EpochMetrics } from "../run_folder/mod.ts";
+import { openRunDir, type TrainRunInfo } from "../train/run_records.ts";
 
 export type { RunSummary };
 
@@ -30,20 +31,15 @@ export function accuracyStats(
 /** Reads a run folder's config, metrics and best pointer into a summary. */
 export function summarizeRun(path: string, name = baseName(path)): {
   summary: RunSummary;
-  info: RunInfo;
+  info: TrainRunInfo;
   metrics: EpochMetrics[];
 } {
-  const dir = new RunDir(path);
+  const dir = openRunDir(path);
   if (!dir.exists()) throw new Error(`${path}: not a run folder (no config.json)`);
   const info = dir.readInfo();
   const metrics = dir.readMetrics();
   const acc = accuracyStats(metrics);
-  let best: { epoch?: number; metric?: string } | null = null;
-  try {
-    best = JSON.parse(Deno.readTextFileSync(`${dir.checkpoints}/best.json`));
-  } catch {
-    best = null;
-  }
+  const best = dir.checkpoints.pointerRecord("best");
   const c = info.config;
   const switched = metrics.find((m) => m.phase === "sgt" && c.method === "hlgm");
   return {
@@ -61,7 +57,7 @@ export function summarizeRun(path: string, name = baseName(path)): {
       maxTestEpoch: acc.maxEpoch,
       finalTestAcc: acc.final,
       bestEpoch: best?.epoch ?? null,
-      bestMetric: best?.metric ?? null,
+      bestMetric: best?.metric || null,
       switchEpoch: switched?.epoch ?? null,
       seconds: metrics.reduce((a, m) => a + m.seconds, 0),
     },

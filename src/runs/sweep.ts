@@ -17,14 +17,9 @@ import { type HeatmapData, heatmapSvg } from "../report/heatmap_chart.ts";
 import { svgToPng } from "../report/render.ts";
 import { markdownTable } from "../report/tables.ts";
 import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
-import {
-  fieldByName,
-  flagName,
-  parseSettingValue,
-  type SettingValue,
-} from "../train/config_fields.ts";
-import type { CheckpointRule } from "../run_folder/run_dir.ts";
-import { RunDir } from "../run_folder/run_dir.ts";
+import { fieldByName, flagName, type SettingValue } from "../train/config_fields.ts";
+import type { CheckpointRule } from "../run_folder/mod.ts";
+
 import { withRunFolderLock } from "../run_folder/run_lock.ts";
 import { InterruptedError } from "../util/event_loop.ts";
 import { formatMeanSd, hasBoxes, type SeedStats, seedStats } from "./compare.ts";
@@ -44,8 +39,9 @@ import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { accuracyStats } from "./summary.ts";
 import { type SweepJob, WORKER_EXIT } from "./sweep_worker.ts";
-import { words } from "../util/vocabulary.ts";
+import { SettingError, words } from "../util/vocabulary.ts";
 import { FLAG_VOCABULARY } from "../train/flag_vocabulary.ts";
+import { openRunDir } from "../train/run_records.ts";
 
 /** One setting of the grid and its values (parsed as the setting's flag parses them). */
 export interface SweepAxis {
@@ -55,35 +51,24 @@ export interface SweepAxis {
   values: SettingValue[];
 }
 
-/** Settings a grid may not vary: the seed has --seeds; where data lives is not a setting. */
+/** Settings a grid may not vary: the seed has its own list (seeds); where data lives is not a setting. */
 const NOT_GRIDDED = new Set(["seed", "dataDir", "device", "tensorboard"]);
 
 /**
- * Parses one `--grid` argument, "k-top=0.1,0.2,0.3" (a flag name or config key, then values):
- * throws a RangeError naming the problem (unknown setting, bad value, repeated value).
+ * What is wrong with a grid axis, null when it can be swept: a key that is not a training
+ * setting, one a grid may not vary (the seed, where data lives), no values, a repeated value.
+ * Settings are named in the current vocabulary.
  */
-export function parseGridArg(text: string): SweepAxis {
-  const eq = text.indexOf("=");
-  if (eq <= 0) {
-    throw new RangeError(`--grid "${text}": expected SETTING=V1,V2,... (e.g. k-top=0.1,0.2)`);
+export function sweepAxisProblem(axis: SweepAxis): string | null {
+  const field = fieldByName(axis.key);
+  if (!field || field.key !== axis.key) return `unknown setting "${axis.key}"`;
+  const name = words().setting(axis.key);
+  if (NOT_GRIDDED.has(axis.key)) {
+    return `${name} cannot be swept` + (axis.key === "seed" ? " (give the seeds instead)" : "");
   }
-  const name = text.slice(0, eq).trim().replace(/^--/, "");
-  const field = fieldByName(name);
-  if (!field) {
-    throw new RangeError(`--grid "${text}": unknown setting "${name}" (a train flag, e.g. k-top)`);
-  }
-  if (NOT_GRIDDED.has(field.key)) {
-    throw new RangeError(
-      `--grid "${text}": ${flagName(field.key)} cannot be swept` +
-        (field.key === "seed" ? " (use --seeds)" : ""),
-    );
-  }
-  const parts = text.slice(eq + 1).split(",");
-  const values = parts.map((p) => parseSettingValue(field, p));
-  if (new Set(values).size !== values.length) {
-    throw new RangeError(`--grid "${text}": a value is repeated`);
-  }
-  return { key: field.key, values };
+  if (axis.values.length === 0) return `${name} has no values`;
+  if (new Set(axis.values).size !== axis.values.length) return `${name}: a value is repeated`;
+  return null;
 }
 
 /** One combination of the grid's values. */
@@ -253,7 +238,11 @@ interface Job {
  * another process writes it); each worker holds its run folder's.
  */
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
-  if (options.grid.length === 0) throw new RangeError("a sweep needs at least one --grid setting");
+  if (options.grid.length === 0) throw new RangeError("a sweep needs at least one grid setting");
+  for (const axis of options.grid) {
+    const problem = sweepAxisProblem(axis);
+    if (problem) throw new SettingError([axis.key], `grid: ${problem}`);
+  }
   return await withRunFolderLock(options.out, "sweep", () => sweepLocked(options));
 }
 
@@ -481,7 +470,7 @@ async function runWorker(
   children.delete(child);
   running.delete(job);
   Deno.removeSync(jobFile);
-  if (new RunDir(job.dir).exists()) Deno.writeTextFileSync(`${job.dir}/sweep.log`, log);
+  if (openRunDir(job.dir).exists()) Deno.writeTextFileSync(`${job.dir}/sweep.log`, log);
   const lastError = log.trim().split("\n").filter((l) => l.startsWith("error:")).pop();
   const trained = status.code === WORKER_EXIT.completed
     ? "completed"
@@ -518,7 +507,7 @@ async function scoreRuns(
   const sibOf = new Map<SweepRun, SibEvaluation>();
   for (const job of jobs) {
     const e = ended.get(job)!;
-    const metrics = new RunDir(job.dir).readMetrics();
+    const metrics = openRunDir(job.dir).readMetrics();
     const acc = accuracyStats(metrics);
     const ck = checkpointOf(job.dir, rule);
     const run: SweepRun = {

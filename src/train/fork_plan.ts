@@ -13,18 +13,12 @@ import { configProblems, defaultConfig, FORK_SETTINGS, scheduleOf } from "./conf
 import type { TrainConfig } from "./config.ts";
 import { RunPlanError } from "./plan_error.ts";
 import { type RecordedEpoch, replaySchedule } from "./schedule.ts";
-import {
-  type EpochMetrics,
-  type ForkOrigin,
-  type ForkPoint,
-  RunDir,
-  type RunInfo,
-  type TrainerState,
-} from "../run_folder/run_dir.ts";
+import type { EpochMetrics, ForkOrigin, ForkPoint, TrainerState } from "../run_folder/mod.ts";
 import { runNormalization } from "./normalization.ts";
 import { runFolderWriter, writerText } from "../run_folder/run_lock.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { resolve } from "node:path";
+import { openRunDir, type TrainRunDir, type TrainRunInfo } from "./run_records.ts";
 
 /** Which epoch of the source a fork starts from: a number, HLGM's "switch", or its "last". */
 export type ForkAt = number | "switch" | "last";
@@ -56,7 +50,7 @@ export interface ForkPlan {
   /** The folder's results are removed first. */
   overwrite: boolean;
   /** The new config.json, less what the trainer knows only when it runs (device, created). */
-  info: Omit<RunInfo, "device" | "created"> & { forkedFrom: ForkOrigin };
+  info: Omit<TrainRunInfo, "device" | "created"> & { forkedFrom: ForkOrigin };
   /** The source's checkpoint: its folder and record. */
   from: ForkPoint;
   /** The record the fork's checkpoint gets (its schedule state is the fork schedule's). */
@@ -78,7 +72,7 @@ export function parseForkSource(text: string): { source: string; at: ForkAt } {
 
 /** Plans `request` in `runDir` (see {@link ForkRequest}); throws what to do instead. */
 export function planFork(runDir: string, request: ForkRequest): ForkPlan {
-  const src = new RunDir(request.source);
+  const src = openRunDir(request.source);
   if (resolve(request.source) === resolve(runDir)) {
     throw new RunPlanError(
       "holds-run",
@@ -91,13 +85,13 @@ export function planFork(runDir: string, request: ForkRequest): ForkPlan {
       `${request.source}: not a run folder (no readable config.json) to fork from`,
     );
   }
-  let saved: RunInfo;
+  let saved: TrainRunInfo;
   try {
     saved = src.readInfo();
   } catch (e) {
     throw new RunPlanError("bad-record", (e as Error).message, { cause: e });
   }
-  const target = new RunDir(runDir);
+  const target = openRunDir(runDir);
   if (!request.overwrite && target.hasResults()) {
     throw new RunPlanError(
       "holds-run",
@@ -184,12 +178,12 @@ function forkConfig(
 
 /** The source's checkpoint at `at`, or the refusal naming the epochs it has. */
 function forkPoint(
-  src: RunDir,
+  src: TrainRunDir,
   savedConfig: TrainConfig,
   metrics: EpochMetrics[],
   at: ForkAt,
 ): ForkPoint {
-  const points = src.forkPoints();
+  const points = src.checkpoints.forkPoints();
   const available = () =>
     points.length
       ? `it keeps the whole state of epoch${points.length > 1 ? "s" : ""} ${
@@ -208,7 +202,7 @@ function forkPoint(
       );
     }
     const last = points.at(-1);
-    if (!last || last.folder !== src.checkpoints) {
+    if (!last || last.folder !== src.checkpoints.folder) {
       throw new RunPlanError(
         "no-checkpoint",
         `${src.path} has no last checkpoint to fork from (no epoch has ended, or last.json ` +
@@ -237,7 +231,7 @@ function forkPoint(
 }
 
 /** HLGM's last plain epoch in the source, or the refusal saying why it has none. */
-function switchEpoch(src: RunDir, savedConfig: TrainConfig, metrics: EpochMetrics[]): number {
+function switchEpoch(src: TrainRunDir, savedConfig: TrainConfig, metrics: EpochMetrics[]): number {
   if (savedConfig.method !== "hlgm") {
     throw new RunPlanError(
       "no-switch",
@@ -249,7 +243,7 @@ function switchEpoch(src: RunDir, savedConfig: TrainConfig, metrics: EpochMetric
   if (firstMasked) return firstMasked.epoch - 1;
   let last: TrainerState | null = null;
   try {
-    last = src.lastCheckpoint()?.state ?? null;
+    last = src.checkpoints.lastCheckpoint()?.state ?? null;
   } catch { /* no checkpoint: not switched, below */ }
   // switched after the last epoch saved: the next one would be the first masked
   if (last && (last.schedule as { phase?: string }).phase === "sgt") return last.epoch;

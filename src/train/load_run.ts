@@ -9,15 +9,15 @@ import { assertFiniteWeights } from "../checkpoint/finite.ts";
 import type { Model } from "../models/factory.ts";
 import { createRunModel } from "./setup.ts";
 import { deviceCode, deviceName } from "../tensor/device.ts";
-import type { CheckpointRule, EpochMetrics, RunInfo } from "../run_folder/run_dir.ts";
-import { RunDir } from "../run_folder/run_dir.ts";
+import type { CheckpointRule, EpochMetrics } from "../run_folder/mod.ts";
+import { openRunDir, type TrainRunInfo } from "./run_records.ts";
 
 /** A run folder opened for evaluation, saliency or reports. */
 export interface LoadedRun {
   /** The folder. */
   path: string;
   /** config.json. */
-  info: RunInfo;
+  info: TrainRunInfo;
   /** metrics.jsonl. */
   metrics: EpochMetrics[];
   /** The model with the checkpoint's weights, in eval mode. Dispose it when done. */
@@ -39,7 +39,7 @@ export function loadRun(
   path: string,
   options: { which?: CheckpointRule; device?: string } = {},
 ): LoadedRun {
-  const dir = new RunDir(path);
+  const dir = openRunDir(path);
   if (!dir.exists()) throw new Error(`${path}: not a run folder (no config.json)`);
   const info = dir.readInfo();
   const device = deviceName(deviceCode(options.device ?? "auto"));
@@ -51,7 +51,7 @@ export function loadRun(
   }, device);
   try {
     const which = options.which ?? "best";
-    const ck = dir.loadCheckpoint(which, device);
+    const ck = dir.checkpoints.loadCheckpoint(which, device);
     try {
       // NaN/Inf weights are refused here, naming the tensor: eval, SIB and saliency of such a
       // model would print numbers that mean nothing

@@ -56,6 +56,12 @@ export {
   valueTypeProblems,
 } from "./config.ts";
 export {
+  openRunDir,
+  savedSettingsProblems,
+  type TrainRunDir,
+  type TrainRunInfo,
+} from "./run_records.ts";
+export {
   type EvalBatch,
   type EvalSum,
   evaluate,

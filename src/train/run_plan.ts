@@ -12,10 +12,11 @@
 
 import { configProblems, defaultConfig, type TrainConfig } from "./config.ts";
 import { configDifferences } from "./config_diff.ts";
-import { RunDir, type RunInfo, type TrainerState } from "../run_folder/run_dir.ts";
+import type { TrainerState } from "../run_folder/mod.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { RunPlanError } from "./plan_error.ts";
 import { type ForkPlan, type ForkRequest, planFork } from "./fork_plan.ts";
+import { openRunDir, type TrainRunDir, type TrainRunInfo } from "./run_records.ts";
 
 export { RunPlanError, type RunRefusal } from "./plan_error.ts";
 export { type ForkAt, type ForkPlan, type ForkRequest, parseForkSource } from "./fork_plan.ts";
@@ -111,7 +112,7 @@ export interface ResumePlan extends PlanBase {
   /** Resumes a run. */
   action: "resume";
   /** The saved config.json. */
-  saved: RunInfo;
+  saved: TrainRunInfo;
   /** The checkpoint it goes on from. */
   last: TrainerState;
   /** The epoch count asked for differs from the saved one (config.json is rewritten). */
@@ -156,7 +157,7 @@ export type RunPlan = StartPlan | ResumePlan | ReusePlan | ForkPlan;
  * ```
  */
 export function planRun(runDir: string, request: RunRequest): RunPlan {
-  const dir = new RunDir(runDir);
+  const dir = openRunDir(runDir);
   switch (request.intent) {
     case "new":
       return planStart(dir, checked(request), request.overwrite ?? false);
@@ -167,7 +168,7 @@ export function planRun(runDir: string, request: RunRequest): RunPlan {
     case "restart": {
       let last: TrainerState | null = null;
       try {
-        last = dir.exists() ? dir.lastCheckpoint()?.state ?? null : null;
+        last = dir.exists() ? dir.checkpoints.lastCheckpoint()?.state ?? null : null;
       } catch { /* nothing that loads: started over */ }
       if (last) return planResume(dir, { intent: "resume", settings: request.settings });
       return planStart(dir, checked(request), dir.hasResults());
@@ -187,7 +188,7 @@ function checked(request: NewRequest | ReuseRequest | RestartRequest): TrainConf
   return config;
 }
 
-function planStart(dir: RunDir, config: TrainConfig, overwrite: boolean): StartPlan {
+function planStart(dir: TrainRunDir, config: TrainConfig, overwrite: boolean): StartPlan {
   const runDir = dir.path;
   if (!overwrite && dir.hasResults()) {
     throw new RunPlanError(
@@ -204,13 +205,13 @@ function planStart(dir: RunDir, config: TrainConfig, overwrite: boolean): StartP
  * folder is locked too, since locking makes a missing folder.
  */
 export function assertRunFolder(runDir: string): void {
-  if (!new RunDir(runDir).exists()) {
+  if (!openRunDir(runDir).exists()) {
     throw new RunPlanError("not-a-run", `${runDir}: not a run folder (no readable config.json)`);
   }
 }
 
 /** The folder's config.json, or the refusal to resume without one. */
-function savedInfo(dir: RunDir): RunInfo {
+function savedInfo(dir: TrainRunDir): TrainRunInfo {
   assertRunFolder(dir.path);
   try {
     return dir.readInfo();
@@ -219,7 +220,7 @@ function savedInfo(dir: RunDir): RunInfo {
   }
 }
 
-function planResume(dir: RunDir, request: ResumeRequest): RunPlan {
+function planResume(dir: TrainRunDir, request: ResumeRequest): RunPlan {
   const runDir = dir.path;
   const saved = savedInfo(dir);
   const { epochs, ...others } = request.settings ?? {};
@@ -242,7 +243,7 @@ function planResume(dir: RunDir, request: ResumeRequest): RunPlan {
   }
   let found: { state: TrainerState; note: string | null } | null;
   try {
-    found = dir.lastCheckpoint();
+    found = dir.checkpoints.lastCheckpoint();
   } catch (e) {
     if (request.overwrite) found = null;
     else {
@@ -295,11 +296,11 @@ function checkedEpochs(saved: TrainConfig, epochs: number): TrainConfig {
   return { ...saved, epochs };
 }
 
-function planReuse(dir: RunDir, config: TrainConfig): RunPlan {
+function planReuse(dir: TrainRunDir, config: TrainConfig): RunPlan {
   const runDir = dir.path;
   let found: { state: TrainerState; note: string | null } | null;
   try {
-    found = dir.exists() ? dir.lastCheckpoint() : null;
+    found = dir.exists() ? dir.checkpoints.lastCheckpoint() : null;
   } catch (e) {
     throw new RunPlanError(
       "unusable-checkpoint",

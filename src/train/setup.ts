@@ -22,7 +22,7 @@ import {
 import { autoStem, DEIT_PATCH, type Stem } from "../models/names.ts";
 import type { Device } from "../tensor/device.ts";
 import type { TrainConfig } from "./config.ts";
-import type { PretrainedLoad } from "../run_folder/run_dir.ts";
+import type { PretrainedLoad } from "../run_folder/mod.ts";
 import { withRunNormalization } from "./normalization.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 

@@ -23,13 +23,7 @@ import { getNumThreads, info } from "../tensor/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { releaseCachedMemory } from "../tensor/engine.ts";
 import { scheduleOf, type TrainConfig } from "./config.ts";
-import {
-  type BestEpoch,
-  type EpochMetrics,
-  RunDir,
-  type RunInfo,
-  type TrainerState,
-} from "../run_folder/run_dir.ts";
+import type { BestEpoch, EpochMetrics, TrainerState } from "../run_folder/mod.ts";
 import {
   advance,
   describeSchedule,
@@ -65,6 +59,7 @@ import {
   type PretrainedLoad,
   trainTransforms,
 } from "./setup.ts";
+import { openRunDir, type TrainRunDir, type TrainRunInfo } from "./run_records.ts";
 
 export { loadSplits };
 
@@ -326,7 +321,7 @@ async function withFolderPlan(
  * shares it).
  */
 export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<TrainResult> {
-  const dir = new RunDir(plan.runDir);
+  const dir = openRunDir(plan.runDir);
   if (plan.action === "reuse") {
     return { runDir: plan.runDir, metrics: dir.readMetrics(), status: "completed" };
   }
@@ -383,12 +378,12 @@ export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<
  * Writes a fork's folder (the plan's config.json, the source's metrics up to the fork and its
  * checkpoint files, then last.json, the commit point) and returns the plan that resumes it.
  */
-function forkFolder(plan: ForkPlan, dir: RunDir): ResumePlan {
+function forkFolder(plan: ForkPlan, dir: TrainRunDir): ResumePlan {
   if (plan.overwrite) dir.clearResults();
   dir.create();
   const i = info();
   const device = deviceName(deviceCode(plan.config.device));
-  const saved: RunInfo = {
+  const saved: TrainRunInfo = {
     ...plan.info,
     versions: { hlgm: i.version, libtorch: i.libtorchVersion, deno: Deno.version.deno },
     device,
@@ -401,8 +396,8 @@ function forkFolder(plan: ForkPlan, dir: RunDir): ResumePlan {
     if (f === "last.json") continue; // the fork's own record, below
     try {
       // the state file keeps the checkpoint's record: the fork's, not the source's
-      if (f === plan.last.state) dir.copyStateFile(`${folder}/${f}`, plan.last);
-      else linkOrCopy(`${folder}/${f}`, `${dir.checkpoints}/${f}`);
+      if (f === plan.last.state) dir.checkpoints.copyStateFile(`${folder}/${f}`, plan.last);
+      else linkOrCopy(`${folder}/${f}`, `${dir.checkpoints.folder}/${f}`);
     } catch (e) {
       throw new Error(
         `cannot fork from ${folder}/${f} (${(e as Error).message}): if another process trains ` +
@@ -411,7 +406,7 @@ function forkFolder(plan: ForkPlan, dir: RunDir): ResumePlan {
       );
     }
   }
-  dir.writeLast(plan.last);
+  dir.checkpoints.writeLast(plan.last);
   return {
     action: "resume",
     runDir: plan.runDir,
@@ -426,7 +421,7 @@ function forkFolder(plan: ForkPlan, dir: RunDir): ResumePlan {
 /** A run's data, model, optimizer and loaders, made for its device (and this rank's shard). */
 interface RunParts {
   config: TrainConfig;
-  dir: RunDir;
+  dir: TrainRunDir;
   device: Device;
   parallel: DataParallel | null;
   /** This process writes the run folder (rank 0). */
@@ -456,7 +451,7 @@ interface RunProgress {
 
 async function trainOnDevice(
   plan: StartPlan | ResumePlan,
-  dir: RunDir,
+  dir: TrainRunDir,
   device: Device,
   parallel: DataParallel | null,
   options: TrainHooks,
@@ -589,12 +584,15 @@ function makeLoaders(
 function restoreCheckpoint(run: RunParts, last: TrainerState): RunProgress {
   const { dir, model, optimizer, precision } = run;
   const { epoch, weights, state: stateFile } = last;
-  const ck = dir.loadLocation({ epoch, weights, state: stateFile, note: null }, run.device);
+  const ck = dir.checkpoints.loadLocation(
+    { epoch, weights, state: stateFile, note: null },
+    run.device,
+  );
   const all = () => [...ck.weights.values(), ...(ck.state?.values() ?? [])];
   try {
     // a NaN/Inf model or optimizer state would train on as NaN: refused, naming the tensor
-    assertFiniteWeights(ck.weights, `${dir.checkpoints}/${weights} (epoch ${epoch})`);
-    assertFiniteWeights(ck.state ?? [], `${dir.checkpoints}/${stateFile} (epoch ${epoch})`);
+    assertFiniteWeights(ck.weights, `${dir.checkpoints.folder}/${weights} (epoch ${epoch})`);
+    assertFiniteWeights(ck.state ?? [], `${dir.checkpoints.folder}/${stateFile} (epoch ${epoch})`);
   } catch (e) {
     for (const t of all()) t.dispose();
     throw new Error(
@@ -639,7 +637,9 @@ function keepMissed(run: RunParts, last: TrainerState, metrics: EpochMetrics[]):
   const schedule = last.schedule as unknown as ScheduleState;
   const switched = schedule.phase === "sgt" && metrics.at(-1)?.phase === "train";
   const due = switched || (c.keepEvery !== undefined && last.epoch % c.keepEvery === 0);
-  if (due && !keptEpochs(run.dir.checkpoints).includes(last.epoch)) run.dir.keep(last);
+  if (due && !keptEpochs(run.dir.checkpoints.folder).includes(last.epoch)) {
+    run.dir.checkpoints.keep(last);
+  }
 }
 
 /** A new run's folder: the old results gone (when overwriting), its config.json written. */
@@ -649,7 +649,7 @@ function startFolder(run: RunParts, overwrite: boolean, pretrained: PretrainedLo
   dir.removeCutWrites();
   dir.create();
   const i = info();
-  const runInfo: RunInfo = {
+  const runInfo: TrainRunInfo = {
     config: c,
     ...(pretrained ? { pretrained } : {}),
     versions: { hlgm: i.version, libtorch: i.libtorchVersion, deno: Deno.version.deno },
@@ -966,7 +966,7 @@ function saveEpoch(
   if (run.device.startsWith("cuda")) stateTensors.set("rng.cuda", getRngState(run.device));
   try {
     saving(run.dir.path, epoch, () =>
-      run.dir.saveCheckpoint(
+      run.dir.checkpoints.saveCheckpoint(
         epoch,
         weights,
         stateTensors,
