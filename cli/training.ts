@@ -43,11 +43,15 @@ const plural = (n: number, word: string) => `${n} ${n === 1 ? word : PLURALS[wor
 /** The lines printed before the first batch: what, on what, how, where. */
 export function startLines(config: TrainConfig, out: string, s: RunStart): string[] {
   const [c, h, w] = s.shape;
-  const epochs = s.firstEpoch > 1
-    ? `epochs ${s.firstEpoch}-${s.epochs} of ${s.epochs}`
-    : plural(s.epochs, "epoch");
+  const epochs = s.firstEpoch === 1
+    ? plural(s.epochs, "epoch")
+    : s.firstEpoch === s.epochs
+    ? `epoch ${s.epochs} of ${s.epochs}`
+    : `epochs ${s.firstEpoch}-${s.epochs} of ${s.epochs}`;
+  // a fork's first epochs are new training (the line before says what it forked)
+  const doing = s.firstEpoch > 1 && !s.forkedFrom ? "resuming" : "training";
   return [
-    `${s.firstEpoch > 1 ? "resuming" : "training"} ${config.method} on ${config.model} / ` +
+    `${doing} ${config.method} on ${config.model} / ` +
     `${config.dataset}: ${s.images.train} train, ${s.images.val} val, ${s.images.test} test ` +
     `images (${c}x${h}x${w}), ${plural(s.batches, "batch")} of ${config.batchSize}; ${epochs} ` +
     `on ${s.device} (${s.ranks > 1 ? `${s.ranks} ranks x ` : ""}${

@@ -234,7 +234,7 @@ Deno.test("train --nproc 2 stopped with Ctrl-C: both ranks stop after the same b
   assert.doesNotMatch(r.stderr, /error/);
   const again = await runCli(["train", "--resume", run, "--nproc", "2"], env);
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stdout, /^resuming sgt .*epochs 2-2 of 2 on cpu \(2 ranks x 1 thread\)/m);
+  assert.match(again.stdout, /^resuming sgt .*; epoch 2 of 2 on cpu \(2 ranks x 1 thread\)/m);
   assert.deepEqual(schedule(run).map((s) => s[0]), [1, 2]);
 });
 
@@ -445,7 +445,7 @@ Deno.test({
     assert.match(out, /\[default0\]:training baseline .*\(2 ranks x 1 thread\)/);
     assert.match(out, /^error: rank 0 lost rank 1 during /m);
     assert.match(out, /^torchrun restart 1: continuing \S+ after epoch [12]$/m);
-    assert.match(out, /\[default0\]:resuming baseline .*epochs [23]-3 of 3/);
+    assert.match(out, /\[default0\]:resuming baseline .*(epochs 2-3|epoch 3) of 3/);
     assert.deepEqual(schedule(run).map((s) => s[0]), [1, 2, 3]);
   },
 });

@@ -211,6 +211,8 @@ Deno.test("fork CLI: --fork RUN@switch trains the fork; an epoch not kept or a s
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, new RegExp(`forking ${hlgmDir} after its epoch 2 \\(its switch\\)`));
     assert.match(ok.stdout, /changed: method "hlgm" -> "baseline"/);
+    // its start line: training (not resuming) the fork's own epochs
+    assert.match(ok.stdout, /^training baseline on .*; epoch 3 of 3 on /m);
     assert.deepEqual(openRunDir(out).readMetrics().map((m) => m.mode), ["plain", "plain", "plain"]);
     // `hlgm runs` says where a fork came from
     const list = await runCli(["runs", root]);

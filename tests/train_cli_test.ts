@@ -27,6 +27,30 @@ Deno.test("progress fields: the least important go first; durations read as a pe
   assert.deepEqual([42, 725, 16320, NaN].map(formatDuration), ["42s", "12m05s", "4h32m", "?"]);
 });
 
+Deno.test("progress off a terminal: silent by default; with plainEvery, plain lines with their percentage, no more often than asked", async () => {
+  const progress = new URL("../cli/progress.ts", import.meta.url).href;
+  const script = `
+    import { ProgressLine } from "${progress}";
+    const quiet = new ProgressLine({ tty: false });
+    quiet.update("never shown", 0.5);
+    const every = new ProgressLine({ tty: false, plainEvery: 0 });
+    every.update("run a: 1/3 images", 1 / 3);
+    every.update([{ text: "run a:", drop: 0 }, { text: "3/3 images", drop: 1 }], 1);
+    const rare = new ProgressLine({ tty: false, plainEvery: 3600000 });
+    rare.update("too soon", 0.9);
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(
+    new TextDecoder().decode(out.stderr),
+    "run a: 1/3 images (33%)\nrun a: 3/3 images (100%)\n",
+  );
+});
+
 Deno.test("schedule: described in words; an hlgm run that cannot switch is named", () => {
   const hlgm = defaultConfig({ method: "hlgm", epochs: 4 });
   assert.match(

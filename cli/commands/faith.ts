@@ -21,7 +21,7 @@ import { uniqueRunNames } from "../../src/runs/summary.ts";
 import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { stampedFolder } from "../paths.ts";
-import { ProgressLine } from "../progress.ts";
+import { ProgressLine, SCORING_LOG_EVERY_MS } from "../progress.ts";
 import {
   checkCount,
   checkMethod,
@@ -96,7 +96,7 @@ export async function runFaith(paths: string[], opts: FaithOptions = {}): Promis
   if (n !== "all" && ds.n < n) log(`note: ${datasetName} has ${ds.n} test images; using all`);
 
   const names = uniqueRunNames(paths);
-  const progress = new ProgressLine();
+  const progress = new ProgressLine({ plainEvery: SCORING_LOG_EVERY_MS });
   const result = await withInterrupt(progress, ({ stopping }) =>
     faithOfRuns(paths, names, ds, {
       metrics,

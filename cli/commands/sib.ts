@@ -19,7 +19,7 @@ import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { UsageError } from "../errors.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { stampedFolder } from "../paths.ts";
-import { ProgressLine } from "../progress.ts";
+import { ProgressLine, SCORING_LOG_EVERY_MS } from "../progress.ts";
 import {
   checkCount,
   checkMethod,
@@ -118,7 +118,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
   }
 
   const names = uniqueRunNames(paths);
-  const progress = new ProgressLine();
+  const progress = new ProgressLine({ plainEvery: SCORING_LOG_EVERY_MS });
   const result = await withInterrupt(progress, ({ stopping }) =>
     sibOfRuns(paths, names, ds, {
       method,

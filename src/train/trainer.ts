@@ -116,6 +116,8 @@ export interface RunStart {
    * run); null otherwise (none named, or a resumed run, which continues from its checkpoint).
    */
   pretrained: PretrainedLoad | null;
+  /** When this process starts a fork: the source run and the epoch it goes on after. */
+  forkedFrom?: { run: string; epoch: number };
 }
 
 /** Callbacks and controls of a run. */
@@ -343,7 +345,11 @@ export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<
       if (resume.last.epoch >= resume.config.epochs) {
         return { runDir: plan.runDir, metrics: plan.metrics, status: "completed" };
       }
-      return await trainPlan(resume, options);
+      const { run, epoch } = plan.info.forkedFrom;
+      return await trainPlan(resume, {
+        ...options,
+        onStart: (s) => options.onStart?.({ ...s, forkedFrom: { run, epoch } }),
+      });
     }
     const c = plan.config;
     if (plan.action === "resume" && plan.extended && writer) {
