@@ -17,7 +17,8 @@ import { loadRun } from "../src/train/load_run.ts";
 import { evalTransforms } from "../src/train/setup.ts";
 import { withRunNormalization } from "../src/train/normalization.ts";
 import { pairedTTest } from "../src/util/stats.ts";
-import { FAITH_METRICS } from "../src/runs/faith_defaults.ts";
+import { FAITH_METRICS, type FaithMetric } from "../src/runs/faith_defaults.ts";
+import { faithOfRunCached } from "../src/runs/run_jobs.ts";
 import { assertClose, device, NO_DATA, runCli, writeFakeFashionMnist } from "./helpers.ts";
 import { tinyClutteredRun } from "./tiny_runs.ts";
 
@@ -190,4 +191,28 @@ Deno.test("faith: --metrics picks scores; bad arguments exit 2 naming the proble
   const notRun = await cli(["faith", root]);
   assert.equal(notRun.code, 2);
   assert.match(notRun.stderr, /not a run folder \(no config\.json\)/);
+});
+
+Deno.test("faith cache: a run's faith.json is reused for the same choice, and scored again when it was made with other settings", async () => {
+  const { runs } = await setup();
+  const dir = runs[0];
+  const choice = {
+    n: 8,
+    metrics: ["deletion", "insertion"] as FaithMetric[],
+    method: "saliency" as const,
+    checkpoint: "last" as const,
+    device,
+  };
+  const first = await faithOfRunCached(dir, choice);
+  assert.equal(first.cached, false);
+  assert.equal((await faithOfRunCached(dir, choice)).cached, true);
+  // a faith.json from a version with other deletion steps is stale: scored again, rewritten
+  const file = `${dir}/faith.json`;
+  const old = JSON.parse(Deno.readTextFileSync(file));
+  old.settings.deletion = { ...old.settings.deletion, steps: 10 };
+  Deno.writeTextFileSync(file, JSON.stringify(old));
+  const again = await faithOfRunCached(dir, choice);
+  assert.equal(again.cached, false);
+  assert.equal(JSON.parse(Deno.readTextFileSync(file)).settings.deletion.steps, 20);
+  assert.deepEqual(again.faith.per_image, first.faith.per_image);
 });

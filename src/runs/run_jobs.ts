@@ -10,7 +10,7 @@
 import { evaluateSib, type SibEvaluation, type SibMethod, sibSign } from "./sib.ts";
 import { readRunScoreFile, readSibFile, writeRunScoreFile, writeSibFile } from "./sib_file.ts";
 import { evaluateFaith, type FaithEvaluation } from "./faith.ts";
-import type { FaithMetric } from "./faith_defaults.ts";
+import { FAITH_SETTINGS, type FaithMetric } from "./faith_defaults.ts";
 import type { TrainConfig } from "../train/config.ts";
 import type { CheckpointRule, EpochMetrics } from "../run_folder/mod.ts";
 import { type TrainHooks, trainPlan, type TrainStatus } from "../train/trainer.ts";
@@ -202,6 +202,16 @@ export async function sibOfRunCached(
   return { sib, cached: false, epoch };
 }
 
+/**
+ * True when a faith.json's settings of the scores whose settings are fixed (deletion,
+ * insertion, infidelity, sensitivity) are today's: a file scored with other defaults is stale.
+ */
+function sameFixedSettings(settings: Record<string, unknown> | undefined): boolean {
+  return (["deletion", "insertion", "infidelity", "sensitivity"] as const).every((k) =>
+    settings?.[k] === undefined || JSON.stringify(settings[k]) === JSON.stringify(FAITH_SETTINGS[k])
+  );
+}
+
 /** What to score in {@link faithOfRunCached}. */
 export interface RunFaithChoice {
   /** Test images, or "all". */
@@ -222,7 +232,8 @@ export interface RunFaithChoice {
 
 /**
  * The run's faithfulness on `choice` (seed 0, maps ranked as the run was trained): its
- * faith.json when that scored the same scores, method, images, sign and checkpoint epoch, else
+ * faith.json when that scored the same scores, method, images, sign and checkpoint epoch with
+ * today's settings, else
  * scored now and written to RUNDIR/faith.json. `cached` says which.
  */
 export async function faithOfRunCached(
@@ -235,7 +246,8 @@ export async function faithOfRunCached(
   const fresh = old !== null && old.method === choice.method && old.epoch === epoch &&
     old.saliency_sign === sign && old.checkpoint === choice.checkpoint && old.seed === 0 &&
     old.n_requested === choice.n && old.reduction === "mean" &&
-    JSON.stringify(old.metrics) === JSON.stringify(choice.metrics);
+    JSON.stringify(old.metrics) === JSON.stringify(choice.metrics) &&
+    sameFixedSettings(old.settings);
   if (fresh) return { faith: old, cached: true };
   choice.onScoring?.(epoch);
   const faith = await evaluateFaith(dir, undefined, {
