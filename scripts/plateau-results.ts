@@ -262,8 +262,9 @@ if (values.figures) {
         `seed ${s.seed}: HLGM, and the baseline and SGT forked at its switch (epoch ${s.switchEpoch})`,
       val: false,
       others: [
-        { label: "baseline test accuracy", metrics: s.metrics.baseline },
-        { label: "sgt from the switch, test accuracy", metrics: s.metrics.sgt },
+        { label: "baseline test accuracy", metrics: s.metrics.baseline, color: "#000000" },
+        // brown: apart from the masked-input training curve's blue
+        { label: "sgt from the switch, test accuracy", metrics: s.metrics.sgt, color: "#8c564b" },
       ],
     });
     const base = `${values.figures}/fig2-seed${s.seed}`;
