@@ -194,12 +194,14 @@ export class CheckpointStore {
    * listing shows; {@link resolveCheckpoint} says why one does not load); null when it is
    * absent or not a pointer.
    */
-  pointerRecord(rule: "best" | "best-after-switch"): { epoch: number; metric: string } | null {
+  pointerRecord(
+    rule: "best" | "best-after-switch",
+  ): { epoch: number; metric: string | null } | null {
     const read = readJsonFile(`${this.folder}/${rule}.json`);
     if (!("value" in read)) return null;
     const j = read.value;
     if (!isObject(j) || !Number.isInteger(j.epoch)) return null;
-    return { epoch: j.epoch as number, metric: typeof j.metric === "string" ? j.metric : "" };
+    return { epoch: j.epoch as number, metric: typeof j.metric === "string" ? j.metric : null };
   }
 
   /** Keeps the checkpoint `last` records (this run's last) whole in checkpoints/kept/ (kept.ts). */

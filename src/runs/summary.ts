@@ -57,7 +57,7 @@ export function summarizeRun(path: string, name = baseName(path)): {
       maxTestEpoch: acc.maxEpoch,
       finalTestAcc: acc.final,
       bestEpoch: best?.epoch ?? null,
-      bestMetric: best?.metric || null,
+      bestMetric: best?.metric ?? null,
       switchEpoch: switched?.epoch ?? null,
       seconds: metrics.reduce((a, m) => a + m.seconds, 0),
     },
