@@ -21,8 +21,10 @@ export { TorchError } from "./ffi/mod.ts";
 export {
   LIBRARY_VOCABULARY,
   SettingError,
+  type SettingProblem,
   useVocabulary,
   type Vocabulary,
+  type Words,
   words,
 } from "./src/util/vocabulary.ts";
 export * from "./src/nn/mod.ts";

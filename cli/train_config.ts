@@ -9,12 +9,12 @@
 
 import { UsageError } from "./errors.ts";
 import {
-  configProblems,
   defaultConfig,
+  settingProblems,
+  settingsFileProblems,
   type TrainConfig,
-  unknownKeyProblems,
-  valueTypeProblems,
 } from "../src/train/config.ts";
+import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
 import { checkInputFile, checkInputFolder } from "./paths.ts";
 
 /**
@@ -45,7 +45,7 @@ function readConfigFile(path: string): Partial<TrainConfig> {
   if (!isObject(settings)) {
     throw new UsageError(`--config ${path}: "config" must be an object, got ${kindOf(settings)}`);
   }
-  const problems = [...unknownKeyProblems(settings), ...valueTypeProblems(settings)];
+  const problems = settingsFileProblems(settings);
   if (problems.length) throw new UsageError(`--config ${path}: ${problems.join("; ")}`);
   return settings as Partial<TrainConfig>;
 }
@@ -64,8 +64,10 @@ export function resolveConfig(flags: Record<string, unknown>, configFile?: strin
   // defaultConfig applies the preset under the given settings, and the model's optimizer/lr
   // (Table I) where neither sets them
   const config = defaultConfig(merged);
-  const problems = configProblems(config);
-  if (problems.length) throw new UsageError(problems.join("; "));
+  const problems = settingProblems(config);
+  if (problems.length) {
+    throw new UsageError(problems.map((p) => p.render(FLAG_VOCABULARY)).join("; "));
+  }
   if (config.pretrained !== undefined) checkInputFile("--pretrained", config.pretrained);
   if (config.dataDir !== undefined) checkInputFolder("--data-dir", config.dataDir);
   return config;

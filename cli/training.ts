@@ -10,7 +10,7 @@
 import { withInterrupt } from "./interrupt.ts";
 import { formatDuration, ProgressLine } from "./progress.ts";
 import { MASKED_EPOCH_COST, RunClock, SKIPPED_BATCHES } from "./run_clock.ts";
-import { scheduleOf, type TrainConfig } from "../src/train/config.ts";
+import { scheduleOf, SETTINGS, type TrainConfig } from "../src/train/config.ts";
 import { presetWeightsWarning } from "../src/train/presets.ts";
 import { runNormalization } from "../src/train/normalization.ts";
 import type { EpochMetrics } from "../src/run_folder/mod.ts";
@@ -71,7 +71,7 @@ export function startLines(config: TrainConfig, out: string, s: RunStart): strin
 
 /** The run's precision and layout in words, when not plain float32. */
 function precisionLine(config: TrainConfig): string {
-  const p = config.precision ?? "fp32";
+  const p = config.precision ?? SETTINGS.precision.absentMeans;
   const what = p === "fp32"
     ? "float32"
     : `${p}: forward passes under autocast to ${

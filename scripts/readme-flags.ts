@@ -11,6 +11,8 @@
 
 import { flagTableMarkdown, presetTableMarkdown } from "../cli/flags/settings.ts";
 import { writeOrCheck } from "./generated_file.ts";
+import { SETTINGS } from "../src/train/config_fields.ts";
+import type { SettingsTable } from "../src/train/setting_rows.ts";
 
 /** `readme` with `table` between the `<!-- name:start -->` and `<!-- name:end -->` markers. */
 function between(readme: string, name: string, table: string): string {
@@ -20,10 +22,13 @@ function between(readme: string, name: string, table: string): string {
   return `${readme.slice(0, a + start.length)}\n\n${table}\n\n${readme.slice(b)}`;
 }
 
-/** The README text with the generated tables (flags, presets) between their markers. */
-export function withFlagTable(readme: string): string {
+/**
+ * The README text with the generated tables (the flags of `table`, the training settings by
+ * default; the presets) between their markers.
+ */
+export function withFlagTable(readme: string, table: SettingsTable = SETTINGS): string {
   return between(
-    between(readme, "train-flags", flagTableMarkdown()),
+    between(readme, "train-flags", flagTableMarkdown(table)),
     "presets",
     presetTableMarkdown(),
   );

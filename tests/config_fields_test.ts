@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { addTrainFlags, flagsToConfig, presetHelp } from "../cli/flags/settings.ts";
 import { resolveConfig } from "../cli/train_config.ts";
 import {
+  checkedConfig,
   CONFIG_FIELDS,
   configProblems,
   defaultConfig,
@@ -12,8 +13,11 @@ import {
   flagName,
   MODEL_DEFAULTS,
   PRESETS,
+  settingProblems,
   type TrainConfig,
 } from "../src/train/config.ts";
+import { SettingError } from "../src/util/vocabulary.ts";
+import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
 import { configDifferences } from "../src/runs/compare.ts";
 import { integerOf } from "../src/train/config_fields.ts";
 import { withFlagTable } from "../scripts/readme-flags.ts";
@@ -208,31 +212,69 @@ Deno.test("presets: `train --help` lists every preset with its settings and the 
   }
 });
 
-Deno.test("settings: the paper's open choices name their flag and values when wrong", () => {
-  const problems = (over: Record<string, unknown>) =>
-    configProblems({ ...defaultConfig(), ...over } as TrainConfig);
+Deno.test("settings: the paper's open choices name their setting and values when wrong, as the caller spells it", () => {
+  const over = (o: Record<string, unknown>) => ({ ...defaultConfig(), ...o } as TrainConfig);
+  const problems = (o: Record<string, unknown>) => configProblems(over(o));
+  // the library names its keys; the CLI the same problems by their flags
+  const flags = (o: Record<string, unknown>) =>
+    settingProblems(over(o)).map((p) => p.render(FLAG_VOCABULARY));
   assert.deepEqual(problems({ saliencySign: "sign" }), [
-    `saliency-sign must be one of abs, signed, got "sign"`,
+    `saliencySign must be one of abs, signed, got "sign"`,
   ]);
+  assert.deepEqual(flags({ saliencySign: "sign" }), [
+    `--saliency-sign must be one of abs, signed, got "sign"`,
+  ]);
+  assert.deepEqual(settingProblems(over({ saliencySign: "sign" })).map((p) => p.settings), [[
+    "saliencySign",
+  ]]);
   assert.deepEqual(problems({ episodeOrder: "code" }), [
-    `episode-order must be one of prose, pseudocode, got "code"`,
+    `episodeOrder must be one of prose, pseudocode, got "code"`,
   ]);
   assert.deepEqual(problems({ fill: "noise" }), [
     `fill must be one of random, zero, mean, random-channel, got "noise"`,
   ]);
-  assert.deepEqual(problems({ switchBy: 0 }), ["switch-by must be a positive integer, got 0"]);
+  assert.deepEqual(problems({ switchBy: 0 }), ["switchBy must be a positive integer, got 0"]);
   assert.deepEqual(problems({ switchBy: 8, switchEpoch: 4 }), [
-    "switch-by limits the plateau rule, which switch-epoch replaces: give one of them",
+    "switchBy limits the plateau rule, which switchEpoch replaces: give one of them",
+  ]);
+  assert.deepEqual(flags({ switchBy: 8, switchEpoch: 4 }), [
+    "--switch-by limits the plateau rule, which --switch-epoch replaces: give one of them",
   ]);
   for (const bad of [-1, 1.5, "2"]) {
     assert.deepEqual(problems({ maskDilate: bad }), [
-      `mask-dilate must be a non-negative integer, got ${JSON.stringify(bad)}`,
+      `maskDilate must be a non-negative integer, got ${JSON.stringify(bad)}`,
     ]);
   }
   assert.throws(
     () => resolveConfig(parseFlags(["--mask-dilate", "wide"])),
-    /mask-dilate must be a non-negative integer, got "wide"/,
+    /: --mask-dilate must be a non-negative integer, got "wide"$/,
   );
+  // ranges: open and closed ends, a positive number, float32's cap on lambda
+  assert.deepEqual(problems({ valFraction: 1, kTop: 1.5, lr: 0, lambda: 1e39 }), [
+    "lr must be a positive number, got 0",
+    "valFraction must be in [0, 1), got 1",
+    "lambda must be at most 3.4028234663852886e+38 (float32's largest), got 1e+39",
+    "kTop must be in [0, 1], got 1.5",
+  ]);
+  // a required setting that is missing says so
+  const missing = defaultConfig() as unknown as Record<string, unknown>;
+  delete missing.epochs;
+  assert.deepEqual(configProblems(missing as unknown as TrainConfig), [
+    "epochs must be a positive integer, got nothing",
+  ]);
+  // the library's error carries the keys and renders in either vocabulary
+  try {
+    checkedConfig(over({ batchSize: 0 }));
+    assert.fail("no error");
+  } catch (e) {
+    assert.ok(e instanceof SettingError);
+    assert.deepEqual(e.settings, ["batchSize"]);
+    assert.equal(e.message, "invalid configuration: batchSize must be a positive integer, got 0");
+    assert.equal(
+      e.render(FLAG_VOCABULARY),
+      "invalid configuration: --batch-size must be a positive integer, got 0",
+    );
+  }
 });
 
 Deno.test("settings: a run saved before a setting existed reads as its default (today's behaviour)", () => {

@@ -1,19 +1,22 @@
 /**
  * The training settings' flags, of `train` (also of `compare`, `sweep` and `demo`), built from
  * the one settings table (src/train/config_fields.ts): parsed loosely here, then merged over the
- * defaults and a --config file and validated as a whole by src/train/config.ts.
+ * defaults and a --config file and validated as a whole by src/train/config.ts. Each function
+ * takes the table, so a test can show that a new row reaches the flags and the README.
  *
  * @module
  */
 
 import type { Command } from "commander";
 import {
-  CONFIG_FIELDS,
   type ConfigField,
+  defaultsOf,
+  fieldsOf,
   flagName,
   integerOf,
-} from "../../src/train/config_fields.ts";
-import { defaultConfig } from "../../src/train/config.ts";
+  type SettingsTable,
+} from "../../src/train/setting_rows.ts";
+import { SETTINGS } from "../../src/train/config_fields.ts";
 import { describePreset, PRESETS } from "../../src/train/presets.ts";
 
 /** A number from a flag; text that is not one stays text, so validation can quote it. */
@@ -26,8 +29,8 @@ function parse(kind: ConfigField["kind"]): ((v: string) => number | string) | un
 }
 
 /** The help line of a field: what it sets, the allowed values, the default. */
-function fieldHelp(f: ConfigField): string {
-  const value = (defaultConfig() as unknown as Record<string, unknown>)[f.key];
+function fieldHelp(f: ConfigField, defaults: Record<string, unknown>): string {
+  const value = defaults[f.key];
   const dflt = f.defaultText ?? (value === undefined ? undefined : String(value));
   const choices = f.choices ? `: ${f.choices.join(", ")}` : "";
   return `${f.help}${choices}${dflt === undefined ? "" : ` (default ${dflt})`}`;
@@ -41,39 +44,51 @@ const ARG: Record<ConfigField["kind"], string> = {
   flag: "",
 };
 
-/** Adds every training flag to a command. No defaults here: unset flags keep config values. */
-export function addTrainFlags(c: Command, exclude: readonly string[] = []): Command {
-  for (const f of CONFIG_FIELDS.filter((f) => !exclude.includes(f.key))) {
+/**
+ * Adds a flag per setting of `table` (the training settings by default) to a command. No
+ * defaults here: unset flags keep config values.
+ */
+export function addTrainFlags(
+  c: Command,
+  exclude: readonly string[] = [],
+  table: SettingsTable = SETTINGS,
+): Command {
+  const defaults = defaultsOf(table, {});
+  for (const f of fieldsOf(table).filter((f) => !exclude.includes(f.key))) {
     const flag = `--${flagName(f.key)}`;
     const parser = parse(f.kind);
     const arg = f.arg ?? ARG[f.kind];
     if (f.kind === "flag") {
-      c.option(flag, fieldHelp(f)).option(
+      c.option(flag, fieldHelp(f, defaults)).option(
         `--no-${flagName(f.key)}`,
         f.offHelp ?? `no ${f.help.split(" (")[0]}`,
       );
     } else if (parser) {
-      c.option(`${flag} ${arg}`, fieldHelp(f), parser);
+      c.option(`${flag} ${arg}`, fieldHelp(f, defaults), parser);
     } else {
-      c.option(`${flag} ${arg}`, fieldHelp(f));
+      c.option(`${flag} ${arg}`, fieldHelp(f, defaults));
     }
   }
   return c;
 }
 
-/** The config fields set by flags (undefined = not given). */
-export function flagsToConfig(o: Record<string, unknown>): Record<string, unknown> {
+/** The settings the flags set (undefined = not given). */
+export function flagsToConfig(
+  o: Record<string, unknown>,
+  table: SettingsTable = SETTINGS,
+): Record<string, unknown> {
   return Object.fromEntries(
-    CONFIG_FIELDS.filter((f) => o[f.key] !== undefined).map((f) => [f.key, o[f.key]]),
+    Object.keys(table).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
   );
 }
 
 /** The flags as a Markdown table (the README's list, written by scripts/readme-flags.ts). */
-export function flagTableMarkdown(): string {
-  const rows = CONFIG_FIELDS.map((f) => {
+export function flagTableMarkdown(table: SettingsTable = SETTINGS): string {
+  const defaults = defaultsOf(table, {});
+  const rows = fieldsOf(table).map((f) => {
     const arg = f.arg ?? ARG[f.kind];
     const flag = `\`--${flagName(f.key)}${arg ? ` ${arg}` : ""}\``;
-    return [flag, `\`${f.key}\``, fieldHelp(f).replaceAll("|", "\\|")];
+    return [flag, `\`${f.key}\``, fieldHelp(f, defaults).replaceAll("|", "\\|")];
   });
   const header = ["flag", "config key", "what (default)"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

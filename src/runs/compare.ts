@@ -38,7 +38,7 @@ import {
 } from "./run_jobs.ts";
 export { configDifferences } from "../train/config_diff.ts";
 export { switchEpoch };
-import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
+import { checkedConfig, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { METHODS } from "../train/config_fields.ts";
 import type { CheckpointRule, EpochMetrics } from "../run_folder/mod.ts";
 import type { RunPlan } from "../train/run_plan.ts";
@@ -264,10 +264,7 @@ function compareConfig(
   method: Method,
   seed: number,
 ): TrainConfig {
-  const c = defaultConfig({ ...base, method, seed });
-  const problems = configProblems(c);
-  if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
-  return c;
+  return checkedConfig(defaultConfig({ ...base, method, seed }));
 }
 
 /**

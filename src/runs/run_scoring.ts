@@ -28,7 +28,7 @@ import { writeRunScoreFile } from "./sib_file.ts";
 import type { Model } from "../models/factory.ts";
 
 import { pixelSaliencyFn as registrySaliencyFn } from "../saliency/registry.ts";
-import type { SALIENCY_SIGNS } from "../train/config_fields.ts";
+import { type SALIENCY_SIGNS, SETTINGS } from "../train/config_fields.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { evalTransforms } from "../train/setup.ts";
 import { DEFAULT_SIB_CHECKPOINT } from "./sib_defaults.ts";
@@ -85,7 +85,7 @@ export type SibSign = "run" | SaliencySign;
 
 /** The sign a run was trained with: its config's; "abs" for runs saved before the setting. */
 export function trainedSign(config: Pick<TrainConfig, "saliencySign">): SaliencySign {
-  return config.saliencySign ?? "abs";
+  return config.saliencySign ?? SETTINGS.saliencySign.absentMeans;
 }
 
 /** What SIB ranks for a run under `sign` (default "run": as the run was trained). */

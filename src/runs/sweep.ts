@@ -16,7 +16,7 @@ import { DEFAULT_SIB_PERCENTS } from "../metrics/sib.ts";
 import { type HeatmapData, heatmapSvg } from "../report/heatmap_chart.ts";
 import { svgToPng } from "../report/render.ts";
 import { markdownTable } from "../report/tables.ts";
-import { configProblems, defaultConfig, type TrainConfig } from "../train/config.ts";
+import { checkedConfig, defaultConfig, type TrainConfig } from "../train/config.ts";
 import { fieldByName, flagName, type SettingValue } from "../train/config_fields.ts";
 import type { CheckpointRule } from "../run_folder/mod.ts";
 
@@ -206,10 +206,7 @@ export interface SweepResult {
 }
 
 function defaultResolve(settings: Partial<TrainConfig>): TrainConfig {
-  const c = defaultConfig(settings);
-  const problems = configProblems(c);
-  if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
-  return c;
+  return checkedConfig(defaultConfig(settings));
 }
 
 /** The worker's command line: this Deno, the worker module, the job file. */

@@ -9,12 +9,11 @@
  * @module
  */
 
-import { configProblems, defaultConfig, FORK_SETTINGS, scheduleOf } from "./config.ts";
+import { checkedConfig, FORK_SETTINGS, savedConfig, scheduleOf } from "./config.ts";
 import type { TrainConfig } from "./config.ts";
 import { RunPlanError } from "./plan_error.ts";
 import { type RecordedEpoch, replaySchedule } from "./schedule.ts";
 import type { EpochMetrics, ForkOrigin, ForkPoint, TrainerState } from "../run_folder/mod.ts";
-import { runNormalization } from "./normalization.ts";
 import { runFolderWriter, writerText } from "../run_folder/run_lock.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 import { resolve } from "node:path";
@@ -144,14 +143,11 @@ export function planFork(runDir: string, request: ForkRequest): ForkPlan {
 /** The fork's settings: the source's, with `given` ones that a fork may change. */
 function forkConfig(
   source: string,
-  savedConfig: TrainConfig,
+  saved: TrainConfig,
   given: Partial<TrainConfig>,
 ): { config: TrainConfig; changed: string[] } {
-  // settings added since the source was saved take their defaults (its behaviour then)
-  const before = {
-    ...defaultConfig(savedConfig),
-    normalization: runNormalization(savedConfig),
-  } as unknown as Record<string, unknown>;
+  // settings added since the source was saved take what it ran as
+  const before = savedConfig(saved) as unknown as Record<string, unknown>;
   const differs = Object.entries(given).filter(([k, v]) =>
     v !== undefined && JSON.stringify(before[k]) !== JSON.stringify(v)
   );
@@ -168,8 +164,7 @@ function forkConfig(
     );
   }
   const config = { ...before, ...Object.fromEntries(differs) } as unknown as TrainConfig;
-  const problems = configProblems(config);
-  if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
+  checkedConfig(config);
   const changed = differs.map(([k, v]) =>
     `${k} ${JSON.stringify(before[k] ?? null)} -> ${JSON.stringify(v)}`
   );
@@ -179,7 +174,7 @@ function forkConfig(
 /** The source's checkpoint at `at`, or the refusal naming the epochs it has. */
 function forkPoint(
   src: TrainRunDir,
-  savedConfig: TrainConfig,
+  saved: TrainConfig,
   metrics: EpochMetrics[],
   at: ForkAt,
 ): ForkPoint {
@@ -211,7 +206,7 @@ function forkPoint(
     }
     return last;
   } else if (at === "switch") {
-    epoch = switchEpoch(src, savedConfig, metrics);
+    epoch = switchEpoch(src, saved, metrics);
   } else {
     if (!Number.isInteger(at) || at < 1) {
       throw new SettingError([], `a fork's epoch must be a positive integer, got ${at}`);
@@ -231,11 +226,11 @@ function forkPoint(
 }
 
 /** HLGM's last plain epoch in the source, or the refusal saying why it has none. */
-function switchEpoch(src: TrainRunDir, savedConfig: TrainConfig, metrics: EpochMetrics[]): number {
-  if (savedConfig.method !== "hlgm") {
+function switchEpoch(src: TrainRunDir, saved: TrainConfig, metrics: EpochMetrics[]): number {
+  if (saved.method !== "hlgm") {
     throw new RunPlanError(
       "no-switch",
-      `${src.path} is a ${savedConfig.method} run: only hlgm switches from plain training to ` +
+      `${src.path} is a ${saved.method} run: only hlgm switches from plain training to ` +
         `masking; fork it at an epoch (@N) instead`,
     );
   }

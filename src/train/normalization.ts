@@ -9,7 +9,7 @@
  */
 
 import type { ImageDataset } from "../data/dataset.ts";
-import type { NORMALIZATIONS } from "./config_fields.ts";
+import { type NORMALIZATIONS, SETTINGS } from "./config_fields.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
 
 /** One of NORMALIZATIONS. */
@@ -26,7 +26,7 @@ export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
  * --pretrained weights).
  */
 export function runNormalization(c: { normalization?: Normalization }): Normalization {
-  return c.normalization ?? "dataset";
+  return c.normalization ?? SETTINGS.normalization.absentMeans;
 }
 
 /**

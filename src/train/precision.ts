@@ -16,7 +16,7 @@ import { autocast, type AutocastDType } from "../tensor/amp.ts";
 import { type Device, deviceCode } from "../tensor/device.ts";
 import { kernelCheck } from "../tensor/kernel_check.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { FP16_ON_CPU, type TrainConfig } from "./config.ts";
+import { FP16_ON_CPU, SETTINGS, type TrainConfig } from "./config.ts";
 import { words } from "../util/vocabulary.ts";
 
 /** The precision and layout a run computes in (see the module's description). */
@@ -47,7 +47,7 @@ export function stepPrecision(
   c: Pick<TrainConfig, "precision" | "channelsLast">,
   device: Device,
 ): StepPrecision {
-  const name = c.precision ?? "fp32";
+  const name = c.precision ?? SETTINGS.precision.absentMeans;
   const cuda = deviceCode(device) >= 0;
   if (name === "fp16-mixed" && !cuda) throw new RangeError(FP16_ON_CPU);
   const input = c.channelsLast ? (x: Tensor) => x.contiguous("channels-last") : FP32.input;

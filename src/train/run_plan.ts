@@ -10,7 +10,7 @@
  * @module
  */
 
-import { configProblems, defaultConfig, type TrainConfig } from "./config.ts";
+import { checkedConfig, defaultConfig, type TrainConfig } from "./config.ts";
 import { configDifferences } from "./config_diff.ts";
 import type { TrainerState } from "../run_folder/mod.ts";
 import { SettingError, words } from "../util/vocabulary.ts";
@@ -183,9 +183,7 @@ function checked(request: NewRequest | ReuseRequest | RestartRequest): TrainConf
   const config = request.config;
   // a call from plain JavaScript may leave it out
   if (!config) throw new TypeError(`a "${request.intent}" plan needs the run's config`);
-  const problems = configProblems(config);
-  if (problems.length) throw new RangeError(`invalid configuration: ${problems.join("; ")}`);
-  return config;
+  return checkedConfig(config);
 }
 
 function planStart(dir: TrainRunDir, config: TrainConfig, overwrite: boolean): StartPlan {

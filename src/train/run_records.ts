@@ -8,13 +8,7 @@
  */
 
 import { RunDir, type RunInfo } from "../run_folder/mod.ts";
-import {
-  configProblems,
-  defaultConfig,
-  type TrainConfig,
-  unknownKeyProblems,
-  valueTypeProblems,
-} from "./config.ts";
+import { configProblems, defaultConfig, settingsFileProblems, type TrainConfig } from "./config.ts";
 
 /** A run's config.json, its settings typed. */
 export type TrainRunInfo = RunInfo<TrainConfig>;
@@ -27,7 +21,7 @@ export type TrainRunDir = RunDir<TrainConfig>;
  * (the defaults cannot be filled in over those), else every rule the settings break.
  */
 export function savedSettingsProblems(settings: Record<string, unknown>): string[] {
-  const keys = [...unknownKeyProblems(settings), ...valueTypeProblems(settings)];
+  const keys = settingsFileProblems(settings);
   return keys.length ? keys : configProblems(defaultConfig(settings as Partial<TrainConfig>));
 }
 

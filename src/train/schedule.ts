@@ -17,53 +17,34 @@
  */
 
 import { words } from "../util/vocabulary.ts";
-import type { METHODS } from "./config_fields.ts";
+import { type METHODS, type MONITORS, SETTINGS } from "./config_fields.ts";
+import type { TrainConfig } from "./config.ts";
 
 /** Training method (one of the settings table's METHODS). */
 export type Method = typeof METHODS[number];
 
 /** What decides the end of HLGM's plain phase. */
-export type Monitor = "val_acc" | "val_loss" | "train_loss";
+export type Monitor = typeof MONITORS[number];
 
-/** Schedule settings. */
-export interface ScheduleConfig {
-  /** The method. */
-  method: Method;
-  /** Fraction masked at the bottom (sgt, hlgm denoise). */
-  kBottom: number;
-  /** Initial fraction masked at the top (hlgm regularize). */
-  kTop: number;
-  /** Drop of kTop after each regularize epoch. */
-  alpha: number;
-  /** Epochs per SGT episode (S). */
-  episodeSize: number;
-  /** Denoising epochs in the first episode (de0). */
-  de: number;
-  /** Epochs without improvement before switching. */
-  patience: number;
-  /** Value watched for the plateau. */
-  monitor: Monitor;
-  /** Plain epochs before switching, instead of the plateau rule. */
-  switchEpoch?: number;
-  /**
-   * The plateau rule's latest switch: after this many plain epochs the run switches even without
-   * a plateau, so a short run is sure to reach its episodes.
-   */
-  switchBy?: number;
-  /**
-   * When kTop falls by alpha (default "after"): after each regularize epoch (the paper's prose),
-   * or before the epoch masks (Algorithm 2: k_t = k_t - alpha, then mask).
-   */
-  kTopDecay?: "after" | "before";
-  /** Least change of the monitored value that counts as an improvement (default 0). */
-  minDelta?: number;
-  /**
-   * How an episode splits (default "prose"): S - de regularize epochs then de denoise epochs
-   * (the paper's prose), or S - de - 1 then de + 1 (its Algorithm 2's counter, which it
-   * increments before testing `episode < S_e - de`).
-   */
-  episodeOrder?: "prose" | "pseudocode";
-}
+/** The settings the schedule reads (the settings table's rows say what each means). */
+export const SCHEDULE_KEYS = [
+  "method",
+  "kBottom",
+  "kTop",
+  "alpha",
+  "episodeSize",
+  "de",
+  "patience",
+  "monitor",
+  "switchEpoch",
+  "switchBy",
+  "kTopDecay",
+  "minDelta",
+  "episodeOrder",
+] as const;
+
+/** Schedule settings: the training settings of {@link SCHEDULE_KEYS}. */
+export type ScheduleConfig = Pick<TrainConfig, typeof SCHEDULE_KEYS[number]>;
 
 /** Where the schedule stands (saved in checkpoints). */
 export interface ScheduleState {
@@ -193,7 +174,7 @@ export function advance(
   const value = monitored(config.monitor, values);
   const higherIsBetter = config.monitor === "val_acc";
   if (value !== null) {
-    const delta = config.minDelta ?? 0;
+    const delta = config.minDelta ?? SETTINGS.minDelta.absentMeans;
     const improved = next.best === null ||
       (higherIsBetter ? value > next.best + delta : value < next.best - delta);
     if (improved) {

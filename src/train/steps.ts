@@ -20,6 +20,7 @@ import { tensor, zeros } from "../tensor/create.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { FP32, type StepPrecision } from "./precision.ts";
 import type { EpochPlan } from "./schedule.ts";
+import { SETTINGS } from "./config_fields.ts";
 
 /** The settings that turn attributions into a masked batch (see {@link maskedInputs}). */
 export interface MaskSettings {
@@ -96,7 +97,7 @@ export function maskedInputs(
       fill: fill === "random-channel" ? "random" : fill,
       perChannel: fill === "random-channel",
       // only HLGM's regularize mask takes the "surrounding area"; bottom-k masks never grow
-      dilate: top ? settings.maskDilate ?? 0 : 0,
+      dilate: top ? settings.maskDilate ?? SETTINGS.maskDilate.absentMeans : 0,
       // no NaN check (a sync per batch): NaN saliency comes from NaN weights or inputs, which
       // make the loss NaN, and a NaN loss stops the run
       checkNaN: false,

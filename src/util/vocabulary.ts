@@ -43,18 +43,46 @@ export function useVocabulary(v: Vocabulary): void {
   current = v;
 }
 
+/** Text in whichever vocabulary its reader uses: `render(LIBRARY_VOCABULARY)`, or the CLI's. */
+export type Words = (v: Vocabulary) => string;
+
+/** A problem with settings: the config keys it is about, and its text in any vocabulary. */
+export interface SettingProblem {
+  /** The config keys the problem is about. */
+  readonly settings: readonly string[];
+  /** The message, naming the settings in `v`'s words. */
+  readonly render: Words;
+}
+
 /**
- * An error about settings; `settings` holds the config keys it names. A RangeError: a setting's
- * value is outside what the run can take (the errors it replaced were RangeErrors).
+ * An error about settings; `settings` holds the config keys it names. Its `message` names them
+ * as a library user writes them; {@link SettingError.render} in another vocabulary (the CLI's
+ * flags). A RangeError: a setting's value is outside what the run can take.
  */
 export class SettingError extends RangeError {
   /** The config keys of the settings the message is about. */
   readonly settings: readonly string[];
+  readonly #words: Words;
 
-  /** An error about `settings` (config keys) with `message` in the current vocabulary. */
-  constructor(settings: readonly string[], message: string, options?: ErrorOptions) {
-    super(message, options);
+  /** An error about `settings` (config keys); `message` is fixed text or text in any vocabulary. */
+  constructor(settings: readonly string[], message: string | Words, options?: ErrorOptions) {
+    const words: Words = typeof message === "string" ? () => message : message;
+    super(words(LIBRARY_VOCABULARY), options);
     this.name = "SettingError";
     this.settings = [...settings];
+    this.#words = words;
+  }
+
+  /** The message in vocabulary `v`. */
+  render(v: Vocabulary): string {
+    return this.#words(v);
+  }
+
+  /** One error for several problems: `prefix` then each problem's text, joined by "; ". */
+  static of(problems: readonly SettingProblem[], prefix = ""): SettingError {
+    return new SettingError(
+      [...new Set(problems.flatMap((p) => p.settings))],
+      (v) => prefix + problems.map((p) => p.render(v)).join("; "),
+    );
   }
 }
