@@ -19,13 +19,15 @@
 export * from "./src/tensor/mod.ts";
 export { TorchError } from "./ffi/mod.ts";
 export {
+  AdviceError,
+  isRenderable,
   LIBRARY_VOCABULARY,
+  messageIn,
+  type Renderable,
   SettingError,
   type SettingProblem,
-  useVocabulary,
   type Vocabulary,
   type Words,
-  words,
 } from "./src/util/vocabulary.ts";
 export * from "./src/nn/mod.ts";
 export * from "./src/optim/mod.ts";

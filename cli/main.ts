@@ -14,8 +14,7 @@
 import { Command, CommanderError, type Option } from "commander";
 import { VERSION } from "../src/version.ts";
 import { UsageError } from "./errors.ts";
-import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
-import { useVocabulary } from "../src/util/vocabulary.ts";
+import { cliMessage } from "./flag_vocabulary.ts";
 import { InterruptedError } from "../src/util/event_loop.ts";
 import { examples } from "./flags/options.ts";
 import { addInfoCommand } from "./flags/info.ts";
@@ -95,7 +94,6 @@ export function program(): Command {
 
 /** Runs the CLI on `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  useVocabulary(FLAG_VOCABULARY); // the engine's advice names flags
   try {
     await program().parseAsync(args, { from: "user" });
     return Deno.exitCode; // a command may set it (130/143 after Ctrl-C or SIGTERM, 1 on divergence)
@@ -112,7 +110,8 @@ export async function main(args: string[]): Promise<number> {
       console.error(`error: ${e.message}`);
       return 2;
     }
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    // the engine's advice in the CLI's words: flags, --force, `hlgm train --resume DIR`
+    console.error(`error: ${cliMessage(e)}`);
     if (Deno.env.get("HLGM_DEBUG") && e instanceof Error) console.error(e.stack);
     return Deno.exitCode || 1; // 130/143 when a signal stopped the work
   }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { cliMessage } from "./flag_vocabulary.ts";
 import { UsageError } from "./errors.ts";
 import type { ImageDataset } from "../src/data/dataset.ts";
 import type { Transforms } from "../src/data/loader.ts";
@@ -59,7 +60,7 @@ export function readRunInfos(paths: readonly string[]): TrainRunInfo[] {
     try {
       return dir.readInfo();
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw new UsageError(cliMessage(e));
     }
   });
 }
@@ -80,7 +81,7 @@ function chooseDataset(
   try {
     spec = datasetSpec(chosen);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(cliMessage(e));
   }
   if (needBoxes && !spec.hasBoxes) throw noBoxes();
   return chosen;
@@ -112,7 +113,7 @@ function transformsFor(path: string, info: TrainRunInfo, ds: ImageDataset): Tran
   try {
     return runTransforms(info, ds, path);
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/ images are /, " test images are "));
+    throw new UsageError(cliMessage(e).replace(/ images are /, " test images are "));
   }
 }
 

@@ -14,7 +14,7 @@ import {
   settingsFileProblems,
   type TrainConfig,
 } from "../src/train/config.ts";
-import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
+import { FLAG_VOCABULARY } from "./flag_vocabulary.ts";
 import { checkInputFile, checkInputFolder } from "./paths.ts";
 
 /**

@@ -8,6 +8,7 @@
  */
 
 import { withInterrupt } from "./interrupt.ts";
+import { FLAG_VOCABULARY } from "./flag_vocabulary.ts";
 import { formatDuration, ProgressLine } from "./progress.ts";
 import { MASKED_EPOCH_COST, RunClock, SKIPPED_BATCHES } from "./run_clock.ts";
 import { scheduleOf, SETTINGS, type TrainConfig } from "../src/train/config.ts";
@@ -117,13 +118,14 @@ export async function runTraining(
     // the other ranks of data-parallel training: rank 0 prints for all; they print errors only
     return await withInterrupt(
       new ProgressLine(),
-      ({ stopping }) => trainPlan(plan, { distributed, shouldStop: stopping }),
+      ({ stopping }) =>
+        trainPlan(plan, { distributed, shouldStop: stopping, vocabulary: FLAG_VOCABULARY }),
       { quiet: true },
     );
   }
   if (plan.action === "start") {
     // a preset the paper ran from ImageNet weights, started from random ones: one line
-    const warning = presetWeightsWarning(config);
+    const warning = presetWeightsWarning(config, FLAG_VOCABULARY);
     if (warning) console.error(`warning: ${warning}`);
   }
   const progress = new ProgressLine();
@@ -154,6 +156,7 @@ export async function runTraining(
     trainPlan(plan, {
       distributed,
       shouldStop: stopping,
+      vocabulary: FLAG_VOCABULARY,
       onStart: (s) => {
         clock = new RunClock(s, plans);
         for (const line of startLines(config, out, s)) console.log(line);

@@ -232,3 +232,33 @@ async function* walkTs(dir: URL): AsyncGenerator<URL> {
     else if (e.name.endsWith(".ts")) yield url;
   }
 }
+
+/** `text` without its comments (line and block), so only code and strings remain. */
+function withoutComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
+}
+
+Deno.test("architecture: src/ spells no CLI flag (advice is text in any vocabulary, rendered by cli/), and holds no process-wide vocabulary", async () => {
+  const { program } = await import("../cli/main.ts");
+  // every long option of every hlgm command, as the CLI spells it
+  const flags = new Set<string>();
+  const walk = (c: import("commander").Command) => {
+    for (const o of c.options) if (o.long) flags.add(o.long);
+    for (const sub of c.commands) walk(sub);
+  };
+  walk(program());
+  assert.ok(flags.has("--force") && flags.has("--batch-size"), "the walk found the flags");
+  const found: string[] = [];
+  const mutable: string[] = [];
+  for await (const file of walkTs(new URL("src/", root))) {
+    const name = file.pathname.slice(new URL(root).pathname.length);
+    const code = withoutComments(await Deno.readTextFile(file));
+    for (const m of code.matchAll(/--[a-z][a-z0-9-]*/g)) {
+      if (flags.has(m[0])) found.push(`${name}: ${m[0]}`);
+    }
+    // a vocabulary set at run time (the CLI's installed into the library) is gone for good
+    if (/^(export )?let \w+: Vocabulary/m.test(code)) mutable.push(name);
+  }
+  assert.deepEqual(found, []);
+  assert.deepEqual(mutable, []);
+});

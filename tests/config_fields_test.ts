@@ -17,7 +17,7 @@ import {
   type TrainConfig,
 } from "../src/train/config.ts";
 import { SettingError } from "../src/util/vocabulary.ts";
-import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
+import { FLAG_VOCABULARY } from "../cli/flag_vocabulary.ts";
 import { configDifferences } from "../src/runs/compare.ts";
 import { integerOf } from "../src/train/config_fields.ts";
 import { withFlagTable } from "../scripts/readme-flags.ts";

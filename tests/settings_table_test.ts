@@ -24,7 +24,7 @@ import {
   valueTypeProblems,
 } from "../src/train/setting_rows.ts";
 import { LIBRARY_VOCABULARY } from "../src/util/vocabulary.ts";
-import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
+import { FLAG_VOCABULARY } from "../cli/flag_vocabulary.ts";
 
 // the one edit: a row (warm-up epochs, say), added after runs were saved without it
 const WITH_WARMUP = {

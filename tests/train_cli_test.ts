@@ -5,8 +5,9 @@ import { fitFields, formatDuration } from "../cli/progress.ts";
 import { defaultConfig, scheduleOf } from "../src/train/config.ts";
 import { describeSchedule, previewSchedule, unreachableSwitch } from "../src/train/schedule.ts";
 import { train } from "../src/train/trainer.ts";
-import { FLAG_VOCABULARY } from "../src/train/flag_vocabulary.ts";
-import { LIBRARY_VOCABULARY, SettingError, useVocabulary } from "../src/util/vocabulary.ts";
+import { FLAG_VOCABULARY } from "../cli/flag_vocabulary.ts";
+import { LIBRARY_VOCABULARY, SettingError } from "../src/util/vocabulary.ts";
+import { RunPlanError } from "../src/train/plan_error.ts";
 import { outputIfInstalled, runCli } from "./helpers.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -245,12 +246,15 @@ Deno.test("train: --resume RUN --epochs N extends a run to what an uninterrupted
 Deno.test("advice names settings as a library user writes them, and flags under the CLI's words", async () => {
   const hlgm = scheduleOf(defaultConfig({ method: "hlgm", epochs: 4, patience: 20, switchBy: 4 }));
   assert.match(unreachableSwitch(hlgm, 4)!, /lower patience, or a switchBy below 4\)$/);
-  useVocabulary(FLAG_VOCABULARY);
-  try {
-    assert.match(unreachableSwitch(hlgm, 4)!, /lower --patience, or a --switch-by below 4\)$/);
-  } finally {
-    useVocabulary(LIBRARY_VOCABULARY);
-  }
+  assert.match(
+    unreachableSwitch(hlgm, 4, FLAG_VOCABULARY)!,
+    /lower --patience, or a --switch-by below 4\)$/,
+  );
+  assert.equal(
+    unreachableSwitch(hlgm, 4, LIBRARY_VOCABULARY),
+    unreachableSwitch(hlgm, 4),
+    "the library's words by default",
+  );
   // the engine's errors carry the settings they are about; a folder's advice names train()'s options
   const dir = await Deno.makeTempDir({ prefix: "hlgm-words-" });
   try {
@@ -260,14 +264,21 @@ Deno.test("advice names settings as a library user writes them, and flags under 
       () => train(config, dir, { resume: true, epochs: 1 }),
       (e: unknown) =>
         e instanceof SettingError && e.settings.join() === "epochs" &&
-        /has 2 epochs done; epochs must be more than that, got 1$/.test(e.message),
+        /has 2 epochs done; epochs must be more than that, got 1$/.test(e.message) &&
+        // the same error, as the CLI prints it
+        /has 2 epochs done; --epochs must be more than that, got 1$/.test(
+          e.render(FLAG_VOCABULARY),
+        ),
     );
     await assert.rejects(
       () => train(config, dir),
-      new RegExp(
-        `already holds a run; continue it with train\\(config, "${dir}", \\{ resume: true \\}\\), ` +
-          "choose another run folder, or add the option overwrite: true to train over it$",
-      ),
+      (e: unknown) =>
+        e instanceof RunPlanError && new RegExp(
+          `already holds a run; continue it with train\\(config, "${dir}", \\{ resume: true \\}\\), ` +
+            "choose another run folder, or add the option overwrite: true to train over it$",
+        ).test(e.message) &&
+        /continue it with `.* train --resume .*`, choose another --out, or add --force to train over it$/
+          .test(e.render(FLAG_VOCABULARY)),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -10,6 +10,7 @@
 
 import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { UsageError } from "../errors.ts";
+import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
 import { resolveConfig } from "../train_config.ts";
@@ -96,10 +97,11 @@ export async function runCompare(
   const base = resolveConfig({ ...shared, method: methods[0], seed: seeds[0] }, opts.config);
   for (const m of methods) for (const s of seeds) resolveConfig({ ...base, method: m, seed: s });
   if (methods.includes("hlgm")) {
-    const why = unreachableSwitch(scheduleOf({ ...base, method: "hlgm" }), base.epochs);
+    const hlgm = scheduleOf({ ...base, method: "hlgm" });
+    const why = unreachableSwitch(hlgm, base.epochs, FLAG_VOCABULARY);
     if (why) console.error(`warning: hlgm: ${why}`);
   }
-  const weights = presetWeightsWarning(base);
+  const weights = presetWeightsWarning(base, FLAG_VOCABULARY);
   if (weights) console.error(`warning: ${weights}`);
   const { method: _bm, seed: _bs, ...common } = base;
   const out = opts.out ?? `runs/compare-${base.dataset}-${base.model}`;
@@ -135,6 +137,7 @@ export async function runCompare(
       },
       hooks: (method, seed) => ({
         shouldStop: stopping,
+        vocabulary: FLAG_VOCABULARY,
         onBatch: (p) =>
           progress.update(
             `${method} seed ${seed}: epoch ${p.epoch}/${p.epochs} ${p.plan.mode} batch ${p.batch}/${p.batches} ` +

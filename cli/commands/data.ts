@@ -5,6 +5,7 @@
  * @module
  */
 
+import { cliMessage } from "../flag_vocabulary.ts";
 import { GENERATED } from "../../src/data/synthetic.ts";
 import { hlgmCommand } from "../../src/util/command.ts";
 import { type ImageDataset, permutation, validateDataset } from "../../src/data/dataset.ts";
@@ -62,7 +63,7 @@ export async function runDataList(opts: { dataDir?: string; json?: boolean }): P
       try {
         counts = await spec.counts(dir);
       } catch (e) {
-        problem = (e as Error).message;
+        problem = cliMessage(e);
       }
     }
     entries.push({
@@ -186,7 +187,7 @@ function splitProblems(ds: ImageDataset, expected?: number): string[] {
   try {
     validateDataset(ds);
   } catch (e) {
-    problems.push((e as Error).message);
+    problems.push(cliMessage(e));
   }
   if (ds.n === 0) problems.push(`${where}: no images`);
   if (expected !== undefined && expected !== ds.n) {
@@ -263,7 +264,7 @@ export async function runDataVerify(name: string, opts: { dataDir?: string }): P
     try {
       counts = await spec.counts(dir);
     } catch (e) {
-      problems.push((e as Error).message);
+      problems.push(cliMessage(e));
     }
   }
   for (const split of ["train", "test"] as const) {
@@ -271,7 +272,7 @@ export async function runDataVerify(name: string, opts: { dataDir?: string }): P
     try {
       ds = await spec.load(dir, { dataDir: opts.dataDir, split });
     } catch (e) {
-      problems.push(`${split}: ${(e as Error).message}`);
+      problems.push(`${split}: ${cliMessage(e)}`);
       continue;
     }
     const found = splitProblems(ds, counts?.[split]);

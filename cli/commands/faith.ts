@@ -9,6 +9,7 @@
  * @module
  */
 
+import { cliMessage } from "../flag_vocabulary.ts";
 import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { textTable } from "../../src/report/tables.ts";
 import { faithMeanRows, faithPairedRows } from "../../src/report/faith_tables.ts";
@@ -77,7 +78,7 @@ export async function runFaith(paths: string[], opts: FaithOptions = {}): Promis
       (opts.metrics ?? DEFAULT_FAITH_METRICS.join(",")).split(",").map((s) => s.trim()),
     );
   } catch (e) {
-    throw new UsageError(`--metrics: ${(e as Error).message}`);
+    throw new UsageError(`--metrics: ${cliMessage(e)}`);
   }
   const n = checkCount(opts.n ?? DEFAULT_FAITH_N);
   const sign = checkSign(opts.saliencySign);

@@ -10,6 +10,7 @@
 
 import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { UsageError } from "../errors.ts";
+import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
 import { checkMethod, runsAndSplit } from "../run_args.ts";
 import type { Colormap } from "../../src/report/colormap.ts";
 import { saliencyFigure } from "../../src/runs/saliency.ts";
@@ -93,7 +94,9 @@ export async function runSaliency(
   const which = opts.checkpoint ?? "best";
   const run = loadRun(runDir, { which, device: opts.device });
   if (run.checkpointNote) console.error(`note: ${run.checkpointNote}`);
-  if (trainedSign(run.info.config) === "signed") console.error(`note: ${figureSignNote()}`);
+  if (trainedSign(run.info.config) === "signed") {
+    console.error(`note: ${figureSignNote(FLAG_VOCABULARY)}`);
+  }
   let fig;
   try {
     fig = saliencyFigure([run], uniqueRunNames([runDir]), ds, indices, {

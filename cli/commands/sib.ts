@@ -17,6 +17,7 @@
 
 import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import { UsageError } from "../errors.ts";
+import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { stampedFolder } from "../paths.ts";
 import { ProgressLine, SCORING_LOG_EVERY_MS } from "../progress.ts";
@@ -138,7 +139,7 @@ export async function runSib(paths: string[], opts: SibOptions = {}): Promise<Si
         progress.update(`${names[r]}: ${done}/${total} images`, done / total),
       onRun: (r, e, seconds) => {
         progress.done();
-        const ranked = signNote(e) ??
+        const ranked = signNote(e, FLAG_VOCABULARY) ??
           (e.saliency_sign === "signed" ? "signed saliency, as trained" : null);
         log(
           `${names[r]}: ${which} checkpoint (epoch ${e.epoch}${

@@ -6,7 +6,10 @@
  * @module
  */
 
+import { cliMessage } from "../flag_vocabulary.ts";
 import { UsageError } from "../errors.ts";
+import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
+import { selfCommand, SWEEP_WORKER_COMMAND } from "../self_command.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
 import { resolveConfig } from "../train_config.ts";
@@ -56,7 +59,7 @@ export async function runSweep(
   try {
     axes = opts.grid.map(parseGridArg);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(cliMessage(e));
   }
   const repeated = axes.find((a, i) => axes.findIndex((b) => b.key === a.key) !== i);
   if (repeated) throw new UsageError(`--grid: ${repeated.key} is given twice`);
@@ -72,7 +75,7 @@ export async function runSweep(
   const resolve = (s: Partial<TrainConfig>) => resolveConfig({ ...shared, ...s }, opts.config);
   const out = opts.out ?? `runs/sweep-${base.dataset}-${base.method}`;
   checkOutFolder("--out", out);
-  const weights = presetWeightsWarning(base);
+  const weights = presetWeightsWarning(base, FLAG_VOCABULARY);
   if (weights) console.error(`warning: ${weights}`);
   let warned = false;
   const progress = new ProgressLine();
@@ -85,7 +88,9 @@ export async function runSweep(
       parallel: opts.parallel,
       resolve: (s) => {
         const c = resolve(s);
-        const why = c.method === "hlgm" ? unreachableSwitch(scheduleOf(c), c.epochs) : null;
+        const why = c.method === "hlgm"
+          ? unreachableSwitch(scheduleOf(c), c.epochs, FLAG_VOCABULARY)
+          : null;
         if (why && !warned) {
           warned = true;
           console.error(`warning: hlgm: ${why}`);
@@ -95,6 +100,8 @@ export async function runSweep(
       sibN: opts.sibN,
       sibMethod: opts.sibMethod as SibMethod | undefined,
       checkpoint: opts.checkpoint,
+      // each run trains in a worker that is this CLI (its messages name flags)
+      worker: [...selfCommand(), SWEEP_WORKER_COMMAND],
       shouldStop: stopping,
       onMessage: (m) => {
         progress.done();

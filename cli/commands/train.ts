@@ -10,6 +10,8 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { cliMessage } from "../flag_vocabulary.ts";
+import { selfCommand } from "../self_command.ts";
 import { resolveConfig } from "../train_config.ts";
 import { pct, runTraining } from "../training.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
@@ -29,7 +31,6 @@ import {
   type RunFolderLock,
 } from "../../src/run_folder/run_lock.ts";
 import { checkOutFolder, shownPath } from "../paths.ts";
-import { fileURLToPath } from "node:url";
 import { launchLocalRanks, stopWhenLauncherGoes, totalThreads } from "../../src/runs/launch.ts";
 import type { DistributedTraining } from "../../src/train/distributed.ts";
 import { type DistributedEnv, distributedEnv } from "../../src/tensor/distributed.ts";
@@ -218,12 +219,12 @@ function cliPlanError<T>(flag: string, f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof RunPlanError && e.refusal === "bad-record") {
-      throw new UsageError(`${flag}: ${e.message}`, { cause: e });
+      throw new UsageError(`${flag}: ${cliMessage(e)}`, { cause: e });
     }
     const usage = e instanceof SettingError ||
       (e instanceof RunPlanError && e.refusal !== "unusable-checkpoint" &&
         e.refusal !== "source-busy");
-    if (usage) throw new UsageError(`${flag} ${(e as Error).message}`, { cause: e });
+    if (usage) throw new UsageError(`${flag} ${cliMessage(e)}`, { cause: e });
     throw e;
   }
 }
@@ -235,17 +236,8 @@ function cliPlanError<T>(flag: string, f: () => T): T {
 async function launchRanks(nproc: number, out: string | null): Promise<void> {
   const args = withoutOption(Deno.args, "--nproc");
   if (out !== null) args.push("--out", out);
-  // the ranks need this project's import map (deno.json) wherever they are started from
-  const importMap = new URL("../../deno.json", import.meta.url);
   const r = await launchLocalRanks({
-    command: [
-      Deno.execPath(),
-      "run",
-      "-A",
-      ...(importMap.protocol === "file:" ? ["--config", fileURLToPath(importMap)] : []),
-      fileURLToPath(Deno.mainModule),
-      ...args,
-    ],
+    command: [...selfCommand(), ...args],
     nproc,
     threads: totalThreads(),
     env: { [LOCK_HOLDER_ENV]: String(Deno.pid) },
@@ -266,7 +258,7 @@ function distributedTraining(opts: Record<string, unknown>): LaunchedRank | unde
   try {
     env = distributedEnv();
   } catch (e) {
-    throw new UsageError(`data-parallel training: ${(e as Error).message}`);
+    throw new UsageError(`data-parallel training: ${cliMessage(e)}`);
   }
   if (env && opts.nproc !== undefined) {
     throw new UsageError(

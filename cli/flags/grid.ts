@@ -6,8 +6,15 @@
  * @module
  */
 
-import { fieldByName, parseSettingValue } from "../../src/train/config_fields.ts";
+import { fieldByName } from "../../src/train/config_fields.ts";
+import {
+  type ConfigField,
+  flagName,
+  integerOf,
+  type SettingValue,
+} from "../../src/train/setting_rows.ts";
 import { type SweepAxis, sweepAxisProblem } from "../../src/runs/sweep.ts";
+import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
 
 /**
  * Parses one `--grid` argument, "k-top=0.1,0.2,0.3": throws a RangeError naming the problem
@@ -25,11 +32,43 @@ export function parseGridArg(text: string): SweepAxis {
   }
   const values = text.slice(eq + 1).split(",").map((p) => parseSettingValue(field, p));
   const axis = { key: field.key, values };
-  const problem = sweepAxisProblem(axis);
+  const problem = sweepAxisProblem(axis, FLAG_VOCABULARY);
   if (problem) {
     throw new RangeError(
       `--grid "${text}": ${problem.replace("give the seeds instead", "use --seeds")}`,
     );
   }
   return axis;
+}
+
+/**
+ * Parses one value of setting `f` from text, as its flag does; throws a RangeError naming the
+ * flag and the expectation (an integer, a number, one of the choices, true/false).
+ */
+function parseSettingValue(f: ConfigField, text: string): SettingValue {
+  const flag = `--${flagName(f.key)}`;
+  const t = text.trim();
+  switch (f.kind) {
+    case "int":
+      if (integerOf(t) === null) {
+        throw new RangeError(`${flag}: expected an integer, got "${text}"`);
+      }
+      return integerOf(t)!;
+    case "number":
+      if (t === "" || !Number.isFinite(Number(t))) {
+        throw new RangeError(`${flag}: expected a number, got "${text}"`);
+      }
+      return Number(t);
+    case "flag":
+      if (t !== "true" && t !== "false") {
+        throw new RangeError(`${flag}: expected true or false, got "${text}"`);
+      }
+      return t === "true";
+    default:
+      if (f.choices && !f.choices.includes(t)) {
+        throw new RangeError(`${flag}: expected one of ${f.choices.join(", ")}, got "${text}"`);
+      }
+      if (t === "") throw new RangeError(`${flag}: empty value`);
+      return t;
+  }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { cliMessage } from "../flag_vocabulary.ts";
 import { InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { COLORMAPS, DEFAULT_COLORMAP } from "../../src/report/colormap.ts";
@@ -79,7 +80,7 @@ export async function knownDataset(name: string): Promise<string> {
   try {
     datasetSpec(name);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(cliMessage(e));
   }
   return name;
 }

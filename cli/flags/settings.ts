@@ -13,9 +13,11 @@ import {
   defaultsOf,
   fieldsOf,
   flagName,
+  helpIn,
   integerOf,
   type SettingsTable,
 } from "../../src/train/setting_rows.ts";
+import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
 import { SETTINGS } from "../../src/train/config_fields.ts";
 import { describePreset, PRESETS } from "../../src/train/presets.ts";
 
@@ -29,11 +31,16 @@ function parse(kind: ConfigField["kind"]): ((v: string) => number | string) | un
 }
 
 /** The help line of a field: what it sets, the allowed values, the default. */
-function fieldHelp(f: ConfigField, defaults: Record<string, unknown>): string {
+function fieldHelp(
+  f: ConfigField,
+  defaults: Record<string, unknown>,
+  table: SettingsTable,
+): string {
   const value = defaults[f.key];
   const dflt = f.defaultText ?? (value === undefined ? undefined : String(value));
   const choices = f.choices ? `: ${f.choices.join(", ")}` : "";
-  return `${f.help}${choices}${dflt === undefined ? "" : ` (default ${dflt})`}`;
+  const text = `${f.help}${choices}${dflt === undefined ? "" : ` (default ${dflt})`}`;
+  return helpIn(text, FLAG_VOCABULARY, table);
 }
 
 const ARG: Record<ConfigField["kind"], string> = {
@@ -59,14 +66,14 @@ export function addTrainFlags(
     const parser = parse(f.kind);
     const arg = f.arg ?? ARG[f.kind];
     if (f.kind === "flag") {
-      c.option(flag, fieldHelp(f, defaults)).option(
+      c.option(flag, fieldHelp(f, defaults, table)).option(
         `--no-${flagName(f.key)}`,
-        f.offHelp ?? `no ${f.help.split(" (")[0]}`,
+        helpIn(f.offHelp ?? `no ${f.help.split(" (")[0]}`, FLAG_VOCABULARY, table),
       );
     } else if (parser) {
-      c.option(`${flag} ${arg}`, fieldHelp(f, defaults), parser);
+      c.option(`${flag} ${arg}`, fieldHelp(f, defaults, table), parser);
     } else {
-      c.option(`${flag} ${arg}`, fieldHelp(f, defaults));
+      c.option(`${flag} ${arg}`, fieldHelp(f, defaults, table));
     }
   }
   return c;
@@ -88,7 +95,7 @@ export function flagTableMarkdown(table: SettingsTable = SETTINGS): string {
   const rows = fieldsOf(table).map((f) => {
     const arg = f.arg ?? ARG[f.kind];
     const flag = `\`--${flagName(f.key)}${arg ? ` ${arg}` : ""}\``;
-    return [flag, `\`${f.key}\``, fieldHelp(f, defaults).replaceAll("|", "\\|")];
+    return [flag, `\`${f.key}\``, fieldHelp(f, defaults, table).replaceAll("|", "\\|")];
   });
   const header = ["flag", "config key", "what (default)"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -16,9 +16,20 @@ import {
 } from "./options.ts";
 import { addTrainFlags, flagsToConfig } from "./settings.ts";
 import { DEFAULT_SIB_N } from "../../src/runs/sib_defaults.ts";
+import { SWEEP_WORKER_COMMAND } from "../self_command.ts";
 
-/** Declares `hlgm sweep` on `cli`. */
+/** Declares `hlgm sweep` on `cli`, and the hidden command of its workers. */
 export function addSweepCommand(cli: Command): void {
+  // one run of a sweep, in its own process: a CLI process like any other, so its messages name
+  // flags (src/runs/sweep_worker.ts)
+  cli.command(SWEEP_WORKER_COMMAND, { hidden: true })
+    .description("train one run of a sweep (started by `hlgm sweep`)")
+    .argument("<job>", "the job file the sweep wrote")
+    .action(async (job: string) => {
+      const { runSweepJob } = await import("../../src/runs/sweep_worker.ts");
+      const { FLAG_VOCABULARY } = await import("../flag_vocabulary.ts");
+      Deno.exitCode = await runSweepJob(job, FLAG_VOCABULARY);
+    });
   addTrainFlags(
     cli.command("sweep").addHelpText(
       "after",

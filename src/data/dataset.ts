@@ -7,7 +7,7 @@
  */
 
 import { mulberry32 } from "./random.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
+import { SettingError } from "../util/vocabulary.ts";
 
 /** A split of an image-classification dataset, decoded and held in memory. */
 export interface ImageDataset {
@@ -107,8 +107,9 @@ export function subsetIndices(
   if (count > n) {
     throw new SettingError(
       ["subset"],
-      `subset ${count} is more than the ${n} images of ${what} (${source}); give at most ${n}, ` +
-        `or no ${words().setting("subset")} to train on all`,
+      (v) =>
+        `subset ${count} is more than the ${n} images of ${what} (${source}); give at most ` +
+        `${n}, or no ${v.setting("subset")} to train on all`,
     );
   }
   return count === n ? null : permutation(n, choice.seed).subarray(0, count);

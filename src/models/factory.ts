@@ -11,6 +11,12 @@ import { ShallowCNN } from "./shallow_cnn.ts";
 import type { LoadResult, StateDict } from "../nn/module.ts";
 import type { Device } from "../tensor/device.ts";
 import { MODEL_NAMES, type ModelName } from "./names.ts";
+import {
+  LIBRARY_VOCABULARY,
+  type Renderable,
+  type Vocabulary,
+  type Words,
+} from "../util/vocabulary.ts";
 
 export { MODEL_NAMES, type ModelName };
 
@@ -70,7 +76,7 @@ export interface ShapeMismatch {
 }
 
 /** Weights that do not fit a model (strict loading); nothing was copied. */
-export class WeightsMismatchError extends Error {
+export class WeightsMismatchError extends Error implements Renderable {
   /** Keys of the model the weights lack. */
   readonly missingKeys: string[];
   /** Keys of the weights the model lacks. */
@@ -79,12 +85,12 @@ export class WeightsMismatchError extends Error {
   readonly shapeMismatches: ShapeMismatch[];
   /**
    * Lists every problem (long lists shortened) after `what` ("weights do not fit ResNet18"),
-   * then `hint` when given.
+   * then `hint` when given (text in any vocabulary, when it names settings).
    */
   constructor(
     what: string,
     problems: Pick<WeightsMismatchError, "missingKeys" | "unexpectedKeys" | "shapeMismatches">,
-    hint = "",
+    hint: string | Words = "",
   ) {
     const list = (keys: string[]) =>
       keys.length > 8
@@ -107,11 +113,23 @@ export class WeightsMismatchError extends Error {
         ]
         : []),
     ];
-    super(`${what}: ${parts.join("; ")}${hint ? `; ${hint}` : ""}`);
+    const words: Words = (v) => {
+      const h = typeof hint === "string" ? hint : hint(v);
+      return `${what}: ${parts.join("; ")}${h ? `; ${h}` : ""}`;
+    };
+    super(words(LIBRARY_VOCABULARY));
+    this.#words = words;
     this.name = "WeightsMismatchError";
     this.missingKeys = problems.missingKeys;
     this.unexpectedKeys = problems.unexpectedKeys;
     this.shapeMismatches = problems.shapeMismatches;
+  }
+
+  readonly #words: Words;
+
+  /** The message in vocabulary `v` (its hint names settings as `v` does). */
+  render(v: Vocabulary): string {
+    return this.#words(v);
   }
 }
 

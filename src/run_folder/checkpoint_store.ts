@@ -11,7 +11,7 @@
  * @module
  */
 
-import { words } from "../util/vocabulary.ts";
+import { AdviceError } from "../util/vocabulary.ts";
 import { writeFileAtomic } from "../checkpoint/io.ts";
 import { loadSafetensors, saveSafetensors } from "../checkpoint/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -260,11 +260,10 @@ export class CheckpointStore {
     }
     const masked = this.firstMaskedEpoch();
     if (masked !== null && !this.#bestAfterSwitchRecorded()) {
-      throw new Error(
+      throw new AdviceError((v) =>
         `${file(rule)}: missing, though ${this.run} has masked epochs (from ` +
-          `${masked}): the run was saved before hlgm kept this checkpoint; ` +
-          `use ${words().settingValue("checkpoint", "best")} or ` +
-          words().settingValue("checkpoint", "last"),
+        `${masked}): the run was saved before hlgm kept this checkpoint; ` +
+        `use ${v.settingValue("checkpoint", "best")} or ${v.settingValue("checkpoint", "last")}`
       );
     }
     if (masked !== null) return { file: file(rule), note: null }; // resolveCheckpoint falls back

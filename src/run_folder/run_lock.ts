@@ -15,7 +15,7 @@
  * @module
  */
 
-import { words } from "../util/vocabulary.ts";
+import { LIBRARY_VOCABULARY, type Renderable, type Vocabulary } from "../util/vocabulary.ts";
 
 /** The lock file's name inside a run folder. */
 export const LOCK_FILE = ".hlgm-lock";
@@ -42,18 +42,27 @@ export interface LockOwner {
 }
 
 /** Raised when another process writes the folder. */
-export class RunFolderBusyError extends Error {
+export class RunFolderBusyError extends Error implements Renderable {
   /** The folder. */
   readonly folder: string;
   /** The owner, when its lock file could be read. */
   readonly owner: LockOwner | null;
-  /** `FOLDER is being written by pid N since HH:MM; wait for it or use another --out` (CLI words). */
+  /** `FOLDER is being written by pid N since HH:MM; wait for it or use another run folder`. */
   constructor(folder: string, owner: LockOwner | null) {
-    super(`${writerText(folder, owner)}; wait for it or use ${words().anotherFolder()}`);
+    super(busyText(folder, owner, LIBRARY_VOCABULARY));
     this.name = "RunFolderBusyError";
     this.folder = folder;
     this.owner = owner;
   }
+
+  /** The message in vocabulary `v` (the CLI's: "... or use another --out"). */
+  render(v: Vocabulary): string {
+    return busyText(this.folder, this.owner, v);
+  }
+}
+
+function busyText(folder: string, owner: LockOwner | null, v: Vocabulary): string {
+  return `${writerText(folder, owner)}; wait for it or use ${v.anotherFolder()}`;
 }
 
 /** A held lock; release it when the writing is done (process exit releases it too). */

@@ -702,7 +702,7 @@ function forkNotes(job: CompareJob, runs: CompareRun[]): string[] {
         of("baseline").map((r) => `baseline seed ${r.seed} after epoch ${r.forked_from!.epoch}`)
           .join(", ")
       } went on from the HLGM run of its seed, whose plain epochs are the baseline's (the same ` +
-        "results as training it from scratch; `--no-share` does that).",
+        "results as training it from scratch, which compare does when told not to share them).",
     );
   }
   if (job.sgtFrom === "switch") {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { words } from "../util/vocabulary.ts";
+import { LIBRARY_VOCABULARY, type Vocabulary } from "../util/vocabulary.ts";
 import { type ImageDataset, permutation } from "../data/dataset.ts";
 import {
   ATTRIBUTION_DEFAULTS,
@@ -83,11 +83,10 @@ export function drawIndices(pool: readonly number[], n: number, seed: number): n
  * What the saliency figures (`hlgm saliency`, the report) say of a run trained with signed
  * saliency: they draw and count |gradient|, not what its masking ranked.
  */
-export function figureSignNote(): string {
+export function figureSignNote(v: Vocabulary = LIBRARY_VOCABULARY): string {
   return "the saliency figure ranks |attribution| (Captum's default), not the signed " +
-    `attribution the run's masking ranked (${
-      words().settingValue("saliencySign", "signed")
-    }); its SIB (sib.json) ranks as it was trained`;
+    `attribution the run's masking ranked (${v.settingValue("saliencySign", "signed")}); ` +
+    "its SIB (sib.json) ranks as it was trained";
 }
 
 /**
@@ -97,13 +96,14 @@ export function figureSignNote(): string {
  */
 export function signNote(
   e: { saliency_sign?: SaliencySign; trained_saliency_sign?: SaliencySign },
+  v: Vocabulary = LIBRARY_VOCABULARY,
 ): string | null {
   const scored = e.saliency_sign ?? "abs";
   const trained = e.trained_saliency_sign ?? "abs";
   return scored === trained
     ? null
     : `not scored as trained: ${scored} saliency, trained with ${
-      words().settingValue("saliencySign", trained)
+      v.settingValue("saliencySign", trained)
     }`;
 }
 

@@ -39,8 +39,7 @@ import { DEFAULT_SIB_CHECKPOINT, DEFAULT_SIB_N } from "./sib_defaults.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { accuracyStats } from "./summary.ts";
 import { type SweepJob, WORKER_EXIT } from "./sweep_worker.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
-import { FLAG_VOCABULARY } from "../train/flag_vocabulary.ts";
+import { LIBRARY_VOCABULARY, SettingError, type Vocabulary } from "../util/vocabulary.ts";
 import { openRunDir } from "../train/run_records.ts";
 
 /** One setting of the grid and its values (parsed as the setting's flag parses them). */
@@ -57,12 +56,15 @@ const NOT_GRIDDED = new Set(["seed", "dataDir", "device", "tensorboard"]);
 /**
  * What is wrong with a grid axis, null when it can be swept: a key that is not a training
  * setting, one a grid may not vary (the seed, where data lives), no values, a repeated value.
- * Settings are named in the current vocabulary.
+ * Settings are named in vocabulary `v`.
  */
-export function sweepAxisProblem(axis: SweepAxis): string | null {
+export function sweepAxisProblem(
+  axis: SweepAxis,
+  v: Vocabulary = LIBRARY_VOCABULARY,
+): string | null {
   const field = fieldByName(axis.key);
   if (!field || field.key !== axis.key) return `unknown setting "${axis.key}"`;
-  const name = words().setting(axis.key);
+  const name = v.setting(axis.key);
   if (NOT_GRIDDED.has(axis.key)) {
     return `${name} cannot be swept` + (axis.key === "seed" ? " (give the seeds instead)" : "");
   }
@@ -128,6 +130,13 @@ export interface SweepOptions {
   percents?: readonly number[];
   /** The checkpoint every run is scored on (default DEFAULT_SIB_CHECKPOINT). */
   checkpoint?: CheckpointRule;
+  /**
+   * The command line that trains one run of the sweep in its own process, the job file
+   * appended (default: this Deno running the library's worker module, src/runs/sweep_worker.ts,
+   * whose messages name settings as the library does). The CLI passes its hidden `sweep-worker`
+   * command, so a run's messages name flags like every other CLI process's.
+   */
+  worker?: readonly string[];
   /** Messages (a run started, reused, finished). */
   onMessage?: (message: string) => void;
   /** The runs in training, after every epoch of any of them. */
@@ -209,11 +218,22 @@ function defaultResolve(settings: Partial<TrainConfig>): TrainConfig {
   return checkedConfig(defaultConfig(settings));
 }
 
-/** The worker's command line: this Deno, the worker module, the job file. */
-function workerCommand(jobFile: string, threads: number): Deno.Command {
-  const worker = new URL("./sweep_worker.ts", import.meta.url);
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-config", "--quiet", worker.href, jobFile],
+/** The worker's command line: `worker` (this Deno and the worker module), the job file. */
+function workerCommand(
+  jobFile: string,
+  threads: number,
+  worker: readonly string[] | undefined,
+): Deno.Command {
+  const [command, ...args] = worker ?? [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--no-config",
+    "--quiet",
+    new URL("./sweep_worker.ts", import.meta.url).href,
+  ];
+  return new Deno.Command(command, {
+    args: [...args, jobFile],
     env: { HLGM_NUM_THREADS: String(threads) },
     stdin: "null",
     stdout: "piped",
@@ -237,8 +257,9 @@ interface Job {
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
   if (options.grid.length === 0) throw new RangeError("a sweep needs at least one grid setting");
   for (const axis of options.grid) {
-    const problem = sweepAxisProblem(axis);
-    if (problem) throw new SettingError([axis.key], `grid: ${problem}`);
+    if (sweepAxisProblem(axis)) {
+      throw new SettingError([axis.key], (v) => `grid: ${sweepAxisProblem(axis, v)}`);
+    }
   }
   return await withRunFolderLock(options.out, "sweep", () => sweepLocked(options));
 }
@@ -434,11 +455,10 @@ async function runWorker(
   const spec: SweepJob = {
     config: job.config,
     dir: job.dir,
-    flagWords: words() === FLAG_VOCABULARY,
   };
   Deno.writeTextFileSync(jobFile, JSON.stringify(spec));
   const t0 = performance.now();
-  const child = workerCommand(jobFile, threads).spawn();
+  const child = workerCommand(jobFile, threads, options.worker).spawn();
   children.add(child);
   running.set(job, { cell: job.cell.name, seed: job.seed, epoch: 0, epochs: job.config.epochs });
   let log = "";

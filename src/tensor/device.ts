@@ -6,7 +6,7 @@
  */
 
 import { lib } from "../../ffi/mod.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
+import { SettingError } from "../util/vocabulary.ts";
 
 /** A device name as accepted by hlgm. */
 export type Device = "auto" | "cpu" | "cuda" | `cuda:${number}`;
@@ -39,8 +39,9 @@ export function deviceCode(device: Device | string): number {
   if (count === 0) {
     throw new SettingError(
       ["device"],
-      `device ${device} requested, but the loaded libtorch has no CUDA or sees no GPU; ` +
-        `use ${words().settingValue("device", "cpu")}, or build against a CUDA libtorch ` +
+      (v) =>
+        `device ${device} requested, but the loaded libtorch has no CUDA or sees no GPU; ` +
+        `use ${v.settingValue("device", "cpu")}, or build against a CUDA libtorch ` +
         "(README: Using a CUDA libtorch)",
     );
   }

@@ -32,7 +32,6 @@ export {
   flagName,
   type Flat,
   integerOf,
-  parseSettingValue,
   type SettingKind,
   type SettingRow,
   type SettingsOf,
@@ -103,7 +102,7 @@ export const MODEL_DEFAULTS: Readonly<
 const modelDefaults = (s: EarlierSettings) =>
   MODEL_DEFAULTS[s.model as string] ?? MODEL_DEFAULTS["shallow-cnn"];
 
-/** Models whose --pretrained weights are ImageNet's (torchvision's resnet18, timm's DeiT-tiny). */
+/** Models whose pretrained weights are ImageNet's (torchvision's resnet18, timm's DeiT-tiny). */
 const IMAGENET_MODELS: readonly string[] = ["resnet18", "deit-tiny"];
 
 /**
@@ -169,7 +168,7 @@ export const SETTINGS = {
       "expect; recorded in config.json, so a resumed run keeps what it started with",
     default: defaultNormalization,
     absentMeans: "dataset",
-    defaultText: "imagenet when --pretrained loads resnet18 or deit-tiny weights, else dataset",
+    defaultText: "imagenet when {pretrained} loads resnet18 or deit-tiny weights, else dataset",
   }),
   /** Dataset name. */
   dataset: named(TRAIN_DATASETS, { help: "dataset", default: "fashion-mnist" }),
@@ -337,7 +336,7 @@ export const SETTINGS = {
   /** Plateau patience in epochs. */
   patience: int({
     help: "plateau patience: HLGM switches after this many epochs in a row without an " +
-      "improvement of --monitor (Algorithm 2: 'if (loss does not improve in last 20 epochs) " +
+      "improvement of {monitor} (Algorithm 2: 'if (loss does not improve in last 20 epochs) " +
       "then'; section IV-C: 'The training stops when the test accuracy does not improve for " +
       "the past 20 epochs.')",
     default: 20,
@@ -348,7 +347,7 @@ export const SETTINGS = {
   /** Least change of the monitored value that counts as an improvement (default 0). */
   minDelta: num({
     help: "least change of the monitored value that counts as an improvement for the plateau " +
-      "rule, in the --monitor value's own unit: accuracy as a fraction for val_acc (0.001 = " +
+      "rule, in the {monitor} value's own unit: accuracy as a fraction for val_acc (0.001 = " +
       "0.1 percentage point), mean cross-entropy (nats) for val_loss and train_loss; the paper " +
       "gives no threshold (section III-B: 'checked by monitoring the rate of change in loss'); " +
       "0: any improvement",
@@ -432,7 +431,8 @@ export const SETTINGS = {
   canvas: int({ help: "cluttered-fmnist canvas size", min: 28, defaultText: "64" }),
   /** Training augmentation (default: crop+flip for CIFAR, flip for Oxford Pet, none else). */
   augment: flag({
-    help: "random crop/flip augmentation (--no-augment: none)",
+    help: "random crop/flip augmentation",
+    offHelp: "no augmentation",
     defaultText: "CIFAR and Oxford Pet",
   }),
   /** Also write TensorBoard event files into RUN/tensorboard/ (default off). */
@@ -448,7 +448,7 @@ export const SETTINGS = {
    */
   keepEvery: int({
     help: "also keep the whole checkpoint (weights, optimizer, RNG, schedule) of every Nth " +
-      "epoch, to fork other runs from (train --fork RUN@EPOCH); hlgm keeps its switch's anyway",
+      "epoch, to fork other runs from that epoch; hlgm keeps its switch's anyway",
     min: 1,
     defaultText: "none",
     forkable: true,

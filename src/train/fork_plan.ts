@@ -15,7 +15,7 @@ import { RunPlanError } from "./plan_error.ts";
 import { type RecordedEpoch, replaySchedule } from "./schedule.ts";
 import type { EpochMetrics, ForkOrigin, ForkPoint, TrainerState } from "../run_folder/mod.ts";
 import { runFolderWriter, writerText } from "../run_folder/run_lock.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
+import { SettingError, type Vocabulary } from "../util/vocabulary.ts";
 import { resolve } from "node:path";
 import { openRunDir, type TrainRunDir, type TrainRunInfo } from "./run_records.ts";
 
@@ -75,7 +75,7 @@ export function planFork(runDir: string, request: ForkRequest): ForkPlan {
   if (resolve(request.source) === resolve(runDir)) {
     throw new RunPlanError(
       "holds-run",
-      `${runDir} is the run forked from: a fork goes into ${words().anotherFolder()}`,
+      (v) => `${runDir} is the run forked from: a fork goes into ${v.anotherFolder()}`,
     );
   }
   if (!src.exists()) {
@@ -94,8 +94,9 @@ export function planFork(runDir: string, request: ForkRequest): ForkPlan {
   if (!request.overwrite && target.hasResults()) {
     throw new RunPlanError(
       "holds-run",
-      `${runDir} already holds a run; choose ${words().anotherFolder()}, or add ` +
-        `${words().overwrite()} to fork over it`,
+      (v) =>
+        `${runDir} already holds a run; choose ${v.anotherFolder()}, or add ` +
+        `${v.overwrite()} to fork over it`,
     );
   }
   const { config, changed } = forkConfig(request.source, saved.config, request.settings ?? {});
@@ -104,8 +105,9 @@ export function planFork(runDir: string, request: ForkRequest): ForkPlan {
   if (config.epochs < from.epoch) {
     throw new SettingError(
       ["epochs"],
-      `a fork of ${request.source} after its epoch ${from.epoch} runs to at least that epoch; ` +
-        `${words().setting("epochs")} is ${config.epochs}`,
+      (v) =>
+        `a fork of ${request.source} after its epoch ${from.epoch} runs to at least that ` +
+        `epoch; ${v.setting("epochs")} is ${config.epochs}`,
     );
   }
   const metrics = sourceMetrics.filter((m) => m.epoch <= from.epoch);
@@ -155,11 +157,12 @@ function forkConfig(
   if (refused.length) {
     throw new SettingError(
       refused.map(([k]) => k),
-      `a fork of ${source} keeps its ${
-        refused.map(([k, v]) =>
-          `${words().setting(k)} (${JSON.stringify(before[k] ?? null)}, given ${JSON.stringify(v)})`
-        ).join(", ")
-      }: it may change only the method, the masking and schedule settings, the epochs, ` +
+      (v) =>
+        `a fork of ${source} keeps its ${
+          refused.map(([k, given]) =>
+            `${v.setting(k)} (${JSON.stringify(before[k] ?? null)}, given ${JSON.stringify(given)})`
+          ).join(", ")
+        }: it may change only the method, the masking and schedule settings, the epochs, ` +
         `the precision and the device`,
     );
   }
@@ -185,7 +188,7 @@ function forkPoint(
         points.map((p) => p.epoch).join(", ")
       }`
       : "it has no checkpoint that loads";
-  const keepMore = `(a run keeps more with ${words().setting("keepEvery")})`;
+  const keepMore = (v: Vocabulary) => `(a run keeps more with ${v.setting("keepEvery")})`;
   let epoch: number;
   if (at === "last") {
     const writer = runFolderWriter(src.path);
@@ -217,9 +220,10 @@ function forkPoint(
   if (!point) {
     throw new RunPlanError(
       "no-checkpoint",
-      `${src.path}: the state of epoch ${epoch}${
-        at === "switch" ? " (its switch)" : ""
-      } was not kept, so there is nothing to fork from there; ${available()} ${keepMore}`,
+      (v) =>
+        `${src.path}: the state of epoch ${epoch}${
+          at === "switch" ? " (its switch)" : ""
+        } was not kept, so there is nothing to fork from there; ${available()} ${keepMore(v)}`,
     );
   }
   return point;

@@ -10,7 +10,7 @@
 
 import type { ImageDataset } from "../data/dataset.ts";
 import { type NORMALIZATIONS, SETTINGS } from "./config_fields.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
+import { SettingError } from "../util/vocabulary.ts";
 
 /** One of NORMALIZATIONS. */
 export type Normalization = typeof NORMALIZATIONS[number];
@@ -42,12 +42,11 @@ export function withRunNormalization(
   if (ds.channels !== 3) {
     throw new SettingError(
       ["normalization"],
-      `normalization imagenet: ImageNet's mean and std are for RGB images, but ${ds.name} ` +
+      (v) =>
+        `normalization imagenet: ImageNet's mean and std are for RGB images, but ${ds.name} ` +
         `images have ${ds.channels} channel${ds.channels === 1 ? "" : "s"}; use ` +
-        `${
-          words().settingValue("normalization", "dataset")
-        } (ImageNet weights need RGB data; weights of a ` +
-        `${ds.channels}-channel model take the dataset's statistics)`,
+        `${v.settingValue("normalization", "dataset")} (ImageNet weights need RGB data; ` +
+        `weights of a ${ds.channels}-channel model take the dataset's statistics)`,
     );
   }
   return { ...ds, mean: IMAGENET_MEAN, std: IMAGENET_STD };

@@ -5,6 +5,13 @@
  * @module
  */
 
+import {
+  LIBRARY_VOCABULARY,
+  type Renderable,
+  type Vocabulary,
+  type Words,
+} from "../util/vocabulary.ts";
+
 /**
  * Why a folder cannot take what was asked: "not-a-run" (no config.json to go on from),
  * "bad-record" (config.json is not what hlgm writes), "holds-run" (results where a new run was
@@ -23,15 +30,26 @@ export type RunRefusal =
   | "source-busy"
   | "no-switch";
 
-/** A run folder that cannot take what was asked; the message says what to do. */
-export class RunPlanError extends Error {
+/**
+ * A run folder that cannot take what was asked; the message says what to do, in the library's
+ * words ({@link RunPlanError.render}: in another vocabulary).
+ */
+export class RunPlanError extends Error implements Renderable {
   /** Why. */
   readonly refusal: RunRefusal;
+  readonly #words: Words;
 
-  /** An error for `refusal`, with `message` in the current vocabulary. */
-  constructor(refusal: RunRefusal, message: string, options?: ErrorOptions) {
-    super(message, options);
+  /** An error for `refusal`; `message` is fixed text or text in any vocabulary. */
+  constructor(refusal: RunRefusal, message: string | Words, options?: ErrorOptions) {
+    const words: Words = typeof message === "string" ? () => message : message;
+    super(words(LIBRARY_VOCABULARY), options);
     this.name = "RunPlanError";
     this.refusal = refusal;
+    this.#words = words;
+  }
+
+  /** The message in vocabulary `v`. */
+  render(v: Vocabulary): string {
+    return this.#words(v);
   }
 }

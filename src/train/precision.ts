@@ -17,7 +17,7 @@ import { type Device, deviceCode } from "../tensor/device.ts";
 import { kernelCheck } from "../tensor/kernel_check.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { FP16_ON_CPU, SETTINGS, type TrainConfig } from "./config.ts";
-import { words } from "../util/vocabulary.ts";
+import { LIBRARY_VOCABULARY, type Vocabulary } from "../util/vocabulary.ts";
 
 /** The precision and layout a run computes in (see the module's description). */
 export interface StepPrecision {
@@ -69,11 +69,15 @@ export function stepPrecision(
  * CIFAR-size inputs, PyTorch 1.13 on 2 cores) and less accurate in the plain layout (ResNet-18's
  * logits 10% of their scale from float64, against 1.4% through oneDNN: tests/amp_test.ts).
  */
-export function precisionWarning(precision: StepPrecision, device: Device): string | null {
+export function precisionWarning(
+  precision: StepPrecision,
+  device: Device,
+  v: Vocabulary = LIBRARY_VOCABULARY,
+): string | null {
   if (precision.name !== "bf16-mixed" || deviceCode(device) >= 0) return null;
   const k = kernelCheck();
   if (k.onednnEnabled) return null;
   return `bf16-mixed on this CPU runs without oneDNN (${k.decision}): libtorch's reference ` +
     `bfloat16 convolutions are slower than float32 and less accurate; ` +
-    `${words().settingValue("precision", "fp32")} is faster here`;
+    `${v.settingValue("precision", "fp32")} is faster here`;
 }

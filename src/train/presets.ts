@@ -24,7 +24,7 @@
  * @module
  */
 
-import { words } from "../util/vocabulary.ts";
+import { LIBRARY_VOCABULARY, type Vocabulary } from "../util/vocabulary.ts";
 import { DEIT_PATCH, type ModelName, type Stem } from "../models/names.ts";
 
 /** The settings a preset fixes (each a TrainConfig key). */
@@ -194,12 +194,13 @@ export function findPreset(name: string): Preset | undefined {
  */
 export function presetWeightsWarning(
   c: { preset?: string; model: string; pretrained?: string },
+  v: Vocabulary = LIBRARY_VOCABULARY,
 ): string | null {
   const p = c.preset === undefined ? undefined : findPreset(c.preset);
   if (!p?.imagenet || c.pretrained !== undefined || c.model !== p.settings.model) return null;
   return `preset ${p.name}: the paper started ${p.settings.model} from ImageNet weights ` +
     `("${p.imagenet.quote}"); this run starts from random weights: add ` +
-    `${words().settingValue("pretrained", "FILE")} (${p.imagenet.weights})`;
+    `${v.settingValue("pretrained", "FILE")} (${p.imagenet.weights})`;
 }
 
 /** A preset's settings in words: "resnet18, cifar100, 32 px, imagenet stem, sgd lr 0.01, ...". */

@@ -13,7 +13,7 @@
 import { checkedConfig, defaultConfig, type TrainConfig } from "./config.ts";
 import { configDifferences } from "./config_diff.ts";
 import type { TrainerState } from "../run_folder/mod.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
+import { messageIn, SettingError } from "../util/vocabulary.ts";
 import { RunPlanError } from "./plan_error.ts";
 import { type ForkPlan, type ForkRequest, planFork } from "./fork_plan.ts";
 import { openRunDir, type TrainRunDir, type TrainRunInfo } from "./run_records.ts";
@@ -191,8 +191,9 @@ function planStart(dir: TrainRunDir, config: TrainConfig, overwrite: boolean): S
   if (!overwrite && dir.hasResults()) {
     throw new RunPlanError(
       "holds-run",
-      `${runDir} already holds a run; continue it with ${words().resume(runDir)}, choose ` +
-        `${words().anotherFolder()}, or add ${words().overwrite()} to train over it`,
+      (v) =>
+        `${runDir} already holds a run; continue it with ${v.resume(runDir)}, choose ` +
+        `${v.anotherFolder()}, or add ${v.overwrite()} to train over it`,
     );
   }
   return { action: "start", runDir, config, overwrite, note: null };
@@ -230,13 +231,14 @@ function planResume(dir: TrainRunDir, request: ResumeRequest): RunPlan {
   if (changed.length) {
     throw new SettingError(
       changed.map(([k]) => k),
-      `${runDir} continues with its saved settings; it cannot change ${
-        changed.map(([k, v]) =>
-          `${words().setting(k)} (saved ${JSON.stringify(before[k] ?? null)}, given ${
-            JSON.stringify(v)
-          })`
-        ).join(", ")
-      }; only ${words().setting("epochs")} can be raised`,
+      (v) =>
+        `${runDir} continues with its saved settings; it cannot change ${
+          changed.map(([k, given]) =>
+            `${v.setting(k)} (saved ${JSON.stringify(before[k] ?? null)}, given ${
+              JSON.stringify(given)
+            })`
+          ).join(", ")
+        }; only ${v.setting("epochs")} can be raised`,
     );
   }
   let found: { state: TrainerState; note: string | null } | null;
@@ -247,7 +249,8 @@ function planResume(dir: TrainRunDir, request: ResumeRequest): RunPlan {
     else {
       throw new RunPlanError(
         "unusable-checkpoint",
-        `${(e as Error).message}; add ${words().overwrite()} to start ${runDir} over with its ` +
+        (v) =>
+          `${messageIn(e, v)}; add ${v.overwrite()} to start ${runDir} over with its ` +
           `saved settings`,
         { cause: e },
       );
@@ -259,20 +262,22 @@ function planResume(dir: TrainRunDir, request: ResumeRequest): RunPlan {
     if (request.overwrite) return { action: "start", runDir, config, overwrite: true, note: null };
     throw new RunPlanError(
       "no-checkpoint",
-      dir.hasResults()
-        ? `${runDir} holds results of a run but no checkpoint to continue from ` +
-          `(checkpoints/last.json is missing); add ${words().overwrite()} to start it over ` +
-          `with its saved settings`
-        : `${runDir}: the run has no checkpoint yet (it stopped before its first epoch ended), ` +
-          `so there is nothing to continue; start it again with its settings, or add ` +
-          `${words().overwrite()} to start it over in ${runDir} with its saved settings`,
+      (v) =>
+        dir.hasResults()
+          ? `${runDir} holds results of a run but no checkpoint to continue from ` +
+            `(checkpoints/last.json is missing); add ${v.overwrite()} to start it over ` +
+            `with its saved settings`
+          : `${runDir}: the run has no checkpoint yet (it stopped before its first epoch ended), ` +
+            `so there is nothing to continue; start it again with its settings, or add ` +
+            `${v.overwrite()} to start it over in ${runDir} with its saved settings`,
     );
   }
   const { state: last, note } = found;
   if (epochs !== undefined && !(Number.isInteger(epochs) && epochs > last.epoch)) {
     throw new SettingError(
       ["epochs"],
-      `${runDir} already has ${last.epoch} epochs done; ${words().setting("epochs")} must be ` +
+      (v) =>
+        `${runDir} already has ${last.epoch} epochs done; ${v.setting("epochs")} must be ` +
         `more than that, got ${epochs}`,
     );
   }
@@ -288,7 +293,7 @@ function checkedEpochs(saved: TrainConfig, epochs: number): TrainConfig {
   if (!Number.isInteger(epochs) || epochs < 1) {
     throw new SettingError(
       ["epochs"],
-      `${words().setting("epochs")} must be a positive whole number of epochs, got ${epochs}`,
+      (v) => `${v.setting("epochs")} must be a positive whole number of epochs, got ${epochs}`,
     );
   }
   return { ...saved, epochs };
@@ -302,7 +307,7 @@ function planReuse(dir: TrainRunDir, config: TrainConfig): RunPlan {
   } catch (e) {
     throw new RunPlanError(
       "unusable-checkpoint",
-      `${(e as Error).message}; remove ${runDir} or choose ${words().anotherFolder()}`,
+      (v) => `${messageIn(e, v)}; remove ${runDir} or choose ${v.anotherFolder()}`,
       { cause: e },
     );
   }
@@ -310,8 +315,9 @@ function planReuse(dir: TrainRunDir, config: TrainConfig): RunPlan {
     if (dir.hasResults()) {
       throw new RunPlanError(
         "no-checkpoint",
-        `${runDir} holds results of a run but no checkpoint to continue from ` +
-          `(checkpoints/last.json is missing); remove it or choose ${words().anotherFolder()}`,
+        (v) =>
+          `${runDir} holds results of a run but no checkpoint to continue from ` +
+          `(checkpoints/last.json is missing); remove it or choose ${v.anotherFolder()}`,
       );
     }
     return { action: "start", runDir, config, overwrite: false, note: null };
@@ -321,8 +327,9 @@ function planReuse(dir: TrainRunDir, config: TrainConfig): RunPlan {
   if (diff.length) {
     throw new RunPlanError(
       "other-settings",
-      `${runDir} holds a run with other settings (${diff.join(", ")}); ` +
-        `remove it or choose ${words().anotherFolder()}`,
+      (v) =>
+        `${runDir} holds a run with other settings (${diff.join(", ")}); ` +
+        `remove it or choose ${v.anotherFolder()}`,
     );
   }
   const { state: last, note } = found;

@@ -16,9 +16,8 @@
  * @module
  */
 
-import { words } from "../util/vocabulary.ts";
-import { type METHODS, type MONITORS, SETTINGS } from "./config_fields.ts";
-import type { TrainConfig } from "./config.ts";
+import { LIBRARY_VOCABULARY, type Vocabulary } from "../util/vocabulary.ts";
+import { type METHODS, type MONITORS, SETTINGS, type SettingsOf } from "./config_fields.ts";
 
 /** Training method (one of the settings table's METHODS). */
 export type Method = typeof METHODS[number];
@@ -44,7 +43,7 @@ export const SCHEDULE_KEYS = [
 ] as const;
 
 /** Schedule settings: the training settings of {@link SCHEDULE_KEYS}. */
-export type ScheduleConfig = Pick<TrainConfig, typeof SCHEDULE_KEYS[number]>;
+export type ScheduleConfig = Pick<SettingsOf<typeof SETTINGS>, typeof SCHEDULE_KEYS[number]>;
 
 /** Where the schedule stands (saved in checkpoints). */
 export interface ScheduleState {
@@ -304,21 +303,27 @@ export function describeSchedule(config: ScheduleConfig, epochs: number): string
  * Why an hlgm schedule can never reach its masked phase within `epochs`, or null when it can:
  * the plateau rule needs patience + 1 epochs before the switch, a fixed switch its epoch.
  */
-export function unreachableSwitch(config: ScheduleConfig, epochs: number): string | null {
+export function unreachableSwitch(
+  config: ScheduleConfig,
+  epochs: number,
+  v: Vocabulary = LIBRARY_VOCABULARY,
+): string | null {
   if (config.method !== "hlgm") return null;
   if (config.switchEpoch !== undefined) {
     return config.switchEpoch >= epochs
-      ? `switch-epoch ${config.switchEpoch} is not before the last epoch (${epochs}): ` +
+      ? `${
+        v.setting("switchEpoch")
+      } ${config.switchEpoch} is not before the last epoch (${epochs}): ` +
         `the run is all plain training, the same as baseline`
       : null;
   }
   if (config.switchBy !== undefined && config.switchBy < epochs) return null;
   const limit = config.switchBy === undefined
-    ? `give ${words().setting("switchBy")} or ${words().setting("switchEpoch")}`
-    : `a ${words().setting("switchBy")} below ${epochs}`;
+    ? `give ${v.setting("switchBy")} or ${v.setting("switchEpoch")}`
+    : `a ${v.setting("switchBy")} below ${epochs}`;
   return config.patience + 1 >= epochs
     ? `with patience ${config.patience}, the earliest plateau switch comes after epoch ` +
       `${config.patience + 1}, and the run has ${epochs}: it is all plain training, the same ` +
-      `as baseline (lower ${words().setting("patience")}, or ${limit})`
+      `as baseline (lower ${v.setting("patience")}, or ${limit})`
     : null;
 }

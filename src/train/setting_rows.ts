@@ -20,7 +20,7 @@ export type EarlierSettings = Readonly<Record<string, unknown>>;
 export interface SettingRow<V = unknown> {
   /** Value kind (and so the value's type, with `choices`). */
   kind: SettingKind;
-  /** What it sets, without the default. */
+  /** What it sets, without the default; `{key}` names another setting (see {@link helpIn}). */
   help: string;
   /** Allowed values, when a fixed list (the value's type is their union). */
   choices?: readonly string[];
@@ -58,7 +58,7 @@ export interface SettingRow<V = unknown> {
    * device, the layout, the data's folder); a resumed or reused run may differ in it.
    */
   affectsResults?: false;
-  /** The default as help shows it, when not a plain value. */
+  /** The default as help shows it, when not a plain value (`{key}` as in `help`). */
   defaultText?: string;
   /** Help of a flag's --no- form (default "no " + help). */
   offHelp?: string;
@@ -145,6 +145,17 @@ export function fieldsOf(table: SettingsTable): ConfigField[] {
   return Object.entries(table).map(([key, row]) => ({ key, ...row }));
 }
 
+/**
+ * Help text with each `{key}` of a setting of `table` naming that setting in `v`'s words
+ * (`{monitor}`: `--monitor`); other braces (a formula's) stay.
+ */
+export function helpIn(text: string, v: Vocabulary, table: SettingsTable): string {
+  return text.replace(
+    /\{([a-zA-Z]+)\}/g,
+    (all, key: string) => key in table ? v.setting(key) : all,
+  );
+}
+
 /** The flag of a key: `batchSize` -> `batch-size`. */
 export function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -184,7 +195,7 @@ export function savedSettingsOf(
 }
 
 /** A value as a message shows it: JSON, shortened; "nothing", "an array", "an object". */
-export function describeValue(v: unknown): string {
+function describeValue(v: unknown): string {
   if (v === undefined) return "nothing";
   if (Array.isArray(v)) return "an array";
   if (v !== null && typeof v === "object") return "an object";
@@ -328,36 +339,4 @@ export function integerOf(text: string): number | null {
   if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t)) return null;
   const n = Number(t);
   return Number.isSafeInteger(n) ? n : null;
-}
-
-/**
- * Parses one value of setting `f` from text, as its flag does; throws a RangeError naming the
- * flag and the expectation (an integer, a number, one of the choices, true/false).
- */
-export function parseSettingValue(f: ConfigField, text: string): SettingValue {
-  const flag = `--${flagName(f.key)}`;
-  const t = text.trim();
-  switch (f.kind) {
-    case "int":
-      if (integerOf(t) === null) {
-        throw new RangeError(`${flag}: expected an integer, got "${text}"`);
-      }
-      return integerOf(t)!;
-    case "number":
-      if (t === "" || !Number.isFinite(Number(t))) {
-        throw new RangeError(`${flag}: expected a number, got "${text}"`);
-      }
-      return Number(t);
-    case "flag":
-      if (t !== "true" && t !== "false") {
-        throw new RangeError(`${flag}: expected true or false, got "${text}"`);
-      }
-      return t === "true";
-    default:
-      if (f.choices && !f.choices.includes(t)) {
-        throw new RangeError(`${flag}: expected one of ${f.choices.join(", ")}, got "${text}"`);
-      }
-      if (t === "") throw new RangeError(`${flag}: empty value`);
-      return t;
-  }
 }

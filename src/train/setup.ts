@@ -24,7 +24,7 @@ import type { Device } from "../tensor/device.ts";
 import type { TrainConfig } from "./config.ts";
 import type { PretrainedLoad } from "../run_folder/mod.ts";
 import { withRunNormalization } from "./normalization.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
+import { SettingError, type Vocabulary } from "../util/vocabulary.ts";
 
 export type { PretrainedLoad };
 
@@ -119,9 +119,10 @@ export function createRunModel(
   if (c.model === "deit-tiny" && inputs.imageSize % patchSize !== 0) {
     throw new SettingError(
       ["imageSize", "stem"],
-      `deit-tiny with the ${stem} stem cuts ${patchSize}x${patchSize} patches: the image size ` +
-        `must be a multiple of ${patchSize}, got ${inputs.imageSize} (use ` +
-        `${words().setting("imageSize")} or the other ${words().setting("stem")})`,
+      (v) =>
+        `deit-tiny with the ${stem} stem cuts ${patchSize}x${patchSize} patches: the image ` +
+        `size must be a multiple of ${patchSize}, got ${inputs.imageSize} (use ` +
+        `${v.setting("imageSize")} or the other ${v.setting("stem")})`,
     );
   }
   return createModel(c.model, {
@@ -140,6 +141,7 @@ function mismatchHint(
   c: Pick<TrainConfig, "model">,
   inputs: RunInputs,
   stem: Stem,
+  v: Vocabulary,
 ): string {
   const hints: string[] = [];
   const m = (key: string) => e.shapeMismatches.find((s) => s.key === key);
@@ -156,7 +158,7 @@ function mismatchHint(
       : "";
     hints.push(
       `the file's first layer has ${first.got[2]}x${first.got[3]} kernels, the ${other} ` +
-        `stem's: use ${words().settingValue("stem", other)}${size}`,
+        `stem's: use ${v.settingValue("stem", other)}${size}`,
     );
   }
   const pos = m("pos_embed");
@@ -164,7 +166,7 @@ function mismatchHint(
     hints.push(
       `the file's position embedding has ${pos.got[1] - 1} patches, the model's ` +
         `${pos.expected[1] - 1} (${inputs.imageSize} px in ${DEIT_PATCH[stem]}x` +
-        `${DEIT_PATCH[stem]} patches): use the file's image size (${words().setting("imageSize")})`,
+        `${DEIT_PATCH[stem]} patches): use the file's image size (${v.setting("imageSize")})`,
     );
   }
   return hints.join("; ");
@@ -206,7 +208,7 @@ export async function loadRunPretrained(
         `channel${inputs.channels === 1 ? "" : "s"}, ${inputs.imageSize} px, ` +
         `${inputs.classes} classes`,
       e,
-      mismatchHint(e, c, inputs, stem),
+      (v) => mismatchHint(e, c, inputs, stem, v),
     );
   } finally {
     for (const t of tensors.values()) t.dispose();

@@ -36,7 +36,13 @@ import {
 import { precisionWarning, type StepPrecision, stepPrecision } from "./precision.ts";
 import { evaluateAsync, type StepContext, type StepResult, trainStep } from "./steps.ts";
 import { EventWriter } from "./tensorboard.ts";
-import { SettingError, words } from "../util/vocabulary.ts";
+import {
+  AdviceError,
+  LIBRARY_VOCABULARY,
+  messageIn,
+  SettingError,
+  type Vocabulary,
+} from "../util/vocabulary.ts";
 import { Yielder } from "../util/event_loop.ts";
 import { lockRunFolder } from "../run_folder/run_lock.ts";
 import { checkpointFiles, keptEpochs, linkOrCopy } from "../run_folder/kept.ts";
@@ -130,6 +136,12 @@ export interface TrainHooks {
   onEpoch?: (m: EpochMetrics) => void;
   /** Checked between batches: when it returns true the run stops, keeping the last checkpoint. */
   shouldStop?: () => boolean;
+  /**
+   * The words of what the run reports (a result's message, the start's warning), naming
+   * settings as the caller does: the library's by default, the CLI's flags from the CLI.
+   * Errors carry their own ({@link SettingError.render}).
+   */
+  vocabulary?: Vocabulary;
 }
 
 /** How a training call ended: all epochs done, stopped when asked, or the loss went NaN/Inf. */
@@ -197,11 +209,16 @@ function divergedAdvice(epoch: number, lower: string): string {
 }
 
 /** An interrupted run's result: where it stands and what to do next. */
-function interrupted(runDir: string, metrics: EpochMetrics[], where: string): TrainResult {
+function interrupted(
+  runDir: string,
+  metrics: EpochMetrics[],
+  where: string,
+  v: Vocabulary,
+): TrainResult {
   const last = metrics.at(-1);
   const message = last
     ? `interrupted ${where}; the checkpoint of epoch ${last.epoch} is kept in ${runDir}; ` +
-      `continue with ${words().resume(runDir)}`
+      `continue with ${v.resume(runDir)}`
     : `interrupted ${where}, before the first checkpoint; nothing to resume in ${runDir} ` +
       `(start again with the same settings)`;
   return { runDir, metrics, status: "interrupted", message };
@@ -331,9 +348,10 @@ export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<
   if (plan.action === "fork" && dist) {
     throw new SettingError(
       [],
-      `a fork is made by one process: fork ${plan.runDir} alone (with ` +
-        `${words().setting("epochs")} ${plan.from.epoch} it trains nothing), then continue it ` +
-        `data-parallel with ${words().resume(plan.runDir)}`,
+      (v) =>
+        `a fork is made by one process: fork ${plan.runDir} alone (with ` +
+        `${v.setting("epochs")} ${plan.from.epoch} it trains nothing), then continue it ` +
+        `data-parallel with ${v.resume(plan.runDir)}`,
     );
   }
   const writer = (dist?.rank ?? 0) === 0;
@@ -359,7 +377,8 @@ export async function trainPlan(plan: RunPlan, options: RunHooks = {}): Promise<
     if (dist && c.batchSize % dist.worldSize !== 0) {
       throw new SettingError(
         ["batchSize"],
-        `${words().setting("batchSize")} ${c.batchSize} is the global batch: it must be a ` +
+        (v) =>
+          `${v.setting("batchSize")} ${c.batchSize} is the global batch: it must be a ` +
           `multiple of the ${dist.worldSize} ranks`,
       );
     }
@@ -513,7 +532,7 @@ async function trainOnDevice(
       manualSeed(rankSeed(c.seed, parallel.rank, progress.startEpoch));
     }
     if (plan.action === "start" && run.writer) startFolder(run, plan.overwrite, pretrained);
-    options.onStart?.(runStart(run, progress.startEpoch, pretrained));
+    options.onStart?.(runStart(run, progress.startEpoch, pretrained, options.vocabulary));
     return await trainEpochs(run, progress, options);
   } finally {
     run.trainLoader.dispose();
@@ -543,10 +562,10 @@ function checkSameData(plan: ResumePlan, data: RunSplits, imageSize: number): vo
     }`
   );
   if (changed.length) {
-    throw new Error(
+    throw new AdviceError((v) =>
       `cannot resume ${plan.runDir}: its data changed since the run started (${
         changed.join("; ")
-      }); restore the data, or start over with ${words().overwrite()}`,
+      }); restore the data, or start over with ${v.overwrite()}`
     );
   }
 }
@@ -601,8 +620,8 @@ function restoreCheckpoint(run: RunParts, last: TrainerState): RunProgress {
     assertFiniteWeights(ck.state ?? [], `${dir.checkpoints.folder}/${stateFile} (epoch ${epoch})`);
   } catch (e) {
     for (const t of all()) t.dispose();
-    throw new Error(
-      `cannot resume: ${(e as Error).message}; start the run over with ${words().overwrite()}`,
+    throw new AdviceError(
+      (v) => `cannot resume: ${messageIn(e, v)}; start the run over with ${v.overwrite()}`,
       { cause: e },
     );
   }
@@ -674,7 +693,12 @@ function startFolder(run: RunParts, overwrite: boolean, pretrained: PretrainedLo
 }
 
 /** What {@link TrainHooks.onStart} is told. */
-function runStart(run: RunParts, firstEpoch: number, pretrained: PretrainedLoad | null): RunStart {
+function runStart(
+  run: RunParts,
+  firstEpoch: number,
+  pretrained: PretrainedLoad | null,
+  v: Vocabulary = LIBRARY_VOCABULARY,
+): RunStart {
   const { data, config: c } = run;
   const schedule = scheduleOf(c);
   return {
@@ -687,8 +711,9 @@ function runStart(run: RunParts, firstEpoch: number, pretrained: PretrainedLoad 
     firstEpoch,
     epochs: c.epochs,
     schedule: describeSchedule(schedule, c.epochs),
-    warning: [unreachableSwitch(schedule, c.epochs), precisionWarning(run.precision, run.device)]
-      .filter((w) => w !== null).join("; ") || null,
+    warning:
+      [unreachableSwitch(schedule, c.epochs, v), precisionWarning(run.precision, run.device, v)]
+        .filter((w) => w !== null).join("; ") || null,
     pretrained,
   };
 }
@@ -731,6 +756,7 @@ async function trainEpochs(
     return parallel ? parallel.any(mine) : mine;
   };
   const yielder = new Yielder();
+  const words = options.vocabulary ?? LIBRARY_VOCABULARY;
   const events = c.tensorboard && run.writer ? new EventWriter(`${runDir}/tensorboard`) : null;
   for (let epoch = progress.startEpoch; epoch <= c.epochs; epoch++) {
     const plan = planEpoch(schedule, progress.state);
@@ -738,6 +764,7 @@ async function trainEpochs(
       ...options,
       stopNow,
       yielder,
+      words,
     });
     if ("stopped" in trained) return trained.stopped;
     const line = await evaluateEpoch(run, epoch, plan, trained, yielder);
@@ -760,7 +787,7 @@ async function trainEpochs(
     // CPU blocks no step of this epoch reused (a phase's sizes, the last short batch's) go
     releaseCachedMemory({ unusedOnly: true });
     options.onEpoch?.(line);
-    if (stopNow()) return interrupted(runDir, progress.metrics, `after epoch ${epoch}`);
+    if (stopNow()) return interrupted(runDir, progress.metrics, `after epoch ${epoch}`, words);
   }
   return { runDir, metrics: progress.metrics, status: "completed" };
 }
@@ -772,7 +799,7 @@ async function trainEpoch(
   progress: RunProgress,
   epoch: number,
   plan: EpochPlan,
-  hooks: TrainHooks & { stopNow: () => boolean; yielder: Yielder },
+  hooks: TrainHooks & { stopNow: () => boolean; yielder: Yielder; words: Vocabulary },
 ): Promise<EpochTrained> {
   const { config: c, parallel, precision, world } = run;
   const runDir = run.dir.path;
@@ -791,9 +818,10 @@ async function trainEpoch(
     const scaler = precision.scaler;
     if (!Number.isFinite(r.loss) && !(scaler && scaler.scale >= FP16_LEAST_SCALE)) {
       // a KL weight far above the cross-entropy's scale is the other usual cause
+      const v = hooks.words;
       const lower = c.method !== "baseline" && c.lambda > 10
-        ? `${words().setting("lr")} or ${words().setting("lambda")}`
-        : words().setting("lr");
+        ? `${v.setting("lr")} or ${v.setting("lambda")}`
+        : v.setting("lr");
       return {
         stopped: {
           runDir,
@@ -831,7 +859,8 @@ async function trainEpoch(
     }
     await hooks.yielder.tick(); // or signal listeners (Ctrl-C) never run
     if (hooks.stopNow()) {
-      return { stopped: interrupted(runDir, metrics, `in epoch ${epoch}, batch ${batch}`) };
+      const where = `in epoch ${epoch}, batch ${batch}`;
+      return { stopped: interrupted(runDir, metrics, where, hooks.words) };
     }
   }
   if (seen === 0 && stepped > 0) {
@@ -842,7 +871,8 @@ async function trainEpoch(
         metrics,
         status: "diverged",
         message: `every step of epoch ${epoch} overflowed in fp16 (its loss scale fell to ` +
-          `${precision.scaler?.scale}); stopped. ` + divergedAdvice(epoch, words().setting("lr")),
+          `${precision.scaler?.scale}); stopped. ` +
+          divergedAdvice(epoch, hooks.words.setting("lr")),
       },
     };
   }
@@ -943,11 +973,12 @@ function saving(runDir: string, epoch: number, write: () => void): void {
   try {
     write();
   } catch (e) {
-    throw new Error(
-      `${(e as Error).message}; epoch ${epoch} was not saved, ` +
+    throw new AdviceError(
+      (v) =>
+        `${messageIn(e, v)}; epoch ${epoch} was not saved, ` +
         (epoch > 1
           ? `the epoch ${epoch - 1} checkpoint is kept: make room and continue with ` +
-            words().resume(runDir)
+            v.resume(runDir)
           : "no checkpoint was written yet"),
       { cause: e },
     );

@@ -1,9 +1,12 @@
 /**
  * How messages name what the user can change. The engine's advice ("try a lower lr", "add
- * overwrite to train over it") names settings by their config keys and calls by their options,
- * as a library user writes them; the CLI installs its own vocabulary at start, so the same
- * advice names its flags (`--lr`, `--force`). An error about settings is a {@link SettingError},
- * which carries the keys it is about.
+ * overwrite to train over it") is {@link Words}: text in whichever vocabulary its reader uses.
+ * An error that gives advice carries its Words: its `message` names settings by their config
+ * keys and calls by their options, as a library user writes them ({@link LIBRARY_VOCABULARY}),
+ * and its `render(v)` in another vocabulary: the CLI renders errors with its flags (`--lr`,
+ * `--force`) where it prints them. Text that is not an error (a warning, a note, a result's
+ * message) is made by a function that takes the vocabulary as a parameter. There is no
+ * process-wide vocabulary.
  *
  * @module
  */
@@ -31,18 +34,6 @@ export const LIBRARY_VOCABULARY: Vocabulary = {
   anotherFolder: () => "another run folder",
 };
 
-let current: Vocabulary = LIBRARY_VOCABULARY;
-
-/** The vocabulary messages use now. */
-export function words(): Vocabulary {
-  return current;
-}
-
-/** Makes messages use `v` from now on (the CLI calls it once, at start). */
-export function useVocabulary(v: Vocabulary): void {
-  current = v;
-}
-
 /** Text in whichever vocabulary its reader uses: `render(LIBRARY_VOCABULARY)`, or the CLI's. */
 export type Words = (v: Vocabulary) => string;
 
@@ -59,7 +50,7 @@ export interface SettingProblem {
  * as a library user writes them; {@link SettingError.render} in another vocabulary (the CLI's
  * flags). A RangeError: a setting's value is outside what the run can take.
  */
-export class SettingError extends RangeError {
+export class SettingError extends RangeError implements Renderable {
   /** The config keys of the settings the message is about. */
   readonly settings: readonly string[];
   readonly #words: Words;
@@ -85,4 +76,41 @@ export class SettingError extends RangeError {
       (v) => prefix + problems.map((p) => p.render(v)).join("; "),
     );
   }
+}
+
+/** Something thrown whose message can be said in any vocabulary. */
+export interface Renderable {
+  /** The message in vocabulary `v`. */
+  render(v: Vocabulary): string;
+}
+
+/**
+ * An error whose message advises what to change (a setting, an option); `message` is in the
+ * library's words, {@link AdviceError.render} in another vocabulary.
+ */
+export class AdviceError extends Error implements Renderable {
+  readonly #words: Words;
+
+  /** An error saying `message` (text in any vocabulary). */
+  constructor(message: Words, options?: ErrorOptions) {
+    super(message(LIBRARY_VOCABULARY), options);
+    this.name = "Error";
+    this.#words = message;
+  }
+
+  /** The message in vocabulary `v`. */
+  render(v: Vocabulary): string {
+    return this.#words(v);
+  }
+}
+
+/** Whether `e` can say its message in another vocabulary. */
+export function isRenderable(e: unknown): e is Renderable {
+  return typeof (e as Partial<Renderable> | null)?.render === "function";
+}
+
+/** What was thrown, as a message in vocabulary `v` (its plain message when it has no Words). */
+export function messageIn(e: unknown, v: Vocabulary): string {
+  if (isRenderable(e)) return e.render(v);
+  return e instanceof Error ? e.message : String(e);
 }
