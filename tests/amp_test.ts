@@ -355,7 +355,7 @@ Deno.test("precision settings: fp16-mixed is refused on the CPU, channels-last f
   );
   assert.ok(
     configProblems(defaultConfig({ model: "deit-tiny", channelsLast: true }))
-      .some((p) => /channels-last applies to the convolutional models/.test(p)),
+      .some((p) => /channelsLast applies to the convolutional models/.test(p)),
   );
   assert.ok(
     configProblems(defaultConfig({ precision: "bf16" as "bf16-mixed" }))

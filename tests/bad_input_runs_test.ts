@@ -124,7 +124,11 @@ Deno.test("path flags: every bad --out, --config, --data-dir, --pretrained, --re
       ["--config", write("augment.json", '{"augment": "yes"}'), "--out", never],
       /--config .*augment\.json: "augment" must be true or false, got "yes"/,
     ],
-    ["--data-dir ''", ["--data-dir", "", "--out", never], /^error: --data-dir "" is empty/],
+    [
+      "--data-dir ''",
+      ["--data-dir", "", "--out", never],
+      /^error: --data-dir must be a folder path, got ""$/,
+    ],
     [
       "--data-dir missing",
       ["--data-dir", `${dir}/no-data`, "--out", never],

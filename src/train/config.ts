@@ -12,6 +12,7 @@ import { checkMemory, MemoryBoundError } from "../util/memory.ts";
 import { SETTINGS } from "./config_fields.ts";
 import {
   defaultsOf,
+  helpIn,
   rowProblems,
   savedSettingsOf,
   type SettingsOf,
@@ -170,7 +171,8 @@ function memoryProblems(c: TrainConfig): SettingProblem[] {
       checkMemory(bytes, what);
     } catch (e) {
       if (!(e instanceof MemoryBoundError)) throw e;
-      p.push(problem([key], () => e.message));
+      // `what` names the setting as {key}: said in the reader's words
+      p.push(problem([key], (v) => helpIn(e.message, v, SETTINGS)));
     }
   };
   const batch = c.batchSize;
@@ -178,14 +180,14 @@ function memoryProblems(c: TrainConfig): SettingProblem[] {
     if (side === undefined || (key === "canvas" && c.dataset !== "cluttered-fmnist")) continue;
     check(
       batch * side * side * 4,
-      `${key} ${side}: one batch of ${batch} float32 inputs of ${side}x${side} pixels (at least)`,
+      `{${key}} ${side}: one batch of ${batch} float32 inputs of ${side}x${side} pixels (at least)`,
       key,
     );
   }
   if (c.dataset === "synthetic" && c.subset !== undefined) {
     check(
       c.subset * 28 * 28,
-      `subset ${c.subset}: ${c.subset} generated 28x28 synthetic images`,
+      `{subset} ${c.subset}: ${c.subset} generated 28x28 synthetic images`,
       "subset",
     );
   }
