@@ -5,6 +5,13 @@
  * value types, and how a flag's text parses. The table is config_fields.ts; the rules that tie
  * several settings together are config.ts's short list. Imports nothing that loads libtorch.
  *
+ * Not a schema library (zod was weighed): a row holds more than a schema does (the flag's help
+ * and placeholder, the paper's line, a default derived from earlier rows, what runs saved before
+ * the setting ran as, whether a fork may change it), messages name a setting in the caller's
+ * words (a key, a flag) rather than by an issue path, and the derivations here are short and add
+ * no dependency to a library other projects import. Like zod's, the type is inferred from the
+ * rows (so `deno lint`'s no-slow-types is off).
+ *
  * @module
  */
 
