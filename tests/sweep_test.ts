@@ -230,3 +230,38 @@ Deno.test("sweep: usage errors exit 2 with one line before anything trains", asy
   }
   assert.throws(() => Deno.statSync(`${root}/sw`), Deno.errors.NotFound);
 });
+
+Deno.test("sweep: a run's messages name flags under the CLI (its worker is the CLI's hidden sweep-worker) and config keys under the library", async () => {
+  const root = tempDir("hlgm-sweep-words-");
+  // lr 1e30: the loss is NaN within the first epoch, and the run says what to lower
+  const base = { dataset: "synthetic", subset: 64, epochs: 1, batchSize: 32, method: "baseline" };
+  const r = await cli([
+    "sweep",
+    ...Object.entries(base).flatMap((
+      [k, v],
+    ) => [`--${k.replace(/[A-Z]/g, "-$&").toLowerCase()}`, `${v}`]),
+    "--lr",
+    "1e30",
+    "--grid",
+    "weight-decay=0",
+    "--seeds",
+    "0",
+    "--device",
+    device,
+    "--out",
+    `${root}/cli`,
+  ]);
+  assert.equal(r.code, 1, r.stderr); // a diverged run
+  const cliLog = Deno.readTextFileSync(`${root}/cli/weight-decay=0/seed0/sweep.log`);
+  assert.match(cliLog, /loss became NaN at epoch 1.*; stopped\. .*try a lower --lr\n/);
+
+  const lib = await sweep({
+    base: { ...base, lr: 1e30, device } as Parameters<typeof sweep>[0]["base"],
+    grid: [{ key: "weightDecay", values: [0] }],
+    seeds: [0],
+    out: `${root}/lib`,
+  });
+  assert.equal(lib.runs[0].status, "diverged");
+  const libLog = Deno.readTextFileSync(`${root}/lib/weight-decay=0/seed0/sweep.log`);
+  assert.match(libLog, /loss became NaN at epoch 1.*; stopped\. .*try a lower lr\n/);
+});
