@@ -217,8 +217,8 @@ Deno.test("sweep: usage errors exit 2 with one line before anything trains", asy
   const cases: [string[], RegExp][] = [
     [[], /give at least one --grid/],
     [["--grid", "seed=1,2"], /seed cannot be swept \(use --seeds\)/],
-    [["--grid", "k-top=0.1", "--k-top", "0.2"], /--grid sweeps kTop: do not also give it/],
-    [["--grid", "k-top=0.1", "--grid", "kTop=0.2"], /kTop is given twice/],
+    [["--grid", "k-top=0.1", "--k-top", "0.2"], /--grid sweeps k-top: do not also give --k-top\n$/],
+    [["--grid", "k-top=0.1", "--grid", "kTop=0.2"], /--grid: k-top is given twice\n$/],
     [["--grid", "k-top=0.1,1.5"], /k-top/],
     [["--grid", "lr=0.1", "--parallel", "0"], /--parallel must be a positive integer/],
   ];

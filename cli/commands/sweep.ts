@@ -18,6 +18,7 @@ import { checkOutFolder } from "../paths.ts";
 import type { SibMethod } from "../../src/runs/sib.ts";
 import { sweep, type SweepAxis, type SweepResult } from "../../src/runs/sweep.ts";
 import { parseGridArg } from "../flags/grid.ts";
+import { flagName } from "../../src/train/setting_rows.ts";
 import type { CheckpointRule } from "../../src/run_folder/mod.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 import { scheduleOf } from "../../src/train/config.ts";
@@ -62,14 +63,15 @@ export async function runSweep(
     throw new UsageError(cliMessage(e));
   }
   const repeated = axes.find((a, i) => axes.findIndex((b) => b.key === a.key) !== i);
-  if (repeated) throw new UsageError(`--grid: ${repeated.key} is given twice`);
+  if (repeated) throw new UsageError(`--grid: ${flagName(repeated.key)} is given twice`);
   const seeds = parseSeeds(opts.seeds ?? "0,1,2");
   const { seed: _s, ...shared } = flags;
   const base = resolveConfig({ ...shared, seed: seeds[0] }, opts.config);
   const gridKeys = new Set(axes.map((a) => a.key));
   const given = Object.keys(shared).filter((k) => gridKeys.has(k));
   if (given.length) {
-    throw new UsageError(`--grid sweeps ${given.join(", ")}: do not also give it as a flag`);
+    const flags = given.map((k) => `--${flagName(k)}`).join(", ");
+    throw new UsageError(`--grid sweeps ${flags.replaceAll("--", "")}: do not also give ${flags}`);
   }
   // every cell's settings are checked here (usage errors exit 2) before anything trains
   const resolve = (s: Partial<TrainConfig>) => resolveConfig({ ...shared, ...s }, opts.config);
