@@ -8,6 +8,9 @@
  * config.json, kept on resume, and used by eval and SIB.
  */
 
+import { helpIn } from "../src/train/setting_rows.ts";
+import { SETTINGS } from "../src/train/config_fields.ts";
+import { FLAG_VOCABULARY } from "../cli/flag_vocabulary.ts";
 import assert from "node:assert/strict";
 import { program } from "../cli/main.ts";
 import { presetHelp, presetTableMarkdown } from "../cli/flags/settings.ts";
@@ -129,7 +132,9 @@ Deno.test("sib table: a saliency row names signed runs and runs not scored as tr
 // ---- the paper's lines in the help of its open choices
 
 Deno.test("settings help: the k-top decay, the plateau rule and min-delta quote the paper's lines", async () => {
-  const help = (key: string) => CONFIG_FIELDS.find((f) => f.key === key)!.help;
+  // a row's help as the CLI says it (`{monitor}` is --monitor)
+  const help = (key: string) =>
+    helpIn(CONFIG_FIELDS.find((f) => f.key === key)!.help, FLAG_VOCABULARY, SETTINGS);
   // k-top decay: section IV-C's 20% then 2% less, or Algorithm 2's decrement before the mask
   assert.ok(
     help("kTopDecay").includes(
