@@ -67,7 +67,11 @@ Deno.test("schedule: described in words; an hlgm run that cannot switch is named
   assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, patience: 3 }), 4) !== null, true);
   assert.match(
     unreachableSwitch(scheduleOf({ ...hlgm, switchEpoch: 4 }), 4)!,
-    /switch-epoch 4 is not before the last epoch/,
+    /^switchEpoch 4 is not before the last epoch/,
+  );
+  assert.match(
+    unreachableSwitch(scheduleOf({ ...hlgm, switchEpoch: 4 }), 4, FLAG_VOCABULARY)!,
+    /^--switch-epoch 4 is not before the last epoch/,
   );
   assert.equal(unreachableSwitch(scheduleOf({ ...hlgm, switchEpoch: 3 }), 4), null);
   // switch-by below the last epoch makes the switch reachable; at or past it, it is named
