@@ -36,7 +36,7 @@ const WITH_WARMUP = {
     min: 0,
     forkable: true,
   }),
-  warmupLr: int({ help: "learning-rate warm-up steps", default: 10, min: 1 }),
+  warmupLr: int({ help: "learning-rate warm-up steps", default: 10, min: 1, max: 1000 }),
 } as const;
 type WithWarmup = SettingsOf<typeof WITH_WARMUP>;
 
@@ -65,17 +65,31 @@ Deno.test("settings table: a new row reaches the type's keys, the defaults, the 
   assert.deepEqual(bad.map((p) => p.settings), [["warmupEpochs"], ["warmupLr"]]);
   assert.deepEqual(bad.map((p) => p.render(LIBRARY_VOCABULARY)), [
     "warmupEpochs must be a non-negative integer, got -1",
-    "warmupLr must be a positive integer, got 1.5",
+    "warmupLr must be an integer in [1, 1000], got 1.5",
   ]);
   assert.deepEqual(bad.map((p) => p.render(FLAG_VOCABULARY)), [
     "--warmup-epochs must be a non-negative integer, got -1",
-    "--warmup-lr must be a positive integer, got 1.5",
+    "--warmup-lr must be an integer in [1, 1000], got 1.5",
   ]);
   assert.deepEqual(rowProblems(WITH_WARMUP, defaults), []);
+  assert.deepEqual(
+    rowProblems(WITH_WARMUP, { ...defaults, warmupLr: 1001 }).map((p) =>
+      p.render(LIBRARY_VOCABULARY)
+    ),
+    ["warmupLr must be an integer in [1, 1000], got 1001"],
+  );
   // a settings file (--config, config.json): the keys are known, their value types checked
   assert.deepEqual(unknownKeyProblems(WITH_WARMUP, { warmupEpochs: 1, warmup_lr: 2 }), [
     `unknown setting "warmup_lr" (did you mean "warmupLr"?)`,
   ]);
+  // names every object has are not settings
+  assert.deepEqual(
+    unknownKeyProblems(WITH_WARMUP, JSON.parse(`{"constructor": 1, "__proto__": 2}`)),
+    [
+      `unknown setting "constructor"`,
+      `unknown setting "__proto__"`,
+    ],
+  );
   assert.deepEqual(valueTypeProblems(WITH_WARMUP, { warmupEpochs: "2" }), [
     `"warmupEpochs" must be a number, got "2"`,
   ]);

@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
 import { readRunInfos } from "../run_args.ts";
 import { checkInputFolder, checkOutFolder } from "../paths.ts";
 import type { CheckpointRule } from "../../src/run_folder/mod.ts";
@@ -53,6 +54,7 @@ export async function runReport(paths: string[], opts: ReportFlags = {}): Promis
     checkpoint: opts.checkpoint,
     noSaliency: opts.saliency === false,
     onProgress: (m) => console.error(m),
+    vocabulary: FLAG_VOCABULARY,
   });
   for (const note of result.notes) console.error(`note: ${note}`);
   const count = (ext: string) => result.files.filter((f) => f.endsWith(ext)).length;

@@ -6,9 +6,8 @@
  * @module
  */
 
-import { cliMessage } from "../flag_vocabulary.ts";
 import { UsageError } from "../errors.ts";
-import { FLAG_VOCABULARY } from "../flag_vocabulary.ts";
+import { cliMessage, FLAG_VOCABULARY } from "../flag_vocabulary.ts";
 import { selfCommand, SWEEP_WORKER_COMMAND } from "../self_command.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { ProgressLine } from "../progress.ts";
@@ -70,8 +69,12 @@ export async function runSweep(
   const gridKeys = new Set(axes.map((a) => a.key));
   const given = Object.keys(shared).filter((k) => gridKeys.has(k));
   if (given.length) {
-    const flags = given.map((k) => `--${flagName(k)}`).join(", ");
-    throw new UsageError(`--grid sweeps ${flags.replaceAll("--", "")}: do not also give ${flags}`);
+    const names = given.map(flagName);
+    throw new UsageError(
+      `--grid sweeps ${names.join(", ")}: do not also give ${
+        names.map((n) => `--${n}`).join(", ")
+      }`,
+    );
   }
   // every cell's settings are checked here (usage errors exit 2) before anything trains
   const resolve = (s: Partial<TrainConfig>) => resolveConfig({ ...shared, ...s }, opts.config);

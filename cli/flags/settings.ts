@@ -94,7 +94,10 @@ export function flagTableMarkdown(table: SettingsTable = SETTINGS): string {
   const defaults = defaultsOf(table, {});
   const rows = fieldsOf(table).map((f) => {
     const arg = f.arg ?? ARG[f.kind];
-    const flag = `\`--${flagName(f.key)}${arg ? ` ${arg}` : ""}\``;
+    // an on/off setting has both forms
+    const flag = f.kind === "flag"
+      ? `\`--${flagName(f.key)}\` / \`--no-${flagName(f.key)}\``
+      : `\`--${flagName(f.key)}${arg ? ` ${arg}` : ""}\``;
     return [flag, `\`${f.key}\``, fieldHelp(f, defaults, table).replaceAll("|", "\\|")];
   });
   const header = ["flag", "config key", "what (default)"];

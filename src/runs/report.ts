@@ -21,6 +21,7 @@ import { drawSaliencyFigure, type RunSaliency, saliencyOfRun } from "./saliency.
 import { hasBoxes } from "./compare.ts";
 import { readRunScoreFile, readSibFile } from "./sib_file.ts";
 import { figureSignNote, trainedSign } from "./sib.ts";
+import { LIBRARY_VOCABULARY, messageIn, type Vocabulary } from "../util/vocabulary.ts";
 import type { CheckpointRule } from "../run_folder/mod.ts";
 import type { TrainConfig } from "../train/config.ts";
 import type { SweepResult } from "./sweep.ts";
@@ -45,6 +46,8 @@ export interface ReportOptions {
   noSaliency?: boolean;
   /** Progress messages. */
   onProgress?: (message: string) => void;
+  /** The words of the notes (settings as the caller names them; default the library's). */
+  vocabulary?: Vocabulary;
 }
 
 /** What {@link writeReport} wrote. */
@@ -126,6 +129,7 @@ export async function writeReport(
     (options.out ?? (all.length === 1 ? `${all[0].replace(/\/+$/, "")}/report` : "report"))
       .replace(/\/+$/, "") || ".";
   const notes: string[] = [];
+  const words = options.vocabulary ?? LIBRARY_VOCABULARY;
   for (const r of runs.filter((r) => !r.sib)) {
     const { name, path, dataset } = r.summary;
     notes.push(
@@ -160,7 +164,9 @@ export async function writeReport(
         });
         const weights = `${run.checkpoint} checkpoint, epoch ${run.epoch}`;
         if (run.checkpointNote) notes.push(`${r.summary.name}: ${run.checkpointNote}`);
-        if (trainedSign(c) === "signed") notes.push(`${r.summary.name}: ${figureSignNote()}`);
+        if (trainedSign(c) === "signed") {
+          notes.push(`${r.summary.name}: ${figureSignNote(words)}`);
+        }
         let result: RunSaliency;
         try {
           result = saliencyOfRun(run, ds, indices);
@@ -178,7 +184,7 @@ export async function writeReport(
         group.members.push(result);
         group.names.push(r.summary.name);
       } catch (e) {
-        notes.push(`${r.summary.name}: no saliency figure (${(e as Error).message})`);
+        notes.push(`${r.summary.name}: no saliency figure (${messageIn(e, words)})`);
       }
     }
     // runs on the same test split as the first are also shown side by side

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { LIBRARY_VOCABULARY, messageIn, type Vocabulary } from "../util/vocabulary.ts";
 import { evaluateSib, type SibEvaluation, type SibMethod, sibSign } from "./sib.ts";
 import { readRunScoreFile, readSibFile, writeRunScoreFile, writeSibFile } from "./sib_file.ts";
 import { evaluateFaith, type FaithEvaluation } from "./faith.ts";
@@ -72,7 +73,9 @@ export async function runJob(
   return await withRunFolderLock(dir, "train", async () => {
     let plan = planJob(dir, config);
     if (fork?.required && plan.action !== "start") checkForkedFrom(dir, fork.source);
-    if (fork && plan.action === "start") plan = forkPlan(plan, config, fork);
+    if (fork && plan.action === "start") {
+      plan = forkPlan(plan, config, fork, hooks.vocabulary ?? LIBRARY_VOCABULARY);
+    }
     onPlan?.(plan);
     if (plan.action === "reuse") return { plan, trained: null };
     const r = await trainPlan(plan, hooks);
@@ -81,7 +84,12 @@ export async function runJob(
 }
 
 /** `start` as a fork of `fork.source` at its switch (see {@link JobFork}). */
-function forkPlan(start: RunPlan & { action: "start" }, config: TrainConfig, fork: JobFork) {
+function forkPlan(
+  start: RunPlan & { action: "start" },
+  config: TrainConfig,
+  fork: JobFork,
+  v: Vocabulary,
+) {
   const ask = (at: "switch" | "last") =>
     planRun(start.runDir, {
       intent: "fork",
@@ -96,7 +104,7 @@ function forkPlan(start: RunPlan & { action: "start" }, config: TrainConfig, for
     if (!(e instanceof RunPlanError) || fork.required) throw e;
     // an HLGM run that never switched is the baseline through its last epoch
     if (e.refusal === "no-switch") return ask("last");
-    return { ...start, note: `trained from scratch: ${e.message}` };
+    return { ...start, note: `trained from scratch: ${messageIn(e, v)}` };
   }
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { checkedConfig, defaultConfig, type TrainConfig } from "./config.ts";
+import { checkedConfig, savedConfig, type TrainConfig } from "./config.ts";
 import { configDifferences } from "./config_diff.ts";
 import type { TrainerState } from "../run_folder/mod.ts";
 import { messageIn, SettingError } from "../util/vocabulary.ts";
@@ -223,8 +223,8 @@ function planResume(dir: TrainRunDir, request: ResumeRequest): RunPlan {
   const runDir = dir.path;
   const saved = savedInfo(dir);
   const { epochs, ...others } = request.settings ?? {};
-  // settings added since the run was saved compare as their defaults (the old behaviour)
-  const before = defaultConfig(saved.config) as unknown as Record<string, unknown>;
+  // settings added since the run was saved compare as what the run ran as
+  const before = savedConfig(saved.config) as unknown as Record<string, unknown>;
   const changed = Object.entries(others).filter(([k, v]) =>
     v !== undefined && JSON.stringify(before[k]) !== JSON.stringify(v)
   );

@@ -159,7 +159,7 @@ export function fieldsOf(table: SettingsTable): ConfigField[] {
 export function helpIn(text: string, v: Vocabulary, table: SettingsTable): string {
   return text.replace(
     /\{([a-zA-Z]+)\}/g,
-    (all, key: string) => key in table ? v.setting(key) : all,
+    (all, key: string) => Object.hasOwn(table, key) ? v.setting(key) : all,
   );
 }
 
@@ -196,7 +196,10 @@ export function savedSettingsOf(
 ): Record<string, unknown> {
   const ran: Record<string, unknown> = { ...saved };
   for (const [key, row] of Object.entries(table)) {
-    if (ran[key] === undefined && row.absentMeans !== undefined) ran[key] = row.absentMeans;
+    // a row without a default leaves the setting unset, in old runs as in new ones
+    if (ran[key] === undefined && row.absentMeans !== undefined && row.default !== undefined) {
+      ran[key] = row.absentMeans;
+    }
   }
   return defaultsOf(table, ran);
 }
@@ -221,21 +224,38 @@ export function expectation(row: SettingRow): string {
       if (row.choices) return `one of ${row.choices.join(", ")}`;
       return row.pattern?.expected ?? "a non-empty string";
     case "int":
-      return row.min === 1
-        ? "a positive integer"
-        : row.min === 0
-        ? "a non-negative integer"
-        : row.min !== undefined
-        ? `an integer >= ${row.min}`
-        : "an integer";
     case "number": {
-      if (row.min !== undefined && row.below !== undefined) return `in [${row.min}, ${row.below})`;
-      if (row.min !== undefined && row.max !== undefined) return `in [${row.min}, ${row.max}]`;
-      if (row.above === 0) return "a positive number";
-      if (row.min === 0) return "a non-negative number";
-      return "a finite number";
+      const range = rangeText(row);
+      const only = (bound: "min" | "above", at: number) =>
+        row[bound] === at && range === (bound === "min" ? `>= ${at}` : `> ${at}`);
+      if (row.kind === "int") {
+        if (only("min", 1)) return "a positive integer";
+        if (only("min", 0)) return "a non-negative integer";
+        return range ? `an integer ${range}` : "an integer";
+      }
+      if (only("above", 0)) return "a positive number";
+      if (only("min", 0)) return "a non-negative number";
+      return range.startsWith("in ") ? range : range ? `a number ${range}` : "a finite number";
     }
   }
+}
+
+/** A number row's bounds in words: "in [0, 1)", ">= 28", "< 5", or "" when it has none. */
+function rangeText(row: SettingRow): string {
+  const low = row.min !== undefined
+    ? `[${row.min}`
+    : row.above !== undefined
+    ? `(${row.above}`
+    : "";
+  const high = row.max !== undefined
+    ? `${row.max}]`
+    : row.below !== undefined
+    ? `${row.below})`
+    : "";
+  if (low && high) return `in ${low}, ${high}`;
+  if (low) return row.min !== undefined ? `>= ${row.min}` : `> ${row.above}`;
+  if (high) return row.max !== undefined ? `<= ${row.max}` : `< ${row.below}`;
+  return "";
 }
 
 /** Whether `v` is what the row takes, before its `limit` (which has its own message). */
@@ -279,7 +299,7 @@ export function rowProblems(
         render: (w: Vocabulary) =>
           `${w.setting(key)} must be ${expectation(row)}, got ${describeValue(v)}`,
       });
-    } else if (row.limit && (v as number) > row.limit.value) {
+    } else if (row.limit && typeof v === "number" && v > row.limit.value) {
       const { value, why } = row.limit;
       problems.push({
         settings: [key],
@@ -300,7 +320,7 @@ export function unknownKeyProblems(
 ): string[] {
   const squash = (s: string) => s.replace(/[-_]/g, "").toLowerCase();
   const keys = Object.keys(table);
-  return Object.keys(settings).filter((k) => !(k in table)).map((k) => {
+  return Object.keys(settings).filter((k) => !Object.hasOwn(table, k)).map((k) => {
     const near = keys.find((key) => squash(key) === squash(k));
     return `unknown setting "${k}"${near ? ` (did you mean "${near}"?)` : ""}`;
   });
